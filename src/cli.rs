@@ -1,0 +1,53 @@
+//! clap definitions only. Each subcommand's arguments live in its
+//! `commands::NAME::Args`; nothing below `commands` sees raw strings.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Rebuild a stack of Debian source packages (the ROCm stack first), in
+/// build-dependency order, for every architecture, under sbuild.
+#[derive(Debug, Parser)]
+#[command(name = "cascade", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Directory with stack.yaml and one SOURCE.yaml per source package.
+    #[arg(
+        long,
+        global = true,
+        default_value = "recipes",
+        env = "CASCADE_RECIPES"
+    )]
+    pub recipes: PathBuf,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the stack file and every recipe.
+    Check(commands::check::Args),
+    /// Show the per-architecture build order, cycles, exclusions and the porting frontier.
+    Plan(commands::plan::Args),
+    /// List the sources in the archive that build-depend on the given binaries.
+    Rdeps(commands::rdeps::Args),
+    /// Move packages to their recipe's upstream tag: changelog, orig tarball, source package.
+    Bump(commands::bump::Args),
+    /// Set up this host for sbuild: packages, subuid/subgid, binfmt, chroot tarballs.
+    Setup(commands::setup::Args),
+    /// Say what this host lacks for building, and the command that fixes it.
+    Doctor(commands::doctor::Args),
+    /// Write the bundled demo stack (git repos and recipes) into a directory.
+    Demo(commands::demo::Args),
+}

@@ -1,0 +1,13 @@
+//! `cascade demo`. (Skeleton — filled in by its owner.)
+
+use std::process::ExitCode;
+
+use crate::Error;
+use crate::cli::GlobalArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
+    Err(Error::Usage("`cascade demo` is not implemented yet".into()))
+}

@@ -1,0 +1,29 @@
+//! One file per subcommand: turn validated arguments into library calls and
+//! hand results to a reporter. Only `main` prints errors.
+
+pub mod bump;
+pub mod check;
+pub mod demo;
+pub mod doctor;
+pub mod plan;
+pub mod rdeps;
+pub mod setup;
+
+use std::process::ExitCode;
+
+use crate::Error;
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Check(a) => check::run(a, g),
+        Command::Plan(a) => plan::run(a, g),
+        Command::Rdeps(a) => rdeps::run(a, g),
+        Command::Bump(a) => bump::run(a, g),
+        Command::Setup(a) => setup::run(a, g),
+        Command::Doctor(a) => doctor::run(a, g),
+        Command::Demo(a) => demo::run(a, g),
+    }
+}

@@ -1,0 +1,15 @@
+//! `cascade rdeps`. (Skeleton — filled in by its owner.)
+
+use std::process::ExitCode;
+
+use crate::Error;
+use crate::cli::GlobalArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
+    Err(Error::Usage(
+        "`cascade rdeps` is not implemented yet".into(),
+    ))
+}

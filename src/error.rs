@@ -1,0 +1,52 @@
+//! The crate's top-level error: one variant per module that can fail.
+//! `main` renders it once and maps it to an exit code.
+
+/// Any error cascade reports to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Recipe(#[from] crate::recipe::Error),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    #[error(transparent)]
+    Control(#[from] crate::control::Error),
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+    #[error(transparent)]
+    Version(#[from] crate::version::Error),
+    #[error(transparent)]
+    Changelog(#[from] crate::changelog::Error),
+    #[error(transparent)]
+    Source(#[from] crate::source::Error),
+    #[error(transparent)]
+    Bump(#[from] crate::bump::Error),
+    #[error(transparent)]
+    Process(#[from] crate::process::Error),
+    #[error(transparent)]
+    Setup(#[from] crate::setup::Error),
+    #[error(transparent)]
+    State(#[from] crate::state::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+    #[error(transparent)]
+    Demo(#[from] crate::demo::Error),
+    /// A command-line argument that parsed but makes no sense.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Exit code: 2 for bad input (recipes, arguments), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Recipe(_) | Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The typed events the runner emits, and the result of one build.
+//!
+//! Reporters (text, JSON, JUnit, HTML) consume these; the runner never prints.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arch::Arch;
+
+/// How one package × arch ended. Serialised with a `class` tag; the names are
+/// part of report.json's schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Built; .debs are in the run directory.
+    Ok,
+    /// sbuild could not install the build-dependencies.
+    BuildDepUnsatisfiable {
+        missing: Vec<String>,
+    },
+    /// Failed at an sbuild stage (fetch-src, install-deps, build, arch-check,
+    /// post-build) with the first error lines of the log.
+    Failed {
+        stage: String,
+        errors: Vec<String>,
+    },
+    /// The build's test suite (dh_auto_test) failed.
+    TestFailed {
+        errors: Vec<String>,
+    },
+    Timeout,
+    Cancelled,
+    /// Not built on this arch (the source's Architecture list, or a
+    /// build-dependency that cannot be built there).
+    Excluded {
+        reason: String,
+    },
+    /// Not attempted because a dependency failed.
+    Skipped {
+        dependency: String,
+        arch: Arch,
+    },
+}
+
+impl Outcome {
+    /// Whether this outcome is a failure of the package itself.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Outcome::BuildDepUnsatisfiable { .. }
+                | Outcome::Failed { .. }
+                | Outcome::TestFailed { .. }
+                | Outcome::Timeout
+        )
+    }
+
+    /// The short class name used in tables and JSON.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::BuildDepUnsatisfiable { .. } => "build-dep-unsatisfiable",
+            Outcome::Failed { .. } => "failed",
+            Outcome::TestFailed { .. } => "test-failed",
+            Outcome::Timeout => "timeout",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Excluded { .. } => "excluded",
+            Outcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// The record of one package × arch in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BuildResult {
+    pub source: String,
+    pub arch: Arch,
+    pub version: String,
+    pub outcome: Outcome,
+    /// The recipe's reason when this arch is expected to fail.
+    pub expected_failure: Option<String>,
+    pub log: Option<PathBuf>,
+    pub duration_secs: f64,
+    /// The .deb files this build produced.
+    pub debs: Vec<PathBuf>,
+    /// True when the result was taken from an earlier run with identical inputs.
+    pub reused: bool,
+}
+
+impl BuildResult {
+    /// A failure the recipes did not expect.
+    pub fn is_unexpected_failure(&self) -> bool {
+        self.outcome.is_failure() && self.expected_failure.is_none()
+    }
+}
+
+/// What happens during a run, in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    RunStarted {
+        run_dir: PathBuf,
+        total: usize,
+        jobs: usize,
+    },
+    BuildStarted {
+        source: String,
+        arch: Arch,
+        version: String,
+    },
+    BuildFinished {
+        result: BuildResult,
+    },
+    RunFinished {
+        results: Vec<BuildResult>,
+        duration_secs: f64,
+    },
+}

@@ -1,0 +1,69 @@
+//! cascade — rebuild a stack of Debian source packages, in dependency order,
+//! for every architecture.
+//!
+//! # Map of the modules
+//!
+//! Data flows one way; each stage can be tested with plain values.
+//!
+//! ```text
+//! recipes/*.yaml ─► recipe ──┐
+//! debian/control, Sources ─► archive, control ─► plan (pure) ─► schedule (pure) ─► runner ─► events ─► report::*
+//!                                                                                   │
+//!                    bump: git ► version ► changelog ► source            builder: sbuild argv ► process
+//! ```
+//!
+//! | module      | job                                                                  | may use            |
+//! |-------------|----------------------------------------------------------------------|--------------------|
+//! | `config`    | the only reader of environment variables                             | —                  |
+//! | `recipe`    | recipes and the stack file: schema, validation, file:line errors     | `arch`             |
+//! | `arch`      | Debian architecture names and dpkg wildcard matching                 | —                  |
+//! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
+//! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
+//! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
+//! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
+//! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
+//! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
+//! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
+//! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
+//! | `source`    | orig tarballs and `dpkg-source -b`                                   | `process`          |
+//! | `bump`      | moves a recipe's package to its target tag                           | the four above     |
+//! | `process`   | the one way to run a child process                                   | —                  |
+//! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`                    | `process`          |
+//! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
+//! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
+//! | `events`    | the typed events the runner emits                                    | —                  |
+//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
+//! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
+//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
+//! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
+//! | `cli`       | clap definitions only                                                | `commands`         |
+//! | `error`     | the crate's top error type and its exit codes                        | every module's     |
+
+pub mod arch;
+pub mod archive;
+pub mod buildlog;
+pub mod bump;
+pub mod changelog;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod control;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod git;
+pub mod plan;
+pub mod process;
+pub mod rdeps;
+pub mod recipe;
+pub mod report;
+pub mod runner;
+pub mod sbuild;
+pub mod schedule;
+pub mod setup;
+pub mod source;
+pub mod state;
+pub mod version;
+
+pub use error::Error;

@@ -1,0 +1,1 @@
+//! `plan`: see the map in `lib.rs`. (Skeleton — filled in by its owner.)
