@@ -1,5 +1,699 @@
-//! `bump`: see the map in `lib.rs`. (Skeleton — filled in by its owner.)
+//! Moves one recipe's package to its target upstream tag, the way a
+//! maintainer does it by hand: fetch, version, changelog entry, orig
+//! tarball, upstream import, one commit, source package. And the stack mode
+//! around it: every package in the order given, one outcome each.
+//!
+//! Crash safety comes from the order of the steps. The changelog is written
+//! atomically first; the tarball is written atomically and reused when
+//! present; the upstream import reuses an existing `upstream/X` tag; the
+//! commit is the last change to the repository. A rerun after an interruption
+//! at any point sees "changelog at the new version but not committed" and
+//! completes the bump instead of refusing a dirty tree.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use debversion::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::changelog::{self, Maintainer, NewEntry};
+use crate::git::{Author, CommitRequest, Vcs};
+use crate::recipe::{ImportStyle, Recipe, Stack};
+use crate::source;
+use crate::version::{self, Decision};
+
+const CHANGELOG: &str = "debian/changelog";
+const COPYRIGHT: &str = "debian/copyright";
+
+/// A point after which a bump can be told to stop, to test what a rerun
+/// does after an interruption there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Changelog,
+    Tarball,
+    Import,
+    Commit,
+}
+
+/// How to bump.
+#[derive(Clone, Debug)]
+pub struct BumpOptions {
+    /// cascade-managed clones: `WORKDIR/SOURCE/packaging` and
+    /// `WORKDIR/SOURCE/upstream.git`.
+    pub workdir: PathBuf,
+    /// Maintainers' own packaging checkouts, by source name (`--checkout`).
+    pub checkouts: BTreeMap<String, PathBuf>,
+    /// Orig tarballs, unpacked trees and .dsc files go to `OUT/SOURCE/`.
+    pub out_dir: PathBuf,
+    pub allow_dirty: bool,
+    /// Go ahead even if the new version is not greater than the changelog's.
+    pub force: bool,
+    /// The changelog already has the target upstream release: make a second
+    /// upload of it, with the Debian revision raised.
+    pub reupload: bool,
+    pub push: bool,
+    /// Say what would change; write nothing to any repository or out dir.
+    pub dry_run: bool,
+    pub maintainer: Maintainer,
+    /// Changelog date and commit time (SOURCE_DATE_EPOCH or now).
+    pub timestamp: u64,
+    /// Tests only: stop after this step, as if interrupted.
+    pub stop_after: Option<Step>,
+}
+
+impl BumpOptions {
+    /// Where a source's packaging repository is.
+    pub fn packaging_dir(&self, source: &str) -> PathBuf {
+        self.checkouts
+            .get(source)
+            .cloned()
+            .unwrap_or_else(|| self.workdir.join(source).join("packaging"))
+    }
+
+    pub fn upstream_dir(&self, source: &str) -> PathBuf {
+        self.workdir.join(source).join("upstream.git")
+    }
+
+    pub fn source_out_dir(&self, source: &str) -> PathBuf {
+        self.out_dir.join(source)
+    }
+
+    fn author(&self) -> Author {
+        Author {
+            name: self.maintainer.name.clone(),
+            email: self.maintainer.email.clone(),
+            time: self.timestamp,
+        }
+    }
+}
+
+/// What happened to one package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "kebab-case")]
+pub enum Status {
+    Bumped,
+    /// `--dry-run`: what a real run would do is in the outcome.
+    Planned,
+    AlreadyAtTarget,
+    /// `--binnmu`: a binNMU request was recorded for the build step.
+    BinNmuRecorded,
+    Skipped(String),
+    Failed(String),
+}
+
+/// The result of bumping one package.
+#[derive(Clone, Debug, Serialize)]
+pub struct BumpOutcome {
+    pub source: String,
+    pub status: Status,
+    /// The changelog's top version before the bump.
+    pub previous: Option<String>,
+    /// The version after the bump (or already there).
+    pub version: Option<String>,
+    pub orig: Option<PathBuf>,
+    pub dsc: Option<PathBuf>,
+    pub commit: Option<String>,
+    /// An interrupted earlier bump was completed.
+    pub resumed: bool,
+    /// `--dry-run`: the unified diff of debian/changelog.
+    pub changelog_diff: Option<String>,
+}
+
+impl BumpOutcome {
+    /// A failed package, with the error's whole chain as the reason.
+    pub fn failed(source: &str, e: &dyn std::error::Error) -> BumpOutcome {
+        BumpOutcome::new(source, Status::Failed(error_chain(e)))
+    }
+
+    fn new(source: &str, status: Status) -> BumpOutcome {
+        BumpOutcome {
+            source: source.to_owned(),
+            status,
+            previous: None,
+            version: None,
+            orig: None,
+            dsc: None,
+            commit: None,
+            resumed: false,
+            changelog_diff: None,
+        }
+    }
+}
+
+/// The upstream version a recipe targets: `upstream.version`, else the tag
+/// minus its non-numeric prefix.
+// TODO(recipes): use `Recipe::upstream_version()` once merged.
+pub fn recipe_upstream_version(recipe: &Recipe) -> Result<String, Error> {
+    if let Some(v) = &recipe.upstream.version {
+        return Ok(v.clone());
+    }
+    version::upstream_from_tag(&recipe.upstream.tag)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::NoUpstreamVersion {
+            source_name: recipe.source.clone(),
+            tag: recipe.upstream.tag.clone(),
+        })
+}
+
+/// The Debian version the recipe's template gives.
+pub fn recipe_debian_version(recipe: &Recipe) -> Result<Version, Error> {
+    Ok(version::from_template(
+        &recipe.version,
+        &recipe_upstream_version(recipe)?,
+    )?)
+}
+
+/// Whether a version is a repack whose tarball drops `Files-Excluded`.
+pub fn is_repack(v: &Version) -> bool {
+    v.upstream_version.contains("+dfsg") || v.upstream_version.contains("+ds")
+}
+
+/// gbp's upstream tag for an upstream version (`~` → `_`, `:` → `%`).
+pub fn upstream_tag_name(upstream_version: &str) -> String {
+    format!(
+        "upstream/{}",
+        upstream_version.replace('~', "_").replace(':', "%")
+    )
+}
+
+fn version_no_epoch(v: &Version) -> String {
+    match &v.debian_revision {
+        Some(r) => format!("{}-{}", v.upstream_version, r),
+        None => v.upstream_version.clone(),
+    }
+}
+
+/// Moves one package to its recipe's target.
+pub fn bump_package(
+    recipe: &Recipe,
+    stack: &Stack,
+    opts: &BumpOptions,
+    vcs: &dyn Vcs,
+) -> Result<BumpOutcome, Error> {
+    let src = recipe.source.as_str();
+    let packaging = opts.packaging_dir(src);
+    let upstream = opts.upstream_dir(src);
+    let managed = !opts.checkouts.contains_key(src);
+
+    if managed {
+        vcs.sync(&recipe.packaging.repo, &packaging, false)?;
+    } else if !packaging.join(".git").exists() && !packaging.join("HEAD").exists() {
+        return Err(Error::NoCheckout {
+            source_name: src.to_owned(),
+            path: packaging,
+        });
+    }
+    vcs.sync(&recipe.upstream.repo, &upstream, true)?;
+    let tag = vcs.resolve_tag(&upstream, &recipe.upstream.tag)?;
+    let target = recipe_debian_version(recipe)?;
+    let changelog_path = packaging.join(CHANGELOG);
+
+    // In a dry run nothing moves, so read the branch as a real run would
+    // see it after checking it out.
+    if opts.dry_run {
+        return plan_dry_run(recipe, stack, opts, vcs, &packaging, &target);
+    }
+
+    // The dirty-tree check, letting through the one state an interrupted
+    // bump leaves: only debian/changelog changed, already at a new version
+    // of the target upstream release.
+    let dirty = vcs.dirty_paths(&packaging)?;
+    if !dirty.is_empty() {
+        let resumable = dirty == [CHANGELOG] && {
+            let work = read(&changelog_path)?;
+            let head = head_text(vcs, &packaging)?;
+            let w = changelog::top(&work, &changelog_path)?;
+            let h = changelog::top(&head, &changelog_path)?;
+            w.version != h.version && version::same_upstream(&w.version, &target)
+        };
+        if !resumable && !opts.allow_dirty {
+            return Err(Error::Dirty {
+                repo: packaging,
+                paths: dirty,
+            });
+        }
+    }
+    vcs.checkout_branch(&packaging, &recipe.packaging.branch)?;
+
+    let head = head_text(vcs, &packaging)?;
+    let head_top = changelog::top(&head, &changelog_path)?;
+    let mut outcome = BumpOutcome::new(src, Status::Bumped);
+    outcome.previous = Some(head_top.version.to_string());
+    let new_version = match version::decide(&head_top.version, &target, opts.force, opts.reupload)?
+    {
+        Decision::AlreadyAtTarget(v) => {
+            outcome.status = Status::AlreadyAtTarget;
+            outcome.version = Some(v.to_string());
+            outcome.dsc = existing_dsc(opts, src, &v);
+            return Ok(outcome);
+        }
+        Decision::New(v) => v,
+    };
+    outcome.version = Some(new_version.to_string());
+
+    // 1. The changelog (atomically), unless an interrupted run wrote it.
+    let work = read(&changelog_path)?;
+    let work_top = changelog::top(&work, &changelog_path)?;
+    if work != head && work_top.version == new_version {
+        outcome.resumed = true;
+    } else {
+        let text = new_changelog(recipe, stack, opts, &work, &changelog_path, &new_version)?;
+        write_atomically(&changelog_path, text.as_bytes())?;
+    }
+    stop(opts, Step::Changelog)?;
+
+    // 2. The orig tarball.
+    let up_version = new_version.upstream_version.clone();
+    let excluded = if is_repack(&new_version) {
+        let copyright = packaging.join(COPYRIGHT);
+        source::files_excluded(&read(&copyright)?, &copyright)?
+    } else {
+        Vec::new()
+    };
+    let out = opts.source_out_dir(src);
+    let orig = source::orig_tarball(&upstream, &tag.name, src, &up_version, &excluded, &out)?;
+    outcome.orig = Some(orig.clone());
+    stop(opts, Step::Tarball)?;
+
+    // 3. The upstream import.
+    let upstream_tag = upstream_tag_name(&up_version);
+    let merge = match recipe.packaging.import {
+        ImportStyle::Gbp => Some(vcs.import_upstream(
+            &packaging,
+            &upstream,
+            &tag.name,
+            &upstream_tag,
+            &|p: &str| source::is_excluded(&excluded, p),
+            &opts.author(),
+        )?),
+        ImportStyle::DebianOnly => None,
+    };
+    stop(opts, Step::Import)?;
+
+    // 4. One commit.
+    let message = commit_message(recipe, &up_version);
+    let commit = vcs.commit(
+        &packaging,
+        &CommitRequest {
+            paths: &[CHANGELOG.to_owned()],
+            message: &message,
+            author: &opts.author(),
+            merge_upstream: merge.as_deref(),
+        },
+    )?;
+    outcome.commit = Some(commit);
+    stop(opts, Step::Commit)?;
+
+    // 5. The source package.
+    let dsc = source::build_source_package(
+        &orig,
+        &packaging,
+        src,
+        &up_version,
+        &version_no_epoch(&new_version),
+        &out,
+    )?;
+    outcome.dsc = Some(dsc);
+
+    if opts.push {
+        let mut refs = vec![format!("refs/heads/{}", recipe.packaging.branch)];
+        if merge.is_some() {
+            refs.push("refs/heads/upstream".into());
+            refs.push(format!("refs/tags/{upstream_tag}"));
+        }
+        vcs.push(&packaging, &recipe.packaging.repo, &refs)?;
+    }
+    Ok(outcome)
+}
+
+fn plan_dry_run(
+    recipe: &Recipe,
+    stack: &Stack,
+    opts: &BumpOptions,
+    vcs: &dyn Vcs,
+    packaging: &Path,
+    target: &Version,
+) -> Result<BumpOutcome, Error> {
+    let path = packaging.join(CHANGELOG);
+    let text = vcs
+        .branch_file(packaging, &recipe.packaging.branch, CHANGELOG)?
+        .ok_or_else(|| Error::NoChangelog { path: path.clone() })?;
+    let text = String::from_utf8(text).map_err(|_| Error::NotUtf8 { path: path.clone() })?;
+    let top = changelog::top(&text, &path)?;
+    let mut outcome = BumpOutcome::new(&recipe.source, Status::Planned);
+    outcome.previous = Some(top.version.to_string());
+    match version::decide(&top.version, target, opts.force, opts.reupload)? {
+        Decision::AlreadyAtTarget(v) => {
+            outcome.status = Status::AlreadyAtTarget;
+            outcome.version = Some(v.to_string());
+        }
+        Decision::New(v) => {
+            let new = new_changelog(recipe, stack, opts, &text, &path, &v)?;
+            outcome.changelog_diff = Some(unified_diff(&text, &new, CHANGELOG));
+            outcome.version = Some(v.to_string());
+        }
+    }
+    Ok(outcome)
+}
+
+fn new_changelog(
+    recipe: &Recipe,
+    stack: &Stack,
+    opts: &BumpOptions,
+    text: &str,
+    path: &Path,
+    v: &Version,
+) -> Result<String, Error> {
+    let upstream = recipe_upstream_version(recipe)?;
+    let mut changes = vec![format!("New upstream version {upstream}")];
+    changes.extend(recipe.changelog.iter().cloned());
+    Ok(changelog::add_entry(
+        text,
+        path,
+        &NewEntry {
+            version: v,
+            distribution: &stack.suite,
+            changes: &changes,
+            maintainer: &opts.maintainer,
+            timestamp: opts.timestamp,
+        },
+    )?)
+}
+
+/// The recipe's commit message, or "New upstream version X".
+pub fn commit_message(recipe: &Recipe, upstream_version: &str) -> String {
+    recipe
+        .commit_message
+        .clone()
+        .unwrap_or_else(|| format!("New upstream version {upstream_version}"))
+}
+
+fn existing_dsc(opts: &BumpOptions, src: &str, v: &Version) -> Option<PathBuf> {
+    let dsc = opts
+        .source_out_dir(src)
+        .join(format!("{src}_{}.dsc", version_no_epoch(v)));
+    dsc.exists().then_some(dsc)
+}
+
+fn stop(opts: &BumpOptions, step: Step) -> Result<(), Error> {
+    if opts.stop_after == Some(step) {
+        return Err(Error::Interrupted { step });
+    }
+    Ok(())
+}
+
+fn head_text(vcs: &dyn Vcs, packaging: &Path) -> Result<String, Error> {
+    let path = packaging.join(CHANGELOG);
+    let bytes = vcs
+        .head_file(packaging, CHANGELOG)?
+        .ok_or_else(|| Error::NoChangelog { path: path.clone() })?;
+    String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { path })
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Writes through a temporary file in the same directory and a rename, so
+/// an interruption leaves the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
+    }
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// A unified diff of a single contiguous change (what a changelog edit is:
+/// lines inserted or replaced at the top), with three lines of context.
+/// Hand-written because one hunk is all it takes and the crate has no diff
+/// library.
+pub fn unified_diff(old: &str, new: &str, name: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    if a == b {
+        return String::new();
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let start = prefix.saturating_sub(3);
+    let a_end = (a.len() - suffix + 3).min(a.len());
+    let b_end = (b.len() - suffix + 3).min(b.len());
+    let range = |s: usize, e: usize| {
+        let len = e - s;
+        let first = if len == 0 { s } else { s + 1 };
+        format!("{first},{len}")
+    };
+    let mut out = format!(
+        "--- a/{name}\n+++ b/{name}\n@@ -{} +{} @@\n",
+        range(start, a_end),
+        range(start, b_end)
+    );
+    let line = |out: &mut String, mark: char, l: &str| {
+        out.push(mark);
+        out.push_str(l);
+        if !l.ends_with('\n') {
+            out.push_str("\n\\ No newline at end of file\n");
+        }
+    };
+    for l in &a[start..prefix] {
+        line(&mut out, ' ', l);
+    }
+    for l in &a[prefix..a.len() - suffix] {
+        line(&mut out, '-', l);
+    }
+    for l in &b[prefix..b.len() - suffix] {
+        line(&mut out, '+', l);
+    }
+    for l in &a[a.len() - suffix..a_end] {
+        line(&mut out, ' ', l);
+    }
+    out
+}
+
+/// Bumps packages in the order given. A failure is recorded and the walk
+/// goes on, unless `fail_fast`: then the rest are skipped.
+pub fn bump_stack(
+    recipes: &[&Recipe],
+    stack: &Stack,
+    opts: &BumpOptions,
+    vcs: &dyn Vcs,
+    fail_fast: bool,
+) -> Vec<BumpOutcome> {
+    let mut outcomes = Vec::new();
+    let mut failed = false;
+    for recipe in recipes {
+        if failed && fail_fast {
+            outcomes.push(BumpOutcome::new(
+                &recipe.source,
+                Status::Skipped("--fail-fast: an earlier package failed".into()),
+            ));
+            continue;
+        }
+        let outcome = bump_package(recipe, stack, opts, vcs).unwrap_or_else(|e| {
+            failed = true;
+            BumpOutcome::failed(&recipe.source, &e)
+        });
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
+    msg
+}
+
+/// A binNMU request for the build step (`binnmu.json` in the out dir):
+/// sbuild's `--make-binNMU=REASON --binNMU=N`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BinNmu {
+    pub source: String,
+    /// The source version being rebuilt.
+    pub source_version: String,
+    /// The binary version (`7.2.4-1+b1`).
+    pub version: String,
+    /// N of `+bN`.
+    pub binnmu: u32,
+    pub reason: String,
+    pub distribution: String,
+}
+
+/// The file the build step reads binNMU requests from.
+pub fn binnmu_file(opts: &BumpOptions) -> PathBuf {
+    opts.out_dir.join("binnmu.json")
+}
+
+/// Records a binNMU of the package's current version instead of editing its
+/// changelog. The same request twice is recorded once.
+pub fn record_binnmu(
+    recipe: &Recipe,
+    stack: &Stack,
+    opts: &BumpOptions,
+    vcs: &dyn Vcs,
+    reason: &str,
+) -> Result<BumpOutcome, Error> {
+    let src = recipe.source.as_str();
+    let packaging = opts.packaging_dir(src);
+    if !opts.checkouts.contains_key(src) {
+        vcs.sync(&recipe.packaging.repo, &packaging, false)?;
+    }
+    let path = packaging.join(CHANGELOG);
+    let text = vcs
+        .branch_file(&packaging, &recipe.packaging.branch, CHANGELOG)?
+        .ok_or_else(|| Error::NoChangelog { path: path.clone() })?;
+    let text = String::from_utf8(text).map_err(|_| Error::NotUtf8 { path: path.clone() })?;
+    let top = changelog::top(&text, &path)?;
+    let file = binnmu_file(opts);
+    let mut requests: Vec<BinNmu> = match std::fs::read_to_string(&file) {
+        Ok(t) => serde_json::from_str(&t).map_err(|e| Error::BinNmuFile {
+            path: file.clone(),
+            message: e.to_string(),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(Error::Io {
+                path: file.clone(),
+                source,
+            });
+        }
+    };
+    let base = top.version.to_string();
+    let previous = requests
+        .iter()
+        .filter(|r| r.source == src && r.source_version == base)
+        .max_by_key(|r| r.binnmu);
+    let mut outcome = BumpOutcome::new(src, Status::BinNmuRecorded);
+    outcome.previous = Some(base.clone());
+    if let Some(p) = previous.filter(|p| p.reason == reason) {
+        outcome.status = Status::AlreadyAtTarget;
+        outcome.version = Some(p.version.clone());
+        return Ok(outcome);
+    }
+    let mut v = top.version.clone();
+    for _ in 0..previous.map_or(0, |p| p.binnmu) {
+        v = version::next_binnmu(&v);
+    }
+    let v = version::next_binnmu(&v);
+    let n = previous.map_or(1, |p| p.binnmu + 1);
+    outcome.version = Some(v.to_string());
+    if opts.dry_run {
+        outcome.status = Status::Planned;
+        return Ok(outcome);
+    }
+    requests.retain(|r| r.source != src);
+    requests.push(BinNmu {
+        source: src.to_owned(),
+        source_version: base,
+        version: v.to_string(),
+        binnmu: n,
+        reason: reason.to_owned(),
+        distribution: stack.suite.clone(),
+    });
+    let json = serde_json::to_string_pretty(&requests).map_err(|e| Error::BinNmuFile {
+        path: file.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomically(&file, format!("{json}\n").as_bytes())?;
+    Ok(outcome)
+}
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {}
+pub enum Error {
+    #[error(transparent)]
+    Git(#[from] crate::git::Error),
+    #[error(transparent)]
+    Version(#[from] crate::version::Error),
+    #[error(transparent)]
+    Changelog(#[from] crate::changelog::Error),
+    #[error(transparent)]
+    Source(#[from] crate::source::Error),
+    #[error(
+        "{}: uncommitted changes in {} (commit or stash them, or pass --allow-dirty)",
+        repo.display(),
+        paths.join(", ")
+    )]
+    Dirty { repo: PathBuf, paths: Vec<String> },
+    #[error("{source_name}: tag `{tag}` has no version number; set upstream.version in the recipe")]
+    NoUpstreamVersion { source_name: String, tag: String },
+    #[error("{source_name}: --checkout path {} is not a git repository", path.display())]
+    NoCheckout { source_name: String, path: PathBuf },
+    #[error("{}: missing", path.display())]
+    NoChangelog { path: PathBuf },
+    #[error("{}: not UTF-8", path.display())]
+    NotUtf8 { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    BinNmuFile { path: PathBuf, message: String },
+    #[error("stopped after the {step:?} step (as asked)")]
+    Interrupted { step: Step },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_of_a_new_top_entry() {
+        let old = "a\nb\nc\nd\n";
+        let new = "x\ny\n\na\nb\nc\nd\n";
+        assert_eq!(
+            unified_diff(old, new, "debian/changelog"),
+            "--- a/debian/changelog\n+++ b/debian/changelog\n@@ -1,3 +1,6 @@\n+x\n+y\n+\n a\n b\n c\n"
+        );
+        let changed = "a\nB\nc\nd\n";
+        assert_eq!(
+            unified_diff(old, changed, "f"),
+            "--- a/f\n+++ b/f\n@@ -1,4 +1,4 @@\n a\n-b\n+B\n c\n d\n"
+        );
+        assert_eq!(unified_diff(old, old, "f"), "");
+    }
+
+    #[test]
+    fn tags_and_repacks() {
+        assert_eq!(upstream_tag_name("7.2.4"), "upstream/7.2.4");
+        assert_eq!(upstream_tag_name("7.2.4~rc1"), "upstream/7.2.4_rc1");
+        assert!(is_repack(&"7.2.4+dfsg-1".parse().unwrap()));
+        assert!(is_repack(&"1:6.4.3+ds-4~exp2".parse().unwrap()));
+        assert!(!is_repack(&"7.2.4-1~exp1".parse().unwrap()));
+        assert_eq!(
+            version_no_epoch(&"1:7.2.4-1~exp1".parse().unwrap()),
+            "7.2.4-1~exp1"
+        );
+    }
+}

@@ -62,6 +62,9 @@ pub trait Vcs {
     fn dirty_paths(&self, repo: &Path) -> Result<Vec<String>, Error>;
     /// A file's content at HEAD, if it exists there.
     fn head_file(&self, repo: &Path, path: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// A file's content at the tip of `branch` (local, else `origin/branch`),
+    /// without checking anything out.
+    fn branch_file(&self, repo: &Path, branch: &str, path: &str) -> Result<Option<Vec<u8>>, Error>;
     /// gbp style: the `upstream` branch (created if missing) gets a commit
     /// with the tag's tree minus excluded paths, tagged `upstream_tag`.
     /// Reuses that tag when it already exists. Returns the commit id.
@@ -254,19 +257,18 @@ impl Vcs for Git2 {
     }
 
     fn head_file(&self, repo: &Path, path: &str) -> Result<Option<Vec<u8>>, Error> {
-        let r = open(repo)?;
-        let Ok(head) = r.head() else {
-            return Ok(None);
-        };
-        let tree = head.peel_to_tree().map_err(ctx(repo, "read HEAD"))?;
-        let Ok(entry) = tree.get_path(Path::new(path)) else {
-            return Ok(None);
-        };
-        let blob = entry
-            .to_object(&r)
-            .and_then(|o| o.peel_to_blob())
-            .map_err(ctx(repo, format!("read {path} at HEAD")))?;
-        Ok(Some(blob.content().to_vec()))
+        file_at(repo, &["HEAD"], path)
+    }
+
+    fn branch_file(&self, repo: &Path, branch: &str, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        file_at(
+            repo,
+            &[
+                &format!("refs/heads/{branch}"),
+                &format!("refs/remotes/origin/{branch}"),
+            ],
+            path,
+        )
     }
 
     fn import_upstream(
@@ -454,6 +456,25 @@ impl Vcs for Git2 {
         }
         Ok(())
     }
+}
+
+/// A file at the first of `revs` that exists.
+fn file_at(repo: &Path, revs: &[&str], path: &str) -> Result<Option<Vec<u8>>, Error> {
+    let r = open(repo)?;
+    let Some(tree) = revs
+        .iter()
+        .find_map(|rev| r.revparse_single(rev).and_then(|o| o.peel_to_tree()).ok())
+    else {
+        return Ok(None);
+    };
+    let Ok(entry) = tree.get_path(Path::new(path)) else {
+        return Ok(None);
+    };
+    let blob = entry
+        .to_object(&r)
+        .and_then(|o| o.peel_to_blob())
+        .map_err(ctx(repo, format!("read {path}")))?;
+    Ok(Some(blob.content().to_vec()))
 }
 
 /// The tags closest to a missing one: those with the same non-numeric

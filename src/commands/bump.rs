@@ -1,13 +1,231 @@
-//! `cascade bump`. (Skeleton — filled in by its owner.)
+//! `cascade bump`: move packages to their recipe's upstream tag, one
+//! outcome line per package.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::Error;
+use crate::bump::{self, BumpOptions, BumpOutcome, Status};
+use crate::changelog::Maintainer;
 use crate::cli::GlobalArgs;
+use crate::git::Git2;
+use crate::recipe::{Recipe, Stack};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Source packages to bump (default: the whole stack, in stack order).
+    pub packages: Vec<String>,
+    /// Directory for cascade-managed clones (default: the user cache dir).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Use an existing packaging checkout for a package instead of a clone.
+    #[arg(long = "checkout", value_name = "PKG=PATH")]
+    pub checkouts: Vec<String>,
+    /// Work even if the packaging tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Go ahead even when the new version is not greater than the changelog's.
+    #[arg(long)]
+    pub force: bool,
+    /// The target upstream release is already in the changelog: make another
+    /// upload of it with the Debian revision raised (-1~exp1 → -1~exp2).
+    #[arg(long)]
+    pub reupload: bool,
+    /// Push the packaging branch (and upstream branch and tag) to the
+    /// recipe's repository.
+    #[arg(long)]
+    pub push: bool,
+    /// Print the planned changes, including the changelog diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop at the first failing package.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Record a binNMU (`+bN`) with this reason for the build step instead of
+    /// editing the changelog.
+    #[arg(long, value_name = "REASON")]
+    pub binnmu: Option<String>,
+    /// Where orig tarballs, source packages and binnmu.json go (default: WORKDIR/source).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 
-pub fn run(_args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cascade bump` is not implemented yet".into()))
+pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    let (stack, recipes) = load_recipes(&global.recipes)?;
+    let selected: Vec<&Recipe> = if args.packages.is_empty() {
+        recipes.iter().collect()
+    } else {
+        args.packages
+            .iter()
+            .map(|p| {
+                recipes
+                    .iter()
+                    .find(|r| &r.source == p)
+                    .ok_or_else(|| Error::Usage(format!("no recipe for package `{p}`")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut checkouts = BTreeMap::new();
+    for c in &args.checkouts {
+        let (pkg, path) = c
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
+        checkouts.insert(pkg.to_owned(), PathBuf::from(path));
+    }
+    let workdir = match args.workdir {
+        Some(w) => w,
+        None => dirs::cache_dir()
+            .unwrap_or_else(|| PathBuf::from(".cascade"))
+            .join("cascade")
+            .join("work"),
+    };
+    let out_dir = args.out.unwrap_or_else(|| workdir.join("source"));
+    let opts = BumpOptions {
+        workdir,
+        checkouts,
+        out_dir,
+        allow_dirty: args.allow_dirty,
+        force: args.force,
+        reupload: args.reupload,
+        push: args.push,
+        dry_run: args.dry_run,
+        maintainer: maintainer(&stack)?,
+        timestamp: timestamp()?,
+        stop_after: None,
+    };
+    let vcs = Git2;
+    let outcomes: Vec<BumpOutcome> = match &args.binnmu {
+        Some(reason) => selected
+            .iter()
+            .map(|r| {
+                bump::record_binnmu(r, &stack, &opts, &vcs, reason)
+                    .unwrap_or_else(|e| BumpOutcome::failed(&r.source, &e))
+            })
+            .collect(),
+        None => bump::bump_stack(&selected, &stack, &opts, &vcs, args.fail_fast),
+    };
+    let mut failed = false;
+    for o in &outcomes {
+        println!("{}", render(o));
+        if let Some(diff) = &o.changelog_diff {
+            print!("{diff}");
+        }
+        failed |= matches!(o.status, Status::Failed(_));
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn render(o: &BumpOutcome) -> String {
+    let from = o.previous.as_deref().unwrap_or("?");
+    let to = o.version.as_deref().unwrap_or("?");
+    match &o.status {
+        Status::Bumped => {
+            let mut s = format!("{}: bumped {from} → {to}", o.source);
+            if o.resumed {
+                s.push_str(" (completed an interrupted bump)");
+            }
+            if let Some(dsc) = &o.dsc {
+                s.push_str(&format!(", {}", dsc.display()));
+            }
+            s
+        }
+        Status::Planned => format!("{}: would bump {from} → {to}", o.source),
+        Status::AlreadyAtTarget => format!("{}: already at target ({to})", o.source),
+        Status::BinNmuRecorded => format!("{}: binNMU recorded ({to})", o.source),
+        Status::Skipped(why) => format!("{}: skipped ({why})", o.source),
+        Status::Failed(why) => format!("{}: failed ({why})", o.source),
+    }
+}
+
+/// Reads the stack file and the recipes, in file-name order.
+// TODO(recipes): replace with the recipe module's loader and validation once
+// merged; this one only parses.
+fn load_recipes(dir: &Path) -> Result<(Stack, Vec<Recipe>), Error> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let stack_path = dir.join("stack.yaml");
+    let stack: Stack = serde_yaml::from_str(&read(&stack_path)?)
+        .map_err(|e| Error::Usage(format!("{}: {e}", stack_path.display())))?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "yaml")
+                && p.file_name() != Some("stack.yaml".as_ref())
+        })
+        .collect();
+    paths.sort();
+    let mut recipes = Vec::new();
+    for p in paths {
+        let r: Recipe = serde_yaml::from_str(&read(&p)?)
+            .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
+        recipes.push(r);
+    }
+    Ok((stack, recipes))
+}
+
+/// The changelog maintainer: DEBFULLNAME/DEBEMAIL, then the stack file,
+/// then git's user.name/user.email.
+// TODO(config): move the environment reads into config.rs once it exists.
+fn maintainer(stack: &Stack) -> Result<Maintainer, Error> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let parse = |s: &str| -> Option<(String, String)> {
+        let (name, rest) = s.split_once('<')?;
+        let email = rest.strip_suffix('>')?;
+        Some((name.trim().to_owned(), email.trim().to_owned()))
+    };
+    let (mut name, mut email) = (env("DEBFULLNAME"), env("DEBEMAIL"));
+    if let Some((n, e)) = email.as_deref().and_then(parse) {
+        name.get_or_insert(n);
+        email = Some(e);
+    }
+    if (name.is_none() || email.is_none())
+        && let Some((n, e)) = stack.maintainer.as_deref().and_then(parse)
+    {
+        name.get_or_insert(n);
+        email.get_or_insert(e);
+    }
+    if (name.is_none() || email.is_none())
+        && let Ok(cfg) = git2::Config::open_default()
+    {
+        if name.is_none() {
+            name = cfg.get_string("user.name").ok();
+        }
+        if email.is_none() {
+            email = cfg.get_string("user.email").ok();
+        }
+    }
+    match (name, email) {
+        (Some(name), Some(email)) => Ok(Maintainer { name, email }),
+        _ => Err(Error::Usage(
+            "no maintainer: set DEBFULLNAME and DEBEMAIL, `maintainer:` in stack.yaml, or git's user.name/user.email".into(),
+        )),
+    }
+}
+
+/// SOURCE_DATE_EPOCH, else now.
+// TODO(config): move into config.rs.
+fn timestamp() -> Result<u64, Error> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH `{v}` is not a number"))),
+        _ => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)),
+    }
 }
