@@ -291,7 +291,7 @@ pub fn bump_package(
     stop(opts, Step::Import)?;
 
     // 4. One commit.
-    let message = commit_message(recipe, &up_version);
+    let message = commit_message(recipe, &recipe_upstream_version(recipe)?);
     let commit = vcs.commit(
         &packaging,
         &CommitRequest {

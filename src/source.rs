@@ -227,6 +227,8 @@ pub fn build_source_package(
     if !dsc.exists() {
         return Err(Error::NoDsc { path: dsc });
     }
+    // The unpacked tree served dpkg-source only; ROCm trees are large.
+    std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
     Ok(dsc)
 }
 

@@ -256,6 +256,7 @@ mod repos {
         index
             .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
             .unwrap();
+        index.update_all(["*"], None).unwrap();
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
@@ -270,6 +271,12 @@ mod repos {
         let repo = Repository::init(&path).unwrap();
         let mut t = 1_750_000_000;
         for v in ["7.1.0", "7.2.0", "7.2.4"] {
+            let legacy = path.join("legacy.txt");
+            if v == "7.2.4" {
+                std::fs::remove_file(&legacy).unwrap();
+            } else {
+                std::fs::write(&legacy, "dropped in 7.2.4\n").unwrap();
+            }
             commit_files(
                 &repo,
                 &[
@@ -502,6 +509,12 @@ fn happy_path_gbp() {
     let dsc = out.dsc.unwrap();
     assert!(dsc.ends_with("out/hipblas-common/hipblas-common_7.2.4-1~exp1.dsc"));
     assert!(dsc.exists());
+    let dsc_text = std::fs::read_to_string(&dsc).unwrap();
+    assert!(dsc_text.contains("Format: 3.0 (quilt)"), "{dsc_text}");
+    assert!(
+        dsc_text.contains("hipblas-common_7.2.4.orig.tar.xz"),
+        "{dsc_text}"
+    );
     let orig = out.orig.unwrap();
     assert!(orig.ends_with("hipblas-common_7.2.4.orig.tar.xz"));
     let entries = tar_entries(&orig);
@@ -543,6 +556,52 @@ fn second_run_is_already_at_target_and_changes_nothing() {
     let repo = git2::Repository::open(&pkg).unwrap();
     let head = repo.head().unwrap().peel_to_commit().unwrap();
     assert_eq!(head.parent_count(), 1, "upstream already merged");
+}
+
+#[test]
+fn successive_imports_follow_the_upstream_branch() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let opts = options(fx.dir.path());
+    let old = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.0",
+        "{upstream}-1~exp1",
+    );
+    bump::bump_package(&old, &stack(), &opts, &Git2).unwrap();
+    let pkg = opts.packaging_dir("hipblas-common");
+    assert!(pkg.join("legacy.txt").exists());
+    let new = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.4",
+        "{upstream}-1~exp1",
+    );
+    let out = bump::bump_package(&new, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(out.previous.as_deref(), Some("7.2.0-1~exp1"));
+    assert!(
+        !pkg.join("legacy.txt").exists(),
+        "files upstream dropped go"
+    );
+    assert!(Git2.dirty_paths(&pkg).unwrap().is_empty());
+    let repo = git2::Repository::open(&pkg).unwrap();
+    let up = |t: &str| {
+        repo.revparse_single(t)
+            .unwrap()
+            .peel_to_commit()
+            .unwrap()
+            .id()
+    };
+    let new_up = repo.find_commit(up("refs/tags/upstream/7.2.4")).unwrap();
+    assert_eq!(new_up.parent_id(0).unwrap(), up("refs/tags/upstream/7.2.0"));
+    assert_eq!(up("refs/heads/upstream"), new_up.id());
+    // The previous packaging commit is still there: nothing was rewritten.
+    let head = repo.head().unwrap().peel_to_commit().unwrap();
+    let prev = head.parent(0).unwrap();
+    assert_eq!(prev.message().unwrap(), "New upstream version 7.2.0\n");
 }
 
 #[test]
@@ -710,6 +769,17 @@ fn dfsg_repack_drops_files_excluded() {
     assert_eq!(out.version.as_deref(), Some("7.2.4+dfsg-1~exp1"));
     let orig = out.orig.unwrap();
     assert!(orig.ends_with("hipblas-common_7.2.4+dfsg.orig.tar.xz"));
+    let pkg = opts.packaging_dir("hipblas-common");
+    let msg = git2::Repository::open(&pkg)
+        .unwrap()
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_owned();
+    assert_eq!(msg, "New upstream version 7.2.4\n");
     let entries = tar_entries(&orig);
     assert!(
         entries.iter().all(|e| !e.contains("third_party/zlib")),
@@ -721,7 +791,6 @@ fn dfsg_repack_drops_files_excluded() {
     );
     assert!(entries.contains(&"hipblas-common-7.2.4+dfsg/README.md".to_owned()));
     // The imported upstream tree is filtered too.
-    let pkg = opts.packaging_dir("hipblas-common");
     let repo = git2::Repository::open(&pkg).unwrap();
     let tree = repo
         .revparse_single("refs/tags/upstream/7.2.4+dfsg")
