@@ -214,12 +214,20 @@ pub fn bump_package(
         return plan_dry_run(recipe, stack, opts, vcs, &packaging, &target);
     }
 
-    // The dirty-tree check, letting through the one state an interrupted
-    // bump leaves: only debian/changelog changed, already at a new version
-    // of the target upstream release.
+    // The dirty-tree check, letting through the states an interrupted bump
+    // leaves: debian/changelog at a new version of the target upstream
+    // release, and nothing else changed in debian/ (upstream files change
+    // too when the interruption hit between the work-tree update and the
+    // commit of a gbp import; the commit's safe checkout still protects
+    // anything that differs from what it would write).
     let dirty = vcs.dirty_paths(&packaging)?;
     if !dirty.is_empty() {
-        let resumable = dirty == [CHANGELOG] && {
+        let only_ours = dirty.iter().any(|p| p == CHANGELOG)
+            && dirty.iter().all(|p| {
+                p == CHANGELOG
+                    || (recipe.packaging.import == ImportStyle::Gbp && !p.starts_with("debian/"))
+            });
+        let resumable = only_ours && {
             let work = read(&changelog_path)?;
             let head = head_text(vcs, &packaging)?;
             let w = changelog::top(&work, &changelog_path)?;
@@ -239,12 +247,27 @@ pub fn bump_package(
     let head_top = changelog::top(&head, &changelog_path)?;
     let mut outcome = BumpOutcome::new(src, Status::Bumped);
     outcome.previous = Some(head_top.version.to_string());
-    let new_version = match version::decide(&head_top.version, &target, opts.force, opts.reupload)?
-    {
+    let decision = match version::decide(&head_top.version, &target, opts.force, opts.reupload)? {
+        // A hand-written UNRELEASED entry at the target version is not a
+        // finished bump: dch would update it, and so do we.
+        Decision::AlreadyAtTarget(v) if head_top.is_unreleased() && v == target => Decision::New(v),
+        d => d,
+    };
+    let new_version = match decision {
         Decision::AlreadyAtTarget(v) => {
             outcome.status = Status::AlreadyAtTarget;
             outcome.version = Some(v.to_string());
-            outcome.dsc = existing_dsc(opts, src, &v);
+            // The build step needs the source package; the repository
+            // stays as it is.
+            outcome.dsc = match existing_dsc(opts, src, &v) {
+                Some(dsc) => Some(dsc),
+                None => {
+                    let (orig, dsc) =
+                        source_package(recipe, opts, &packaging, &upstream, &tag.name, &v)?;
+                    outcome.orig = Some(orig);
+                    Some(dsc)
+                }
+            };
             return Ok(outcome);
         }
         Decision::New(v) => v,
@@ -264,12 +287,7 @@ pub fn bump_package(
 
     // 2. The orig tarball.
     let up_version = new_version.upstream_version.clone();
-    let excluded = if is_repack(&new_version) {
-        let copyright = packaging.join(COPYRIGHT);
-        source::files_excluded(&read(&copyright)?, &copyright)?
-    } else {
-        Vec::new()
-    };
+    let excluded = excluded_paths(&packaging, &new_version)?;
     let out = opts.source_out_dir(src);
     let orig = source::orig_tarball(&upstream, &tag.name, src, &up_version, &excluded, &out)?;
     outcome.orig = Some(orig.clone());
@@ -326,6 +344,27 @@ pub fn bump_package(
     Ok(outcome)
 }
 
+/// The version decision for a changelog top entry.
+fn decide(top: &changelog::Top, target: &Version, opts: &BumpOptions) -> Result<Decision, Error> {
+    Ok(
+        match version::decide(&top.version, target, opts.force, opts.reupload)? {
+            // A hand-written UNRELEASED entry at the target version is not a
+            // finished bump: dch would update it, and so do we.
+            Decision::AlreadyAtTarget(v) if top.is_unreleased() && &v == target => Decision::New(v),
+            d => d,
+        },
+    )
+}
+
+/// `Files-Excluded` when `v` is a repack, else nothing.
+fn excluded_paths(packaging: &Path, v: &Version) -> Result<Vec<String>, Error> {
+    if !is_repack(v) {
+        return Ok(Vec::new());
+    }
+    let copyright = packaging.join(COPYRIGHT);
+    Ok(source::files_excluded(&read(&copyright)?, &copyright)?)
+}
+
 fn plan_dry_run(
     recipe: &Recipe,
     stack: &Stack,
@@ -342,7 +381,7 @@ fn plan_dry_run(
     let top = changelog::top(&text, &path)?;
     let mut outcome = BumpOutcome::new(&recipe.source, Status::Planned);
     outcome.previous = Some(top.version.to_string());
-    match version::decide(&top.version, target, opts.force, opts.reupload)? {
+    match decide(&top, target, opts)? {
         Decision::AlreadyAtTarget(v) => {
             outcome.status = Status::AlreadyAtTarget;
             outcome.version = Some(v.to_string());
@@ -386,6 +425,30 @@ pub fn commit_message(recipe: &Recipe, upstream_version: &str) -> String {
         .commit_message
         .clone()
         .unwrap_or_else(|| format!("New upstream version {upstream_version}"))
+}
+
+/// The orig tarball and .dsc of version `v` from the committed packaging.
+fn source_package(
+    recipe: &Recipe,
+    opts: &BumpOptions,
+    packaging: &Path,
+    upstream: &Path,
+    tag: &str,
+    v: &Version,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let src = recipe.source.as_str();
+    let excluded = excluded_paths(packaging, v)?;
+    let out = opts.source_out_dir(src);
+    let orig = source::orig_tarball(upstream, tag, src, &v.upstream_version, &excluded, &out)?;
+    let dsc = source::build_source_package(
+        &orig,
+        packaging,
+        src,
+        &v.upstream_version,
+        &version_no_epoch(v),
+        &out,
+    )?;
+    Ok((orig, dsc))
 }
 
 fn existing_dsc(opts: &BumpOptions, src: &str, v: &Version) -> Option<PathBuf> {

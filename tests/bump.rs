@@ -725,6 +725,58 @@ fn unreleased_top_entry_is_updated() {
 }
 
 #[test]
+fn unreleased_entry_at_the_target_version_is_completed() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let text = format!(
+        "hipblas-common (7.2.4-1~exp1) UNRELEASED; urgency=medium\n\n  * Prepared by hand\n\n -- Test User <test@example.org>  Tue, 11 Nov 2025 00:08:52 +0100\n\n{}",
+        fixture("hipblas-common")
+    );
+    let fx = fixture_repos(&text);
+    let r = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.4",
+        "{upstream}-1~exp1",
+    );
+    let opts = options(fx.dir.path());
+    let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(out.status, Status::Bumped);
+    let cl = std::fs::read_to_string(
+        opts.packaging_dir("hipblas-common")
+            .join("debian/changelog"),
+    )
+    .unwrap();
+    assert!(cl.starts_with("hipblas-common (7.2.4-1~exp1) experimental; urgency=medium\n\n  * Prepared by hand\n  * New upstream version 7.2.4\n"), "{cl}");
+    let again = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(again.status, Status::AlreadyAtTarget);
+}
+
+#[test]
+fn already_at_target_still_provides_the_source_package() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let r = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.4",
+        "{upstream}-1~exp1",
+    );
+    let opts = options(fx.dir.path());
+    bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    let pkg = opts.packaging_dir("hipblas-common");
+    let before = head_commit(&pkg);
+    std::fs::remove_dir_all(fx.dir.path().join("out")).unwrap();
+    let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(out.status, Status::AlreadyAtTarget);
+    assert!(out.dsc.unwrap().exists());
+    assert_eq!(head_commit(&pkg), before);
+}
+
+#[test]
 fn epoch_is_kept_and_dropped_from_file_names() {
     if !have_dpkg_source() {
         return;
@@ -868,6 +920,57 @@ fn interrupted_bump_is_completed_by_a_rerun() {
         let again = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
         assert_eq!(again.status, Status::AlreadyAtTarget);
     }
+}
+
+#[test]
+fn interruption_inside_the_commit_step_is_completed_by_a_rerun() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let mut opts = options(fx.dir.path());
+    let old = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.0",
+        "{upstream}-1~exp1",
+    );
+    bump::bump_package(&old, &stack(), &opts, &Git2).unwrap();
+    let new = recipe(
+        &fx.upstream,
+        &fx.packaging,
+        "rocm-7.2.4",
+        "{upstream}-1~exp1",
+    );
+    opts.stop_after = Some(Step::Import);
+    bump::bump_package(&new, &stack(), &opts, &Git2).unwrap_err();
+    // What the work-tree update of the commit step does before the branch
+    // moves: upstream files of 7.2.4 outside debian/.
+    let pkg = opts.packaging_dir("hipblas-common");
+    let repo = git2::Repository::open(&pkg).unwrap();
+    let up_tree = repo
+        .revparse_single("refs/tags/upstream/7.2.4")
+        .unwrap()
+        .peel_to_tree()
+        .unwrap();
+    let mut co = git2::build::CheckoutBuilder::new();
+    co.force();
+    for entry in up_tree.iter() {
+        co.path(entry.name().unwrap());
+    }
+    co.path("legacy.txt");
+    repo.checkout_tree(up_tree.as_object(), Some(&mut co))
+        .unwrap();
+    let mut dirty = Git2.dirty_paths(&pkg).unwrap();
+    dirty.sort();
+    assert_eq!(dirty, ["README.md", "debian/changelog", "legacy.txt"]);
+
+    opts.stop_after = None;
+    let out = bump::bump_package(&new, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(out.status, Status::Bumped);
+    assert!(out.resumed);
+    assert!(Git2.dirty_paths(&pkg).unwrap().is_empty());
+    assert!(!pkg.join("legacy.txt").exists());
 }
 
 #[test]
