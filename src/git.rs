@@ -133,16 +133,19 @@ impl Vcs for Git2 {
         let url = normalize_url(url);
         if dest.exists() {
             let repo = open(dest)?;
+            // The recipe may have moved to another URL since the clone.
+            repo.remote_set_url("origin", &url)
+                .map_err(ctx(dest, "set the URL of origin"))?;
             let mut remote = repo
                 .find_remote("origin")
                 .map_err(ctx(dest, "find remote origin"))?;
+            // An upstream mirror follows upstream, retagged tags included. In
+            // a packaging clone, tags arrive through auto-follow, which never
+            // replaces a local tag (such as an unpushed `upstream/X`).
             let refspecs: &[&str] = if bare {
                 &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
             } else {
-                &[
-                    "+refs/heads/*:refs/remotes/origin/*",
-                    "+refs/tags/*:refs/tags/*",
-                ]
+                &["+refs/heads/*:refs/remotes/origin/*"]
             };
             return remote
                 .fetch(refspecs, Some(&mut fetch_options()), None)

@@ -146,8 +146,34 @@ fn changelog_matches_dch_with_extra_and_long_lines() {
             "Rebase patches; drop 0003-fix-build-with-gcc-15.patch, applied upstream, and refresh the rest of the series",
             "d/control: bump the Build-Depends on libamdhip64-dev (>= 7.2.4~) and rocm-cmake (>= 7.2.4~) for the new stack",
             "Ünïcödé names like Cordell Blöor and Christian Kästner wrap the way dch pads multibyte characters here",
+            "See https://github.com/ROCm/rocm-libraries/commit/0123456789abcdef0123456789abcdef0123456789abcdef-and-more-text for details",
+            "A line with a hyphen-separated-word exactly at the sixty-eighth column so-that-it-breaks there",
+            "Trailing  and   inner   spaces   are   kept   as   dch   keeps   them   in   the   middle   of   lines   ",
+            "x",
         ],
         &me(),
+    );
+    // Another urgency on the top entry, a maintainer name with non-ASCII
+    // letters.
+    let high = text.replacen("urgency=medium", "urgency=high", 1);
+    let kastner = Maintainer {
+        name: "Christian Kästner".into(),
+        email: "ckk@debian.org".into(),
+    };
+    assert_same_as_dch(
+        &high,
+        "7.2.4-1~exp1",
+        "experimental",
+        &["New upstream version 7.2.4"],
+        &kastner,
+    );
+    let unreleased = high.replacen(") unstable;", ") UNRELEASED;", 1);
+    assert_same_as_dch(
+        &unreleased,
+        "7.2.4-1~exp1",
+        "experimental",
+        &["New upstream version 7.2.4"],
+        &kastner,
     );
 }
 
