@@ -7,6 +7,8 @@ pub enum Error {
     #[error(transparent)]
     Recipe(#[from] crate::recipe::Error),
     #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
     Archive(#[from] crate::archive::Error),
     #[error(transparent)]
     Control(#[from] crate::control::Error),
@@ -45,7 +47,7 @@ impl Error {
     /// Exit code: 2 for bad input (recipes, arguments), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Recipe(_) | Error::Usage(_) => 2,
+            Error::Recipe(_) | Error::Config(_) | Error::Usage(_) => 2,
             _ => 1,
         }
     }

@@ -572,11 +572,17 @@ fn validate_recipe(
             ),
         ));
     }
-    if let Err(why) = check_tag(&recipe.upstream.tag) {
-        problems.push(at.problem("upstream.tag", why));
-    }
+    let tag_ok = match check_tag(&recipe.upstream.tag) {
+        Ok(()) => true,
+        Err(why) => {
+            problems.push(at.problem("upstream.tag", why));
+            false
+        }
+    };
     let upstream = recipe.upstream_version();
-    if !upstream.starts_with(|c: char| c.is_ascii_digit()) {
+    if (tag_ok || recipe.upstream.version.is_some())
+        && !upstream.starts_with(|c: char| c.is_ascii_digit())
+    {
         let field = if recipe.upstream.version.is_some() {
             "upstream.version"
         } else {
@@ -592,6 +598,15 @@ fn validate_recipe(
     }
     if let Err(why) = check_template(&recipe.version, recipe.native) {
         problems.push(at.problem("version", why));
+    } else if let Some(v) = &recipe.upstream.version {
+        // The sample checked the template; the real version must fit it too.
+        let full = recipe.debian_version();
+        if let Err(e) = full.parse::<debversion::Version>() {
+            problems.push(at.problem(
+                "upstream.version",
+                format!("`{v}` gives `{full}`, not a Debian version: {e}"),
+            ));
+        }
     }
     if let Some(arches) = &recipe.architectures {
         if arches.is_empty() {
@@ -701,6 +716,13 @@ fn check_template(template: &str, native: bool) -> Result<(), String> {
     if version.contains(['{', '}']) {
         return Err(format!(
             "version template `{template}` has a placeholder other than `{{upstream}}`"
+        ));
+    }
+    if let Some((epoch, _)) = version.split_once(':')
+        && (epoch.is_empty() || !epoch.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(format!(
+            "version template `{template}` has epoch `{epoch}`; an epoch is a number (`1:`)"
         ));
     }
     let parsed: debversion::Version = version.parse().map_err(|e: debversion::ParseError| {
@@ -836,5 +858,281 @@ impl yaml_rust2::parser::MarkedEventReceiver for PositionBuilder {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STACK: &str = "\
+name: test
+suite: experimental
+base_suite: unstable
+mirror: http://deb.debian.org/debian
+architectures: [amd64, arm64, riscv64]
+modes:
+  arm64: cross
+port: [riscv64]
+";
+
+    const GOOD: &str = "\
+source: rocblas
+packaging:
+  repo: https://salsa.debian.org/rocm-team/rocblas.git
+  branch: debian/experimental
+upstream:
+  repo: https://github.com/ROCm/rocm-libraries
+  tag: rocm-7.2.4
+version: \"{upstream}-1~exp1\"
+";
+
+    fn load_texts(stack: &str, recipes: &[(&str, &str)]) -> Result<Recipes, Error> {
+        parse_all(
+            Path::new("r"),
+            (PathBuf::from("r/stack.yaml"), stack.to_string()),
+            recipes
+                .iter()
+                .map(|(name, text)| (PathBuf::from(format!("r/{name}")), text.to_string()))
+                .collect(),
+        )
+    }
+
+    fn problems(stack: &str, recipes: &[(&str, &str)]) -> Vec<String> {
+        match load_texts(stack, recipes) {
+            Ok(_) => panic!("expected problems"),
+            Err(Error::Invalid(ps)) => ps.iter().map(|p| p.to_string()).collect(),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    fn one_problem(stack: &str, recipes: &[(&str, &str)]) -> String {
+        let ps = problems(stack, recipes);
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        ps.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_good_stack_loads_with_helpers() {
+        let r = load_texts(STACK, &[("rocblas.yaml", GOOD)]).unwrap();
+        let rocblas = r.get("rocblas").unwrap();
+        assert!(r.get("nope").is_none());
+        assert_eq!(rocblas.upstream_version(), "7.2.4");
+        assert_eq!(rocblas.debian_version(), "7.2.4-1~exp1");
+        assert_eq!(r.arches_for(rocblas).len(), 3);
+        let arm64 = Arch::new("arm64").unwrap();
+        let riscv64 = Arch::new("riscv64").unwrap();
+        assert_eq!(r.stack.mode_for(&arm64), BuildMode::Cross);
+        assert_eq!(r.stack.mode_for(&Arch::host()), BuildMode::Native);
+        if Arch::host() != riscv64 {
+            assert_eq!(r.stack.mode_for(&riscv64), BuildMode::Qemu);
+        }
+    }
+
+    #[test]
+    fn upstream_version_from_tag_or_override() {
+        let mut r: Recipe = serde_yaml::from_str(GOOD).unwrap();
+        r.upstream.tag = "v1.2".into();
+        assert_eq!(r.upstream_version(), "1.2");
+        r.upstream.version = Some("10.1".into());
+        r.version = "1:{upstream}+dfsg-1~exp1".into();
+        assert_eq!(r.debian_version(), "1:10.1+dfsg-1~exp1");
+    }
+
+    #[test]
+    fn unknown_field_names_file_line_column_and_field() {
+        let bad = GOOD.replace("  tag: rocm-7.2.4", "  tag: rocm-7.2.4\n  tga: x");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:8:3: field `upstream.tga`: unknown field `tga`"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_missing_field() {
+        let bad = GOOD.replace("tag: rocm-7.2.4", "tag: [a]");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:7:3: field `upstream.tag`: invalid type"),
+            "{p}"
+        );
+        let bad = GOOD.replace("  tag: rocm-7.2.4\n", "");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:5:1: field `upstream.tag`: missing field `tag`"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_a_position() {
+        let p = one_problem(STACK, &[("rocblas.yaml", "source: [rocblas\nversion: x\n")]);
+        assert!(p.starts_with("r/rocblas.yaml:"), "{p}");
+        assert!(p.contains("YAML syntax error"), "{p}");
+    }
+
+    #[test]
+    fn unknown_architecture_in_a_list_and_as_a_key() {
+        let bad = format!("{GOOD}architectures: [amd64, riscv]\n");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with(
+                "r/rocblas.yaml:9:24: field `architectures[1]`: unknown architecture `riscv`"
+            ),
+            "{p}"
+        );
+        let bad = STACK.replace("  arm64: cross", "  arm: cross");
+        let p = one_problem(&bad, &[]);
+        assert!(p.starts_with("r/stack.yaml:7:3: field `modes"), "{p}");
+        assert!(p.contains("unknown architecture `arm`"), "{p}");
+    }
+
+    #[test]
+    fn duplicate_source_names_both_files() {
+        let ps = problems(STACK, &[("rocblas.yaml", GOOD), ("zzz.yaml", GOOD)]);
+        assert!(ps.iter().any(|p| p.starts_with("r/zzz.yaml:1:1: field `source`: source `rocblas` is already defined in r/rocblas.yaml")), "{ps:#?}");
+    }
+
+    #[test]
+    fn source_must_match_the_file_name() {
+        let p = one_problem(STACK, &[("rocsparse.yaml", GOOD)]);
+        assert!(
+            p.starts_with("r/rocsparse.yaml:1:1: field `source`: source `rocblas` differs"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn malformed_tags() {
+        for tag in [
+            "\"\"",
+            "\"rocm 7.2.4\"",
+            "rocm..7",
+            "rocm~7",
+            "rocm^7",
+            "\"rocm:7\"",
+            "rocm?7",
+            "\"rocm*7\"",
+            "\"rocm[7\"",
+            "rocm\\\\7",
+            "rocm-7.lock",
+            "rocm-7/",
+        ] {
+            let bad = GOOD.replace("tag: rocm-7.2.4", &format!("tag: {tag}"));
+            let ps = problems(STACK, &[("rocblas.yaml", &bad)]);
+            assert!(
+                ps.iter()
+                    .any(|p| p.starts_with("r/rocblas.yaml:7:3: field `upstream.tag`: ")),
+                "{tag}: {ps:#?}"
+            );
+        }
+        assert!(check_tag("rocm-7.2.4").is_ok());
+        assert!(check_tag("debian/0.9.9_exp2").is_ok());
+    }
+
+    #[test]
+    fn malformed_templates() {
+        for (template, why) in [
+            ("7.2.4-1", "exactly once"),
+            ("{upstream}-{upstream}", "exactly once"),
+            ("{upstream}", "no Debian revision"),
+            ("{upstream}-1~exp1{x}", "placeholder"),
+            ("{upstream} -1", "not a Debian version"),
+            ("x:{upstream}-1", "an epoch is a number"),
+            ("v{upstream}-1", "does not start with a digit"),
+        ] {
+            let bad = GOOD.replace("{upstream}-1~exp1", template);
+            let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+            assert!(
+                p.starts_with("r/rocblas.yaml:8:1: field `version`: "),
+                "{p}"
+            );
+            assert!(p.contains(why), "{template}: {p}");
+        }
+        assert!(check_template("1:{upstream}+dfsg-1~exp1", false).is_ok());
+        assert!(check_template("{upstream}", true).is_ok());
+        assert!(check_template("{upstream}-1", true).is_err());
+    }
+
+    #[test]
+    fn upstream_version_override_must_fit_the_template() {
+        let bad = GOOD.replace(
+            "  tag: rocm-7.2.4",
+            "  tag: rocm-7.2.4\n  version: \"7.2 4\"",
+        );
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:8:3: field `upstream.version`: "),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn arches_must_be_known_to_the_recipe_or_stack() {
+        let bad = format!(
+            "{GOOD}architectures: [amd64]\nexpected_failures:\n  arm64: {{reason: x}}\n  riscv64: {{reason: porting}}\nport:\n  ppc64el: {{}}\n"
+        );
+        let ps = problems(STACK, &[("rocblas.yaml", &bad)]);
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        assert!(
+            ps[0].starts_with("r/rocblas.yaml:11:3: field `expected_failures.arm64`"),
+            "{ps:#?}"
+        );
+        assert!(
+            ps[1].starts_with("r/rocblas.yaml:14:3: field `port.ppc64el`"),
+            "{ps:#?}"
+        );
+    }
+
+    #[test]
+    fn stack_keys_must_be_in_its_architectures() {
+        let bad = STACK.replace("  arm64: cross", "  arm64: cross\n  ppc64el: qemu")
+            + "runner_tags:\n  s390x: [big]\n";
+        let ps = problems(&bad, &[]);
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        assert!(
+            ps[0].starts_with("r/stack.yaml:8:3: field `modes.ppc64el`"),
+            "{ps:#?}"
+        );
+        assert!(
+            ps[1].starts_with("r/stack.yaml:11:3: field `runner_tags.s390x`"),
+            "{ps:#?}"
+        );
+    }
+
+    #[test]
+    fn empty_architectures() {
+        let bad = STACK.replace("[amd64, arm64, riscv64]", "[]");
+        let ps = problems(&bad, &[]);
+        assert!(
+            ps[0].starts_with("r/stack.yaml:5:1: field `architectures`: the list is empty"),
+            "{ps:#?}"
+        );
+        let bad = format!("{GOOD}architectures: []\n");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:9:1: field `architectures`: the list is empty"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn all_problems_are_reported() {
+        let bad_tag = GOOD.replace("tag: rocm-7.2.4", "tag: a..b");
+        let bad_ver = GOOD.replace("rocblas", "hipblas").replace("-1~exp1", "");
+        let ps = problems(
+            STACK,
+            &[("hipblas.yaml", &bad_ver), ("rocblas.yaml", &bad_tag)],
+        );
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        let msg = Error::Invalid(vec![]).to_string();
+        assert!(msg.contains("0 problems"));
+    }
+
+    #[test]
+    fn missing_directory_is_an_error() {
+        let err = load(Path::new("/nonexistent/recipes")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/recipes"));
     }
 }
