@@ -406,6 +406,19 @@ fn parse_doc<T: serde::de::DeserializeOwned>(
             return None;
         }
     };
+    // serde_yaml rejects these too, but without a position.
+    if !positions.duplicates.is_empty() {
+        for (field, (line, column), (first_line, _)) in &positions.duplicates {
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line: *line,
+                column: *column,
+                field: Some(field.clone()),
+                message: format!("given twice (first on line {first_line})"),
+            });
+        }
+        return None;
+    }
     // Through a Value first: its deserialisation errors carry no position
     // or path of serde_yaml's own, so the message stays clean and the
     // position comes from `positions`, the same as for semantic errors.
@@ -755,16 +768,23 @@ fn check_template(template: &str, native: bool) -> Result<(), String> {
 
 /// Where each key and sequence item of a YAML document sits, by field path
 /// in serde_path_to_error's spelling (`upstream.tag`, `architectures[1]`).
+/// A key given twice in one mapping: its path, where, and where first.
+type Duplicate = (String, (usize, usize), (usize, usize));
+
 #[derive(Debug, Default)]
 struct Positions {
     map: BTreeMap<String, (usize, usize)>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl Positions {
     fn of(text: &str) -> Result<Positions, yaml_rust2::ScanError> {
         let mut builder = PositionBuilder::default();
         yaml_rust2::parser::Parser::new_from_str(text).load(&mut builder, false)?;
-        Ok(Positions { map: builder.map })
+        Ok(Positions {
+            map: builder.map,
+            duplicates: builder.duplicates,
+        })
     }
 
     fn at<'a>(&'a self, file: &'a Path) -> At<'a> {
@@ -801,6 +821,7 @@ enum Frame {
 struct PositionBuilder {
     stack: Vec<Frame>,
     map: BTreeMap<String, (usize, usize)>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl yaml_rust2::parser::MarkedEventReceiver for PositionBuilder {
@@ -826,7 +847,13 @@ impl yaml_rust2::parser::MarkedEventReceiver for PositionBuilder {
                             _ => "?".to_string(),
                         };
                         let full = join(path, &name);
-                        self.map.entry(full).or_insert(pos);
+                        match self.map.get(&full) {
+                            Some(first) if name != "?" => self.duplicates.push((full, pos, *first)),
+                            Some(_) => {}
+                            None => {
+                                self.map.insert(full, pos);
+                            }
+                        }
                         *key = Some(name);
                         if matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..)) {
                             // A complex key: track its insides under `?`.
@@ -1128,6 +1155,16 @@ version: \"{upstream}-1~exp1\"
         assert_eq!(ps.len(), 2, "{ps:#?}");
         let msg = Error::Invalid(vec![]).to_string();
         assert!(msg.contains("0 problems"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_positioned() {
+        let bad = GOOD.replace("  branch: debian/experimental", "  branch: a\n  branch: b");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert_eq!(
+            p,
+            "r/rocblas.yaml:5:3: field `packaging.branch`: given twice (first on line 4)"
+        );
     }
 
     #[test]

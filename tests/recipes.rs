@@ -277,3 +277,13 @@ fn missing_directory_and_stack_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("has no stack.yaml"), "{stderr}");
 }
+
+#[test]
+fn key_given_twice() {
+    let bad = GOOD.replace("version:", "upstream:\n  repo: x\n  tag: y\nversion:");
+    fails_with(
+        STACK,
+        &[("rocblas.yaml", &bad)],
+        &["rocblas.yaml:8:1: field `upstream`: given twice (first on line 5)"],
+    );
+}
