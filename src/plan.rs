@@ -631,12 +631,19 @@ pub fn plan_arch(
     }
 }
 
+/// The inputs of one architecture's plan.
+pub struct ArchInput<'a> {
+    pub arch: String,
+    pub sources: Vec<SourceInput>,
+    pub archive: &'a dyn Available,
+}
+
 /// Plans every architecture given, in the given order.
-pub fn plan(arches: &[(String, Vec<SourceInput>, &dyn Available)], options: Options) -> Plan {
+pub fn plan(inputs: &[ArchInput<'_>], options: Options) -> Plan {
     Plan {
-        arches: arches
+        arches: inputs
             .iter()
-            .map(|(arch, sources, archive)| plan_arch(arch, sources, *archive, options))
+            .map(|a| plan_arch(&a.arch, &a.sources, a.archive, options))
             .collect(),
     }
 }

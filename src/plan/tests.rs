@@ -441,12 +441,21 @@ fn sample() -> Plan {
     let riscv64 = archive(&["libdrm-dev", "cmake"]);
     let mut on_amd64 = stack.clone();
     on_amd64[2].arch_exclusion = None;
-    Plan {
-        arches: vec![
-            plan_arch("amd64", &on_amd64, &amd64, Options::default()),
-            plan_arch("riscv64", &stack, &riscv64, Options::default()),
+    plan(
+        &[
+            ArchInput {
+                arch: "amd64".into(),
+                sources: on_amd64,
+                archive: &amd64,
+            },
+            ArchInput {
+                arch: "riscv64".into(),
+                sources: stack,
+                archive: &riscv64,
+            },
         ],
-    }
+        Options::default(),
+    )
 }
 
 #[test]
