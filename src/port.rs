@@ -173,6 +173,26 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// A patch file for the packaging team: a mail-style header saying what the
+/// porting run changed and why, then the unified diff of `path`;
+/// `git apply` and `patch -p1` accept it. Empty when nothing changed.
+pub fn patch(path: &str, arch: &str, original: &str, ported: &Ported) -> String {
+    let diff = unified_diff(path, original, &ported.text);
+    if diff.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Subject: Try building on {arch}\n\n\
+         A porting run of cascade widened the architecture lists to include {arch}:\n\n"
+    );
+    for c in &ported.changes {
+        out.push_str(&format!(" * {c}\n"));
+    }
+    out.push_str("---\n");
+    out.push_str(&diff);
+    out
+}
+
 /// Words of a field value, space-joined, for messages.
 fn field_words(text: &str, lines: &[Range<usize>]) -> String {
     lines

@@ -121,7 +121,11 @@ fn arch_text(out: &mut String, a: &ArchPlan) {
         for (i, w) in a.waves.iter().enumerate() {
             let _ = writeln!(out, "  {:>2}. {}", i + 1, w.join(", "));
         }
-        out.push_str("\nOrder:\n");
+        out.push_str(if a.port {
+            "\nOrder (what a porting run tries, roots first):\n"
+        } else {
+            "\nOrder:\n"
+        });
         for (i, name) in a.order.iter().enumerate() {
             let Some(s) = a.source(name) else { continue };
             let _ = writeln!(

@@ -251,3 +251,20 @@ fn broken_control_is_an_error_with_file_and_line() {
     let msg = err.to_string();
     assert!(msg.starts_with("pkg/debian/control:4: "), "{msg}");
 }
+
+#[test]
+fn patch_has_a_header_and_applies() {
+    let p = port(ROCBLAS, false);
+    let text = patch("debian/control", "riscv64", ROCBLAS, &p);
+    assert!(text.starts_with(
+        "Subject: Try building on riscv64\n\n\
+         A porting run of cascade widened the architecture lists to include riscv64:\n\n \
+         * Package: librocblas5: Architecture: `amd64 arm64` → `amd64 arm64 riscv64`\n \
+         * Package: librocblas-dev: Architecture: `amd64 arm64` → `amd64 arm64 riscv64`\n\
+         ---\n--- a/debian/control\n+++ b/debian/control\n@@ -42,7 +42,7 @@\n"
+    ));
+    assert_eq!(
+        patch("debian/control", "riscv64", ROCMINFO, &port(ROCMINFO, true)),
+        ""
+    );
+}
