@@ -29,10 +29,10 @@ use std::fmt;
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A version constraint on a relation, e.g. `>= 7.2.4~`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionReq {
     /// `<<`, `<=`, `=`, `>=` or `>>`.
     pub op: String,
@@ -40,7 +40,7 @@ pub struct VersionReq {
 }
 
 /// One alternative of a build-dependency, already evaluated for the arch.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alternative {
     /// Binary package (or virtual package) name.
     pub name: String,
@@ -86,8 +86,10 @@ fn group_text(group: &[Alternative]) -> String {
         .join(" | ")
 }
 
-/// One stack source, as seen on one architecture.
-#[derive(Clone, Debug, Default)]
+/// One stack source, as seen on one architecture. (De)serialisable so that
+/// inputs can be saved and replayed as fixtures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SourceInput {
     pub name: String,
     pub version: String,

@@ -498,3 +498,14 @@ fn snapshot_port_text() {
     };
     insta::assert_snapshot!(render::text(&p));
 }
+
+#[test]
+fn inputs_can_be_read_from_json() {
+    let s: SourceInput = serde_json::from_str(
+        r#"{"name": "rocblas", "binaries": ["librocblas-dev"],
+            "build_deps": [[{"name": "hipcc", "version": {"op": ">=", "version": "7.2.0~"}}]]}"#,
+    )
+    .unwrap();
+    assert_eq!(s.build_deps[0][0].to_string(), "hipcc (>= 7.2.0~)");
+    assert!(serde_json::from_str::<SourceInput>(r#"{"name": "x", "bogus": 1}"#).is_err());
+}
