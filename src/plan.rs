@@ -21,6 +21,10 @@
 //!    break block their members (and, transitively, their dependents);
 //! 4. what remains is a DAG: waves are its levels, the order is wave by wave,
 //!    by name within a wave.
+//!
+//! Version constraints are the oracle's business (the archive may hold an
+//! older version); a stack source is taken to satisfy them, since the stack
+//! builds the versions the relations were written for.
 
 pub mod render;
 
