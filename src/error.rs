@@ -32,6 +32,8 @@ pub enum Error {
     Report(#[from] crate::report::Error),
     #[error(transparent)]
     Demo(#[from] crate::demo::Error),
+    #[error(transparent)]
+    Port(#[from] crate::port::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
