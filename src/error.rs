@@ -7,6 +7,8 @@ pub enum Error {
     #[error(transparent)]
     Recipe(#[from] crate::recipe::Error),
     #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
     Archive(#[from] crate::archive::Error),
     #[error(transparent)]
     Control(#[from] crate::control::Error),
@@ -30,6 +32,8 @@ pub enum Error {
     Report(#[from] crate::report::Error),
     #[error(transparent)]
     Demo(#[from] crate::demo::Error),
+    #[error(transparent)]
+    Port(#[from] crate::port::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
@@ -45,7 +49,7 @@ impl Error {
     /// Exit code: 2 for bad input (recipes, arguments), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Recipe(_) | Error::Usage(_) => 2,
+            Error::Recipe(_) | Error::Config(_) | Error::Usage(_) => 2,
             _ => 1,
         }
     }

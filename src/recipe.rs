@@ -5,7 +5,7 @@
 //! crate codes against; loading and validation live here too.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +134,10 @@ pub struct Recipe {
     pub upstream: Upstream,
     /// Debian version template: `{upstream}-1~exp1`, `1:{upstream}+dfsg-1~exp1`.
     pub version: String,
+    /// A native package (`3.0 (native)`): its version has no Debian revision,
+    /// so the template is just `{upstream}` (plus any suffix).
+    #[serde(default)]
+    pub native: bool,
     /// Architectures to build; none means the stack's list.
     #[serde(default)]
     pub architectures: Option<Vec<Arch>>,
@@ -171,6 +175,1001 @@ pub struct Recipes {
     pub recipes: Vec<Recipe>,
 }
 
+/// A sample upstream version substituted into templates to check that they
+/// yield a valid Debian version.
+const SAMPLE_UPSTREAM: &str = "7.2.4";
+
+/// The stack file's name inside the recipes directory.
+pub const STACK_FILE: &str = "stack.yaml";
+
+impl Recipes {
+    /// The recipe of `source`, if the stack has one.
+    pub fn get(&self, source: &str) -> Option<&Recipe> {
+        self.recipes.iter().find(|r| r.source == source)
+    }
+
+    /// The architectures `recipe` is built for: its own list, else the stack's.
+    pub fn arches_for(&self, recipe: &Recipe) -> Vec<Arch> {
+        recipe
+            .architectures
+            .clone()
+            .unwrap_or_else(|| self.stack.architectures.clone())
+    }
+}
+
+impl Stack {
+    /// How `arch` is built: the explicit mode, else native for the build
+    /// machine's own architecture and qemu for any other.
+    pub fn mode_for(&self, arch: &Arch) -> BuildMode {
+        match self.modes.get(arch) {
+            Some(mode) => *mode,
+            None if *arch == Arch::host() => BuildMode::Native,
+            None => BuildMode::Qemu,
+        }
+    }
+}
+
+impl Recipe {
+    /// The upstream version the target tag stands for: `upstream.version`
+    /// when set, else the tag without its non-numeric prefix (`rocm-7.2.4` →
+    /// `7.2.4`, `v1.2` → `1.2`).
+    pub fn upstream_version(&self) -> String {
+        match &self.upstream.version {
+            Some(v) => v.clone(),
+            None => {
+                let tag = &self.upstream.tag;
+                let start = tag.find(|c: char| c.is_ascii_digit()).unwrap_or(tag.len());
+                tag[start..].to_string()
+            }
+        }
+    }
+
+    /// The Debian version to move to: the template with `{upstream}` filled in.
+    pub fn debian_version(&self) -> String {
+        self.version.replace("{upstream}", &self.upstream_version())
+    }
+}
+
+/// One problem found in a recipe or the stack file, at a position in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    /// 1-based line and column of the offending key or value.
+    pub line: usize,
+    pub column: usize,
+    /// Dotted field path (`upstream.tag`, `architectures[1]`); none for
+    /// errors about the whole file (YAML syntax).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {}
+pub enum Error {
+    #[error("cannot read the recipes directory {}", dir.display())]
+    Dir {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("recipes directory {} has no {STACK_FILE}", dir.display())]
+    NoStack { dir: PathBuf },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Every problem found in the stack file and the recipes, in file order.
+    #[error("{}", render_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let mut out = format!("{} problems in the recipes:", many.len());
+            for p in many {
+                out.push_str("\n  ");
+                out.push_str(&p.to_string());
+            }
+            out
+        }
+    }
+}
+
+/// Reads `dir/stack.yaml` and every other `dir/*.yaml` (one recipe each, in
+/// file-name order) and validates them all, reporting every problem found.
+pub fn load(dir: &Path) -> Result<Recipes, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Dir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let mut recipe_files = Vec::new();
+    let mut has_stack = false;
+    for entry in entries {
+        let path = entry
+            .map_err(|source| Error::Dir {
+                dir: dir.to_path_buf(),
+                source,
+            })?
+            .path();
+        if path.extension().is_none_or(|e| e != "yaml") || !path.is_file() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == STACK_FILE) {
+            has_stack = true;
+        } else {
+            recipe_files.push(path);
+        }
+    }
+    if !has_stack {
+        return Err(Error::NoStack {
+            dir: dir.to_path_buf(),
+        });
+    }
+    recipe_files.sort();
+    let read = |path: PathBuf| -> Result<(PathBuf, String), Error> {
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((path, text))
+    };
+    let stack = read(dir.join(STACK_FILE))?;
+    let recipes = recipe_files
+        .into_iter()
+        .map(read)
+        .collect::<Result<Vec<_>, _>>()?;
+    parse_all(dir, stack, recipes)
+}
+
+/// The pure part of [`load`]: parses and validates texts already read.
+pub fn parse_all(
+    dir: &Path,
+    stack: (PathBuf, String),
+    recipes: Vec<(PathBuf, String)>,
+) -> Result<Recipes, Error> {
+    let mut problems = Vec::new();
+    let stack_file = stack.0.clone();
+    let stack = parse_doc::<Stack>(&stack.0, &stack.1, &mut problems);
+    if let Some((stack, pos)) = &stack {
+        validate_stack(stack, &pos.at(&stack_file), &mut problems);
+    }
+    let stack_arches = stack.as_ref().map(|(s, _)| s);
+
+    let mut loaded: Vec<Recipe> = Vec::new();
+    // source name → the file that named it first, for duplicate detection.
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (file, text) in &recipes {
+        let Some((recipe, pos)) = parse_doc::<Recipe>(file, text, &mut problems) else {
+            continue;
+        };
+        let here = pos.at(file);
+        validate_recipe(&recipe, file, stack_arches, &here, &mut problems);
+        if let Some(first) = seen.get(&recipe.source) {
+            problems.push(here.problem(
+                "source",
+                format!(
+                    "source `{}` is already defined in {}",
+                    recipe.source,
+                    first.display()
+                ),
+            ));
+        } else {
+            seen.insert(recipe.source.clone(), file.clone());
+        }
+        loaded.push(recipe);
+    }
+    match stack {
+        Some((stack, _)) if problems.is_empty() => {
+            loaded.sort_by(|a, b| a.source.cmp(&b.source));
+            Ok(Recipes {
+                dir: dir.to_path_buf(),
+                stack,
+                recipes: loaded,
+            })
+        }
+        _ => Err(Error::Invalid(problems)),
+    }
+}
+
+/// Parses one YAML document into `T`, recording a positioned problem on
+/// failure. Positions come from yaml-rust2's marked events; serde_yaml reads
+/// the values and serde_path_to_error names the field.
+fn parse_doc<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<(T, Positions)> {
+    let positions = match Positions::of(text) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+                field: None,
+                message: format!("YAML syntax error: {}", e.info()),
+            });
+            return None;
+        }
+    };
+    // serde_yaml rejects these too, but without a position.
+    if !positions.duplicates.is_empty() {
+        for (field, (line, column), (first_line, _)) in &positions.duplicates {
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line: *line,
+                column: *column,
+                field: Some(field.clone()),
+                message: format!("given twice (first on line {first_line})"),
+            });
+        }
+        return None;
+    }
+    // Through a Value first: its deserialisation errors carry no position
+    // or path of serde_yaml's own, so the message stays clean and the
+    // position comes from `positions`, the same as for semantic errors.
+    let value: serde_yaml::Value = match serde_yaml::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            let mut message = e.to_string();
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line,
+                column,
+                field: None,
+                message: format!("YAML error: {message}"),
+            });
+            return None;
+        }
+    };
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(v) => Some((v, positions)),
+        Err(e) => {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let message = e.inner().to_string();
+            let named = backticked(&message);
+            // `missing field `x`` and `unknown field `x`` are raised on the
+            // parent; the field itself is what the user needs to see.
+            let field = match named {
+                Some(name)
+                    if message.starts_with("missing field")
+                        || (message.starts_with("unknown field")
+                            && !path.ends_with(&format!(".{name}"))
+                            && path != name) =>
+                {
+                    join(&path, name)
+                }
+                _ => path.clone(),
+            };
+            let (line, column) = named
+                .and_then(|n| positions.get(&join(&path, n)))
+                .or_else(|| positions.find(&path))
+                .unwrap_or((1, 1));
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line,
+                column,
+                field: (!field.is_empty()).then_some(field),
+                message,
+            });
+            None
+        }
+    }
+}
+
+/// The first `quoted` name in a serde message (`unknown field `foo``).
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Problems in one file, positioned by field path.
+struct At<'a> {
+    file: &'a Path,
+    positions: &'a Positions,
+}
+
+impl At<'_> {
+    fn problem(&self, field: &str, message: String) -> Problem {
+        let (line, column) = self.positions.find(field).unwrap_or((1, 1));
+        Problem {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            field: Some(field.to_string()),
+            message,
+        }
+    }
+}
+
+fn validate_stack(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
+    if stack.architectures.is_empty() {
+        problems.push(at.problem(
+            "architectures",
+            "the list is empty; name at least one architecture".into(),
+        ));
+    }
+    check_unique(&stack.architectures, "architectures", at, problems);
+    for arch in stack.modes.keys() {
+        if !stack.architectures.contains(arch) {
+            problems.push(at.problem(
+                &format!("modes.{arch}"),
+                format!("architecture `{arch}` is not in `architectures`"),
+            ));
+        }
+    }
+    for arch in stack.runner_tags.keys() {
+        if !stack.architectures.contains(arch) {
+            problems.push(at.problem(
+                &format!("runner_tags.{arch}"),
+                format!("architecture `{arch}` is not in `architectures`"),
+            ));
+        }
+    }
+    for (i, arch) in stack.port.iter().enumerate() {
+        if !stack.architectures.contains(arch) {
+            problems.push(at.problem(
+                &format!("port[{i}]"),
+                format!("architecture `{arch}` is not in `architectures`"),
+            ));
+        }
+    }
+    for (field, value) in [
+        ("name", &stack.name),
+        ("suite", &stack.suite),
+        ("base_suite", &stack.base_suite),
+        ("mirror", &stack.mirror),
+    ] {
+        if value.trim().is_empty() {
+            problems.push(at.problem(field, "must not be empty".into()));
+        }
+    }
+}
+
+fn check_unique(arches: &[Arch], field: &str, at: &At, problems: &mut Vec<Problem>) {
+    for (i, arch) in arches.iter().enumerate() {
+        if arches[..i].contains(arch) {
+            problems.push(at.problem(
+                &format!("{field}[{i}]"),
+                format!("architecture `{arch}` is listed twice"),
+            ));
+        }
+    }
+}
+
+fn validate_recipe(
+    recipe: &Recipe,
+    file: &Path,
+    stack: Option<&Stack>,
+    at: &At,
+    problems: &mut Vec<Problem>,
+) {
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if recipe.source != stem {
+        problems.push(at.problem(
+            "source",
+            format!(
+                "source `{}` differs from the file name; name the file `{}.yaml`",
+                recipe.source, recipe.source
+            ),
+        ));
+    }
+    let tag_ok = match check_tag(&recipe.upstream.tag) {
+        Ok(()) => true,
+        Err(why) => {
+            problems.push(at.problem("upstream.tag", why));
+            false
+        }
+    };
+    let upstream = recipe.upstream_version();
+    if (tag_ok || recipe.upstream.version.is_some())
+        && !upstream.starts_with(|c: char| c.is_ascii_digit())
+    {
+        let field = if recipe.upstream.version.is_some() {
+            "upstream.version"
+        } else {
+            "upstream.tag"
+        };
+        problems.push(at.problem(
+            field,
+            format!(
+                "upstream version `{upstream}` does not start with a digit; \
+                 set `upstream.version` when the tag does not give it"
+            ),
+        ));
+    }
+    if let Err(why) = check_template(&recipe.version, recipe.native) {
+        problems.push(at.problem("version", why));
+    } else if let Some(v) = &recipe.upstream.version {
+        // The sample checked the template; the real version must fit it too.
+        let full = recipe.debian_version();
+        if let Err(e) = full.parse::<debversion::Version>() {
+            problems.push(at.problem(
+                "upstream.version",
+                format!("`{v}` gives `{full}`, not a Debian version: {e}"),
+            ));
+        }
+    }
+    if let Some(arches) = &recipe.architectures {
+        if arches.is_empty() {
+            problems.push(
+                at.problem(
+                    "architectures",
+                    "the list is empty; name at least one architecture or leave the field out \
+                 to use the stack's"
+                        .into(),
+                ),
+            );
+        }
+        check_unique(arches, "architectures", at, problems);
+        if let Some(stack) = stack {
+            for (i, arch) in arches.iter().enumerate() {
+                if !stack.architectures.contains(arch) {
+                    problems.push(at.problem(
+                        &format!("architectures[{i}]"),
+                        format!("architecture `{arch}` is not in the stack's architectures"),
+                    ));
+                }
+            }
+        }
+    }
+    let Some(stack) = stack else { return };
+    let own = recipe
+        .architectures
+        .as_deref()
+        .unwrap_or(&stack.architectures);
+    // An expected failure may also name a porting arch the recipe leaves out:
+    // porting runs build it there anyway.
+    for arch in recipe.expected_failures.keys() {
+        if !own.contains(arch) && !stack.port.contains(arch) {
+            problems.push(at.problem(
+                &format!("expected_failures.{arch}"),
+                format!(
+                    "architecture `{arch}` is neither built by this recipe nor a porting target"
+                ),
+            ));
+        }
+    }
+    // Port settings are for architectures the recipe may leave out, so only
+    // the stack's list bounds them.
+    for arch in recipe.port.keys() {
+        if !stack.architectures.contains(arch) {
+            problems.push(at.problem(
+                &format!("port.{arch}"),
+                format!("architecture `{arch}` is not in the stack's architectures"),
+            ));
+        }
+    }
+}
+
+/// Checks a tag name against git's rules for ref names (`git check-ref-format`).
+/// The specific checks come first so that the message says what is wrong;
+/// libgit2 has the last word.
+fn check_tag(tag: &str) -> Result<(), String> {
+    if tag.is_empty() {
+        return Err("the tag is empty".into());
+    }
+    if let Some(c) = tag.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "tag `{tag}` contains {:?}; git forbids spaces and control characters in tags",
+            c
+        ));
+    }
+    if let Some(c) = tag.chars().find(|c| "~^:?*[\\".contains(*c)) {
+        return Err(format!(
+            "tag `{tag}` contains `{c}`, which git forbids in tags"
+        ));
+    }
+    for bad in ["..", "@{", "//"] {
+        if tag.contains(bad) {
+            return Err(format!(
+                "tag `{tag}` contains `{bad}`, which git forbids in tags"
+            ));
+        }
+    }
+    if tag.ends_with(".lock") || tag.ends_with('/') || tag.ends_with('.') {
+        return Err(format!(
+            "tag `{tag}` ends with `.lock`, `/` or `.`, which git forbids"
+        ));
+    }
+    if tag.starts_with('/') || tag.split('/').any(|c| c.starts_with('.')) {
+        return Err(format!(
+            "tag `{tag}` has a component starting with `.` or `/`, which git forbids"
+        ));
+    }
+    if !git2::Reference::is_valid_name(&format!("refs/tags/{tag}")) {
+        return Err(format!("tag `{tag}` is not a valid git tag name"));
+    }
+    Ok(())
+}
+
+/// Checks a version template: `{upstream}` exactly once, and a valid Debian
+/// version (with a revision unless the package is native) once a sample
+/// upstream version is filled in.
+fn check_template(template: &str, native: bool) -> Result<(), String> {
+    let count = template.matches("{upstream}").count();
+    if count != 1 {
+        return Err(format!(
+            "version template `{template}` must contain `{{upstream}}` exactly once, \
+             found {count}"
+        ));
+    }
+    let version = template.replace("{upstream}", SAMPLE_UPSTREAM);
+    if version.contains(['{', '}']) {
+        return Err(format!(
+            "version template `{template}` has a placeholder other than `{{upstream}}`"
+        ));
+    }
+    if let Some((epoch, _)) = version.split_once(':')
+        && (epoch.is_empty() || !epoch.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(format!(
+            "version template `{template}` has epoch `{epoch}`; an epoch is a number (`1:`)"
+        ));
+    }
+    let parsed: debversion::Version = version.parse().map_err(|e: debversion::ParseError| {
+        format!(
+            "version template `{template}` gives `{version}` for upstream {SAMPLE_UPSTREAM}, \
+             not a Debian version: {e}"
+        )
+    })?;
+    if !parsed
+        .upstream_version
+        .starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(format!(
+            "version template `{template}` gives `{version}`, whose upstream part does not \
+             start with a digit"
+        ));
+    }
+    match (&parsed.debian_revision, native) {
+        (None, false) => Err(format!(
+            "version template `{template}` has no Debian revision (e.g. `{{upstream}}-1~exp1`); \
+             set `native: true` for a native package"
+        )),
+        (Some(rev), true) => Err(format!(
+            "version template `{template}` has a Debian revision `-{rev}` but the package is \
+             native"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Where each key and sequence item of a YAML document sits, by field path
+/// in serde_path_to_error's spelling (`upstream.tag`, `architectures[1]`).
+/// A key given twice in one mapping: its path, where, and where first.
+type Duplicate = (String, (usize, usize), (usize, usize));
+
+#[derive(Debug, Default)]
+struct Positions {
+    map: BTreeMap<String, (usize, usize)>,
+    duplicates: Vec<Duplicate>,
+}
+
+impl Positions {
+    fn of(text: &str) -> Result<Positions, yaml_rust2::ScanError> {
+        let mut builder = PositionBuilder::default();
+        yaml_rust2::parser::Parser::new_from_str(text).load(&mut builder, false)?;
+        Ok(Positions {
+            map: builder.map,
+            duplicates: builder.duplicates,
+        })
+    }
+
+    fn at<'a>(&'a self, file: &'a Path) -> At<'a> {
+        At {
+            file,
+            positions: self,
+        }
+    }
+
+    fn get(&self, path: &str) -> Option<(usize, usize)> {
+        self.map.get(path).copied()
+    }
+
+    /// The position of `path`, else of its nearest ancestor that has one.
+    fn find(&self, path: &str) -> Option<(usize, usize)> {
+        let mut path = path;
+        loop {
+            if let Some(p) = self.get(path) {
+                return Some(p);
+            }
+            let cut = path.rfind(['.', '['])?;
+            path = &path[..cut];
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
+}
+
+#[derive(Debug, Default)]
+struct PositionBuilder {
+    stack: Vec<Frame>,
+    map: BTreeMap<String, (usize, usize)>,
+    duplicates: Vec<Duplicate>,
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for PositionBuilder {
+    fn on_event(&mut self, ev: yaml_rust2::Event, mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::Event;
+        let pos = (mark.line(), mark.col() + 1);
+        let is_node = matches!(
+            ev,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+        );
+        // The path of this node when it is a value; None when it is a key
+        // (recorded here) or outside any container (the document root).
+        let mut value_path = None;
+        if is_node {
+            match self.stack.last_mut() {
+                Some(Frame::Map { path, key }) => match key.take() {
+                    None => {
+                        let name = match &ev {
+                            Event::Scalar(s, ..) => s.clone(),
+                            _ => "?".to_string(),
+                        };
+                        let full = join(path, &name);
+                        match self.map.get(&full) {
+                            Some(first) if name != "?" => self.duplicates.push((full, pos, *first)),
+                            Some(_) => {}
+                            None => {
+                                self.map.insert(full, pos);
+                            }
+                        }
+                        *key = Some(name);
+                        if matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..)) {
+                            // A complex key: track its insides under `?`.
+                            value_path = Some(join(path, "?"));
+                        }
+                    }
+                    Some(name) => value_path = Some(join(path, &name)),
+                },
+                Some(Frame::Seq { path, next }) => {
+                    let full = format!("{path}[{next}]");
+                    *next += 1;
+                    self.map.entry(full.clone()).or_insert(pos);
+                    value_path = Some(full);
+                }
+                None => value_path = Some(String::new()),
+            }
+        }
+        match ev {
+            Event::MappingStart(..) => self.stack.push(Frame::Map {
+                path: value_path.unwrap_or_default(),
+                key: None,
+            }),
+            Event::SequenceStart(..) => self.stack.push(Frame::Seq {
+                path: value_path.unwrap_or_default(),
+                next: 0,
+            }),
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STACK: &str = "\
+name: test
+suite: experimental
+base_suite: unstable
+mirror: http://deb.debian.org/debian
+architectures: [amd64, arm64, riscv64]
+modes:
+  arm64: cross
+port: [riscv64]
+";
+
+    const GOOD: &str = "\
+source: rocblas
+packaging:
+  repo: https://salsa.debian.org/rocm-team/rocblas.git
+  branch: debian/experimental
+upstream:
+  repo: https://github.com/ROCm/rocm-libraries
+  tag: rocm-7.2.4
+version: \"{upstream}-1~exp1\"
+";
+
+    fn load_texts(stack: &str, recipes: &[(&str, &str)]) -> Result<Recipes, Error> {
+        parse_all(
+            Path::new("r"),
+            (PathBuf::from("r/stack.yaml"), stack.to_string()),
+            recipes
+                .iter()
+                .map(|(name, text)| (PathBuf::from(format!("r/{name}")), text.to_string()))
+                .collect(),
+        )
+    }
+
+    fn problems(stack: &str, recipes: &[(&str, &str)]) -> Vec<String> {
+        match load_texts(stack, recipes) {
+            Ok(_) => panic!("expected problems"),
+            Err(Error::Invalid(ps)) => ps.iter().map(|p| p.to_string()).collect(),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+
+    fn one_problem(stack: &str, recipes: &[(&str, &str)]) -> String {
+        let ps = problems(stack, recipes);
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        ps.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_good_stack_loads_with_helpers() {
+        let r = load_texts(STACK, &[("rocblas.yaml", GOOD)]).unwrap();
+        let rocblas = r.get("rocblas").unwrap();
+        assert!(r.get("nope").is_none());
+        assert_eq!(rocblas.upstream_version(), "7.2.4");
+        assert_eq!(rocblas.debian_version(), "7.2.4-1~exp1");
+        assert_eq!(r.arches_for(rocblas).len(), 3);
+        let arm64 = Arch::new("arm64").unwrap();
+        let riscv64 = Arch::new("riscv64").unwrap();
+        assert_eq!(r.stack.mode_for(&arm64), BuildMode::Cross);
+        assert_eq!(r.stack.mode_for(&Arch::host()), BuildMode::Native);
+        if Arch::host() != riscv64 {
+            assert_eq!(r.stack.mode_for(&riscv64), BuildMode::Qemu);
+        }
+    }
+
+    #[test]
+    fn upstream_version_from_tag_or_override() {
+        let mut r: Recipe = serde_yaml::from_str(GOOD).unwrap();
+        r.upstream.tag = "v1.2".into();
+        assert_eq!(r.upstream_version(), "1.2");
+        r.upstream.version = Some("10.1".into());
+        r.version = "1:{upstream}+dfsg-1~exp1".into();
+        assert_eq!(r.debian_version(), "1:10.1+dfsg-1~exp1");
+    }
+
+    #[test]
+    fn unknown_field_names_file_line_column_and_field() {
+        let bad = GOOD.replace("  tag: rocm-7.2.4", "  tag: rocm-7.2.4\n  tga: x");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:8:3: field `upstream.tga`: unknown field `tga`"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_missing_field() {
+        let bad = GOOD.replace("tag: rocm-7.2.4", "tag: [a]");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:7:3: field `upstream.tag`: invalid type"),
+            "{p}"
+        );
+        let bad = GOOD.replace("  tag: rocm-7.2.4\n", "");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:5:1: field `upstream.tag`: missing field `tag`"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_a_position() {
+        let p = one_problem(STACK, &[("rocblas.yaml", "source: [rocblas\nversion: x\n")]);
+        assert!(p.starts_with("r/rocblas.yaml:"), "{p}");
+        assert!(p.contains("YAML syntax error"), "{p}");
+    }
+
+    #[test]
+    fn unknown_architecture_in_a_list_and_as_a_key() {
+        let bad = format!("{GOOD}architectures: [amd64, riscv]\n");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with(
+                "r/rocblas.yaml:9:24: field `architectures[1]`: unknown architecture `riscv`"
+            ),
+            "{p}"
+        );
+        let bad = STACK.replace("  arm64: cross", "  arm: cross");
+        let p = one_problem(&bad, &[]);
+        assert!(p.starts_with("r/stack.yaml:7:3: field `modes"), "{p}");
+        assert!(p.contains("unknown architecture `arm`"), "{p}");
+    }
+
+    #[test]
+    fn duplicate_source_names_both_files() {
+        let ps = problems(STACK, &[("rocblas.yaml", GOOD), ("zzz.yaml", GOOD)]);
+        assert!(ps.iter().any(|p| p.starts_with("r/zzz.yaml:1:1: field `source`: source `rocblas` is already defined in r/rocblas.yaml")), "{ps:#?}");
+    }
+
+    #[test]
+    fn source_must_match_the_file_name() {
+        let p = one_problem(STACK, &[("rocsparse.yaml", GOOD)]);
+        assert!(
+            p.starts_with("r/rocsparse.yaml:1:1: field `source`: source `rocblas` differs"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn malformed_tags() {
+        for tag in [
+            "\"\"",
+            "\"rocm 7.2.4\"",
+            "rocm..7",
+            "rocm~7",
+            "rocm^7",
+            "\"rocm:7\"",
+            "rocm?7",
+            "\"rocm*7\"",
+            "\"rocm[7\"",
+            "rocm\\\\7",
+            "rocm-7.lock",
+            "rocm-7/",
+        ] {
+            let bad = GOOD.replace("tag: rocm-7.2.4", &format!("tag: {tag}"));
+            let ps = problems(STACK, &[("rocblas.yaml", &bad)]);
+            assert!(
+                ps.iter()
+                    .any(|p| p.starts_with("r/rocblas.yaml:7:3: field `upstream.tag`: ")),
+                "{tag}: {ps:#?}"
+            );
+        }
+        assert!(check_tag("rocm-7.2.4").is_ok());
+        assert!(check_tag("debian/0.9.9_exp2").is_ok());
+    }
+
+    #[test]
+    fn malformed_templates() {
+        for (template, why) in [
+            ("7.2.4-1", "exactly once"),
+            ("{upstream}-{upstream}", "exactly once"),
+            ("{upstream}", "no Debian revision"),
+            ("{upstream}-1~exp1{x}", "placeholder"),
+            ("{upstream} -1", "not a Debian version"),
+            ("x:{upstream}-1", "an epoch is a number"),
+            ("v{upstream}-1", "does not start with a digit"),
+        ] {
+            let bad = GOOD.replace("{upstream}-1~exp1", template);
+            let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+            assert!(
+                p.starts_with("r/rocblas.yaml:8:1: field `version`: "),
+                "{p}"
+            );
+            assert!(p.contains(why), "{template}: {p}");
+        }
+        assert!(check_template("1:{upstream}+dfsg-1~exp1", false).is_ok());
+        assert!(check_template("{upstream}", true).is_ok());
+        assert!(check_template("{upstream}-1", true).is_err());
+    }
+
+    #[test]
+    fn upstream_version_override_must_fit_the_template() {
+        let bad = GOOD.replace(
+            "  tag: rocm-7.2.4",
+            "  tag: rocm-7.2.4\n  version: \"7.2 4\"",
+        );
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:8:3: field `upstream.version`: "),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn arches_must_be_known_to_the_recipe_or_stack() {
+        let bad = format!(
+            "{GOOD}architectures: [amd64]\nexpected_failures:\n  arm64: {{reason: x}}\n  riscv64: {{reason: porting}}\nport:\n  ppc64el: {{}}\n"
+        );
+        let ps = problems(STACK, &[("rocblas.yaml", &bad)]);
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        assert!(
+            ps[0].starts_with("r/rocblas.yaml:11:3: field `expected_failures.arm64`"),
+            "{ps:#?}"
+        );
+        assert!(
+            ps[1].starts_with("r/rocblas.yaml:14:3: field `port.ppc64el`"),
+            "{ps:#?}"
+        );
+    }
+
+    #[test]
+    fn stack_keys_must_be_in_its_architectures() {
+        let bad = STACK.replace("  arm64: cross", "  arm64: cross\n  ppc64el: qemu")
+            + "runner_tags:\n  s390x: [big]\n";
+        let ps = problems(&bad, &[]);
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        assert!(
+            ps[0].starts_with("r/stack.yaml:8:3: field `modes.ppc64el`"),
+            "{ps:#?}"
+        );
+        assert!(
+            ps[1].starts_with("r/stack.yaml:11:3: field `runner_tags.s390x`"),
+            "{ps:#?}"
+        );
+    }
+
+    #[test]
+    fn empty_architectures() {
+        let bad = STACK.replace("[amd64, arm64, riscv64]", "[]");
+        let ps = problems(&bad, &[]);
+        assert!(
+            ps[0].starts_with("r/stack.yaml:5:1: field `architectures`: the list is empty"),
+            "{ps:#?}"
+        );
+        let bad = format!("{GOOD}architectures: []\n");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:9:1: field `architectures`: the list is empty"),
+            "{p}"
+        );
+    }
+
+    #[test]
+    fn all_problems_are_reported() {
+        let bad_tag = GOOD.replace("tag: rocm-7.2.4", "tag: a..b");
+        let bad_ver = GOOD.replace("rocblas", "hipblas").replace("-1~exp1", "");
+        let ps = problems(
+            STACK,
+            &[("hipblas.yaml", &bad_ver), ("rocblas.yaml", &bad_tag)],
+        );
+        assert_eq!(ps.len(), 2, "{ps:#?}");
+        let msg = Error::Invalid(vec![]).to_string();
+        assert!(msg.contains("0 problems"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_positioned() {
+        let bad = GOOD.replace("  branch: debian/experimental", "  branch: a\n  branch: b");
+        let p = one_problem(STACK, &[("rocblas.yaml", &bad)]);
+        assert_eq!(
+            p,
+            "r/rocblas.yaml:5:3: field `packaging.branch`: given twice (first on line 4)"
+        );
+    }
+
+    #[test]
+    fn missing_directory_is_an_error() {
+        let err = load(Path::new("/nonexistent/recipes")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/recipes"));
+    }
+}
