@@ -140,27 +140,23 @@ impl BumpOutcome {
     }
 }
 
-/// The upstream version a recipe targets: `upstream.version`, else the tag
-/// minus its non-numeric prefix.
-// TODO(recipes): use `Recipe::upstream_version()` once merged.
+/// The upstream version a recipe targets (`Recipe::upstream_version`), or
+/// an error when the tag has no number and the recipe gives none.
 pub fn recipe_upstream_version(recipe: &Recipe) -> Result<String, Error> {
-    if let Some(v) = &recipe.upstream.version {
-        return Ok(v.clone());
-    }
-    version::upstream_from_tag(&recipe.upstream.tag)
-        .map(str::to_owned)
-        .ok_or_else(|| Error::NoUpstreamVersion {
+    let v = recipe.upstream_version();
+    if v.is_empty() {
+        return Err(Error::NoUpstreamVersion {
             source_name: recipe.source.clone(),
             tag: recipe.upstream.tag.clone(),
-        })
+        });
+    }
+    Ok(v)
 }
 
 /// The Debian version the recipe's template gives.
 pub fn recipe_debian_version(recipe: &Recipe) -> Result<Version, Error> {
-    Ok(version::from_template(
-        &recipe.version,
-        &recipe_upstream_version(recipe)?,
-    )?)
+    recipe_upstream_version(recipe)?;
+    Ok(version::parse(&recipe.debian_version())?)
 }
 
 /// Whether a version is a repack whose tarball drops `Files-Excluded`.

@@ -9,14 +9,6 @@ use debversion::Version;
 /// The placeholder a recipe's version template must contain.
 pub const PLACEHOLDER: &str = "{upstream}";
 
-/// The upstream version a tag stands for: the tag minus its non-numeric
-/// prefix (`rocm-7.2.4` → `7.2.4`, `v1.0` → `1.0`). `None` when the tag has
-/// no digit at all (the recipe must then give `upstream.version`).
-pub fn upstream_from_tag(tag: &str) -> Option<&str> {
-    let start = tag.find(|c: char| c.is_ascii_digit())?;
-    Some(&tag[start..])
-}
-
 /// The Debian version a template gives for an upstream version:
 /// `{upstream}-1~exp1` + `7.2.4` → `7.2.4-1~exp1`; epochs and `+dfsg`
 /// suffixes in the template are kept.
@@ -130,14 +122,6 @@ mod tests {
 
     fn v(s: &str) -> Version {
         s.parse().unwrap()
-    }
-
-    #[test]
-    fn tag_prefix_is_dropped() {
-        assert_eq!(upstream_from_tag("rocm-7.2.4"), Some("7.2.4"));
-        assert_eq!(upstream_from_tag("v1.0"), Some("1.0"));
-        assert_eq!(upstream_from_tag("10.1"), Some("10.1"));
-        assert_eq!(upstream_from_tag("latest"), None);
     }
 
     #[test]

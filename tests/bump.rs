@@ -384,7 +384,7 @@ License: MIT
 
 use cascade::bump::{self, BumpOptions, Status, Step};
 use cascade::git::{Git2, Vcs};
-use cascade::recipe::{ImportStyle, Packaging, Recipe, Stack, Upstream};
+use cascade::recipe::{ImportStyle, Recipe, Stack};
 
 fn stack() -> Stack {
     serde_yaml::from_str(
@@ -394,28 +394,12 @@ fn stack() -> Stack {
 }
 
 fn recipe(upstream: &Path, packaging: &Path, tag: &str, template: &str) -> Recipe {
-    Recipe {
-        source: "hipblas-common".into(),
-        packaging: Packaging {
-            repo: packaging.to_string_lossy().into_owned(),
-            branch: "debian/experimental".into(),
-            import: ImportStyle::Gbp,
-        },
-        upstream: Upstream {
-            repo: upstream.to_string_lossy().into_owned(),
-            tag: tag.into(),
-            version: None,
-        },
-        version: template.into(),
-        architectures: None,
-        expected_failures: Default::default(),
-        bootstrap: false,
-        changelog: vec![],
-        commit_message: None,
-        timeout_minutes: None,
-        memory_weight: 1,
-        port: Default::default(),
-    }
+    serde_yaml::from_str(&format!(
+        "source: hipblas-common\npackaging:\n  repo: {}\n  branch: debian/experimental\nupstream:\n  repo: {}\n  tag: {tag}\nversion: \"{template}\"\n",
+        packaging.display(),
+        upstream.display()
+    ))
+    .unwrap()
 }
 
 fn options(dir: &Path) -> BumpOptions {

@@ -2,15 +2,16 @@
 //! outcome line per package.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
 use crate::bump::{self, BumpOptions, BumpOutcome, Status};
 use crate::changelog::Maintainer;
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use crate::git::Git2;
-use crate::recipe::{Recipe, Stack};
+use crate::recipe::{self, Recipe, Stack};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -52,7 +53,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
-    let (stack, recipes) = load_recipes(&global.recipes)?;
+    let config = Config::from_env()?;
+    let loaded = recipe::load(&global.recipes)?;
+    let (stack, recipes) = (loaded.stack, loaded.recipes);
     let selected: Vec<&Recipe> = if args.packages.is_empty() {
         recipes.iter().collect()
     } else {
@@ -75,10 +78,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     }
     let workdir = match args.workdir {
         Some(w) => w,
-        None => dirs::cache_dir()
-            .unwrap_or_else(|| PathBuf::from(".cascade"))
-            .join("cascade")
-            .join("work"),
+        None => config.cache_dir.join("work"),
     };
     let out_dir = args.out.unwrap_or_else(|| workdir.join("source"));
     let opts = BumpOptions {
@@ -90,8 +90,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         reupload: args.reupload,
         push: args.push,
         dry_run: args.dry_run,
-        maintainer: maintainer(&stack)?,
-        timestamp: timestamp()?,
+        maintainer: maintainer(&config, &stack)?,
+        timestamp: timestamp(&config)?,
         stop_after: None,
     };
     let vcs = Git2;
@@ -142,55 +142,15 @@ fn render(o: &BumpOutcome) -> String {
     }
 }
 
-/// Reads the stack file and the recipes, in file-name order.
-// TODO(recipes): replace with the recipe module's loader and validation once
-// merged; this one only parses.
-fn load_recipes(dir: &Path) -> Result<(Stack, Vec<Recipe>), Error> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })
-    };
-    let stack_path = dir.join("stack.yaml");
-    let stack: Stack = serde_yaml::from_str(&read(&stack_path)?)
-        .map_err(|e| Error::Usage(format!("{}: {e}", stack_path.display())))?;
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Io {
-            path: dir.to_owned(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "yaml")
-                && p.file_name() != Some("stack.yaml".as_ref())
-        })
-        .collect();
-    paths.sort();
-    let mut recipes = Vec::new();
-    for p in paths {
-        let r: Recipe = serde_yaml::from_str(&read(&p)?)
-            .map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
-        recipes.push(r);
-    }
-    Ok((stack, recipes))
-}
-
 /// The changelog maintainer: DEBFULLNAME/DEBEMAIL, then the stack file,
 /// then git's user.name/user.email.
-// TODO(config): move the environment reads into config.rs once it exists.
-fn maintainer(stack: &Stack) -> Result<Maintainer, Error> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+fn maintainer(config: &Config, stack: &Stack) -> Result<Maintainer, Error> {
     let parse = |s: &str| -> Option<(String, String)> {
         let (name, rest) = s.split_once('<')?;
-        let email = rest.strip_suffix('>')?;
+        let email = rest.trim().strip_suffix('>')?;
         Some((name.trim().to_owned(), email.trim().to_owned()))
     };
-    let (mut name, mut email) = (env("DEBFULLNAME"), env("DEBEMAIL"));
-    if let Some((n, e)) = email.as_deref().and_then(parse) {
-        name.get_or_insert(n);
-        email = Some(e);
-    }
+    let (mut name, mut email) = (config.full_name.clone(), config.email.clone());
     if (name.is_none() || email.is_none())
         && let Some((n, e)) = stack.maintainer.as_deref().and_then(parse)
     {
@@ -216,14 +176,11 @@ fn maintainer(stack: &Stack) -> Result<Maintainer, Error> {
 }
 
 /// SOURCE_DATE_EPOCH, else now.
-// TODO(config): move into config.rs.
-fn timestamp() -> Result<u64, Error> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => v
-            .trim()
-            .parse()
-            .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH `{v}` is not a number"))),
-        _ => Ok(std::time::SystemTime::now()
+fn timestamp(config: &Config) -> Result<u64, Error> {
+    match config.source_date_epoch {
+        Some(t) => u64::try_from(t)
+            .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH {t} is before 1970"))),
+        None => Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0)),
