@@ -260,7 +260,7 @@ pub fn bump_package(
                 None => {
                     let (orig, dsc) =
                         source_package(recipe, opts, &packaging, &upstream, &tag.name, &v)?;
-                    outcome.orig = Some(orig);
+                    outcome.orig = (!recipe.native).then_some(orig);
                     Some(dsc)
                 }
             };
@@ -280,6 +280,33 @@ pub fn bump_package(
         write_atomically(&changelog_path, text.as_bytes())?;
     }
     stop(opts, Step::Changelog)?;
+
+    if recipe.native {
+        // The packaging repo is the source: no tarball, no import.
+        let message = commit_message(recipe, &recipe_upstream_version(recipe)?);
+        let commit = vcs.commit(
+            &packaging,
+            &CommitRequest {
+                paths: &[CHANGELOG.to_owned()],
+                message: &message,
+                author: &opts.author(),
+                merge_upstream: None,
+            },
+        )?;
+        outcome.commit = Some(commit);
+        stop(opts, Step::Commit)?;
+        outcome.dsc = Some(source::build_native_source_package(
+            &packaging,
+            src,
+            &version_no_epoch(&new_version),
+            &opts.source_out_dir(src),
+        )?);
+        if opts.push {
+            let refs = [format!("refs/heads/{}", recipe.packaging.branch)];
+            vcs.push(&packaging, &recipe.packaging.repo, &refs)?;
+        }
+        return Ok(outcome);
+    }
 
     // 2. The orig tarball.
     let up_version = new_version.upstream_version.clone();
@@ -433,8 +460,12 @@ fn source_package(
     v: &Version,
 ) -> Result<(PathBuf, PathBuf), Error> {
     let src = recipe.source.as_str();
-    let excluded = excluded_paths(packaging, v)?;
     let out = opts.source_out_dir(src);
+    if recipe.native {
+        let dsc = source::build_native_source_package(packaging, src, &version_no_epoch(v), &out)?;
+        return Ok((PathBuf::new(), dsc));
+    }
+    let excluded = excluded_paths(packaging, v)?;
     let orig = source::orig_tarball(upstream, tag, src, &v.upstream_version, &excluded, &out)?;
     let dsc = source::build_source_package(
         &orig,

@@ -232,8 +232,40 @@ pub fn build_source_package(
     Ok(dsc)
 }
 
+/// Builds a native source package (`3.0 (native)`) in `out_dir` from the
+/// packaging repo's HEAD tree: there is no orig tarball, the repo is the
+/// source. Returns the .dsc path.
+pub fn build_native_source_package(
+    packaging: &Path,
+    source: &str,
+    version_no_epoch: &str,
+    out_dir: &Path,
+) -> Result<PathBuf, Error> {
+    let dir_name = format!("{source}-{version_no_epoch}");
+    let tree_dir = out_dir.join(&dir_name);
+    if tree_dir.exists() {
+        std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
+    }
+    export_tree(packaging, None, &tree_dir)?;
+    Cmd::new("dpkg-source")
+        .args(["-b", &dir_name])
+        .cwd(out_dir)
+        .run()?;
+    let dsc = out_dir.join(format!("{source}_{version_no_epoch}.dsc"));
+    if !dsc.exists() {
+        return Err(Error::NoDsc { path: dsc });
+    }
+    std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
+    Ok(dsc)
+}
+
 /// Writes the `debian/` tree of the packaging repo's HEAD into `dest`.
 fn export_debian(packaging: &Path, dest: &Path) -> Result<(), Error> {
+    export_tree(packaging, Some("debian"), dest)
+}
+
+/// Writes the HEAD tree of a repo (or one directory of it) into `dest`.
+fn export_tree(packaging: &Path, subdir: Option<&str>, dest: &Path) -> Result<(), Error> {
     let git = |action: &str| {
         let action = format!("{action} ({})", packaging.display());
         move |source: git2::Error| Error::Git { action, source }
@@ -243,33 +275,35 @@ fn export_debian(packaging: &Path, dest: &Path) -> Result<(), Error> {
         .head()
         .and_then(|h| h.peel_to_tree())
         .map_err(git("read HEAD"))?;
-    let debian = tree
-        .get_path(Path::new("debian"))
-        .and_then(|e| e.to_object(&repo))
-        .and_then(|o| o.peel_to_tree())
-        .map_err(git("find debian/ at HEAD"))?;
+    let tree = match subdir {
+        None => tree,
+        Some(dir) => tree
+            .get_path(Path::new(dir))
+            .and_then(|e| e.to_object(&repo))
+            .and_then(|o| o.peel_to_tree())
+            .map_err(git(&format!("find {dir}/ at HEAD")))?,
+    };
     std::fs::create_dir_all(dest).map_err(io(dest))?;
     let mut failure: Option<Error> = None;
-    debian
-        .walk(TreeWalkMode::PreOrder, |dir, entry| {
-            let Ok(name) = entry.name() else {
-                return TreeWalkResult::Skip;
-            };
-            let path = dest.join(dir).join(name);
-            let result = match entry.kind() {
-                Some(ObjectType::Tree) => std::fs::create_dir_all(&path).map_err(io(&path)),
-                Some(ObjectType::Blob) => write_blob(&repo, entry, &path),
-                _ => Ok(()),
-            };
-            match result {
-                Ok(()) => TreeWalkResult::Ok,
-                Err(e) => {
-                    failure = Some(e);
-                    TreeWalkResult::Abort
-                }
+    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let Ok(name) = entry.name() else {
+            return TreeWalkResult::Skip;
+        };
+        let path = dest.join(dir).join(name);
+        let result = match entry.kind() {
+            Some(ObjectType::Tree) => std::fs::create_dir_all(&path).map_err(io(&path)),
+            Some(ObjectType::Blob) => write_blob(&repo, entry, &path),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => TreeWalkResult::Ok,
+            Err(e) => {
+                failure = Some(e);
+                TreeWalkResult::Abort
             }
-        })
-        .ok();
+        }
+    })
+    .ok();
     match failure {
         Some(e) => Err(e),
         None => Ok(()),

@@ -984,6 +984,53 @@ fn interruption_inside_the_commit_step_is_completed_by_a_rerun() {
 }
 
 #[test]
+fn native_packages_build_from_the_packaging_repo() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let text = fixture("hipblas-common").replacen("(7.1.0-1)", "(0.9.9~exp1)", 1);
+    let fx = fixture_repos(&text);
+    // The packaging repo is its own upstream, tagged DEP-14 style.
+    let remote = git2::Repository::open(&fx.packaging).unwrap();
+    let tip = remote
+        .revparse_single("refs/heads/debian/experimental")
+        .unwrap();
+    remote
+        .tag_lightweight("debian/0.9.9_exp2", &tip, false)
+        .unwrap();
+    let yaml = format!(
+        "source: hipblas-common\npackaging:\n  repo: {p}\n  branch: debian/experimental\nupstream:\n  repo: {p}\n  tag: debian/0.9.9_exp2\n  version: 0.9.9~exp2\nversion: \"{{upstream}}\"\nnative: true\n",
+        p = fx.packaging.display()
+    );
+    let r: Recipe = serde_yaml::from_str(&yaml).unwrap();
+    let opts = options(fx.dir.path());
+    let pkg = opts.packaging_dir("hipblas-common");
+    // dpkg-source wants the native format.
+    git2::Repository::clone(fx.packaging.to_str().unwrap(), &pkg).unwrap();
+    std::fs::write(pkg.join("debian/source/format"), "3.0 (native)\n").unwrap();
+    let repo = git2::Repository::open(&pkg).unwrap();
+    repos::commit_files(&repo, &[], "native format", 1_700_000_100);
+    let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(out.status, Status::Bumped);
+    assert_eq!(out.version.as_deref(), Some("0.9.9~exp2"));
+    assert!(out.orig.is_none());
+    let dsc = out.dsc.unwrap();
+    assert!(
+        dsc.ends_with("hipblas-common_0.9.9~exp2.dsc"),
+        "{}",
+        dsc.display()
+    );
+    let dsc_text = std::fs::read_to_string(&dsc).unwrap();
+    assert!(dsc_text.contains("Format: 3.0 (native)"), "{dsc_text}");
+    assert!(
+        repo.find_reference("refs/tags/upstream/0.9.9_exp2")
+            .is_err()
+    );
+    let again = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert_eq!(again.status, Status::AlreadyAtTarget);
+}
+
+#[test]
 fn debian_only_repos_commit_just_the_changelog() {
     if !have_dpkg_source() {
         return;
