@@ -171,6 +171,16 @@ impl Cancel {
     pub fn cancel(&self) {
         let _ = self.0.send(true);
     }
+
+    /// Cancels on the first Ctrl-C (SIGINT). Call inside a tokio runtime.
+    pub fn on_ctrl_c(&self) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                me.cancel();
+            }
+        });
+    }
 }
 
 /// The runner's side of [`Cancel`].
@@ -231,7 +241,17 @@ pub async fn run<B: Builder>(
         .map(|j| JobSpec {
             key: j.key(),
             deps: j.deps.clone(),
-            weight: j.weight,
+            // No weight given: the duration this build took last time in
+            // this run directory, else a default estimate.
+            weight: if j.weight > 0 {
+                j.weight
+            } else {
+                state
+                    .get(&j.key())
+                    .map(|e| e.result.duration_secs.round() as u64)
+                    .filter(|&d| d > 0)
+                    .unwrap_or(crate::schedule::DEFAULT_WEIGHT_SECS)
+            },
             memory: j.memory,
         })
         .collect();
@@ -242,6 +262,8 @@ pub async fn run<B: Builder>(
             memory: opts.memory_budget,
         },
     )?;
+    // Results come back in the order the jobs were given (the plan's order).
+    let order: Vec<JobKey> = jobs.iter().map(Job::key).collect();
     let mut by_key: BTreeMap<JobKey, Job> = jobs.into_iter().map(|j| (j.key(), j)).collect();
     let _ = events.send(Event::RunStarted {
         run_dir: run_dir.clone(),
@@ -379,9 +401,13 @@ pub async fn run<B: Builder>(
         let _ = events.send(Event::BuildFinished {
             result: result.clone(),
         });
+        state.record(&key, String::new(), result.clone());
         results.insert(key, result);
     }
-    let results: Vec<BuildResult> = results.into_values().collect();
+    // Skips and cancellations are kept too, so that `cascade report` on the
+    // state alone shows the whole matrix; their empty hash never matches.
+    state.save(&run_dir)?;
+    let results: Vec<BuildResult> = order.iter().filter_map(|k| results.remove(k)).collect();
     let _ = events.send(Event::RunFinished {
         results: results.clone(),
         duration_secs: started.elapsed().as_secs_f64(),
@@ -466,10 +492,7 @@ fn finish(
     ok: bool,
 ) -> Result<(), Error> {
     state.record(key, hash, result.clone());
-    state.save(run_dir)?;
-    let _ = events.send(Event::BuildFinished {
-        result: result.clone(),
-    });
+    let mut finished = vec![result.clone()];
     results.insert(key.clone(), result);
     for skip in schedule.finish(key, ok) {
         let Some(job) = pending.get(&skip.job) else {
@@ -489,10 +512,15 @@ fn finish(
             debs: Vec::new(),
             reused: false,
         };
-        let _ = events.send(Event::BuildFinished {
-            result: skipped.clone(),
-        });
+        state.record(&skip.job, String::new(), skipped.clone());
+        finished.push(skipped.clone());
         results.insert(skip.job, skipped);
+    }
+    // On disk before anyone is told: a reporter never shows a result that a
+    // crash right after would lose.
+    state.save(run_dir)?;
+    for result in finished {
+        let _ = events.send(Event::BuildFinished { result });
     }
     Ok(())
 }
@@ -696,7 +724,7 @@ mod tests {
             Some(Event::RunStarted { total: 5, .. })
         ));
         assert!(matches!(events.last(), Some(Event::RunFinished { .. })));
-        let log = results[0].log.as_ref().unwrap();
+        let log = results[3].log.as_ref().unwrap();
         assert!(log.ends_with("logs/blas_1.0-1_amd64.build"), "{log:?}");
     }
 
@@ -723,20 +751,22 @@ mod tests {
         assert_eq!(
             classes(&results),
             [
-                "blas/amd64=skipped",
-                "blas/riscv64=skipped",
                 "cmake/all=ok",
                 "runtime/amd64=failed",
                 "runtime/riscv64=failed",
+                "blas/amd64=skipped",
+                "blas/riscv64=skipped",
             ]
         );
         assert_eq!(
-            results[0].outcome,
+            results[3].outcome,
             Outcome::Skipped {
                 dependency: "runtime".into(),
                 arch: arch("amd64")
             }
         );
+        let saved = RunState::load(&dir.path().join("run")).unwrap();
+        assert_eq!(saved.results().len(), 5, "skips are saved too");
         let started: BTreeSet<String> = rec.started.lock().unwrap().iter().cloned().collect();
         assert!(!started.contains("blas/amd64"));
         assert!(!started.contains("blas/riscv64"));
@@ -768,7 +798,7 @@ mod tests {
         let (results, rec, _) = go(jobs, &[("slow", Act::Hang)], o).await;
         assert_eq!(
             classes(&results),
-            ["after/amd64=skipped", "slow/amd64=timeout"]
+            ["slow/amd64=timeout", "after/amd64=skipped"]
         );
         assert_eq!(rec.dropped.load(Ordering::SeqCst), 1);
     }
