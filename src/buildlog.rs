@@ -330,6 +330,17 @@ mod tests {
     }
 
     #[test]
+    fn real_sbuild_logs_of_the_demo_stack_are_ok() {
+        // Written by sbuild 0.89 (unshare mode) on this host: an arch:all
+        // build and a riscv64 build under qemu-user.
+        for name in ["real-ok-arch-all.build", "real-ok-riscv64-qemu.build"] {
+            let a = fixture(name);
+            assert_eq!(a.outcome, Outcome::Ok, "{name}");
+            assert!(a.summary.unwrap().build_time().is_some(), "{name}");
+        }
+    }
+
+    #[test]
     fn a_compiler_error_is_a_build_failure_with_the_first_errors() {
         let a = fixture("build-failed.build");
         let Outcome::Failed { stage, errors } = a.outcome else {
