@@ -75,22 +75,23 @@ pub struct Job {
     pub expected_failure: Option<String>,
     /// Identifies the chroot (see [`state::chroot_id`]); part of the input hash.
     pub chroot_id: String,
+    /// The source builds only arch:all packages (like rocm-cmake): the job
+    /// (with `request.arch_all` set) is keyed, logged and reported as arch
+    /// `all`, and every arch's jobs depend on `source/all`. A source with
+    /// both kinds is keyed by its arch even when it also builds arch:all.
+    pub all_only: bool,
 }
 
 impl Job {
-    /// The schedule key: the arch:all build is keyed `all`.
+    /// The schedule key: `source/arch`, or `source/all` (see `all_only`).
     pub fn key(&self) -> JobKey {
-        key_of(&self.request)
+        let arch = if self.all_only {
+            Arch::new("all").unwrap_or_else(|| self.request.arch.clone())
+        } else {
+            self.request.arch.clone()
+        };
+        JobKey::new(self.request.source.clone(), arch)
     }
-}
-
-fn key_of(req: &BuildRequest) -> JobKey {
-    let arch = if req.arch_all {
-        Arch::new("all").unwrap_or_else(|| req.arch.clone())
-    } else {
-        req.arch.clone()
-    };
-    JobKey::new(req.source.clone(), arch)
 }
 
 /// How to run.
@@ -568,7 +569,10 @@ mod tests {
             let act = self.acts.get(&req.source).copied().unwrap_or(Act::Ok);
             let rec = Arc::clone(&self.rec);
             async move {
-                let key = key_of(&req).to_string();
+                // The runner names the log after the job's key arch.
+                let stem = req.log.file_stem().unwrap().to_string_lossy().into_owned();
+                let key_arch = stem.rsplit('_').next().unwrap().to_string();
+                let key = format!("{}/{key_arch}", req.source);
                 rec.started.lock().unwrap().push(key.clone());
                 rec.extra
                     .lock()
@@ -648,6 +652,7 @@ mod tests {
             memory: 0,
             expected_failure: None,
             chroot_id: "chroot-1".into(),
+            all_only: all,
         }
     }
 
