@@ -61,9 +61,5 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         Some(path) => report::files::write_atomic(path, text.as_bytes())?,
         None => print!("{text}"),
     }
-    Ok(if rep.has_unexpected_failures() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(report::exit_code(&rep.results))
 }

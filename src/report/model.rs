@@ -46,6 +46,16 @@ pub fn display_class(r: &BuildResult) -> &'static str {
     }
 }
 
+/// The exit code of a command that built or reports `results`: 1 when
+/// anything failed that the recipes did not expect, else 0.
+pub fn exit_code(results: &[BuildResult]) -> std::process::ExitCode {
+    if results.iter().any(BuildResult::is_unexpected_failure) {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
 /// Every class, in legend order, with what it means.
 pub const CLASSES: &[(&str, &str)] = &[
     ("ok", "built"),
@@ -475,6 +485,14 @@ mod tests {
             rep.counts_line(),
             "5 ok, 1 failed, 1 expected-failure, 1 skipped, 1 excluded"
         );
+    }
+
+    #[test]
+    fn the_exit_code_ignores_expected_failures() {
+        let mut rep = fixtures::demo();
+        assert_eq!(exit_code(&rep.results), std::process::ExitCode::from(1));
+        rep.results[2].expected_failure = Some("known".into());
+        assert_eq!(exit_code(&rep.results), std::process::ExitCode::SUCCESS);
     }
 
     #[test]

@@ -280,6 +280,12 @@ mod tests {
     }
 
     #[test]
+    fn progress_can_live_in_a_task() {
+        fn send<T: Send + 'static>() {}
+        send::<Progress>();
+    }
+
+    #[test]
     fn bars_take_every_event_without_a_terminal() {
         let mut p = Progress::bars();
         let rep = fixtures::demo();
