@@ -298,4 +298,56 @@ mod tests {
         .unwrap();
         assert!(RunState::load(dir.path()).unwrap().entries.is_empty());
     }
+
+    /// Not a test on its own: the child process of
+    /// `kill_9_while_saving_never_corrupts_the_state`, saving in a loop.
+    #[test]
+    #[ignore]
+    fn save_loop_child() {
+        let Some(dir) = std::env::var_os("CASCADE_STATE_CHILD_DIR") else {
+            return;
+        };
+        let dir = std::path::PathBuf::from(dir);
+        let mut s = RunState::new();
+        for i in 0.. {
+            let key = JobKey::new(format!("p{i}"), Arch::new("amd64").unwrap());
+            s.record(&key, format!("h{i}"), result(&format!("p{i}")));
+            s.save(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn kill_9_while_saving_never_corrupts_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let mut seen = 0;
+        for round in 0..12u64 {
+            let mut child = std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "state::tests::save_loop_child",
+                    "--ignored",
+                    "--quiet",
+                ])
+                .env("CASCADE_STATE_CHILD_DIR", dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Vary the moment of the kill; nothing is asserted about time.
+            std::thread::sleep(std::time::Duration::from_millis(20 + round * 7));
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            let state = RunState::load(dir.path()).expect("state.json is always whole");
+            // Every entry saved is complete and consistent.
+            for (k, e) in &state.entries {
+                assert_eq!(format!("{}/amd64", e.result.source), *k);
+            }
+            seen = seen.max(state.entries.len());
+        }
+        assert!(
+            seen > 0,
+            "the child process saved something before being killed"
+        );
+    }
 }
