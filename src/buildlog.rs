@@ -227,8 +227,11 @@ fn missing_build_deps(log: &str) -> Vec<String> {
                 in_block = false;
                 continue;
             }
-            if let Some((_, dep)) = line.split_once("Depends: ") {
-                let dep = dep.split(" but ").next().unwrap_or(dep);
+            // apt also lists the satisfiable dependencies of the broken
+            // package, without a "but …" reason; only those with one are missing.
+            if let Some((_, dep)) = line.split_once("Depends: ")
+                && let Some((dep, _why)) = dep.split_once(" but ")
+            {
                 push(dep.trim().to_string());
             }
         }
@@ -338,6 +341,36 @@ mod tests {
             assert_eq!(a.outcome, Outcome::Ok, "{name}");
             assert!(a.summary.unwrap().build_time().is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn real_failures_made_by_sbuild_on_this_host() {
+        // tests/fixtures/buildlogs/sources/ holds the three source packages;
+        // the logs are what `sbuild --chroot-mode=unshare` wrote for them.
+        assert_eq!(
+            fixture("real-bdfail.build").outcome,
+            Outcome::BuildDepUnsatisfiable {
+                missing: vec!["libcascade-does-not-exist-dev (>= 7.2)".into()]
+            }
+        );
+        let Outcome::Failed { stage, errors } = fixture("real-buildfail.build").outcome else {
+            panic!("not a build failure")
+        };
+        assert_eq!(stage, "build");
+        assert!(
+            errors[0].starts_with("hello.c:2:17: error: implicit declaration"),
+            "{errors:?}"
+        );
+        let Outcome::TestFailed { errors } = fixture("real-testfail.build").outcome else {
+            panic!("not a test failure")
+        };
+        assert_eq!(
+            errors,
+            [
+                "FAIL: test_precision",
+                "dh_auto_test: error: make -j2 check returned exit code 2"
+            ]
+        );
     }
 
     #[test]
