@@ -65,7 +65,8 @@ pub trait Builder: Send + Sync + 'static {
 pub struct Job {
     pub request: BuildRequest,
     /// Jobs whose .debs this build uses: same-arch stack dependencies and
-    /// the arch:all builds (key arch `all`).
+    /// the arch:all builds (key arch `all`). Each must be a job of the same
+    /// run (a dependency taken from the archive is no edge here).
     pub deps: Vec<JobKey>,
     /// Expected duration in seconds (last known build time), for priorities.
     pub weight: u64,
@@ -94,7 +95,7 @@ impl Job {
     }
 }
 
-/// How to run.
+/// How to run. [`RunOptions::new`] gives the defaults.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Concurrent builds.
@@ -110,6 +111,22 @@ pub struct RunOptions {
     /// Redo builds that failed in an earlier run even if their inputs are
     /// unchanged (flaky builds). Successful ones are always reused.
     pub retry_failed: bool,
+}
+
+impl RunOptions {
+    /// One build per core, no memory budget, keep going, no timeout.
+    pub fn new(run_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            memory_budget: None,
+            fail_fast: false,
+            run_dir,
+            default_timeout: None,
+            retry_failed: false,
+        }
+    }
 }
 
 /// Errors of this module. Each variant carries what a user needs to act.
@@ -492,6 +509,7 @@ fn finish(
     result: BuildResult,
     ok: bool,
 ) -> Result<(), Error> {
+    let reused = result.reused;
     state.record(key, hash, result.clone());
     let mut finished = vec![result.clone()];
     results.insert(key.clone(), result);
@@ -518,8 +536,11 @@ fn finish(
         results.insert(skip.job, skipped);
     }
     // On disk before anyone is told: a reporter never shows a result that a
-    // crash right after would lose.
-    state.save(run_dir)?;
+    // crash right after would lose. A reused result is on disk already (the
+    // end of the run saves its `reused` flag): a no-op rerun stays fast.
+    if !reused || finished.len() > 1 {
+        state.save(run_dir)?;
+    }
     for result in finished {
         let _ = events.send(Event::BuildFinished { result });
     }
@@ -878,6 +899,35 @@ mod tests {
                 "runtime/amd64",
                 "runtime/riscv64"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_run_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path(), 2);
+        o.default_timeout = Some(Duration::from_millis(100));
+        let (first, _, _) = go(stack(dir.path()), &[("blas", Act::Hang)], o).await;
+        assert_eq!(
+            classes(&first),
+            [
+                "cmake/all=ok",
+                "runtime/amd64=ok",
+                "runtime/riscv64=ok",
+                "blas/amd64=timeout",
+                "blas/riscv64=timeout",
+            ]
+        );
+        let (second, rec, _) = go(stack(dir.path()), &[], opts(dir.path(), 2)).await;
+        let mut redone = rec.started.lock().unwrap().clone();
+        redone.sort();
+        assert_eq!(redone, ["blas/amd64", "blas/riscv64"]);
+        assert!(second.iter().all(|r| r.outcome == Outcome::Ok));
+        assert_eq!(second.iter().filter(|r| r.reused).count(), 3);
+        // The rebuilt ones still got the (reused) .debs below them.
+        assert_eq!(
+            rec.extra.lock().unwrap()["blas/riscv64"],
+            ["cmake_1.0-1_all.deb", "runtime_1.0-1_riscv64.deb"]
         );
     }
 
