@@ -50,4 +50,6 @@ pub enum Command {
     Doctor(commands::doctor::Args),
     /// Write the bundled demo stack (git repos and recipes) into a directory.
     Demo(commands::demo::Args),
+    /// Render a run's results (text, JSON, JUnit, HTML, Markdown), optionally against an earlier run.
+    Report(commands::report::Args),
 }

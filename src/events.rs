@@ -88,6 +88,22 @@ pub struct BuildResult {
 }
 
 impl BuildResult {
+    /// The record of a package × arch that was never built (excluded by the
+    /// plan, for instance): no log, no .debs, no time.
+    pub fn not_built(source: &str, arch: Arch, version: &str, outcome: Outcome) -> BuildResult {
+        BuildResult {
+            source: source.to_string(),
+            arch,
+            version: version.to_string(),
+            outcome,
+            expected_failure: None,
+            log: None,
+            duration_secs: 0.0,
+            debs: Vec::new(),
+            reused: false,
+        }
+    }
+
     /// A failure the recipes did not expect.
     pub fn is_unexpected_failure(&self) -> bool {
         self.outcome.is_failure() && self.expected_failure.is_none()

@@ -1,14 +1,25 @@
 //! Drives the schedule on tokio, calls a [`Builder`] for each ready build,
-//! emits [`Event`](crate::events::Event)s and saves state. It never prints.
+//! emits [`Event`]s and saves state. It never prints.
+//!
+//! Shaped like cargo's job queue: one loop owns the pure [`Schedule`], starts
+//! what it allows, and waits for the next build to end (or for Ctrl-C).
+//! Builds run as tasks of a `JoinSet`; cancelling aborts the tasks, which
+//! drops the build futures, and the builder kills its process group on drop.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
 
 use crate::arch::Arch;
-use crate::events::Outcome;
+use crate::events::{BuildResult, Event, Outcome};
 use crate::recipe::BuildMode;
+use crate::schedule::{JobKey, JobSpec, Limits, Schedule};
+use crate::state::{self, Inputs, RunState};
 
 /// Everything one build needs; the builder decides how to run it.
 #[derive(Clone, Debug)]
@@ -46,4 +57,891 @@ pub struct BuildOutput {
 /// Dropping the future must kill the build (whole process group).
 pub trait Builder: Send + Sync + 'static {
     fn build(&self, req: BuildRequest) -> impl Future<Output = BuildOutput> + Send;
+}
+
+/// One build the runner is asked to do: the request (its `extra_debs`, `log`
+/// and `out_dir` are filled in by the runner) and its place in the graph.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub request: BuildRequest,
+    /// Jobs whose .debs this build uses: same-arch stack dependencies and
+    /// the arch:all builds (key arch `all`). Each must be a job of the same
+    /// run (a dependency taken from the archive is no edge here).
+    pub deps: Vec<JobKey>,
+    /// Expected duration in seconds (last known build time), for priorities.
+    pub weight: u64,
+    /// Memory the build needs in MiB.
+    pub memory: u64,
+    /// The recipe's reason when this build is expected to fail.
+    pub expected_failure: Option<String>,
+    /// Identifies the chroot (see [`state::chroot_id`]); part of the input hash.
+    pub chroot_id: String,
+    /// The source builds only arch:all packages (like rocm-cmake): the job
+    /// (with `request.arch_all` set) is keyed, logged and reported as arch
+    /// `all`, and every arch's jobs depend on `source/all`. A source with
+    /// both kinds is keyed by its arch even when it also builds arch:all.
+    pub all_only: bool,
+}
+
+impl Job {
+    /// The schedule key: `source/arch`, or `source/all` (see `all_only`).
+    pub fn key(&self) -> JobKey {
+        let arch = if self.all_only {
+            Arch::new("all").unwrap_or_else(|| self.request.arch.clone())
+        } else {
+            self.request.arch.clone()
+        };
+        JobKey::new(self.request.source.clone(), arch)
+    }
+}
+
+/// How to run. [`RunOptions::new`] gives the defaults.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Concurrent builds.
+    pub jobs: usize,
+    /// Memory budget in MiB for concurrent builds; `None` = unlimited.
+    pub memory_budget: Option<u64>,
+    /// Stop starting builds after the first unexpected failure.
+    pub fail_fast: bool,
+    /// Where logs (`logs/`), build output (`out/`) and `state.json` go.
+    pub run_dir: PathBuf,
+    /// Timeout for requests that set none.
+    pub default_timeout: Option<Duration>,
+    /// Redo builds that failed in an earlier run even if their inputs are
+    /// unchanged (flaky builds). Successful ones are always reused.
+    pub retry_failed: bool,
+}
+
+impl RunOptions {
+    /// One build per core, no memory budget, keep going, no timeout.
+    pub fn new(run_dir: PathBuf) -> RunOptions {
+        RunOptions {
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            memory_budget: None,
+            fail_fast: false,
+            run_dir,
+            default_timeout: None,
+            retry_failed: false,
+        }
+    }
+}
+
+/// Errors of this module. Each variant carries what a user needs to act.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::Error),
+    #[error(transparent)]
+    State(#[from] crate::state::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where the log of a build goes: `RUNDIR/logs/PKG_VERSION_ARCH.build`, the
+/// version without its epoch as in Debian file names.
+pub fn log_path(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
+    run_dir
+        .join("logs")
+        .join(format!("{source}_{}_{arch}.build", strip_epoch(version)))
+}
+
+fn out_dir(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
+    run_dir
+        .join("out")
+        .join(format!("{source}_{}_{arch}", strip_epoch(version)))
+}
+
+fn strip_epoch(version: &str) -> &str {
+    version.split_once(':').map(|(_, v)| v).unwrap_or(version)
+}
+
+fn mode_name(mode: &BuildMode) -> &'static str {
+    match mode {
+        BuildMode::Native => "native",
+        BuildMode::Qemu => "qemu",
+        BuildMode::Cross => "cross",
+    }
+}
+
+fn deb_names(debs: &[PathBuf]) -> Vec<String> {
+    debs.iter()
+        .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Cancels a run from elsewhere (the Ctrl-C handler).
+#[derive(Clone, Debug)]
+pub struct Cancel(tokio::sync::watch::Sender<bool>);
+
+impl Cancel {
+    pub fn new() -> (Cancel, CancelToken) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (Cancel(tx), CancelToken(rx))
+    }
+
+    pub fn cancel(&self) {
+        let _ = self.0.send(true);
+    }
+
+    /// Cancels on the first Ctrl-C (SIGINT). Call inside a tokio runtime.
+    pub fn on_ctrl_c(&self) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                me.cancel();
+            }
+        });
+    }
+}
+
+/// The runner's side of [`Cancel`].
+#[derive(Clone, Debug)]
+pub struct CancelToken(tokio::sync::watch::Receiver<bool>);
+
+impl CancelToken {
+    /// A token that is never cancelled.
+    pub fn never() -> CancelToken {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        // Keep the channel open forever so `changed()` never resolves.
+        std::mem::forget(tx);
+        CancelToken(rx)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn cancelled(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                // The sender is gone: nobody can cancel any more.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+struct Prepared {
+    job: Job,
+    input_hash: String,
+}
+
+/// Runs every job, at most `opts.jobs` at once, in critical-path order,
+/// and returns one result per job sorted by source and arch.
+///
+/// Each build gets, as `extra_debs`, the .debs that this run produced (or
+/// reused from identical inputs) for its transitive dependencies — never a
+/// file from an earlier build of another version. A result whose inputs hash
+/// equals the one in `RUNDIR/state.json` is reused without building.
+pub async fn run<B: Builder>(
+    jobs: Vec<Job>,
+    builder: B,
+    opts: RunOptions,
+    events: UnboundedSender<Event>,
+    mut cancel: CancelToken,
+) -> Result<Vec<BuildResult>, Error> {
+    let started = Instant::now();
+    let run_dir = opts.run_dir.clone();
+    std::fs::create_dir_all(run_dir.join("logs")).map_err(|source| Error::Io {
+        path: run_dir.join("logs"),
+        source,
+    })?;
+    let mut state = RunState::load(&run_dir)?;
+    let specs = jobs
+        .iter()
+        .map(|j| JobSpec {
+            key: j.key(),
+            deps: j.deps.clone(),
+            // No weight given: the duration this build took last time in
+            // this run directory, else a default estimate.
+            weight: if j.weight > 0 {
+                j.weight
+            } else {
+                state
+                    .get(&j.key())
+                    .map(|e| e.result.duration_secs.round() as u64)
+                    .filter(|&d| d > 0)
+                    .unwrap_or(crate::schedule::DEFAULT_WEIGHT_SECS)
+            },
+            memory: j.memory,
+        })
+        .collect();
+    let mut schedule = Schedule::new(
+        specs,
+        Limits {
+            jobs: opts.jobs.max(1),
+            memory: opts.memory_budget,
+        },
+    )?;
+    // Results come back in the order the jobs were given (the plan's order).
+    let order: Vec<JobKey> = jobs.iter().map(Job::key).collect();
+    let mut by_key: BTreeMap<JobKey, Job> = jobs.into_iter().map(|j| (j.key(), j)).collect();
+    let _ = events.send(Event::RunStarted {
+        run_dir: run_dir.clone(),
+        total: by_key.len(),
+        jobs: opts.jobs.max(1),
+    });
+
+    let builder = Arc::new(builder);
+    let mut results: BTreeMap<JobKey, BuildResult> = BTreeMap::new();
+    let mut running: JoinSet<(JobKey, String, BuildOutput)> = JoinSet::new();
+    let mut stop_starting = false;
+
+    loop {
+        // Start (or reuse) as much as the schedule allows.
+        while !stop_starting && !cancel.is_cancelled() {
+            let Some(key) = schedule.start_next() else {
+                break;
+            };
+            let Some(job) = by_key.remove(&key) else {
+                continue;
+            };
+            let prepared = prepare(job, &key, &schedule, &results, &state, &opts);
+            let req = &prepared.job.request;
+            if let Some(reused) = reusable(&state, &key, &prepared.input_hash, opts.retry_failed) {
+                let mut result = reused;
+                result.reused = true;
+                result.expected_failure = prepared.job.expected_failure.clone();
+                let ok = result.outcome == Outcome::Ok;
+                finish(
+                    &mut schedule,
+                    &mut state,
+                    &mut results,
+                    &by_key,
+                    &events,
+                    &run_dir,
+                    &key,
+                    prepared.input_hash,
+                    result,
+                    ok,
+                )?;
+                continue;
+            }
+            let _ = events.send(Event::BuildStarted {
+                source: req.source.clone(),
+                arch: key.arch.clone(),
+                version: req.version.clone(),
+            });
+            // Earlier output of this build must not be mistaken for new.
+            let _ = std::fs::remove_dir_all(&req.out_dir);
+            let _ = std::fs::create_dir_all(&req.out_dir);
+            let b = Arc::clone(&builder);
+            let req = req.clone();
+            let timeout = req.timeout;
+            let hash = prepared.input_hash;
+            let k = key.clone();
+            by_key.insert(key.clone(), prepared.job);
+            running.spawn(async move {
+                let t0 = Instant::now();
+                let out = match timeout {
+                    Some(t) => match tokio::time::timeout(t, b.build(req)).await {
+                        Ok(out) => out,
+                        // Dropping the build future killed the process group.
+                        Err(_) => BuildOutput {
+                            outcome: Outcome::Timeout,
+                            debs: Vec::new(),
+                            duration: t0.elapsed(),
+                        },
+                    },
+                    None => b.build(req).await,
+                };
+                (k, hash, out)
+            });
+        }
+
+        if running.is_empty() {
+            break;
+        }
+
+        tokio::select! {
+            joined = running.join_next() => {
+                let Some(joined) = joined else { break };
+                let (key, hash, out) = match joined {
+                    Ok(v) => v,
+                    // A panicking builder is a bug in it; the build's key is lost
+                    // with the task, so it stays "running" and is reported cancelled.
+                    Err(_) => continue,
+                };
+                let Some(job) = by_key.remove(&key) else { continue };
+                let req = &job.request;
+                let result = BuildResult {
+                    source: req.source.clone(),
+                    arch: key.arch.clone(),
+                    version: req.version.clone(),
+                    outcome: out.outcome.clone(),
+                    expected_failure: job.expected_failure.clone(),
+                    log: Some(req.log.clone()),
+                    duration_secs: out.duration.as_secs_f64(),
+                    debs: if out.outcome == Outcome::Ok { out.debs } else { Vec::new() },
+                    reused: false,
+                };
+                let ok = result.outcome == Outcome::Ok;
+                if result.is_unexpected_failure() && opts.fail_fast {
+                    stop_starting = true;
+                }
+                finish(&mut schedule, &mut state, &mut results, &by_key, &events, &run_dir, &key, hash, result, ok)?;
+            }
+            _ = cancel.cancelled() => {
+                // Dropping the futures kills the builds' process groups; wait
+                // until every task is really gone before reporting.
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                break;
+            }
+        }
+    }
+
+    // Whatever never ran (fail-fast, Ctrl-C) or was running at Ctrl-C is cancelled.
+    schedule.cancel_pending();
+    for (key, job) in by_key {
+        if results.contains_key(&key) {
+            continue;
+        }
+        let req = &job.request;
+        let result = BuildResult {
+            source: req.source.clone(),
+            arch: key.arch.clone(),
+            version: req.version.clone(),
+            outcome: Outcome::Cancelled,
+            expected_failure: job.expected_failure.clone(),
+            log: None,
+            duration_secs: 0.0,
+            debs: Vec::new(),
+            reused: false,
+        };
+        let _ = events.send(Event::BuildFinished {
+            result: result.clone(),
+        });
+        state.record(&key, String::new(), result.clone());
+        results.insert(key, result);
+    }
+    // Skips and cancellations are kept too, so that `cascade report` on the
+    // state alone shows the whole matrix; their empty hash never matches.
+    state.save(&run_dir)?;
+    let results: Vec<BuildResult> = order.iter().filter_map(|k| results.remove(k)).collect();
+    let _ = events.send(Event::RunFinished {
+        results: results.clone(),
+        duration_secs: started.elapsed().as_secs_f64(),
+    });
+    Ok(results)
+}
+
+fn prepare(
+    mut job: Job,
+    key: &JobKey,
+    schedule: &Schedule,
+    results: &BTreeMap<JobKey, BuildResult>,
+    state: &RunState,
+    opts: &RunOptions,
+) -> Prepared {
+    let mut extra = Vec::new();
+    let mut dep_hashes = Vec::new();
+    for dep in schedule.transitive_deps(key) {
+        if let Some(r) = results.get(dep) {
+            extra.extend(r.debs.iter().cloned());
+        }
+        if let Some(e) = state.get(dep) {
+            dep_hashes.push(e.input_hash.clone());
+        }
+    }
+    extra.sort();
+    extra.dedup();
+    let req = &mut job.request;
+    let arch = key.arch.as_str().to_string();
+    req.extra_debs = extra;
+    req.log = log_path(&opts.run_dir, &req.source, &req.version, &arch);
+    req.out_dir = out_dir(&opts.run_dir, &req.source, &req.version, &arch);
+    if req.timeout.is_none() {
+        req.timeout = opts.default_timeout;
+    }
+    let dsc_sha256 = state::file_sha256(&req.dsc).unwrap_or_else(|_| "missing".to_string());
+    let input_hash = Inputs {
+        source: &req.source,
+        arch: &arch,
+        version: &req.version,
+        dsc_sha256: &dsc_sha256,
+        stack_debs: deb_names(&req.extra_debs),
+        dep_hashes,
+        chroot: &job.chroot_id,
+        mode: mode_name(&req.mode),
+        profiles: &req.profiles,
+        arch_all: req.arch_all,
+        binnmu: req.binnmu.as_ref(),
+    }
+    .hash();
+    Prepared { job, input_hash }
+}
+
+/// The earlier result to reuse, if its inputs are the same and it is worth
+/// keeping: a success whose .debs are still there, or (unless retrying) a
+/// failure of the package itself. Timeouts, cancellations and skips are redone.
+fn reusable(state: &RunState, key: &JobKey, hash: &str, retry_failed: bool) -> Option<BuildResult> {
+    let entry = state.get(key)?;
+    if entry.input_hash != hash {
+        return None;
+    }
+    let r = &entry.result;
+    let keep = match &r.outcome {
+        Outcome::Ok => r.debs.iter().all(|d| d.exists()),
+        Outcome::Timeout => false,
+        o => o.is_failure() && !retry_failed,
+    };
+    keep.then(|| r.clone())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    schedule: &mut Schedule,
+    state: &mut RunState,
+    results: &mut BTreeMap<JobKey, BuildResult>,
+    pending: &BTreeMap<JobKey, Job>,
+    events: &UnboundedSender<Event>,
+    run_dir: &Path,
+    key: &JobKey,
+    hash: String,
+    result: BuildResult,
+    ok: bool,
+) -> Result<(), Error> {
+    let reused = result.reused;
+    state.record(key, hash, result.clone());
+    let mut finished = vec![result.clone()];
+    results.insert(key.clone(), result);
+    for skip in schedule.finish(key, ok) {
+        let Some(job) = pending.get(&skip.job) else {
+            continue;
+        };
+        let skipped = BuildResult {
+            source: skip.job.source.clone(),
+            arch: skip.job.arch.clone(),
+            version: job.request.version.clone(),
+            outcome: Outcome::Skipped {
+                dependency: skip.failed.source.clone(),
+                arch: skip.failed.arch.clone(),
+            },
+            expected_failure: job.expected_failure.clone(),
+            log: None,
+            duration_secs: 0.0,
+            debs: Vec::new(),
+            reused: false,
+        };
+        state.record(&skip.job, String::new(), skipped.clone());
+        finished.push(skipped.clone());
+        results.insert(skip.job, skipped);
+    }
+    // On disk before anyone is told: a reporter never shows a result that a
+    // crash right after would lose. A reused result is on disk already (the
+    // end of the run saves its `reused` flag): a no-op rerun stays fast.
+    if !reused || finished.len() > 1 {
+        state.save(run_dir)?;
+    }
+    for result in finished {
+        let _ = events.send(Event::BuildFinished { result });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// What the fake does for a source.
+    #[derive(Clone, Copy)]
+    enum Act {
+        Ok,
+        Fail,
+        Hang,
+    }
+
+    #[derive(Default)]
+    struct Record {
+        started: Mutex<Vec<String>>,
+        extra: Mutex<BTreeMap<String, Vec<String>>>,
+        now: AtomicUsize,
+        max: AtomicUsize,
+        dropped: AtomicUsize,
+    }
+
+    struct Fake {
+        acts: BTreeMap<String, Act>,
+        rec: Arc<Record>,
+    }
+
+    /// Counts builds whose future was dropped (finished or killed).
+    struct Guard(Arc<Record>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.now.fetch_sub(1, Ordering::SeqCst);
+            self.0.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Builder for Fake {
+        fn build(&self, req: BuildRequest) -> impl Future<Output = BuildOutput> + Send {
+            let act = self.acts.get(&req.source).copied().unwrap_or(Act::Ok);
+            let rec = Arc::clone(&self.rec);
+            async move {
+                // The runner names the log after the job's key arch.
+                let stem = req.log.file_stem().unwrap().to_string_lossy().into_owned();
+                let key_arch = stem.rsplit('_').next().unwrap().to_string();
+                let key = format!("{}/{key_arch}", req.source);
+                rec.started.lock().unwrap().push(key.clone());
+                rec.extra
+                    .lock()
+                    .unwrap()
+                    .insert(key, deb_names(&req.extra_debs));
+                let n = rec.now.fetch_add(1, Ordering::SeqCst) + 1;
+                rec.max.fetch_max(n, Ordering::SeqCst);
+                let _guard = Guard(Arc::clone(&rec));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let arch = if req.arch_all {
+                    "all"
+                } else {
+                    req.arch.as_str()
+                };
+                match act {
+                    Act::Ok => {
+                        let deb = req
+                            .out_dir
+                            .join(format!("{}_{}_{arch}.deb", req.source, req.version));
+                        std::fs::write(&deb, "deb").unwrap();
+                        BuildOutput {
+                            outcome: Outcome::Ok,
+                            debs: vec![deb],
+                            duration: Duration::from_millis(20),
+                        }
+                    }
+                    Act::Fail => BuildOutput {
+                        outcome: Outcome::Failed {
+                            stage: "build".into(),
+                            errors: vec!["error: boom".into()],
+                        },
+                        debs: Vec::new(),
+                        duration: Duration::from_millis(20),
+                    },
+                    Act::Hang => std::future::pending().await,
+                }
+            }
+        }
+    }
+
+    fn arch(a: &str) -> Arch {
+        Arch::new(a).unwrap()
+    }
+
+    /// `spec` is `source/arch`; arch `all` means the arch:all build (on amd64).
+    fn job(dir: &Path, spec: &str, deps: &[&str]) -> Job {
+        let (source, a) = spec.split_once('/').unwrap();
+        let dsc = dir.join(format!("{source}.dsc"));
+        if !dsc.exists() {
+            std::fs::write(&dsc, format!("Source: {source}\n")).unwrap();
+        }
+        let all = a == "all";
+        Job {
+            request: BuildRequest {
+                source: source.into(),
+                version: "1.0-1".into(),
+                arch: if all { arch("amd64") } else { arch(a) },
+                mode: BuildMode::Native,
+                dsc,
+                extra_debs: Vec::new(),
+                out_dir: PathBuf::new(),
+                log: PathBuf::new(),
+                timeout: None,
+                profiles: Vec::new(),
+                arch_all: all,
+                binnmu: None,
+                env: BTreeMap::new(),
+            },
+            deps: deps
+                .iter()
+                .map(|d| {
+                    let (s, a) = d.split_once('/').unwrap();
+                    JobKey::new(s, arch(a))
+                })
+                .collect(),
+            weight: 1,
+            memory: 0,
+            expected_failure: None,
+            chroot_id: "chroot-1".into(),
+            all_only: all,
+        }
+    }
+
+    fn opts(dir: &Path, jobs: usize) -> RunOptions {
+        RunOptions {
+            jobs,
+            memory_budget: None,
+            fail_fast: false,
+            run_dir: dir.join("run"),
+            default_timeout: None,
+            retry_failed: false,
+        }
+    }
+
+    fn stack(dir: &Path) -> Vec<Job> {
+        vec![
+            job(dir, "cmake/all", &[]),
+            job(dir, "runtime/amd64", &["cmake/all"]),
+            job(dir, "runtime/riscv64", &["cmake/all"]),
+            job(dir, "blas/amd64", &["runtime/amd64", "cmake/all"]),
+            job(dir, "blas/riscv64", &["runtime/riscv64", "cmake/all"]),
+        ]
+    }
+
+    async fn go(
+        jobs: Vec<Job>,
+        acts: &[(&str, Act)],
+        o: RunOptions,
+    ) -> (Vec<BuildResult>, Arc<Record>, Vec<Event>) {
+        let rec = Arc::new(Record::default());
+        let fake = Fake {
+            acts: acts.iter().map(|(s, a)| (s.to_string(), *a)).collect(),
+            rec: Arc::clone(&rec),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let results = run(jobs, fake, o, tx, CancelToken::never()).await.unwrap();
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        (results, rec, events)
+    }
+
+    fn classes(results: &[BuildResult]) -> Vec<String> {
+        results
+            .iter()
+            .map(|r| format!("{}/{}={}", r.source, r.arch, r.outcome.class()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn builds_follow_dependencies_and_get_fresh_debs_of_their_arch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (results, rec, events) = go(stack(dir.path()), &[], opts(dir.path(), 1)).await;
+        assert!(results.iter().all(|r| r.outcome == Outcome::Ok));
+        let started = rec.started.lock().unwrap().clone();
+        let pos = |k: &str| started.iter().position(|s| s == k).unwrap();
+        assert!(pos("cmake/all") < pos("runtime/amd64"));
+        assert!(pos("runtime/amd64") < pos("blas/amd64"));
+        assert!(pos("runtime/riscv64") < pos("blas/riscv64"));
+        let extra = rec.extra.lock().unwrap();
+        assert_eq!(extra["cmake/all"], Vec::<String>::new());
+        assert_eq!(extra["runtime/riscv64"], ["cmake_1.0-1_all.deb"]);
+        assert_eq!(
+            extra["blas/amd64"],
+            ["cmake_1.0-1_all.deb", "runtime_1.0-1_amd64.deb"]
+        );
+        assert_eq!(
+            extra["blas/riscv64"],
+            ["cmake_1.0-1_all.deb", "runtime_1.0-1_riscv64.deb"]
+        );
+        assert!(matches!(
+            events.first(),
+            Some(Event::RunStarted { total: 5, .. })
+        ));
+        assert!(matches!(events.last(), Some(Event::RunFinished { .. })));
+        let log = results[3].log.as_ref().unwrap();
+        assert!(log.ends_with("logs/blas_1.0-1_amd64.build"), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn never_more_than_jobs_builds_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = (0..6)
+            .map(|i| job(dir.path(), &format!("p{i}/amd64"), &[]))
+            .collect();
+        let (results, rec, _) = go(jobs, &[], opts(dir.path(), 2)).await;
+        assert_eq!(results.len(), 6);
+        assert_eq!(rec.max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_its_dependents_without_starting_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (results, rec, _) = go(
+            stack(dir.path()),
+            &[("runtime", Act::Fail)],
+            opts(dir.path(), 2),
+        )
+        .await;
+        assert_eq!(
+            classes(&results),
+            [
+                "cmake/all=ok",
+                "runtime/amd64=failed",
+                "runtime/riscv64=failed",
+                "blas/amd64=skipped",
+                "blas/riscv64=skipped",
+            ]
+        );
+        assert_eq!(
+            results[3].outcome,
+            Outcome::Skipped {
+                dependency: "runtime".into(),
+                arch: arch("amd64")
+            }
+        );
+        let saved = RunState::load(&dir.path().join("run")).unwrap();
+        assert_eq!(saved.results().len(), 5, "skips are saved too");
+        let started: BTreeSet<String> = rec.started.lock().unwrap().iter().cloned().collect();
+        assert!(!started.contains("blas/amd64"));
+        assert!(!started.contains("blas/riscv64"));
+    }
+
+    #[tokio::test]
+    async fn fail_fast_cancels_what_has_not_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = vec![
+            job(dir.path(), "a/amd64", &[]),
+            job(dir.path(), "b/amd64", &[]),
+        ];
+        let mut o = opts(dir.path(), 1);
+        o.fail_fast = true;
+        let (results, rec, _) = go(jobs, &[("a", Act::Fail)], o).await;
+        assert_eq!(classes(&results), ["a/amd64=failed", "b/amd64=cancelled"]);
+        assert_eq!(rec.started.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_build_over_its_timeout_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = vec![
+            job(dir.path(), "slow/amd64", &[]),
+            job(dir.path(), "after/amd64", &["slow/amd64"]),
+        ];
+        let mut o = opts(dir.path(), 1);
+        o.default_timeout = Some(Duration::from_millis(100));
+        let (results, rec, _) = go(jobs, &[("slow", Act::Hang)], o).await;
+        assert_eq!(
+            classes(&results),
+            ["slow/amd64=timeout", "after/amd64=skipped"]
+        );
+        assert_eq!(rec.dropped.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelling_drops_running_builds_and_cancels_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = vec![
+            job(dir.path(), "a/amd64", &[]),
+            job(dir.path(), "b/amd64", &[]),
+            job(dir.path(), "c/amd64", &["a/amd64"]),
+        ];
+        let rec = Arc::new(Record::default());
+        let fake = Fake {
+            acts: [("a".to_string(), Act::Hang), ("b".to_string(), Act::Hang)].into(),
+            rec: Arc::clone(&rec),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (cancel, token) = Cancel::new();
+        let handle = tokio::spawn(run(jobs, fake, opts(dir.path(), 2), tx, token));
+        let mut started = 0;
+        while let Some(e) = rx.recv().await {
+            if matches!(e, Event::BuildStarted { .. }) {
+                started += 1;
+                if started == 2 {
+                    break;
+                }
+            }
+        }
+        cancel.cancel();
+        let results = handle.await.unwrap().unwrap();
+        assert_eq!(
+            classes(&results),
+            [
+                "a/amd64=cancelled",
+                "b/amd64=cancelled",
+                "c/amd64=cancelled"
+            ]
+        );
+        // Both running builds were dropped before run() returned.
+        assert_eq!(
+            rec.dropped.load(Ordering::SeqCst),
+            rec.started.lock().unwrap().len()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rerun_reuses_unchanged_builds_and_redoes_changed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, rec, _) = go(stack(dir.path()), &[], opts(dir.path(), 2)).await;
+        assert_eq!(rec.started.lock().unwrap().len(), 5);
+        assert!(first.iter().all(|r| !r.reused));
+
+        let (second, rec, _) = go(stack(dir.path()), &[], opts(dir.path(), 2)).await;
+        assert!(rec.started.lock().unwrap().is_empty());
+        assert!(second.iter().all(|r| r.reused && r.outcome == Outcome::Ok));
+
+        // A changed .dsc redoes that build and everything built on it.
+        std::fs::write(
+            dir.path().join("runtime.dsc"),
+            "Source: runtime\nChanged: yes\n",
+        )
+        .unwrap();
+        let (_, rec, _) = go(stack(dir.path()), &[], opts(dir.path(), 2)).await;
+        let mut redone = rec.started.lock().unwrap().clone();
+        redone.sort();
+        assert_eq!(
+            redone,
+            [
+                "blas/amd64",
+                "blas/riscv64",
+                "runtime/amd64",
+                "runtime/riscv64"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_run_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path(), 2);
+        o.default_timeout = Some(Duration::from_millis(100));
+        let (first, _, _) = go(stack(dir.path()), &[("blas", Act::Hang)], o).await;
+        assert_eq!(
+            classes(&first),
+            [
+                "cmake/all=ok",
+                "runtime/amd64=ok",
+                "runtime/riscv64=ok",
+                "blas/amd64=timeout",
+                "blas/riscv64=timeout",
+            ]
+        );
+        let (second, rec, _) = go(stack(dir.path()), &[], opts(dir.path(), 2)).await;
+        let mut redone = rec.started.lock().unwrap().clone();
+        redone.sort();
+        assert_eq!(redone, ["blas/amd64", "blas/riscv64"]);
+        assert!(second.iter().all(|r| r.outcome == Outcome::Ok));
+        assert_eq!(second.iter().filter(|r| r.reused).count(), 3);
+        // The rebuilt ones still got the (reused) .debs below them.
+        assert_eq!(
+            rec.extra.lock().unwrap()["blas/riscv64"],
+            ["cmake_1.0-1_all.deb", "runtime_1.0-1_riscv64.deb"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_rerun_redoes_timeouts_and_keeps_failures_unless_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = || vec![job(dir.path(), "bad/amd64", &[])];
+        go(jobs(), &[("bad", Act::Fail)], opts(dir.path(), 1)).await;
+        let (r, rec, _) = go(jobs(), &[("bad", Act::Fail)], opts(dir.path(), 1)).await;
+        assert!(rec.started.lock().unwrap().is_empty());
+        assert!(r[0].reused);
+        let mut o = opts(dir.path(), 1);
+        o.retry_failed = true;
+        let (_, rec, _) = go(jobs(), &[], o).await;
+        assert_eq!(rec.started.lock().unwrap().len(), 1);
+    }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod doctor;
 pub mod plan;
 pub mod rdeps;
+pub mod report;
 pub mod setup;
 
 use std::process::ExitCode;
@@ -25,5 +26,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Setup(a) => setup::run(a, g),
         Command::Doctor(a) => doctor::run(a, g),
         Command::Demo(a) => demo::run(a, g),
+        Command::Report(a) => report::run(a, g),
     }
 }

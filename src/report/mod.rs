@@ -1,5 +1,28 @@
-//! `report`: see the map in `lib.rs`. (Skeleton — filled in by its owner.)
+//! Reporters: each turns a run's results (or its live events) into one
+//! format. They share the [`model`]; a new format never touches the runner.
+//!
+//! | module     | output                                             |
+//! |------------|----------------------------------------------------|
+//! | `model`    | the report data, counts, regressions, errors       |
+//! | `text`     | terminal table, colour on a TTY                    |
+//! | `json`     | `report.json`, schema `cascade-report/1`           |
+//! | `junit`    | JUnit XML for GitLab                               |
+//! | `html`     | self-contained HTML matrix                         |
+//! | `markdown` | summary for CI job pages                           |
+//! | `progress` | live progress from events (indicatif or plain)     |
+//! | `files`    | writes all formats into the run directory          |
 
-/// Errors of this module. Each variant carries what a user needs to act.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {}
+pub mod files;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod model;
+pub mod progress;
+pub mod text;
+
+pub use files::write_all;
+pub use model::{
+    Change, Error, Regressions, Report, SCHEMA, compare, display_class, exit_code, format_duration,
+};
+pub use progress::Progress;

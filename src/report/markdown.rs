@@ -1,0 +1,115 @@
+//! A Markdown summary for CI job pages and merge-request comments: the
+//! counts, the matrix, and what needs attention.
+
+use std::fmt::Write;
+
+use super::model::{Report, display_class, explain, format_duration};
+
+fn badge(class: &str) -> &'static str {
+    match class {
+        "ok" => "✅",
+        "failed" | "test-failed" | "build-dep-unsatisfiable" | "timeout" => "❌",
+        "expected-failure" => "⚠️",
+        "skipped" | "cancelled" => "⏭️",
+        _ => "➖",
+    }
+}
+
+/// Table cells must not break the table.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let mut m = String::new();
+    let title = report.stack.as_deref().unwrap_or("cascade run");
+    let _ = writeln!(m, "## {}\n", cell(title));
+    let _ = writeln!(
+        m,
+        "**{}** in {}{}\n",
+        report.counts_line(),
+        format_duration(report.duration_secs),
+        if report.has_unexpected_failures() {
+            " — **unexpected failures**"
+        } else {
+            ""
+        }
+    );
+    let archs = report.archs();
+    m.push_str("| package | version |");
+    for a in &archs {
+        let _ = write!(m, " {a} |");
+    }
+    m.push_str("\n|---|---|");
+    for _ in &archs {
+        m.push_str("---|");
+    }
+    m.push('\n');
+    for p in report.packages() {
+        let _ = write!(m, "| {} | `{}` |", cell(&p), report.row_version(&p));
+        for a in &archs {
+            match report.cell(&p, a) {
+                None => m.push_str(" |"),
+                Some(r) => {
+                    let class = display_class(r);
+                    let _ = write!(m, " {} {class}", badge(class));
+                    if r.duration_secs > 0.0 {
+                        let _ = write!(m, " ({})", format_duration(r.duration_secs));
+                    }
+                    m.push_str(" |");
+                }
+            }
+        }
+        m.push('\n');
+    }
+    let not_ok = report.not_ok();
+    if !not_ok.is_empty() {
+        m.push_str("\n### Details\n\n");
+        for r in not_ok {
+            let _ = writeln!(m, "- **{}/{}**: {}", r.source, r.arch, cell(&explain(r)));
+        }
+    }
+    if let Some(reg) = &report.regressions {
+        let _ = writeln!(m, "\n### Compared with `{}`\n", reg.since.display());
+        if reg.is_empty() {
+            m.push_str("Nothing changed.\n");
+        }
+        for (title, list) in [
+            ("Newly failing", &reg.newly_failing),
+            ("Newly fixed", &reg.newly_fixed),
+            ("Still failing", &reg.still_failing),
+            (
+                "Expected to fail but built — drop the expectation",
+                &reg.expectation_obsolete,
+            ),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(m, "**{title}**:");
+            for c in list {
+                let _ = writeln!(
+                    m,
+                    "- {}/{}: {} → {}",
+                    c.source,
+                    c.arch,
+                    c.old_class.as_deref().unwrap_or("(absent)"),
+                    c.new_class
+                );
+            }
+            m.push('\n');
+        }
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::fixtures;
+
+    #[test]
+    fn the_demo_summary() {
+        insta::assert_snapshot!(render(&fixtures::demo()));
+    }
+}

@@ -1,0 +1,562 @@
+//! The data every reporter renders: a run's results as a package × arch
+//! matrix, its counts, and the comparison with an earlier run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::{BuildResult, Outcome};
+
+/// The `schema` value of report.json; bumped on incompatible changes.
+pub const SCHEMA: &str = "cascade-report/1";
+
+/// Errors of this module. Each variant carries what a user needs to act.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a cascade report: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: report schema `{found}` is not `{SCHEMA}`")]
+    Schema { path: PathBuf, found: String },
+    #[error("{0}: neither report.json nor state.json is there; is it a cascade run directory?")]
+    NotARun(PathBuf),
+    #[error(transparent)]
+    State(#[from] crate::state::Error),
+    #[error("writing JUnit XML: {0}")]
+    Junit(String),
+}
+
+/// What a cell of the matrix shows: the outcome's class, except that a
+/// failure the recipe expects is `expected-failure`.
+pub fn display_class(r: &BuildResult) -> &'static str {
+    if r.expected_failure.is_some() && r.outcome.is_failure() {
+        "expected-failure"
+    } else {
+        r.outcome.class()
+    }
+}
+
+/// The exit code of a command that built or reports `results`: 1 when
+/// anything failed that the recipes did not expect, else 0.
+pub fn exit_code(results: &[BuildResult]) -> std::process::ExitCode {
+    if results.iter().any(BuildResult::is_unexpected_failure) {
+        std::process::ExitCode::from(1)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
+/// Every class, in legend order, with what it means.
+pub const CLASSES: &[(&str, &str)] = &[
+    ("ok", "built"),
+    ("failed", "failed at an sbuild stage"),
+    ("test-failed", "the test suite failed"),
+    (
+        "build-dep-unsatisfiable",
+        "build-dependencies cannot be installed",
+    ),
+    ("timeout", "killed after the time limit"),
+    ("expected-failure", "failed, as the recipe expects"),
+    ("skipped", "not attempted: a dependency failed"),
+    ("excluded", "not built for this architecture"),
+    ("cancelled", "cancelled (Ctrl-C or --fail-fast)"),
+];
+
+/// One line of the details: why a cell is not plain ok.
+pub fn explain(r: &BuildResult) -> String {
+    let base = match &r.outcome {
+        Outcome::Ok => "built".to_string(),
+        Outcome::BuildDepUnsatisfiable { missing } if missing.is_empty() => {
+            "build-dependencies unsatisfiable".to_string()
+        }
+        Outcome::BuildDepUnsatisfiable { missing } => {
+            format!("build-dependencies unsatisfiable: {}", missing.join(", "))
+        }
+        Outcome::Failed { stage, errors } => match errors.first() {
+            Some(e) => format!("failed at {stage}: {e}"),
+            None => format!("failed at {stage}"),
+        },
+        Outcome::TestFailed { errors } => match errors.iter().find(|e| !e.ends_with(':')) {
+            Some(e) => format!("test suite failed: {e}"),
+            None => "test suite failed".to_string(),
+        },
+        Outcome::Timeout => "timed out".to_string(),
+        Outcome::Cancelled => "cancelled".to_string(),
+        Outcome::Excluded { reason } => format!("excluded: {reason}"),
+        Outcome::Skipped { dependency, arch } => {
+            format!("skipped: dependency {dependency} failed on {arch}")
+        }
+    };
+    match &r.expected_failure {
+        Some(why) if r.outcome.is_failure() => format!("{base} (expected: {why})"),
+        Some(why) => {
+            format!("{base}, but the recipe expects a failure ({why}): drop the expectation")
+        }
+        None => base,
+    }
+}
+
+/// `12s`, `3m05s`, `1h02m`.
+pub fn format_duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+/// A result that changed (or did not) between two runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub source: String,
+    pub arch: String,
+    pub old_class: Option<String>,
+    pub new_class: String,
+    pub old_version: Option<String>,
+    pub new_version: String,
+}
+
+/// A run compared with an earlier one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Regressions {
+    /// The earlier run directory (or report file).
+    pub since: PathBuf,
+    /// Failing now, not before (or new in this run).
+    pub newly_failing: Vec<Change>,
+    /// Failing before, built now.
+    pub newly_fixed: Vec<Change>,
+    pub still_failing: Vec<Change>,
+    /// Built although the recipe expects a failure: drop the expectation.
+    pub expectation_obsolete: Vec<Change>,
+}
+
+impl Regressions {
+    pub fn is_empty(&self) -> bool {
+        self.newly_failing.is_empty()
+            && self.newly_fixed.is_empty()
+            && self.still_failing.is_empty()
+            && self.expectation_obsolete.is_empty()
+    }
+}
+
+/// Compares `new` with `old`, cell by cell. Failures are the package's own
+/// (see [`Outcome::is_failure`]); expected failures count as failures for
+/// old-versus-new, so a fix of an expected failure shows up as fixed too.
+pub fn compare(old: &Report, new: &Report, since: &Path) -> Regressions {
+    let old_cells: BTreeMap<(&str, &str), &BuildResult> = old
+        .results
+        .iter()
+        .map(|r| ((r.source.as_str(), r.arch.as_str()), r))
+        .collect();
+    let mut reg = Regressions {
+        since: since.to_path_buf(),
+        ..Regressions::default()
+    };
+    for r in &new.results {
+        let before = old_cells.get(&(r.source.as_str(), r.arch.as_str()));
+        let change = Change {
+            source: r.source.clone(),
+            arch: r.arch.to_string(),
+            old_class: before.map(|b| display_class(b).to_string()),
+            new_class: display_class(r).to_string(),
+            old_version: before.map(|b| b.version.clone()),
+            new_version: r.version.clone(),
+        };
+        let was_bad = before.is_some_and(|b| b.outcome.is_failure());
+        let is_bad = r.outcome.is_failure();
+        if r.outcome == Outcome::Ok && r.expected_failure.is_some() {
+            reg.expectation_obsolete.push(change.clone());
+        }
+        match (was_bad, is_bad) {
+            (false, true) if r.expected_failure.is_none() => reg.newly_failing.push(change),
+            (true, true) => reg.still_failing.push(change),
+            (true, false) if r.outcome == Outcome::Ok => reg.newly_fixed.push(change),
+            _ => {}
+        }
+    }
+    reg
+}
+
+/// A run's report: what report.json holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    /// The stack's name (`rocm-7.2.4`), if known.
+    pub stack: Option<String>,
+    pub run_dir: PathBuf,
+    pub duration_secs: f64,
+    /// Counts per display class, and `unexpected-failures`.
+    pub counts: BTreeMap<String, usize>,
+    pub results: Vec<BuildResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regressions: Option<Regressions>,
+}
+
+impl Report {
+    /// A report over results, in the order given (the plan's order reads best).
+    pub fn new(
+        stack: Option<String>,
+        run_dir: PathBuf,
+        duration_secs: f64,
+        results: Vec<BuildResult>,
+    ) -> Report {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &results {
+            *counts.entry(display_class(r).to_string()).or_default() += 1;
+        }
+        counts.insert(
+            "unexpected-failures".into(),
+            results.iter().filter(|r| r.is_unexpected_failure()).count(),
+        );
+        Report {
+            schema: SCHEMA.to_string(),
+            stack,
+            run_dir,
+            duration_secs,
+            counts,
+            results,
+            regressions: None,
+        }
+    }
+
+    /// Reads a report.json.
+    pub fn load(path: &Path) -> Result<Report, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| Error::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let found = value
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .unwrap_or("")
+            .to_string();
+        if found != SCHEMA {
+            return Err(Error::Schema {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        serde_json::from_value(value).map_err(|source| Error::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The report of a run directory (its report.json, else its state.json),
+    /// or of a report.json given directly.
+    pub fn from_run(path: &Path) -> Result<Report, Error> {
+        if path.is_file() {
+            return Report::load(path);
+        }
+        let json = path.join("report.json");
+        if json.is_file() {
+            return Report::load(&json);
+        }
+        if path.join(crate::state::STATE_FILE).is_file() {
+            let state = crate::state::RunState::load(path)?;
+            let duration = state.entries.values().map(|e| e.result.duration_secs).sum();
+            return Ok(Report::new(
+                None,
+                path.to_path_buf(),
+                duration,
+                state.results(),
+            ));
+        }
+        Err(Error::NotARun(path.to_path_buf()))
+    }
+
+    /// Whether anything failed that the recipes did not expect: the exit code.
+    pub fn has_unexpected_failures(&self) -> bool {
+        self.results.iter().any(|r| r.is_unexpected_failure())
+    }
+
+    /// The columns: architectures in order of appearance, `all` first.
+    pub fn archs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.results {
+            let a = r.arch.to_string();
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out.sort_by_key(|a| (a != "all", a.clone()));
+        out
+    }
+
+    /// The rows: source packages in order of appearance.
+    pub fn packages(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.results {
+            if !out.contains(&r.source) {
+                out.push(r.source.clone());
+            }
+        }
+        out
+    }
+
+    pub fn cell(&self, source: &str, arch: &str) -> Option<&BuildResult> {
+        self.results
+            .iter()
+            .find(|r| r.source == source && r.arch.as_str() == arch)
+    }
+
+    /// The version most cells of a row show (the row's label).
+    pub fn row_version(&self, source: &str) -> String {
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in self.results.iter().filter(|r| r.source == source) {
+            *seen.entry(&r.version).or_default() += 1;
+        }
+        seen.into_iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(v, _)| v.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Results that are not plain successes, for the details under a table.
+    pub fn not_ok(&self) -> Vec<&BuildResult> {
+        self.results
+            .iter()
+            .filter(|r| r.outcome != Outcome::Ok || r.expected_failure.is_some())
+            .collect()
+    }
+
+    /// One line of counts: `12 ok, 1 failed, 2 skipped`.
+    pub fn counts_line(&self) -> String {
+        let mut parts = Vec::new();
+        for (class, _) in CLASSES {
+            if let Some(n) = self.counts.get(*class).filter(|n| **n > 0) {
+                parts.push(format!("{n} {class}"));
+            }
+        }
+        if parts.is_empty() {
+            "nothing built".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// `path` as seen from the directory `from`: logs are linked relative to the
+/// report so the run directory can be moved or served as CI artifacts.
+pub fn relative_to(path: &Path, from: &Path) -> PathBuf {
+    if path.is_absolute() != from.is_absolute() {
+        return path.to_path_buf();
+    }
+    let p: Vec<_> = path.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = p.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Hand-made results for the reporters' snapshot tests.
+    use super::*;
+    use crate::arch::Arch;
+
+    fn r(source: &str, arch: &str, outcome: Outcome, secs: f64) -> BuildResult {
+        let ver = "7.2.4-1~exp1";
+        let ok = outcome == Outcome::Ok;
+        let built = !matches!(
+            outcome,
+            Outcome::Skipped { .. } | Outcome::Excluded { .. } | Outcome::Cancelled
+        );
+        BuildResult {
+            source: source.into(),
+            arch: Arch::new(arch).unwrap(),
+            version: ver.into(),
+            outcome,
+            expected_failure: None,
+            log: built.then(|| PathBuf::from(format!("/srv/run/logs/{source}_{ver}_{arch}.build"))),
+            duration_secs: secs,
+            debs: if ok {
+                vec![PathBuf::from(format!(
+                    "/srv/run/out/{source}_{ver}_{arch}/lib{source}_{ver}_{arch}.deb"
+                ))]
+            } else {
+                Vec::new()
+            },
+            reused: false,
+        }
+    }
+
+    /// A demo-stack run on amd64 and riscv64.
+    pub fn demo() -> Report {
+        let amd64 = Arch::new("amd64").unwrap();
+        let mut results = vec![
+            r("rocm-cmake-demo", "all", Outcome::Ok, 14.0),
+            r("rocr-demo", "amd64", Outcome::Ok, 95.0),
+            r(
+                "rocr-demo",
+                "riscv64",
+                Outcome::Failed {
+                    stage: "build".into(),
+                    errors: vec![
+                        "src/signal.c:42:5: error: implicit declaration of function '__builtin_amdgcn_s_sleep'".into(),
+                        "make[2]: *** [CMakeFiles/hsa.dir/build.make:79: signal.c.o] Error 1".into(),
+                    ],
+                },
+                412.0,
+            ),
+            r("rocblas-demo", "amd64", Outcome::Ok, 3725.0),
+            r(
+                "rocblas-demo",
+                "riscv64",
+                Outcome::Skipped {
+                    dependency: "rocr-demo".into(),
+                    arch: Arch::new("riscv64").unwrap(),
+                },
+                0.0,
+            ),
+            r("hipsolver-demo", "amd64", Outcome::Ok, 61.0),
+            r(
+                "hipsolver-demo",
+                "riscv64",
+                Outcome::TestFailed {
+                    errors: vec![
+                        "The following tests FAILED:".into(),
+                        "2 - solver_precision (Failed)".into(),
+                    ],
+                },
+                80.0,
+            ),
+            r("llvm-demo", "amd64", Outcome::Ok, 7.0),
+            r(
+                "llvm-demo",
+                "riscv64",
+                Outcome::Excluded {
+                    reason: "Architecture: amd64 arm64 ppc64el".into(),
+                },
+                0.0,
+            ),
+        ];
+        results[6].expected_failure = Some("long double precision, #1099".into());
+        results[5].reused = true;
+        let _ = amd64;
+        Report::new(
+            Some("demo".into()),
+            PathBuf::from("/srv/run"),
+            4321.0,
+            results,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::Arch;
+
+    #[test]
+    fn counts_and_classes() {
+        let rep = fixtures::demo();
+        assert_eq!(rep.counts["ok"], 5);
+        assert_eq!(rep.counts["expected-failure"], 1);
+        assert_eq!(rep.counts["unexpected-failures"], 1);
+        assert!(rep.has_unexpected_failures());
+        assert_eq!(rep.archs(), ["all", "amd64", "riscv64"]);
+        assert_eq!(rep.packages()[0], "rocm-cmake-demo");
+        assert_eq!(
+            rep.counts_line(),
+            "5 ok, 1 failed, 1 expected-failure, 1 skipped, 1 excluded"
+        );
+    }
+
+    #[test]
+    fn the_exit_code_ignores_expected_failures() {
+        let mut rep = fixtures::demo();
+        assert_eq!(exit_code(&rep.results), std::process::ExitCode::from(1));
+        rep.results[2].expected_failure = Some("known".into());
+        assert_eq!(exit_code(&rep.results), std::process::ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(format_duration(7.4), "7s");
+        assert_eq!(format_duration(125.0), "2m05s");
+        assert_eq!(format_duration(3725.0), "1h02m");
+    }
+
+    #[test]
+    fn paths_relative_to_the_report() {
+        assert_eq!(
+            relative_to(Path::new("/srv/run/logs/a.build"), Path::new("/srv/run")),
+            PathBuf::from("logs/a.build")
+        );
+        assert_eq!(
+            relative_to(Path::new("/srv/run/logs/a.build"), Path::new("/srv/public")),
+            PathBuf::from("../run/logs/a.build")
+        );
+    }
+
+    #[test]
+    fn comparing_two_runs() {
+        let old = fixtures::demo();
+        let mut new = fixtures::demo();
+        // rocr-demo/riscv64 fixed; rocblas-demo/amd64 broke; the expected
+        // failure of hipsolver-demo/riscv64 now passes.
+        new.results[2].outcome = Outcome::Ok;
+        new.results[3].outcome = Outcome::Timeout;
+        new.results[6].outcome = Outcome::Ok;
+        let reg = compare(&old, &new, Path::new("/srv/old"));
+        let names = |v: &[Change]| {
+            v.iter()
+                .map(|c| format!("{}/{}", c.source, c.arch))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&reg.newly_fixed),
+            ["rocr-demo/riscv64", "hipsolver-demo/riscv64"]
+        );
+        assert_eq!(names(&reg.newly_failing), ["rocblas-demo/amd64"]);
+        assert_eq!(names(&reg.expectation_obsolete), ["hipsolver-demo/riscv64"]);
+        assert!(reg.still_failing.is_empty());
+        assert_eq!(reg.newly_failing[0].old_class.as_deref(), Some("ok"));
+        let same = compare(&old, &old, Path::new("/srv/old"));
+        assert_eq!(
+            names(&same.still_failing),
+            ["rocr-demo/riscv64", "hipsolver-demo/riscv64"]
+        );
+        let _ = Arch::host();
+    }
+
+    #[test]
+    fn a_report_round_trips_through_json_and_checks_its_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let rep = fixtures::demo();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, serde_json::to_string(&rep).unwrap()).unwrap();
+        assert_eq!(Report::from_run(dir.path()).unwrap(), rep);
+        std::fs::write(&path, r#"{"schema":"cascade-report/9"}"#).unwrap();
+        assert!(matches!(Report::load(&path), Err(Error::Schema { .. })));
+        assert!(matches!(
+            Report::from_run(&dir.path().join("nope")),
+            Err(Error::NotARun(_))
+        ));
+    }
+}

@@ -1,0 +1,161 @@
+//! The terminal table: package rows × architecture columns, each cell the
+//! class and duration; then one line per cell that is not plain ok.
+//! Colour only when asked (the caller checks for a TTY).
+
+use std::fmt::Write;
+
+use super::model::{Report, display_class, explain, format_duration};
+
+fn colour(class: &str) -> &'static str {
+    match class {
+        "ok" => "\x1b[32m",
+        "failed" | "test-failed" | "build-dep-unsatisfiable" | "timeout" => "\x1b[31;1m",
+        "expected-failure" | "skipped" | "cancelled" => "\x1b[33m",
+        _ => "\x1b[2m",
+    }
+}
+const RESET: &str = "\x1b[0m";
+
+/// Renders the table and the details.
+pub fn render(report: &Report, colours: bool) -> String {
+    let archs = report.archs();
+    let packages = report.packages();
+    let mut rows: Vec<Vec<(String, &'static str)>> = Vec::new();
+    let mut header = vec![("package".to_string(), ""), ("version".to_string(), "")];
+    header.extend(archs.iter().map(|a| (a.clone(), "")));
+    rows.push(header);
+    for p in &packages {
+        let version = report.row_version(p);
+        let mut row = vec![(p.clone(), ""), (version.clone(), "")];
+        for a in &archs {
+            let cell = match report.cell(p, a) {
+                None => ("-".to_string(), ""),
+                Some(r) => {
+                    let class = display_class(r);
+                    let mut s = class.to_string();
+                    if r.duration_secs > 0.0 {
+                        s.push_str(&format!(" {}", format_duration(r.duration_secs)));
+                    }
+                    if r.reused {
+                        s.push_str(" (reused)");
+                    }
+                    if r.version != version {
+                        s.push_str(&format!(" [{}]", r.version));
+                    }
+                    (s, colour(class))
+                }
+            };
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].0.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (c, (text, col)) in row.iter().enumerate() {
+            let pad = widths[c] - text.chars().count();
+            let sep = if c + 1 == row.len() { "" } else { "  " };
+            if colours && !col.is_empty() {
+                let _ = write!(line, "{col}{text}{RESET}{}{sep}", " ".repeat(pad));
+            } else {
+                let _ = write!(line, "{text}{}{sep}", " ".repeat(pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if i == 0 {
+            let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        }
+    }
+    let not_ok = report.not_ok();
+    if !not_ok.is_empty() {
+        out.push('\n');
+        for r in not_ok {
+            let _ = write!(out, "{}/{}: {}", r.source, r.arch, explain(r));
+            if let Some(log) = &r.log {
+                let _ = write!(out, "\n    log: {}", log.display());
+            }
+            out.push('\n');
+        }
+    }
+    if let Some(reg) = &report.regressions {
+        out.push('\n');
+        let _ = writeln!(out, "Compared with {}:", reg.since.display());
+        for (title, list) in [
+            ("newly failing", &reg.newly_failing),
+            ("newly fixed", &reg.newly_fixed),
+            ("still failing", &reg.still_failing),
+            (
+                "expected to fail but built (drop the expectation)",
+                &reg.expectation_obsolete,
+            ),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "  {title}:");
+            for c in list {
+                let _ = writeln!(
+                    out,
+                    "    {}/{}: {} -> {}",
+                    c.source,
+                    c.arch,
+                    c.old_class.as_deref().unwrap_or("(absent)"),
+                    c.new_class
+                );
+            }
+        }
+        if reg.is_empty() {
+            out.push_str("  nothing changed\n");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} in {}{}",
+        report.counts_line(),
+        format_duration(report.duration_secs),
+        if report.has_unexpected_failures() {
+            " — unexpected failures"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::{compare, fixtures};
+
+    #[test]
+    fn the_demo_table() {
+        insta::assert_snapshot!(render(&fixtures::demo(), false));
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        assert!(render(&fixtures::demo(), true).contains("\x1b[31;1mfailed"));
+        assert!(!render(&fixtures::demo(), false).contains('\x1b'));
+    }
+
+    #[test]
+    fn with_regressions() {
+        let old = fixtures::demo();
+        let mut new = fixtures::demo();
+        new.results[2].outcome = crate::events::Outcome::Ok;
+        new.results[3].outcome = crate::events::Outcome::Timeout;
+        new.regressions = Some(compare(&old, &new, std::path::Path::new("/srv/old")));
+        insta::assert_snapshot!(render(&new, false));
+    }
+}
