@@ -34,6 +34,10 @@ pub enum Error {
     Demo(#[from] crate::demo::Error),
     #[error(transparent)]
     Port(#[from] crate::port::Error),
+    #[error(transparent)]
+    Runner(#[from] crate::runner::Error),
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
