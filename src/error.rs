@@ -34,6 +34,8 @@ pub enum Error {
     Demo(#[from] crate::demo::Error),
     #[error(transparent)]
     Port(#[from] crate::port::Error),
+    #[error(transparent)]
+    Ci(#[from] crate::ci::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
