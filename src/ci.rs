@@ -476,13 +476,20 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
 
     // The report needs every build job, through `when: always` collectors
     // (one set per arch) when there are too many.
-    let since_need: Vec<Need> = options
-        .since
-        .iter()
-        .map(|s| Need::parent(&s.parent_job))
-        .collect();
+    // With --rdeps-of the parent pipeline built the package itself: its
+    // results join the report, which then covers the package and its rdeps.
+    let mut extra_needs: Vec<Need> = Vec::new();
+    if !matches!(options.selection, Selection::All) {
+        let parents: BTreeSet<String> = plan
+            .arches
+            .iter()
+            .filter_map(|a| parent_for(&a.arch))
+            .collect();
+        extra_needs.extend(parents.iter().map(|p| Need::parent(p)));
+    }
+    extra_needs.extend(options.since.iter().map(|s| Need::parent(&s.parent_job)));
     let all_builds: Vec<Need> = jobs.iter().map(|(n, _)| Need::job(n)).collect();
-    let report_needs = if all_builds.len() + since_need.len() <= MAX_NEEDS {
+    let report_needs = if all_builds.len() + extra_needs.len() <= MAX_NEEDS {
         all_builds
     } else {
         let mut by_arch: BTreeMap<String, Vec<Need>> = BTreeMap::new();
@@ -498,10 +505,10 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         for (arch, group) in by_arch {
             needs.extend(collectors.chunk(group, &arch, true, &host_tags, options));
         }
-        collectors.reduce(needs, since_need.len(), ALL, true, &host_tags, options)
+        collectors.reduce(needs, extra_needs.len(), ALL, true, &host_tags, options)
     };
     let mut report_needs = report_needs;
-    report_needs.extend(since_need);
+    report_needs.extend(extra_needs);
 
     let mut script = Vec::new();
     let since_arg = match &options.since {

@@ -50,4 +50,6 @@ pub enum Command {
     Doctor(commands::doctor::Args),
     /// Write the bundled demo stack (git repos and recipes) into a directory.
     Demo(commands::demo::Args),
+    /// GitLab CI: generate the child pipeline that builds the stack across runners.
+    Ci(commands::ci::Args),
 }

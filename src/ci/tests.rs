@@ -293,6 +293,12 @@ fn rdeps_of_a_package_need_the_parent_pipelines_build() {
         ],
         "docs is not a reverse dependency of hip: it comes from the archive"
     );
+    let report: Vec<&Need> = p.job("report").unwrap().needs.iter().collect();
+    assert_eq!(
+        report[report.len() - 2..],
+        [&Need::parent("build:amd64"), &Need::parent("build:riscv64")],
+        "the report covers the package's own builds too"
+    );
     o.selection = Selection::RdepsOf {
         package: "nope".into(),
         parent_job_prefix: "build:".into(),
