@@ -339,3 +339,58 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     // .gitlab-ci-local/artifacts/*/cascade-run/debs with its run dir, and the
     // report job's report.json with `cascade report --format json`.
 }
+
+/// The real recipes and stack file on their four arches, with a plan that
+/// knows no build-dependencies (the planner glue computing the real one is
+/// not merged yet): 160-odd jobs, the real runner tags and timeouts, the
+/// report reaching every build through collectors.
+#[test]
+fn real_stack_without_edges_validates() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    let recipes = recipe::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes")).unwrap();
+    let plan = Plan {
+        arches: recipes
+            .stack
+            .architectures
+            .iter()
+            .map(|arch| {
+                let sources: Vec<SourceInput> = recipes
+                    .recipes
+                    .iter()
+                    .map(|r| SourceInput {
+                        name: r.source.clone(),
+                        version: r.debian_version(),
+                        arch_exclusion: (!recipes.arches_for(r).contains(arch))
+                            .then(|| "recipe architectures".to_string()),
+                        ..SourceInput::default()
+                    })
+                    .collect();
+                plan_arch(
+                    arch.as_str(),
+                    &sources,
+                    &BTreeSet::<String>::new(),
+                    PlanOptions::default(),
+                )
+            })
+            .collect(),
+    };
+    let pipeline = ci::generate(&plan, &recipes, &Options::default()).unwrap();
+    let builds = pipeline
+        .jobs
+        .iter()
+        .filter(|(_, j)| matches!(j.kind, ci::Kind::Build { .. }))
+        .count();
+    assert!(builds > MAX_NEEDS, "{builds} builds");
+    assert!(
+        pipeline
+            .jobs
+            .iter()
+            .all(|(_, j)| j.needs.len() <= MAX_NEEDS)
+    );
+    assert_eq!(
+        pipeline.job("build:rocblas:arm64").unwrap().tags,
+        ["arm64"],
+        "the stack names an arm64 runner"
+    );
+    assert_valid(&bin, &pipeline.to_yaml());
+}

@@ -428,3 +428,27 @@ fn empty_plan_is_an_error() {
         Err(Error::NoArch)
     ));
 }
+
+#[test]
+fn a_porting_run_takes_the_recipes_port_timeout() {
+    let sources = vec![excluded(src("hip", &[]))];
+    let plan = Plan {
+        arches: vec![plan_arch(
+            "riscv64",
+            &sources,
+            &BTreeSet::<String>::new(),
+            PlanOptions { port: true },
+        )],
+    };
+    let hip = recipe(
+        "hip",
+        "timeout_minutes: 30\nport: {riscv64: {timeout_minutes: 600}}\n",
+    );
+    let r = recipes(STACK, &[&hip]);
+    let p = generate(&plan, &r, &Options::default()).unwrap();
+    assert_eq!(
+        p.job("build:hip:riscv64").unwrap().timeout.as_deref(),
+        Some("600 minutes")
+    );
+    assert!(p.header[0].ends_with("(riscv64; porting run). Do not edit."));
+}
