@@ -36,9 +36,8 @@ fn gitlab_ci_local() -> Option<PathBuf> {
     found
 }
 
-/// Runs `gitlab-ci-local --list` on a fresh git repo holding `files`
-/// (path → text; `.gitlab-ci.yml` among them). Returns success and output.
-fn gitlab_ci_list(bin: &Path, files: &[(&str, &str)], variables: &[&str]) -> (bool, String) {
+/// A fresh git repo holding `files` (path → text), as gitlab-ci-local wants it.
+fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let git = |args: &[&str]| {
         let st = Command::new("git")
@@ -64,21 +63,34 @@ fn gitlab_ci_list(bin: &Path, files: &[(&str, &str)], variables: &[&str]) -> (bo
     }
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "test"]);
-    let mut cmd = Command::new(bin);
-    cmd.arg("--list").current_dir(dir.path());
-    for v in variables {
-        cmd.args(["--variable", v]);
-    }
-    let out = cmd.output().unwrap();
+    dir
+}
+
+/// Runs gitlab-ci-local in `dir`; success and stdout + stderr.
+fn gitlab_ci(bin: &Path, dir: &Path, args: &[String]) -> (bool, String) {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (
-        out.status.success() && text.contains("json schema validated"),
-        text,
-    )
+    (out.status.success(), text)
+}
+
+/// Runs `gitlab-ci-local --list` on a fresh git repo holding `files`
+/// (`.gitlab-ci.yml` among them): schema validation, includes, needs.
+fn gitlab_ci_list(bin: &Path, files: &[(&str, &str)], variables: &[&str]) -> (bool, String) {
+    let dir = repo(files);
+    let mut args = vec!["--list".to_string()];
+    for v in variables {
+        args.extend(["--variable".to_string(), v.to_string()]);
+    }
+    let (ok, text) = gitlab_ci(bin, dir.path(), &args);
+    (ok && text.contains("json schema validated"), text)
 }
 
 fn assert_valid(bin: &Path, yaml: &str) -> String {
@@ -393,4 +405,166 @@ fn real_stack_without_edges_validates() {
         "the stack names an arm64 runner"
     );
     assert_valid(&bin, &pipeline.to_yaml());
+}
+
+/// A repo with `yaml` as its pipeline and a stub `cascade` (records the .debs
+/// each build received, makes one of its own; the report concatenates).
+fn stub_repo(yaml: &str) -> tempfile::TempDir {
+    let stub = std::fs::read_to_string(Path::new(FIXTURES).join("stub-cascade")).unwrap();
+    let dir = repo(&[(".gitlab-ci.yml", yaml), ("bin/cascade", &stub)]);
+    let bin = dir.path().join("bin/cascade");
+    let mut perm = std::fs::metadata(&bin).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&bin, perm).unwrap();
+    dir
+}
+
+/// gitlab-ci-local running jobs in isolated shell directories, each with
+/// only the artifacts of the jobs it needs, as GitLab does.
+fn run_args(dir: &Path, extra: &[&str]) -> Vec<String> {
+    let path = format!(
+        "PATH={}:{}",
+        dir.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut args: Vec<String> = [
+        "--force-shell-executor",
+        "--shell-isolation",
+        "--artifacts-to-source=false",
+        "--variable",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(path);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The stub report: `SOURCE ARCH: the .debs it received`, by `SOURCE ARCH`.
+fn stub_report(dir: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(
+        dir.join(".gitlab-ci-local/artifacts/report/cascade-report/report.md"),
+    )
+    .unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            l.split_once(": ")
+                .or_else(|| l.strip_suffix(':').map(|k| (k, "")))
+        })
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn generated_pipeline_runs_and_hands_each_build_its_dependencies() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    let (plan, recipes, mut options) = fixture_plan();
+    // Nothing to install: the stub is on PATH.
+    options.image = None;
+    options.before_script.clear();
+    let yaml = ci::generate(&plan, &recipes, &options).unwrap().to_yaml();
+    let dir = stub_repo(&yaml);
+    let (ok, out) = gitlab_ci(&bin, dir.path(), &run_args(dir.path(), &[]));
+    assert!(ok, "{out}");
+    let report = stub_report(dir.path());
+    let expect = [
+        ("hip amd64", ""),
+        ("blas amd64", "amd64/hip_1.0_amd64.deb"),
+        ("gpu-only amd64", "amd64/hip_1.0_amd64.deb"),
+        // The arch:all job runs on the host arch; the stub files it there.
+        ("docs amd64", ""),
+        (
+            "solver amd64",
+            "amd64/blas_1.0_amd64.deb amd64/docs_1.0_amd64.deb amd64/hip_1.0_amd64.deb",
+        ),
+        ("hip riscv64", ""),
+        ("blas riscv64", "riscv64/hip_1.0_riscv64.deb"),
+        (
+            "solver riscv64",
+            "amd64/docs_1.0_amd64.deb riscv64/blas_1.0_riscv64.deb riscv64/hip_1.0_riscv64.deb",
+        ),
+    ];
+    let expect: BTreeMap<String, String> = expect
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(report, expect, "{out}");
+}
+
+#[test]
+fn a_failed_build_stops_its_dependents_and_the_report_still_sees_it() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    let (plan, recipes, mut options) = fixture_plan();
+    options.image = None;
+    options.before_script.clear();
+    let yaml = ci::generate(&plan, &recipes, &options).unwrap().to_yaml();
+    let dir = stub_repo(&yaml);
+    let args = run_args(
+        dir.path(),
+        &["--variable", "CASCADE_STUB_FAIL=blas:riscv64"],
+    );
+    let (ok, out) = gitlab_ci(&bin, dir.path(), &args);
+    assert!(!ok, "{out}");
+    let artifacts = dir.path().join(".gitlab-ci-local/artifacts");
+    assert!(artifacts.join("buildOgblasOgriscv64").exists(), "{out}");
+    assert!(!artifacts.join("buildOgsolverOgriscv64").exists(), "{out}");
+    assert!(artifacts.join("buildOgsolverOgamd64").exists(), "{out}");
+    // gitlab-ci-local stops at a failed stage where GitLab would still run
+    // the `when: always` report: run it by itself, on the same artifacts.
+    let mut args = run_args(dir.path(), &[]);
+    args.push("report".into());
+    let (ok, out) = gitlab_ci(&bin, dir.path(), &args);
+    assert!(ok, "{out}");
+    let report = stub_report(dir.path());
+    assert!(report.contains_key("blas riscv64"), "{report:?}");
+    assert!(!report.contains_key("solver riscv64"), "{report:?}");
+    assert_eq!(report.len(), 7, "{report:?}");
+}
+
+#[test]
+fn collectors_pass_the_artifacts_on() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    // 52 independent sources and one needing them all. A star rather than a
+    // long chain: gitlab-ci-local's scheduler walks every path of the needs
+    // graph (a chain of 18 with transitive needs takes minutes; GitLab has no
+    // such problem), so long chains are only validated with `--list`.
+    let mut sources: Vec<SourceInput> = (0..52)
+        .map(|i| SourceInput {
+            name: format!("p{i:02}"),
+            version: "1.0-1".into(),
+            binaries: vec![format!("p{i:02}-dev")],
+            ..SourceInput::default()
+        })
+        .collect();
+    sources.push(SourceInput {
+        name: "top".into(),
+        version: "1.0-1".into(),
+        binaries: vec!["top-dev".into()],
+        build_deps: (0..52)
+            .map(|j| vec![cascade::plan::Alternative::new(&format!("p{j:02}-dev"))])
+            .collect(),
+        ..SourceInput::default()
+    });
+    let plan = Plan {
+        arches: vec![plan_arch(
+            "amd64",
+            &sources,
+            &BTreeSet::<String>::new(),
+            PlanOptions::default(),
+        )],
+    };
+    let recipes = recipe::load(&Path::new(FIXTURES).join("recipes")).unwrap();
+    let pipeline = ci::generate(&plan, &recipes, &Options::default()).unwrap();
+    let top = pipeline.job("build:top:amd64").unwrap();
+    assert!(top.needs.iter().any(|n| n.job.starts_with("collect:")));
+    let dir = stub_repo(&pipeline.to_yaml());
+    let (ok, out) = gitlab_ci(&bin, dir.path(), &run_args(dir.path(), &[]));
+    assert!(ok, "{out}");
+    let report = stub_report(dir.path());
+    assert_eq!(report.len(), 53, "{out}");
+    let want: Vec<String> = (0..52)
+        .map(|j| format!("amd64/p{j:02}_1.0_amd64.deb"))
+        .collect();
+    assert_eq!(report["top amd64"], want.join(" "));
 }
