@@ -96,6 +96,9 @@ pub struct Options {
     pub since: Option<Since>,
     /// Value of `CASCADE_RECIPES` in the child pipeline, if not the default.
     pub recipes_dir: Option<String>,
+    /// Lines the report job runs last, e.g. keeping the results for the
+    /// next night's `--since`.
+    pub report_after: Vec<String>,
 }
 
 /// Errors of this module.
@@ -533,6 +536,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         ));
     }
     script.push(format!("cat {REPORT_DIR}/report.md"));
+    script.extend(options.report_after.iter().cloned());
     let mut variables = BTreeMap::new();
     variables.insert("CASCADE_BUILDS".to_string(), built.join(" "));
     variables.insert(

@@ -316,9 +316,11 @@ fn since_adds_the_previous_run_to_the_report() {
         parent_job: "previous".into(),
         run_dir: "previous/cascade-run".into(),
     });
+    o.report_after = vec!["keep results".into()];
     let p = generate(&plan, &r, &o).unwrap();
     let report = p.job("report").unwrap();
     assert_eq!(report.needs.last().unwrap(), &Need::parent("previous"));
+    assert_eq!(report.script.last().unwrap(), "keep results");
     assert!(report.script.iter().any(|l| l.contains(
         "cascade report cascade-run $SINCE --format junit --out cascade-report/junit.xml"
     )));

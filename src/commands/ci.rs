@@ -54,6 +54,10 @@ pub struct GenerateArgs {
     /// A line every cascade job runs first (install cascade, fetch recipes); repeatable.
     #[arg(long, value_name = "LINE")]
     pub before_script: Vec<String>,
+    /// A line the report job runs last (e.g. store the results for the next
+    /// night); repeatable.
+    #[arg(long, value_name = "LINE")]
+    pub report_after: Vec<String>,
     /// How long GitLab keeps the artifacts.
     #[arg(long, default_value = "1 week")]
     pub expire_in: String,
@@ -122,6 +126,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
             run_dir: args.since_dir,
         }),
         recipes_dir: Some(global.recipes.display().to_string()),
+        report_after: args.report_after,
     };
     let yaml = ci::generate(&plan, &recipes, &options)?.to_yaml();
     match &args.out {
