@@ -298,61 +298,66 @@ fn generate_rejects_rdeps_of_an_unknown_source() {
 }
 
 /// The demo stack's pipeline, run for real: the same .debs and report as
-/// `cascade run`. Scaffold: the steps are written, the commands they use are
-/// not there yet.
+/// `cascade run`. Scaffold: the steps are written; `cascade demo`'s
+/// arguments (here `cascade demo DIR`) and the comparison are to be fixed
+/// when the commands exist.
 #[test]
-#[ignore = "needs `cascade build --only` (issue 5), `cascade ci generate` wired to the planner, and sbuild chroots"]
+#[ignore = "needs `cascade demo`, `cascade build --only` (issue 5), `cascade ci generate` wired to the planner, and sbuild chroots"]
 fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let Some(bin) = gitlab_ci_local() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
     let cascade = assert_cmd::cargo::cargo_bin("cascade");
-    let run = |args: &[&str]| {
+    let run = |dir: &Path, args: &[&str]| {
         let out = Command::new(&cascade)
             .args(args)
-            .current_dir(dir.path())
+            .current_dir(dir)
             .output()
             .unwrap();
         assert!(out.status.success(), "cascade {args:?}: {out:?}");
     };
-    run(&["demo", "stack"]);
-    run(&[
-        "--recipes",
-        "stack/recipes",
-        "ci",
-        "generate",
-        "--out",
-        ".gitlab-ci.yml",
-    ]);
-    let git = |args: &[&str]| {
-        Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
-            .args(args)
-            .current_dir(dir.path())
-            .status()
-            .unwrap()
-    };
-    git(&["init", "-q", "-b", "main"]);
-    git(&[
-        "remote",
-        "add",
-        "origin",
-        "https://salsa.example.org/rocm-team/demo.git",
-    ]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "demo"]);
-    let st = Command::new(bin)
-        .args(["--shell-executor-no-image", "--variable"])
-        .arg(format!(
-            "PATH={}:/usr/bin:/bin",
-            cascade.parent().unwrap().display()
-        ))
-        .current_dir(dir.path())
-        .status()
+    run(work.path(), &["demo", "demo"]);
+    let recipes = work.path().join("demo/recipes");
+    let recipes = recipes.to_str().unwrap();
+    // The pipeline, in a repo of its own; jobs find cascade on PATH.
+    let out = Command::new(&cascade)
+        .args(["--recipes", recipes, "ci", "generate"])
+        .output()
         .unwrap();
-    assert!(st.success());
-    // Then: `cascade run` in another directory, and compare the .debs under
-    // .gitlab-ci-local/artifacts/*/cascade-run/debs with its run dir, and the
-    // report job's report.json with `cascade report --format json`.
+    assert!(out.status.success(), "{out:?}");
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
+    let path = format!(
+        "PATH={}:{}",
+        cascade.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let args: Vec<String> = [
+        "--force-shell-executor",
+        "--shell-isolation",
+        "--artifacts-to-source=false",
+        "--variable",
+        &path,
+        "--variable",
+        &format!("CASCADE_RECIPES={recipes}"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (ok, log) = gitlab_ci(&bin, dir.path(), &args);
+    assert!(ok, "{log}");
+    // The same run locally, then compare.
+    run(
+        work.path(),
+        &["--recipes", recipes, "run", "--arch", "amd64,riscv64"],
+    );
+    let ci_report = dir
+        .path()
+        .join(".gitlab-ci-local/artifacts/report/cascade-report/report.json");
+    let local_debs = work.path().join("cascade-run/debs");
+    assert!(ci_report.exists() && local_debs.exists());
+    // TODO when it runs: the set of .deb names under every build job's
+    // .gitlab-ci-local/artifacts/*/cascade-run/debs equals local_debs', and
+    // report.json's outcomes equal `cascade report cascade-run --format json`'s.
 }
 
 /// The real recipes and stack file on their four arches, with a plan that
