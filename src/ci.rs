@@ -525,6 +525,9 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         None => "",
     };
     script.push(format!("mkdir -p {RUN_DIR}/results {REPORT_DIR}"));
+    // `cascade report` exits 1 when a build failed unexpectedly: every format
+    // is still written, and the job fails at the end with that status.
+    script.push("status=0".into());
     for (format, file) in [
         ("junit", "junit.xml"),
         ("html", "index.html"),
@@ -532,11 +535,12 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         ("json", "report.json"),
     ] {
         script.push(format!(
-            "cascade report {RUN_DIR}{since_arg} --format {format} --out {REPORT_DIR}/{file}"
+            "cascade report {RUN_DIR}{since_arg} --format {format} --out {REPORT_DIR}/{file} || status=$?"
         ));
     }
-    script.push(format!("cat {REPORT_DIR}/report.md"));
+    script.push(format!("cat {REPORT_DIR}/report.md || true"));
     script.extend(options.report_after.iter().cloned());
+    script.push("exit $status".into());
     let mut variables = BTreeMap::new();
     variables.insert("CASCADE_BUILDS".to_string(), built.join(" "));
     variables.insert(

@@ -520,10 +520,17 @@ fn a_failed_build_stops_its_dependents_and_the_report_still_sees_it() {
     assert!(artifacts.join("buildOgsolverOgamd64").exists(), "{out}");
     // gitlab-ci-local stops at a failed stage where GitLab would still run
     // the `when: always` report: run it by itself, on the same artifacts.
+    // It writes every format, then fails as `cascade report` did.
     let mut args = run_args(dir.path(), &[]);
     args.push("report".into());
     let (ok, out) = gitlab_ci(&bin, dir.path(), &args);
-    assert!(ok, "{out}");
+    assert!(!ok, "{out}");
+    let written = dir
+        .path()
+        .join(".gitlab-ci-local/artifacts/report/cascade-report");
+    for file in ["junit.xml", "index.html", "report.md", "report.json"] {
+        assert!(written.join(file).is_file(), "{file}: {out}");
+    }
     let report = stub_report(dir.path());
     assert!(report.contains_key("blas riscv64"), "{report:?}");
     assert!(!report.contains_key("solver riscv64"), "{report:?}");

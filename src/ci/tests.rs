@@ -208,7 +208,8 @@ fn report_runs_always_and_needs_every_build() {
     );
     assert!(
         report.script.iter().any(
-            |l| l == "cascade report cascade-run --format html --out cascade-report/index.html"
+            |l| l
+                == "cascade report cascade-run --format html --out cascade-report/index.html || status=$?"
         )
     );
 }
@@ -320,7 +321,8 @@ fn since_adds_the_previous_run_to_the_report() {
     let p = generate(&plan, &r, &o).unwrap();
     let report = p.job("report").unwrap();
     assert_eq!(report.needs.last().unwrap(), &Need::parent("previous"));
-    assert_eq!(report.script.last().unwrap(), "keep results");
+    let n = report.script.len();
+    assert_eq!(report.script[n - 2..], ["keep results", "exit $status"]);
     assert!(report.script.iter().any(|l| l.contains(
         "cascade report cascade-run $SINCE --format junit --out cascade-report/junit.xml"
     )));
