@@ -19,7 +19,9 @@
 //!   and then writes its own results to a clean `cascade-run/`.
 //! - **arch:all**: a source whose binaries are all arch:all is built once, in a
 //!   job `build:PKG:all` on the host architecture's runner, and every arch's
-//!   dependents need that job.
+//!   dependents need that job. A source with both kinds builds its arch:all
+//!   binaries in its host-arch job only ([`Options::mixed`]): its dependents
+//!   on other arches need that job as well.
 //! - **GitLab's limit of 50 `needs`** is kept with collector jobs
 //!   (`collect:ARCH:N`): each needs at most 50 jobs and passes their artifacts
 //!   on unchanged (same paths); the consumer needs the collectors instead.
@@ -92,6 +94,10 @@ pub struct Options {
     pub host_arch: Option<String>,
     /// Sources whose binaries are all arch:all.
     pub indep_only: BTreeSet<String>,
+    /// Sources that build arch:all binaries besides arch-dependent ones. Only
+    /// their host-arch job builds the arch:all ones, so a dependent on another
+    /// arch needs that job too.
+    pub mixed: BTreeSet<String>,
     pub selection: Selection,
     pub since: Option<Since>,
     /// Value of `CASCADE_RECIPES` in the child pipeline, if not the default.
@@ -363,13 +369,23 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     };
     let mut add = |a: &ArchPlan, source: &str, arch: &str| {
         let Some(s) = a.source(source) else { return };
+        let all = matches!(options.selection, Selection::All);
         let sel = &selected[a.arch.as_str()];
-        let direct = s
-            .depends_on
-            .iter()
-            .filter(|d| matches!(options.selection, Selection::All) || sel.contains(*d))
-            .map(|d| job_for(d, &a.arch))
-            .collect();
+        let host_sel = &selected[host_plan.arch.as_str()];
+        let mut direct = Vec::new();
+        for d in &s.depends_on {
+            if all || sel.contains(d) {
+                direct.push(job_for(d, &a.arch));
+            }
+            // Its arch:all .debs come from the host arch's job.
+            if a.arch != host_plan.arch
+                && options.mixed.contains(d)
+                && !indep(d)
+                && (all || host_sel.contains(d))
+            {
+                direct.push(build_job_name(d, &host_plan.arch));
+            }
+        }
         let name = build_job_name(source, arch);
         order.push(name.clone());
         nodes.insert(

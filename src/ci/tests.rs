@@ -456,3 +456,25 @@ fn a_porting_run_takes_the_recipes_port_timeout() {
     );
     assert!(p.header[0].ends_with("(riscv64; porting run). Do not edit."));
 }
+
+#[test]
+fn dependents_of_a_mixed_source_also_need_its_host_job() {
+    let (plan, r, mut o) = demo();
+    o.mixed = ["blas".to_string()].into();
+    let p = generate(&plan, &r, &o).unwrap();
+    assert_eq!(
+        needs(&p, "build:solver:riscv64"),
+        [
+            "build:docs:all",
+            "build:hip:amd64",
+            "build:blas:amd64",
+            "build:hip:riscv64",
+            "build:blas:riscv64"
+        ],
+        "blas's arch:all .debs come from amd64"
+    );
+    assert_eq!(
+        needs(&p, "build:solver:amd64"),
+        ["build:docs:all", "build:hip:amd64", "build:blas:amd64"]
+    );
+}

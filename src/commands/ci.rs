@@ -107,13 +107,14 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
             global.recipes.display()
         )));
     }
-    let (plan, indep_only) = stack_plan(&recipes, &arches, args.port)?;
+    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port)?;
     let options = ci::Options {
         image: args.image,
         before_script: args.before_script,
         expire_in: Some(args.expire_in),
         host_arch: args.host_arch.map(|a| a.to_string()),
         indep_only,
+        mixed,
         selection: match args.rdeps_of {
             None => Selection::All,
             Some(package) => Selection::RdepsOf {
@@ -139,14 +140,15 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The plan of the stack on `arches` and its arch:all-only sources.
+/// The plan of the stack on `arches`, its arch:all-only sources, and its
+/// sources with arch:all binaries besides arch-dependent ones.
 // The glue from recipes + archive to a `Plan` (planner) is not merged yet;
 // it replaces this body.
 fn stack_plan(
     _recipes: &Recipes,
     _arches: &[Arch],
     _port: bool,
-) -> Result<(Plan, BTreeSet<String>), Error> {
+) -> Result<(Plan, BTreeSet<String>, BTreeSet<String>), Error> {
     Err(Error::Usage(
         "`cascade ci generate` needs the stack planner, which is not wired in yet".into(),
     ))
