@@ -52,4 +52,6 @@ pub enum Command {
     Demo(commands::demo::Args),
     /// Render a run's results (text, JSON, JUnit, HTML, Markdown), optionally against an earlier run.
     Report(commands::report::Args),
+    /// GitLab CI: generate the child pipeline that builds the stack across runners.
+    Ci(commands::ci::Args),
 }

@@ -38,6 +38,8 @@ pub enum Error {
     Runner(#[from] crate::runner::Error),
     #[error(transparent)]
     Schedule(#[from] crate::schedule::Error),
+    #[error(transparent)]
+    Ci(#[from] crate::ci::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -37,6 +37,7 @@
 //! | `state`     | resumable run state, written atomically                              | —                  |
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
+//! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
@@ -46,6 +47,7 @@ pub mod archive;
 pub mod buildlog;
 pub mod bump;
 pub mod changelog;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod config;

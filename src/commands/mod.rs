@@ -3,6 +3,7 @@
 
 pub mod bump;
 pub mod check;
+pub mod ci;
 pub mod demo;
 pub mod doctor;
 pub mod plan;
@@ -27,5 +28,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Doctor(a) => doctor::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Report(a) => report::run(a, g),
+        Command::Ci(a) => ci::run(a, g),
     }
 }

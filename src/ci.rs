@@ -1,0 +1,799 @@
+//! `ci`: a [`Plan`] → a GitLab child pipeline (YAML), one job per package ×
+//! architecture, ordered by `needs:` along the per-arch build DAG.
+//!
+//! Pure: no I/O. `cascade ci generate` computes the plan, calls [`generate`]
+//! and writes [`Pipeline::to_yaml`]; the templates in `ci/` trigger the result.
+//!
+//! Choices, and why:
+//! - **One `build` stage** (plus `report`): with `needs:` GitLab starts a job
+//!   as soon as the jobs it needs finish, so stages add nothing but waiting.
+//!   Waves differ per architecture; a stage per wave would hold every arch
+//!   back to the slowest one.
+//! - **Needs are the transitive closure** of a job's stack build-dependencies,
+//!   not just the direct ones: GitLab only hands a job the artifacts of the
+//!   jobs it names, and sbuild must install `libfoo-dev` *and* the stack
+//!   packages it depends on. Each job uploads only its own .debs.
+//! - **Artifacts** land where the producing job wrote them (`cascade-run/`), so
+//!   a build job first moves what it received to `artifacts/` (the layout
+//!   `--from-artifacts` reads: `artifacts/ARCH/*.deb`, `artifacts/all/*.deb`)
+//!   and then writes its own results to a clean `cascade-run/`.
+//! - **arch:all**: a source whose binaries are all arch:all is built once, in a
+//!   job `build:PKG:all` on the host architecture's runner, and every arch's
+//!   dependents need that job. A source with both kinds builds its arch:all
+//!   binaries in its host-arch job only ([`Options::mixed`]): its dependents
+//!   on other arches need that job as well.
+//! - **GitLab's limit of 50 `needs`** is kept with collector jobs
+//!   (`collect:ARCH:N`): each needs at most 50 jobs and passes their artifacts
+//!   on unchanged (same paths); the consumer needs the collectors instead.
+//!   Collectors for builds keep GitLab's default `when: on_success`, so a
+//!   failed build still stops its dependents; collectors for the report run
+//!   `when: always`, so the report sees every result, failures included.
+//! - **Failed jobs stop their dependents**: GitLab's default `when: on_success`
+//!   with `needs:` does that; only the report (and its collectors) run
+//!   `when: always`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::plan::render::reason_text;
+use crate::plan::{ArchPlan, Plan, Status};
+use crate::recipe::Recipes;
+
+/// GitLab rejects a job with more than this many `needs`.
+pub const MAX_NEEDS: usize = 50;
+
+/// The run directory every job writes (the `cascade build` default).
+pub const RUN_DIR: &str = "cascade-run";
+/// Where a build job puts the .debs it received, for `--from-artifacts`.
+pub const ARTIFACTS_DIR: &str = "artifacts";
+/// Where the report job writes JUnit, HTML, Markdown and JSON.
+pub const REPORT_DIR: &str = "cascade-report";
+/// The pseudo-architecture of jobs building arch:all-only sources.
+pub const ALL: &str = "all";
+
+/// Which jobs to emit.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// Every buildable package × arch of the plan.
+    #[default]
+    All,
+    /// The in-stack reverse build-dependencies of `package` (transitively,
+    /// per arch), rebuilt against the .debs of `package` that the parent
+    /// pipeline's job `{parent_job_prefix}{ARCH}` built. Stack packages
+    /// outside the selection come from the archive.
+    RdepsOf {
+        package: String,
+        parent_job_prefix: String,
+    },
+}
+
+/// The previous run to compare against in the report (`cascade report --since`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Since {
+    /// The parent pipeline's job whose artifacts hold the previous run.
+    pub parent_job: String,
+    /// The run directory inside those artifacts (e.g. `previous/cascade-run`);
+    /// when it holds no results the report runs without `--since`.
+    pub run_dir: String,
+}
+
+/// Knobs of the generated pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Container image of every job; none leaves it to the including project.
+    pub image: Option<String>,
+    /// Lines run before each cascade job: installing cascade, cloning recipes.
+    pub before_script: Vec<String>,
+    /// Artifacts expiry, e.g. `1 week`.
+    pub expire_in: Option<String>,
+    /// The architecture of arch:all and collector jobs; none means the
+    /// stack's first native architecture, else its first architecture.
+    pub host_arch: Option<String>,
+    /// Sources whose binaries are all arch:all.
+    pub indep_only: BTreeSet<String>,
+    /// Sources that build arch:all binaries besides arch-dependent ones. Only
+    /// their host-arch job builds the arch:all ones, so a dependent on another
+    /// arch needs that job too.
+    pub mixed: BTreeSet<String>,
+    pub selection: Selection,
+    pub since: Option<Since>,
+    /// Value of `CASCADE_RECIPES` in the child pipeline, if not the default.
+    pub recipes_dir: Option<String>,
+    /// Lines the report job runs last, e.g. keeping the results for the
+    /// next night's `--since`.
+    pub report_after: Vec<String>,
+}
+
+/// Errors of this module.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the plan has no architecture")]
+    NoArch,
+    #[error(
+        "`{package}` is not a source of the stack; cannot rebuild its reverse build-dependencies"
+    )]
+    UnknownPackage { package: String },
+    #[error("build jobs depend on each other in a cycle through {job}")]
+    Cycle { job: String },
+}
+
+/// One entry of `needs:`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Need {
+    pub job: String,
+    /// Set for a job of the parent pipeline (`$PARENT_PIPELINE_ID`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+    pub artifacts: bool,
+}
+
+impl Need {
+    fn job(name: &str) -> Need {
+        Need {
+            job: name.to_string(),
+            pipeline: None,
+            artifacts: true,
+        }
+    }
+    fn parent(name: &str) -> Need {
+        Need {
+            job: name.to_string(),
+            pipeline: Some("$PARENT_PIPELINE_ID".to_string()),
+            artifacts: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reports {
+    pub junit: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Artifacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `always`: results and logs of failed builds are what a maintainer needs.
+    pub when: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_in: Option<String>,
+    pub paths: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reports: Option<Reports>,
+}
+
+/// What a job is, for tests and for the report's list of builds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `cascade build` of `source` for `arch` (`all` for arch:all-only sources).
+    Build {
+        source: String,
+        arch: String,
+    },
+    Collect,
+    Report,
+}
+
+/// One GitLab job. Field order is the YAML key order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Job {
+    #[serde(skip)]
+    pub kind: Kind,
+    pub stage: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<Need>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_script: Option<Vec<String>>,
+    pub script: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<Artifacts>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Defaults {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub before_script: Vec<String>,
+}
+
+/// A package × arch the pipeline does not build, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotBuilt {
+    pub source: String,
+    pub arch: String,
+    pub reason: String,
+}
+
+/// A generated child pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    /// Lines of the comment at the top of the YAML.
+    pub header: Vec<String>,
+    pub variables: BTreeMap<String, String>,
+    pub default: Defaults,
+    /// In emission order: builds (arch by arch, wave order), collectors, report.
+    pub jobs: Vec<(String, Job)>,
+    pub not_built: Vec<NotBuilt>,
+}
+
+impl Serialize for Pipeline {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("stages", &["build", "report"])?;
+        if !self.variables.is_empty() {
+            m.serialize_entry("variables", &self.variables)?;
+        }
+        if self.default.image.is_some() || !self.default.before_script.is_empty() {
+            m.serialize_entry("default", &self.default)?;
+        }
+        for (name, job) in &self.jobs {
+            m.serialize_entry(name, job)?;
+        }
+        m.end()
+    }
+}
+
+impl Pipeline {
+    /// The YAML text: a comment header, then the pipeline.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for line in &self.header {
+            if line.is_empty() {
+                out.push_str("#\n");
+            } else {
+                let _ = writeln!(out, "# {line}");
+            }
+        }
+        // Serialising plain strings, vectors and maps to YAML can't fail.
+        out.push_str(&serde_yaml::to_string(self).unwrap_or_else(|e| format!("# error: {e}\n")));
+        out
+    }
+
+    pub fn job(&self, name: &str) -> Option<&Job> {
+        self.jobs.iter().find(|(n, _)| n == name).map(|(_, j)| j)
+    }
+}
+
+/// The name of the job building `source` for `arch` (`all` for arch:all-only).
+pub fn build_job_name(source: &str, arch: &str) -> String {
+    format!("build:{source}:{arch}")
+}
+
+/// A job in the making: its direct dependencies, as job names.
+struct Node {
+    source: String,
+    /// `all` for arch:all-only sources.
+    arch: String,
+    /// The arch whose plan it comes from (the host's for `all`).
+    plan_arch: String,
+    direct: Vec<String>,
+    /// Needs outside this pipeline (the parent's build).
+    parent: Option<String>,
+    timeout: Option<u64>,
+}
+
+/// Generates the child pipeline of `plan`.
+pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pipeline, Error> {
+    let stack = &recipes.stack;
+    let first = plan.arches.first().ok_or(Error::NoArch)?;
+    let host = options.host_arch.clone().unwrap_or_else(|| {
+        stack
+            .architectures
+            .iter()
+            .find(|a| stack.modes.get(*a) == Some(&crate::recipe::BuildMode::Native))
+            .or_else(|| stack.architectures.first())
+            .map_or_else(|| first.arch.clone(), |a| a.to_string())
+    });
+    let host_plan = plan.arches.iter().find(|a| a.arch == host).unwrap_or(first);
+    let indep = |s: &str| options.indep_only.contains(s);
+
+    let mut not_built: Vec<NotBuilt> = Vec::new();
+    for a in &plan.arches {
+        for s in &a.sources {
+            if s.status != Status::Buildable
+                && let Some(r) = &s.reason
+            {
+                let arch = if indep(&s.name) { ALL } else { &a.arch };
+                if !(indep(&s.name) && a.arch != host_plan.arch) {
+                    not_built.push(NotBuilt {
+                        source: s.name.clone(),
+                        arch: arch.to_string(),
+                        reason: format!(
+                            "{}: {}",
+                            if s.status == Status::Excluded {
+                                "excluded"
+                            } else {
+                                "blocked"
+                            },
+                            reason_text(&s.name, r)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    // Per arch, which buildable sources get a job.
+    let selected: BTreeMap<&str, BTreeSet<String>> = plan
+        .arches
+        .iter()
+        .map(|a| Ok((a.arch.as_str(), select(a, &options.selection)?)))
+        .collect::<Result<_, Error>>()?;
+    let parent_for = |arch: &str| -> Option<String> {
+        match &options.selection {
+            Selection::All => None,
+            Selection::RdepsOf {
+                package,
+                parent_job_prefix,
+            } => {
+                let built_on = if indep(package) {
+                    &host_plan.arch
+                } else {
+                    arch
+                };
+                Some(format!("{parent_job_prefix}{built_on}"))
+            }
+        }
+    };
+    let timeout_of = |source: &str, arch: &str, port: bool| -> Option<u64> {
+        let recipe = recipes.get(source);
+        let port_timeout = recipe
+            .filter(|_| port)
+            .and_then(|r| r.port.iter().find(|(a, _)| a.as_str() == arch))
+            .and_then(|(_, p)| p.timeout_minutes);
+        port_timeout
+            .or_else(|| recipe.and_then(|r| r.timeout_minutes))
+            .or(stack.timeout_minutes)
+    };
+
+    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let job_for = |source: &str, arch: &str| {
+        if indep(source) {
+            build_job_name(source, ALL)
+        } else {
+            build_job_name(source, arch)
+        }
+    };
+    let mut add = |a: &ArchPlan, source: &str, arch: &str| {
+        let Some(s) = a.source(source) else { return };
+        let all = matches!(options.selection, Selection::All);
+        let sel = &selected[a.arch.as_str()];
+        let host_sel = &selected[host_plan.arch.as_str()];
+        let mut direct = Vec::new();
+        for d in &s.depends_on {
+            if all || sel.contains(d) {
+                direct.push(job_for(d, &a.arch));
+            }
+            // Its arch:all .debs come from the host arch's job.
+            if a.arch != host_plan.arch
+                && options.mixed.contains(d)
+                && !indep(d)
+                && (all || host_sel.contains(d))
+            {
+                direct.push(build_job_name(d, &host_plan.arch));
+            }
+        }
+        let name = build_job_name(source, arch);
+        order.push(name.clone());
+        nodes.insert(
+            name,
+            Node {
+                source: source.to_string(),
+                arch: arch.to_string(),
+                plan_arch: a.arch.clone(),
+                direct,
+                parent: parent_for(&a.arch),
+                timeout: timeout_of(source, &a.arch, a.port),
+            },
+        );
+    };
+    // arch:all jobs first: every arch may need them.
+    for source in &host_plan.order {
+        if indep(source) && selected[host_plan.arch.as_str()].contains(source) {
+            add(host_plan, source, ALL);
+        }
+    }
+    for a in &plan.arches {
+        for source in &a.order {
+            if !indep(source) && selected[a.arch.as_str()].contains(source) {
+                add(a, source, &a.arch);
+            }
+        }
+    }
+
+    // Transitive closures, dropping (and recording) jobs that need a job the
+    // pipeline lacks: an arch:all source not buildable on the host.
+    let index: BTreeMap<String, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i))
+        .collect();
+    let mut closure: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
+    for name in &order {
+        close(name, &nodes, &mut closure, &mut Vec::new())?;
+    }
+    let mut jobs: Vec<(String, Job)> = Vec::new();
+    let mut collectors = Collectors::default();
+    let host_tags = tags_for(recipes, &host_plan.arch, &host_plan.arch);
+    let artifact_paths = vec![
+        format!("{RUN_DIR}/debs/"),
+        format!("{RUN_DIR}/results/"),
+        format!("{RUN_DIR}/logs/"),
+    ];
+    let mut built: Vec<String> = Vec::new();
+    for name in &order {
+        let node = &nodes[name];
+        let Some(Some(deps)) = closure.get(name) else {
+            let missing = node
+                .direct
+                .iter()
+                .find(|d| !matches!(closure.get(*d), Some(Some(_))))
+                .cloned()
+                .unwrap_or_default();
+            not_built.push(NotBuilt {
+                source: node.source.clone(),
+                arch: node.arch.clone(),
+                reason: format!("blocked: needs {missing}, which this pipeline does not build"),
+            });
+            continue;
+        };
+        let mut deps: Vec<&String> = deps.iter().collect();
+        deps.sort_by_key(|d| index.get(*d).copied().unwrap_or(usize::MAX));
+        let mut needs: Vec<Need> = deps.iter().map(|d| Need::job(d)).collect();
+        let parent: Vec<Need> = node.parent.iter().map(|p| Need::parent(p)).collect();
+        needs = collectors.reduce(needs, parent.len(), &node.arch, false, &host_tags, options);
+        needs.extend(parent);
+        let mut script = vec![
+            format!("mkdir -p {ARTIFACTS_DIR}"),
+            format!(
+                "if [ -d {RUN_DIR}/debs ]; then cp -a {RUN_DIR}/debs/. {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
+            ),
+        ];
+        script.push(format!(
+            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/",
+            node.source, node.plan_arch
+        ));
+        built.push(format!("{}:{}", node.source, node.arch));
+        jobs.push((
+            name.clone(),
+            Job {
+                kind: Kind::Build {
+                    source: node.source.clone(),
+                    arch: node.arch.clone(),
+                },
+                stage: "build".into(),
+                tags: tags_for(recipes, &node.plan_arch, &host_plan.arch),
+                needs,
+                when: None,
+                timeout: node.timeout.map(|m| format!("{m} minutes")),
+                variables: BTreeMap::new(),
+                before_script: None,
+                script,
+                artifacts: Some(Artifacts {
+                    name: Some(format!("{}_{}", node.source, node.arch)),
+                    when: "always".into(),
+                    expire_in: options.expire_in.clone(),
+                    paths: artifact_paths.clone(),
+                    reports: None,
+                }),
+            },
+        ));
+    }
+
+    // The report needs every build job, through `when: always` collectors
+    // (one set per arch) when there are too many.
+    // With --rdeps-of the parent pipeline built the package itself: its
+    // results join the report, which then covers the package and its rdeps.
+    let mut extra_needs: Vec<Need> = Vec::new();
+    if !matches!(options.selection, Selection::All) {
+        let parents: BTreeSet<String> = plan
+            .arches
+            .iter()
+            .filter_map(|a| parent_for(&a.arch))
+            .collect();
+        extra_needs.extend(parents.iter().map(|p| Need::parent(p)));
+    }
+    extra_needs.extend(options.since.iter().map(|s| Need::parent(&s.parent_job)));
+    let all_builds: Vec<Need> = jobs.iter().map(|(n, _)| Need::job(n)).collect();
+    let report_needs = if all_builds.len() + extra_needs.len() <= MAX_NEEDS {
+        all_builds
+    } else {
+        let mut by_arch: BTreeMap<String, Vec<Need>> = BTreeMap::new();
+        for (name, job) in &jobs {
+            if let Kind::Build { arch, .. } = &job.kind {
+                by_arch
+                    .entry(arch.clone())
+                    .or_default()
+                    .push(Need::job(name));
+            }
+        }
+        let mut needs = Vec::new();
+        for (arch, group) in by_arch {
+            needs.extend(collectors.chunk(group, &arch, true, &host_tags, options));
+        }
+        collectors.reduce(needs, extra_needs.len(), ALL, true, &host_tags, options)
+    };
+    let mut report_needs = report_needs;
+    report_needs.extend(extra_needs);
+
+    let mut script = Vec::new();
+    let since_arg = match &options.since {
+        Some(s) => {
+            script.push(format!(
+                "SINCE=\"\"; if ls {}/results/*.json >/dev/null 2>&1; then SINCE=\"--since {}\"; fi",
+                s.run_dir, s.run_dir
+            ));
+            " $SINCE"
+        }
+        None => "",
+    };
+    script.push(format!("mkdir -p {RUN_DIR}/results {REPORT_DIR}"));
+    // `cascade report` exits 1 when a build failed unexpectedly: every format
+    // is still written, and the job fails at the end with that status.
+    script.push("status=0".into());
+    for (format, file) in [
+        ("junit", "junit.xml"),
+        ("html", "index.html"),
+        ("markdown", "report.md"),
+        ("json", "report.json"),
+    ] {
+        script.push(format!(
+            "cascade report {RUN_DIR}{since_arg} --format {format} --out {REPORT_DIR}/{file} || status=$?"
+        ));
+    }
+    script.push(format!("cat {REPORT_DIR}/report.md || true"));
+    script.extend(options.report_after.iter().cloned());
+    script.push("exit $status".into());
+    let mut variables = BTreeMap::new();
+    variables.insert("CASCADE_BUILDS".to_string(), built.join(" "));
+    variables.insert(
+        "CASCADE_NOT_BUILT".to_string(),
+        not_built
+            .iter()
+            .map(|n| format!("{}:{} {}", n.source, n.arch, n.reason))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let report = Job {
+        kind: Kind::Report,
+        stage: "report".into(),
+        tags: host_tags.clone(),
+        needs: report_needs,
+        when: Some("always".into()),
+        timeout: None,
+        variables,
+        before_script: None,
+        script,
+        artifacts: Some(Artifacts {
+            name: Some("cascade-report".into()),
+            when: "always".into(),
+            expire_in: options.expire_in.clone(),
+            paths: vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/results/")],
+            reports: Some(Reports {
+                junit: vec![format!("{REPORT_DIR}/junit.xml")],
+            }),
+        }),
+    };
+    jobs.extend(collectors.jobs);
+    jobs.push(("report".into(), report));
+
+    let mut header = vec![
+        format!(
+            "Generated by `cascade ci generate` for the stack {} ({}{}). Do not edit.",
+            stack.name,
+            plan.arches
+                .iter()
+                .map(|a| a.arch.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if plan.arches.iter().any(|a| a.port) {
+                "; porting run"
+            } else {
+                ""
+            }
+        ),
+        format!("{} build jobs.", built.len()),
+    ];
+    if let Selection::RdepsOf { package, .. } = &options.selection {
+        header.push(format!(
+            "Reverse build-dependencies of {package} in the stack, rebuilt against its new .debs."
+        ));
+    }
+    if !not_built.is_empty() {
+        header.push(String::new());
+        header.push("Not built:".into());
+        for n in &not_built {
+            header.push(format!("  {}:{} {}", n.source, n.arch, n.reason));
+        }
+    }
+    header.push(String::new());
+
+    let mut variables = BTreeMap::new();
+    if let Some(dir) = &options.recipes_dir {
+        variables.insert("CASCADE_RECIPES".to_string(), dir.clone());
+    }
+    Ok(Pipeline {
+        header,
+        variables,
+        default: Defaults {
+            image: options.image.clone(),
+            before_script: options.before_script.clone(),
+        },
+        jobs,
+        not_built,
+    })
+}
+
+/// The buildable sources of one arch that get a job under `selection`.
+fn select(a: &ArchPlan, selection: &Selection) -> Result<BTreeSet<String>, Error> {
+    let buildable: BTreeSet<String> = a.order.iter().cloned().collect();
+    match selection {
+        Selection::All => Ok(buildable),
+        Selection::RdepsOf { package, .. } => {
+            if a.source(package).is_none() {
+                return Err(Error::UnknownPackage {
+                    package: package.clone(),
+                });
+            }
+            // Wave order puts dependencies first: one pass finds every
+            // source reaching `package`.
+            let mut reach: BTreeSet<String> = BTreeSet::new();
+            for name in &a.order {
+                let Some(s) = a.source(name) else { continue };
+                if s.depends_on
+                    .iter()
+                    .any(|d| d == package || reach.contains(d))
+                {
+                    reach.insert(name.clone());
+                }
+            }
+            reach.remove(package);
+            Ok(reach)
+        }
+    }
+}
+
+/// Memoised transitive closure of a job's needs; `None` when it (transitively)
+/// needs a job the pipeline lacks.
+fn close(
+    name: &str,
+    nodes: &BTreeMap<String, Node>,
+    memo: &mut BTreeMap<String, Option<BTreeSet<String>>>,
+    visiting: &mut Vec<String>,
+) -> Result<Option<BTreeSet<String>>, Error> {
+    if let Some(c) = memo.get(name) {
+        return Ok(c.clone());
+    }
+    let Some(node) = nodes.get(name) else {
+        return Ok(None);
+    };
+    if visiting.iter().any(|v| v == name) {
+        return Err(Error::Cycle {
+            job: name.to_string(),
+        });
+    }
+    visiting.push(name.to_string());
+    let mut set = Some(BTreeSet::new());
+    for d in &node.direct {
+        match close(d, nodes, memo, visiting)? {
+            Some(c) => {
+                if let Some(s) = set.as_mut() {
+                    s.insert(d.clone());
+                    s.extend(c);
+                }
+            }
+            None => set = None,
+        }
+    }
+    visiting.pop();
+    memo.insert(name.to_string(), set.clone());
+    Ok(set)
+}
+
+/// Runner tags of a build for `arch`: the stack's tags for it (a native
+/// runner), else the host's (emulated or cross build there), else none.
+fn tags_for(recipes: &Recipes, arch: &str, host: &str) -> Vec<String> {
+    let tags = &recipes.stack.runner_tags;
+    let of = |a: &str| tags.iter().find(|(k, _)| k.as_str() == a).map(|(_, t)| t);
+    of(arch).or_else(|| of(host)).cloned().unwrap_or_default()
+}
+
+/// Collector jobs made so far, shared between consumers with the same needs.
+#[derive(Default)]
+struct Collectors {
+    jobs: Vec<(String, Job)>,
+    by_content: BTreeMap<(bool, Vec<Need>), String>,
+    count: BTreeMap<String, usize>,
+}
+
+impl Collectors {
+    /// Needs of at most `MAX_NEEDS - reserve` entries standing for `needs`.
+    fn reduce(
+        &mut self,
+        mut needs: Vec<Need>,
+        reserve: usize,
+        arch: &str,
+        always: bool,
+        tags: &[String],
+        options: &Options,
+    ) -> Vec<Need> {
+        while needs.len() + reserve > MAX_NEEDS {
+            needs = self.chunk(needs, arch, always, tags, options);
+        }
+        needs
+    }
+
+    /// One collector per `MAX_NEEDS` entries of `needs`; a group that fits in
+    /// one collector is returned unchanged when it has a single job.
+    fn chunk(
+        &mut self,
+        needs: Vec<Need>,
+        arch: &str,
+        always: bool,
+        tags: &[String],
+        options: &Options,
+    ) -> Vec<Need> {
+        needs
+            .chunks(MAX_NEEDS)
+            .map(|group| {
+                if group.len() == 1 {
+                    return group[0].clone();
+                }
+                let key = (always, group.to_vec());
+                if let Some(name) = self.by_content.get(&key) {
+                    return Need::job(name);
+                }
+                let n = self.count.entry(arch.to_string()).or_insert(0);
+                *n += 1;
+                let name = format!("collect:{arch}:{n}");
+                self.by_content.insert(key, name.clone());
+                self.jobs.push((
+                    name.clone(),
+                    Job {
+                        kind: Kind::Collect,
+                        stage: "build".into(),
+                        tags: tags.to_vec(),
+                        needs: group.to_vec(),
+                        when: always.then(|| "always".to_string()),
+                        timeout: None,
+                        variables: [("GIT_STRATEGY".to_string(), "none".to_string())].into(),
+                        // Passing artifacts on needs no cascade installed.
+                        before_script: Some(Vec::new()),
+                        script: vec![format!(
+                            "echo \"passing on the artifacts of {} jobs\"",
+                            group.len()
+                        )],
+                        artifacts: Some(Artifacts {
+                            name: None,
+                            when: "always".into(),
+                            expire_in: options.expire_in.clone(),
+                            paths: vec![
+                                format!("{RUN_DIR}/debs/"),
+                                format!("{RUN_DIR}/results/"),
+                                format!("{RUN_DIR}/logs/"),
+                            ],
+                            reports: None,
+                        }),
+                    },
+                ));
+                Need::job(&name)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
