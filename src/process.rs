@@ -17,7 +17,7 @@ use std::time::Duration;
 const TAIL_LINES: usize = 20;
 
 /// A command to run: program, arguments, environment, directory.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cmd {
     program: OsString,
     args: Vec<OsString>,
