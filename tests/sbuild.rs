@@ -250,3 +250,60 @@ fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
         );
     });
 }
+
+/// sbuild's unshare mode unpacks the chroot to /tmp/tmp.sbuild.*; a killed
+/// build must not leave one behind, nor any process of its group.
+fn sbuild_sessions() -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("tmp.sbuild."))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_timed_out_build_leaves_no_session_behind() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(reason) = missing_prerequisite(&cfg, &[Arch::host().as_str()]) {
+        return unavailable(&reason);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let stack = cascade::demo::init(&work.join("demo")).unwrap();
+    let src = work.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dsc = source_package(&stack, "demo-smi", &src);
+    let before = sbuild_sessions();
+    let mut req = request(
+        work,
+        &dsc,
+        "demo-smi",
+        Arch::host().as_str(),
+        BuildMode::Native,
+        vec![],
+    );
+    // Long enough for sbuild to unpack its chroot, far too short to finish.
+    req.timeout = Some(Duration::from_secs(12));
+    let builder = SbuildBuilder::new(SbuildConfig {
+        grace: Duration::from_secs(60),
+        ..cfg
+    });
+    let out = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(builder.build(req.clone()));
+    assert_eq!(out.outcome, Outcome::Timeout);
+    assert!(out.debs.is_empty());
+    let log = std::fs::read_to_string(&req.log).unwrap();
+    assert!(log.contains("Unpacking"), "sbuild had started:\n{log}");
+    let left: Vec<PathBuf> = sbuild_sessions()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}\n{log}");
+}
