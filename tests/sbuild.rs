@@ -53,6 +53,16 @@ fn missing_prerequisite(cfg: &SbuildConfig, archs: &[&str]) -> Option<String> {
 /// from upstream's `rocm-7.1.0` tag, `debian/` from the packaging branch.
 /// (Test-only; the bump step makes the real ones.)
 fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> PathBuf {
+    source_package_with(stack, pkg, dir, |_| {})
+}
+
+/// Like [`source_package`], with `edit` applied to the unpacked tree first.
+fn source_package_with(
+    stack: &cascade::demo::DemoStack,
+    pkg: &str,
+    dir: &Path,
+    edit: impl Fn(&Path),
+) -> PathBuf {
     let p = stack.packages.iter().find(|p| p.source == pkg).unwrap();
     let tree = dir.join(format!("{pkg}-7.1.0"));
     Cmd::new("git")
@@ -62,6 +72,7 @@ fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> Pa
         .run()
         .unwrap();
     std::fs::remove_dir_all(tree.join(".git")).unwrap();
+    edit(&tree);
     let orig = dir.join(format!("{pkg}_7.1.0.orig.tar"));
     Cmd::new("git")
         .arg("-C")
@@ -306,4 +317,110 @@ fn a_timed_out_build_leaves_no_session_behind() {
         .filter(|p| !before.contains(p))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}\n{log}");
+}
+
+/// What a porting run would do to an Architecture list (test-only stand-in).
+fn widen_to_riscv64(tree: &Path) {
+    let control = tree.join("debian/control");
+    let text = std::fs::read_to_string(&control).unwrap();
+    std::fs::write(
+        &control,
+        text.replace("amd64 arm64 ppc64el", "amd64 arm64 ppc64el riscv64"),
+    )
+    .unwrap();
+}
+
+/// The whole demo stack on both architectures, and the porting variants of
+/// the two packages that leave riscv64 out. About 15 minutes; run with
+/// `cargo test --test sbuild -- --ignored`.
+#[test]
+#[ignore]
+fn the_whole_demo_stack_shows_each_story() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(reason) = missing_prerequisite(&cfg, &["amd64", "riscv64"]) {
+        return unavailable(&reason);
+    }
+    // Kept for inspection: the logs are the point of this test.
+    let kept = tempfile::tempdir().unwrap().keep();
+    eprintln!("work dir: {}", kept.display());
+    let work = kept.as_path();
+    let stack = cascade::demo::init(&work.join("demo")).unwrap();
+    let src = work.join("src");
+    let ported = work.join("ported");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&ported).unwrap();
+    let dscs: BTreeMap<&str, PathBuf> = cascade::demo::PACKAGES
+        .iter()
+        .map(|p| (*p, source_package(&stack, p, &src)))
+        .collect();
+    let port: BTreeMap<&str, PathBuf> = ["demo-smi", "demo-kernels"]
+        .into_iter()
+        .map(|p| (p, source_package_with(&stack, p, &ported, widen_to_riscv64)))
+        .collect();
+    let builder = SbuildBuilder::new(cfg);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let class = |o: &BuildOutput| o.outcome.class().to_string();
+    rt.block_on(async {
+        let cmake_req = request(
+            work,
+            &dscs["demo-cmake"],
+            "demo-cmake",
+            "amd64",
+            BuildMode::Native,
+            vec![],
+        );
+        let cmake = builder.build(cmake_req.clone()).await;
+        assert_ok(&cmake, &cmake_req);
+        let run_arch = |arch: &'static str, mode: BuildMode| {
+            let builder = &builder;
+            let dscs = &dscs;
+            let port = &port;
+            let cmake_debs = cmake.debs.clone();
+            async move {
+                let mut extra = cmake_debs;
+                let mut got: BTreeMap<String, String> = BTreeMap::new();
+                for pkg in &cascade::demo::PACKAGES[1..] {
+                    let req = request(work, &dscs[pkg], pkg, arch, mode, extra.clone());
+                    let out = builder.build(req.clone()).await;
+                    eprintln!("{pkg} {arch}: {:?} in {:?}", out.outcome, out.duration);
+                    extra.extend(out.debs.iter().cloned());
+                    got.insert(pkg.to_string(), class(&out));
+                }
+                if arch == "riscv64" {
+                    for (pkg, dsc) in port {
+                        let mut req = request(work, dsc, pkg, arch, mode, extra.clone());
+                        req.out_dir = work.join("out-port").join(arch);
+                        req.log = work.join("logs").join(format!("{pkg}_port_{arch}.build"));
+                        let out = builder.build(req).await;
+                        eprintln!("{pkg} {arch} (ported): {:?}", out.outcome);
+                        got.insert(format!("{pkg} (ported)"), class(&out));
+                    }
+                }
+                got
+            }
+        };
+        let (amd64, riscv64) = tokio::join!(
+            run_arch("amd64", BuildMode::Native),
+            run_arch("riscv64", BuildMode::Qemu)
+        );
+        let all_ok: BTreeMap<String, String> = cascade::demo::PACKAGES[1..]
+            .iter()
+            .map(|p| (p.to_string(), "ok".to_string()))
+            .collect();
+        assert_eq!(amd64, all_ok);
+        let expected: BTreeMap<String, String> = [
+            ("demo-runtime", "ok"),
+            ("demo-blas", "ok"),
+            ("demo-smi", "excluded"),
+            ("demo-solver", "test-failed"),
+            ("demo-kernels", "excluded"),
+            ("demo-apps", "build-dep-unsatisfiable"),
+            ("demo-smi (ported)", "ok"),
+            ("demo-kernels (ported)", "failed"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(riscv64, expected);
+    });
 }
