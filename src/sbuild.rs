@@ -243,15 +243,28 @@ fn error_lines(log: &str) -> Vec<String> {
 }
 
 /// apt's "unmet dependencies" lines (`X : Depends: Y but Z is to be installed`).
+/// apt also lists satisfiable siblings without a reason; those are dropped
+/// when any line gives one.
 fn unmet_dependencies(log: &str) -> Vec<String> {
-    let mut out: Vec<String> = log
-        .lines()
-        .filter_map(|l| {
-            let (_, dep) = l.split_once(" Depends: ")?;
-            Some(dep.trim().to_string())
-        })
+    let mut all: Vec<String> = Vec::new();
+    for l in log.lines() {
+        if let Some((_, dep)) = l.split_once(" Depends: ") {
+            let dep = dep.trim().to_string();
+            if !all.contains(&dep) {
+                all.push(dep);
+            }
+        }
+    }
+    let with_reason: Vec<String> = all
+        .iter()
+        .filter(|d| d.contains(" but ") || d.contains("not installable"))
+        .cloned()
         .collect();
-    out.dedup();
+    let mut out = if with_reason.is_empty() {
+        all
+    } else {
+        with_reason
+    };
     out.truncate(10);
     out
 }
@@ -539,7 +552,7 @@ Status: attempted
             }
             o => panic!("{o:?}"),
         }
-        let deps = " sbuild-build-depends-main-dummy : Depends: libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed\n| Summary\nFail-Stage: install-deps\nStatus: given-back\n";
+        let deps = " sbuild-build-depends-main-dummy : Depends: debhelper-compat (= 13)\n                                   Depends: libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed\n sbuild-build-depends-main-dummy : Depends: debhelper-compat (= 13)\n                                   Depends: libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed\n| Summary\nFail-Stage: install-deps\nStatus: given-back\n";
         assert_eq!(
             outcome_from_log(deps),
             Outcome::BuildDepUnsatisfiable {
