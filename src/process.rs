@@ -1,17 +1,23 @@
 //! The one way cascade runs a child process: an argv vector (never a shell
 //! string), explicit environment and working directory, captured status, and
 //! the tail of the output in the error.
+//!
+//! Two ways to run: [`Cmd::run`] (blocking, output captured) for quick tools,
+//! and [`Cmd::run_logged`] (tokio) for long jobs such as sbuild: the child gets
+//! its own process group, its output goes to a log file, and the whole group
+//! is killed on timeout, on cancellation, or when the future is dropped.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// How many trailing lines of output an error keeps.
 const TAIL_LINES: usize = 20;
 
 /// A command to run: program, arguments, environment, directory.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cmd {
     program: OsString,
     args: Vec<OsString>,
@@ -124,6 +130,176 @@ impl fmt::Display for Cmd {
     }
 }
 
+/// How a logged run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The child exited (or was killed by a signal from elsewhere).
+    Status(std::process::ExitStatus),
+    /// The timeout passed; the process group was killed.
+    TimedOut,
+    /// The cancel future completed; the process group was killed.
+    Cancelled,
+}
+
+impl Exit {
+    pub fn success(&self) -> bool {
+        matches!(self, Exit::Status(s) if s.success())
+    }
+}
+
+/// Options of [`Cmd::run_logged`].
+#[derive(Clone, Debug)]
+pub struct LogOptions {
+    /// Kill the group after this long.
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL, so that sbuild can clean up its
+    /// chroot session.
+    pub grace: Duration,
+    /// Append to the log instead of truncating it.
+    pub append: bool,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            timeout: None,
+            grace: Duration::from_secs(20),
+            append: false,
+        }
+    }
+}
+
+/// Kills a process group when dropped, unless disarmed. This is what makes a
+/// dropped future (Ctrl-C, a cancelled scheduler task) leave no orphans.
+struct GroupGuard {
+    pgid: libc::pid_t,
+    grace: Duration,
+    armed: bool,
+}
+
+impl GroupGuard {
+    fn signal(&self, sig: libc::c_int) -> bool {
+        // SAFETY: kill(2) with a negative pid signals the group; no memory
+        // is shared with the callee.
+        unsafe { libc::kill(-self.pgid, sig) == 0 }
+    }
+
+    fn alive(&self) -> bool {
+        self.signal(0)
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if !self.armed || !self.alive() {
+            return;
+        }
+        self.signal(libc::SIGTERM);
+        // Drop cannot await: a plain thread delivers the SIGKILL after the
+        // grace period unless the group is gone by then.
+        let (pgid, grace) = (self.pgid, self.grace);
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + grace;
+            while std::time::Instant::now() < deadline {
+                // SAFETY: as above.
+                if unsafe { libc::kill(-pgid, 0) } != 0 {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        });
+    }
+}
+
+impl Cmd {
+    /// Runs in its own process group with stdout and stderr going to `log`;
+    /// never returns before the whole group is gone. See [`Cmd::run_logged_until`].
+    pub async fn run_logged(&self, log: &Path, opts: &LogOptions) -> Result<Exit, Error> {
+        self.run_logged_until(log, opts, std::future::pending::<()>())
+            .await
+    }
+
+    /// Like [`Cmd::run_logged`], and stops the group (SIGTERM, SIGKILL after
+    /// the grace period) when `cancel` completes first.
+    pub async fn run_logged_until(
+        &self,
+        log: &Path,
+        opts: &LogOptions,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<Exit, Error> {
+        let io_err = |source| Error::Log {
+            path: log.to_owned(),
+            source,
+        };
+        if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_err)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(opts.append)
+            .truncate(!opts.append)
+            .open(log)
+            .map_err(io_err)?;
+        let file2 = file.try_clone().map_err(io_err)?;
+        let mut cmd = tokio::process::Command::from(self.to_std());
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(file)
+            .stderr(file2)
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+            command: self.to_string(),
+            source,
+        })?;
+        let pgid = child.id().map(|p| p as libc::pid_t).unwrap_or(0);
+        let mut guard = GroupGuard {
+            pgid,
+            grace: opts.grace,
+            armed: pgid > 0,
+        };
+        let timeout = async {
+            match opts.timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let wait_err = |source| Error::Spawn {
+            command: self.to_string(),
+            source,
+        };
+        let stopped = tokio::select! {
+            status = child.wait() => {
+                let status = status.map_err(wait_err)?;
+                // Stragglers the child left behind (daemons, background
+                // jobs) die with it.
+                guard.signal(libc::SIGKILL);
+                guard.armed = false;
+                return Ok(Exit::Status(status));
+            }
+            _ = timeout => Exit::TimedOut,
+            _ = cancel => Exit::Cancelled,
+        };
+        guard.signal(libc::SIGTERM);
+        let deadline = tokio::time::Instant::now() + opts.grace;
+        loop {
+            if !guard.alive() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                guard.signal(libc::SIGKILL);
+                break;
+            }
+            // The leader must be reaped for the group to disappear.
+            let _ = tokio::time::timeout(Duration::from_millis(50), child.wait()).await;
+        }
+        let _ = child.wait().await;
+        guard.armed = false;
+        Ok(stopped)
+    }
+}
+
 /// The last `n` lines of `text`.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -136,6 +312,12 @@ pub enum Error {
     #[error("cannot run `{command}`: {source}")]
     Spawn {
         command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the log {path}: {source}")]
+    Log {
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -170,6 +352,131 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("exit status: 3"), "{msg}");
         assert!(msg.contains("line30") && !msg.contains("line10\n"), "{msg}");
+    }
+
+    /// Whether `pid` is still a live (non-zombie) process.
+    fn alive(pid: i32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie is dead already; only its parent's reaping is missing.
+        !stat.is_empty() && !stat.rsplit(") ").next().is_some_and(|s| s.starts_with('Z'))
+    }
+
+    /// The pids a test script printed as `pid N` lines into its log.
+    fn logged_pids(log: &Path) -> Vec<i32> {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("pid ")?.trim().parse().ok())
+            .collect()
+    }
+
+    fn assert_all_dead(log: &Path, expected: usize) {
+        // Signals to processes that are not our children land asynchronously;
+        // allow a moment (bounded, not a timing assertion).
+        for _ in 0..100 {
+            if logged_pids(log).iter().all(|p| !alive(*p)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pids = logged_pids(log);
+        assert_eq!(pids.len(), expected, "pids in the log: {pids:?}");
+        let live: Vec<i32> = pids.into_iter().filter(|p| alive(*p)).collect();
+        assert!(live.is_empty(), "still running: {live:?}");
+    }
+
+    /// A shell with two background sleeps that prints their pids.
+    fn sleepers() -> Cmd {
+        Cmd::new("sh").args([
+            "-c",
+            "sleep 100 & echo pid $!; sleep 100 & echo pid $!; echo pid $$; wait",
+        ])
+    }
+
+    /// Waits until the script has printed `n` pids (it runs concurrently).
+    async fn started(log: &Path, n: usize) {
+        while !log.exists() || logged_pids(log).len() < n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn quick() -> LogOptions {
+        LogOptions {
+            grace: Duration::from_secs(2),
+            ..LogOptions::default()
+        }
+    }
+
+    #[test]
+    fn logged_run_writes_log_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sub/x.log");
+        let cmd = Cmd::new("sh").args(["-c", "echo out; echo err >&2; exit 4"]);
+        let exit = rt().block_on(cmd.run_logged(&log, &quick())).unwrap();
+        match exit {
+            Exit::Status(s) => assert_eq!(s.code(), Some(4)),
+            other => panic!("{other:?}"),
+        }
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("out") && text.contains("err"), "{text}");
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let opts = LogOptions {
+            timeout: Some(Duration::from_millis(300)),
+            ..quick()
+        };
+        let exit = rt().block_on(sleepers().run_logged(&log, &opts)).unwrap();
+        assert_eq!(exit, Exit::TimedOut);
+        assert_all_dead(&log, 3);
+    }
+
+    #[test]
+    fn cancel_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let cancel = started(&log, 3);
+        let exit = rt()
+            .block_on(sleepers().run_logged_until(&log, &quick(), cancel))
+            .unwrap();
+        assert_eq!(exit, Exit::Cancelled);
+        assert_all_dead(&log, 3);
+    }
+
+    #[test]
+    fn dropped_future_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let opts = quick();
+        rt().block_on(async {
+            let cmd = sleepers();
+            // Dropping the losing branch of the select drops the run future.
+            tokio::select! {
+                _ = cmd.run_logged(&log, &opts) => panic!("the sleepers cannot finish first"),
+                _ = started(&log, 3) => {}
+            }
+        });
+        assert_all_dead(&log, 3);
+    }
+
+    #[test]
+    fn stragglers_die_with_a_finished_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let cmd = Cmd::new("sh").args(["-c", "sleep 100 & echo pid $!; exit 0"]);
+        let exit = rt().block_on(cmd.run_logged(&log, &quick())).unwrap();
+        assert!(exit.success());
+        assert_all_dead(&log, 1);
     }
 
     #[test]

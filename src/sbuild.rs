@@ -1,1 +1,597 @@
-//! `sbuild`: see the map in `lib.rs`. (Skeleton — filled in by its owner.)
+//! sbuild as cascade's [`Builder`]: a pure function from a [`BuildRequest`]
+//! to sbuild's argv ([`invocation`]), the mapping of a finished build to an
+//! [`Outcome`] ([`outcome_from_log`]), and [`SbuildBuilder`], which runs sbuild
+//! through [`crate::process`] and collects the .debs named in its .changes.
+//!
+//! sbuild runs in unshare mode against chroot tarballs that `cascade setup`
+//! creates: `CACHE/SUITE-ARCH.tar` (sbuild's own naming under
+//! `~/.cache/sbuild`). The tarball is passed by path: with a path, sbuild never
+//! refreshes it behind cascade's back, so the tarball id in a build's input
+//! hash stays true.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::arch::Arch;
+use crate::events::Outcome;
+use crate::process::{Cmd, Exit, LogOptions};
+use crate::recipe::BuildMode;
+use crate::runner::{BuildOutput, BuildRequest, Builder};
+
+/// Host-wide settings of every sbuild call.
+#[derive(Clone, Debug)]
+pub struct SbuildConfig {
+    /// The sbuild program (`sbuild`).
+    pub program: PathBuf,
+    /// Where the chroot tarballs are (`~/.cache/sbuild`).
+    pub chroot_dir: PathBuf,
+    /// The suite the chroots hold (`unstable`).
+    pub suite: String,
+    /// The build machine's architecture, whose chroot cross builds use.
+    pub build_arch: Arch,
+    /// `Name <email>` for binNMU changelog entries.
+    pub maintainer: Option<String>,
+    /// SIGTERM → SIGKILL grace when a build is stopped.
+    pub grace: Duration,
+}
+
+impl SbuildConfig {
+    /// Defaults for this host: `~/.cache/sbuild`, the host architecture.
+    pub fn new(suite: &str) -> SbuildConfig {
+        SbuildConfig {
+            program: PathBuf::from("sbuild"),
+            chroot_dir: default_chroot_dir(),
+            suite: suite.to_string(),
+            build_arch: Arch::host(),
+            maintainer: None,
+            grace: Duration::from_secs(30),
+        }
+    }
+
+    /// The tarball a build of `arch` in `mode` runs in.
+    pub fn chroot_for(&self, arch: &Arch, mode: BuildMode) -> PathBuf {
+        let chroot_arch = match mode {
+            BuildMode::Cross => &self.build_arch,
+            BuildMode::Native | BuildMode::Qemu => arch,
+        };
+        chroot_tarball(&self.chroot_dir, &self.suite, chroot_arch)
+    }
+}
+
+/// `~/.cache/sbuild`, where sbuild's unshare mode looks for tarballs.
+pub fn default_chroot_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(|| PathBuf::from("/root/.cache"))
+        .join("sbuild")
+}
+
+/// `DIR/SUITE-ARCH.tar`: the name sbuild itself would look up for `--dist=SUITE --arch=ARCH`.
+pub fn chroot_tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
+    dir.join(format!("{suite}-{arch}.tar"))
+}
+
+/// One sbuild call: the command, and an extra sbuild config file to write
+/// first (sbuild has no command-line option for the build environment).
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub cmd: Cmd,
+    /// (path, Perl text) of a config file named by `SBUILD_CONFIG` in `cmd`.
+    pub config: Option<(PathBuf, String)>,
+}
+
+/// The sbuild call for `req`. Pure: no file is touched.
+pub fn invocation(req: &BuildRequest, cfg: &SbuildConfig) -> Invocation {
+    let chroot = cfg.chroot_for(&req.arch, req.mode);
+    let mut cmd = Cmd::new(&cfg.program)
+        .arg("--chroot-mode=unshare")
+        .arg(format!("--chroot={}", chroot.display()))
+        .arg(format!("--dist={}", cfg.suite));
+    cmd = match req.mode {
+        BuildMode::Native | BuildMode::Qemu => cmd.arg(format!("--arch={}", req.arch)),
+        BuildMode::Cross => cmd
+            .arg(format!("--build={}", cfg.build_arch))
+            .arg(format!("--host={}", req.arch)),
+    };
+    cmd = cmd
+        .arg("--arch-any")
+        .arg(if req.arch_all {
+            "--arch-all"
+        } else {
+            "--no-arch-all"
+        })
+        .arg("--no-source")
+        // All output goes to stdout, which process.rs sends to req.log.
+        .arg("--nolog")
+        .arg(format!("--build-dir={}", req.out_dir.display()))
+        .arg("--no-run-lintian")
+        .arg("--no-run-piuparts")
+        .arg("--no-run-autopkgtest")
+        // The chroot's package lists are as old as the tarball; update them,
+        // but do not upgrade: the chroot stays what its tarball id says.
+        .arg("--apt-update")
+        .arg("--no-apt-upgrade")
+        .arg("--no-apt-distupgrade")
+        // dose3 would be installed into the chroot first (slow under qemu).
+        .arg("--bd-uninstallable-explainer=apt");
+    let mut profiles = req.profiles.clone();
+    if req.mode == BuildMode::Cross {
+        // An explicit --profiles replaces sbuild's cross default
+        // (cross,nocheck): keep both.
+        for p in ["nocheck", "cross"] {
+            if !profiles.iter().any(|x| x == p) {
+                profiles.insert(0, p.to_string());
+            }
+        }
+    }
+    if !profiles.is_empty() {
+        cmd = cmd.arg(format!("--profiles={}", profiles.join(",")));
+    }
+    if profiles.iter().any(|p| p == "nocheck") {
+        // The profile drops test build-deps; the option skips the tests.
+        cmd = cmd.env("DEB_BUILD_OPTIONS", "nocheck");
+    }
+    if let Some((n, reason)) = &req.binnmu {
+        cmd = cmd
+            .arg(format!("--make-binNMU={reason}"))
+            .arg(format!("--binNMU={n}"));
+        if let Some(m) = &cfg.maintainer {
+            cmd = cmd.arg(format!("--maintainer={m}"));
+        }
+    }
+    for deb in &req.extra_debs {
+        cmd = cmd.arg(format!("--extra-package={}", deb.display()));
+    }
+    let config = (!req.env.is_empty()).then(|| {
+        let path = req.out_dir.join(format!(
+            ".cascade-sbuild-{}_{}_{}.conf",
+            req.source, req.version, req.arch
+        ));
+        (path, build_environment_config(&req.env))
+    });
+    if let Some((path, _)) = &config {
+        cmd = cmd.env("SBUILD_CONFIG", path);
+    }
+    cmd = cmd.arg(&req.dsc);
+    Invocation { cmd, config }
+}
+
+/// A Perl snippet setting sbuild's `$build_environment`, which (unlike the
+/// caller's environment) is not filtered by `$environment_filter`.
+fn build_environment_config(env: &std::collections::BTreeMap<String, String>) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut out = String::from("$build_environment = {\n");
+    for (k, v) in env {
+        out.push_str(&format!("    {} => {},\n", quote(k), quote(v)));
+    }
+    out.push_str("};\n1;\n");
+    out
+}
+
+/// The fields of sbuild's closing summary cascade needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub status: Option<String>,
+    pub fail_stage: Option<String>,
+}
+
+/// Reads `Status:` and `Fail-Stage:` from the summary at the end of a log.
+pub fn summary(log: &str) -> Summary {
+    let start = log.rfind("| Summary").unwrap_or(0);
+    let mut s = Summary::default();
+    for line in log[start..].lines() {
+        if let Some(v) = line.strip_prefix("Status: ") {
+            s.status = Some(v.trim().to_string());
+        } else if let Some(v) = line.strip_prefix("Fail-Stage: ") {
+            s.fail_stage = Some(v.trim().to_string());
+        }
+    }
+    s
+}
+
+/// A basic mapping of a finished sbuild log to an outcome. One function so
+/// that the detailed classifier (`buildlog`) can replace it.
+pub fn outcome_from_log(log: &str) -> Outcome {
+    let s = summary(log);
+    let stage = s.fail_stage.clone().unwrap_or_else(|| "unknown".into());
+    match s.status.as_deref() {
+        Some("successful") => Outcome::Ok,
+        Some("skipped") => Outcome::Excluded {
+            reason: format!("sbuild skipped the build ({stage})"),
+        },
+        None => Outcome::Failed {
+            stage: "sbuild".into(),
+            errors: vec![crate::process::tail(log, 5)],
+        },
+        Some(_) if stage == "install-deps" || stage == "explain-bd-uninstallable" => {
+            Outcome::BuildDepUnsatisfiable {
+                missing: unmet_dependencies(log),
+            }
+        }
+        Some(_) if stage == "build" && test_failed(log) => Outcome::TestFailed {
+            errors: error_lines(log),
+        },
+        Some(_) => Outcome::Failed {
+            stage,
+            errors: error_lines(log),
+        },
+    }
+}
+
+/// dh_auto_test's own failure line, or make's for a `check`/`test` target.
+fn test_failed(log: &str) -> bool {
+    log.lines().any(|l| {
+        l.starts_with("dh_auto_test: error:")
+            || (l.starts_with("make") && l.contains("Error") && {
+                let l = l.to_ascii_lowercase();
+                l.contains("check]") || l.contains("test]")
+            })
+    })
+}
+
+/// The first few error lines of the log.
+fn error_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            l.contains("error:")
+                || l.contains("Error ")
+                || l.contains("#error")
+                || l.contains("FAIL")
+        })
+        .take(5)
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+/// apt's "unmet dependencies" lines (`X : Depends: Y but Z is to be installed`).
+/// apt also lists satisfiable siblings without a reason; those are dropped
+/// when any line gives one.
+fn unmet_dependencies(log: &str) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for l in log.lines() {
+        if let Some((_, dep)) = l.split_once(" Depends: ") {
+            let dep = dep.trim().to_string();
+            if !all.contains(&dep) {
+                all.push(dep);
+            }
+        }
+    }
+    let with_reason: Vec<String> = all
+        .iter()
+        .filter(|d| d.contains(" but ") || d.contains("not installable"))
+        .cloned()
+        .collect();
+    let mut out = if with_reason.is_empty() {
+        all
+    } else {
+        with_reason
+    };
+    out.truncate(10);
+    out
+}
+
+/// The name sbuild gives the .changes of `req`: epoch dropped, binNMU suffix
+/// added, host architecture.
+pub fn changes_name(req: &BuildRequest) -> String {
+    let version = req
+        .version
+        .split_once(':')
+        .map_or(req.version.as_str(), |(_, v)| v);
+    let suffix = req
+        .binnmu
+        .as_ref()
+        .map(|(n, _)| format!("+b{n}"))
+        .unwrap_or_default();
+    format!("{}_{}{}_{}.changes", req.source, version, suffix, req.arch)
+}
+
+/// The .debs (and .udebs) listed in a .changes text, as paths in `dir`.
+pub fn debs_in_changes(text: &str, dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let changes = debian_control::changes::Changes::read(text.as_bytes())
+        .map_err(|e| format!("unreadable .changes: {e}"))?;
+    let files = changes
+        .files()
+        .ok_or_else(|| "the .changes has no Files field".to_string())?;
+    Ok(files
+        .into_iter()
+        .filter(|f| f.filename.ends_with(".deb") || f.filename.ends_with(".udeb"))
+        .map(|f| dir.join(f.filename))
+        .collect())
+}
+
+/// The production [`Builder`]: real sbuild, one process group per build.
+#[derive(Clone, Debug)]
+pub struct SbuildBuilder {
+    pub config: SbuildConfig,
+}
+
+impl SbuildBuilder {
+    pub fn new(config: SbuildConfig) -> SbuildBuilder {
+        SbuildBuilder { config }
+    }
+
+    async fn run(&self, req: &BuildRequest) -> (Outcome, Vec<PathBuf>) {
+        let failed = |what: String| Outcome::Failed {
+            stage: "cascade".into(),
+            errors: vec![what],
+        };
+        let inv = invocation(req, &self.config);
+        if let Err(e) = std::fs::create_dir_all(&req.out_dir) {
+            return (failed(format!("{}: {e}", req.out_dir.display())), vec![]);
+        }
+        if let Some((path, text)) = &inv.config
+            && let Err(e) = std::fs::write(path, text)
+        {
+            return (failed(format!("{}: {e}", path.display())), vec![]);
+        }
+        let opts = LogOptions {
+            timeout: req.timeout,
+            grace: self.config.grace,
+            append: false,
+        };
+        let exit = match inv.cmd.run_logged(&req.log, &opts).await {
+            Ok(exit) => exit,
+            Err(e) => return (failed(e.to_string()), vec![]),
+        };
+        match exit {
+            Exit::TimedOut => return (Outcome::Timeout, vec![]),
+            Exit::Cancelled => return (Outcome::Cancelled, vec![]),
+            Exit::Status(_) => {}
+        }
+        let log = std::fs::read(&req.log)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let outcome = outcome_from_log(&log);
+        if outcome != Outcome::Ok {
+            return (outcome, vec![]);
+        }
+        let changes = req.out_dir.join(changes_name(req));
+        match std::fs::read_to_string(&changes)
+            .map_err(|e| format!("{}: {e}", changes.display()))
+            .and_then(|t| debs_in_changes(&t, &req.out_dir))
+        {
+            Ok(debs) => (Outcome::Ok, debs),
+            Err(e) => (failed(e), vec![]),
+        }
+    }
+}
+
+impl Builder for SbuildBuilder {
+    fn build(&self, req: BuildRequest) -> impl std::future::Future<Output = BuildOutput> + Send {
+        let this = self.clone();
+        async move {
+            let start = Instant::now();
+            let (outcome, debs) = this.run(&req).await;
+            BuildOutput {
+                outcome,
+                debs,
+                duration: start.elapsed(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn arch(a: &str) -> Arch {
+        Arch::new(a).unwrap()
+    }
+
+    fn cfg() -> SbuildConfig {
+        SbuildConfig {
+            program: "sbuild".into(),
+            chroot_dir: "/cache/sbuild".into(),
+            suite: "unstable".into(),
+            build_arch: arch("amd64"),
+            maintainer: Some("Cascade <cascade@example.org>".into()),
+            grace: Duration::from_secs(1),
+        }
+    }
+
+    fn req(a: &str, mode: BuildMode) -> BuildRequest {
+        BuildRequest {
+            source: "demo-blas".into(),
+            version: "7.2.4-1~exp1".into(),
+            arch: arch(a),
+            mode,
+            dsc: "/run/src/demo-blas_7.2.4-1~exp1.dsc".into(),
+            extra_debs: vec!["/run/debs/amd64/libdemoruntime1_7.2.4-1~exp1_amd64.deb".into()],
+            out_dir: "/run/out/amd64".into(),
+            log: "/run/logs/demo-blas_7.2.4-1~exp1_amd64.build".into(),
+            timeout: None,
+            profiles: vec![],
+            arch_all: false,
+            binnmu: None,
+            env: BTreeMap::new(),
+        }
+    }
+
+    fn argv(inv: &Invocation) -> Vec<String> {
+        inv.cmd
+            .get_args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn native_argv() {
+        let mut r = req("amd64", BuildMode::Native);
+        r.arch_all = true;
+        let inv = invocation(&r, &cfg());
+        assert_eq!(
+            argv(&inv),
+            [
+                "--chroot-mode=unshare",
+                "--chroot=/cache/sbuild/unstable-amd64.tar",
+                "--dist=unstable",
+                "--arch=amd64",
+                "--arch-any",
+                "--arch-all",
+                "--no-source",
+                "--nolog",
+                "--build-dir=/run/out/amd64",
+                "--no-run-lintian",
+                "--no-run-piuparts",
+                "--no-run-autopkgtest",
+                "--apt-update",
+                "--no-apt-upgrade",
+                "--no-apt-distupgrade",
+                "--bd-uninstallable-explainer=apt",
+                "--extra-package=/run/debs/amd64/libdemoruntime1_7.2.4-1~exp1_amd64.deb",
+                "/run/src/demo-blas_7.2.4-1~exp1.dsc",
+            ]
+        );
+        assert!(inv.cmd.get_env().is_empty());
+        assert!(inv.config.is_none());
+    }
+
+    #[test]
+    fn qemu_uses_the_foreign_chroot() {
+        let inv = invocation(&req("riscv64", BuildMode::Qemu), &cfg());
+        let a = argv(&inv);
+        assert!(a.contains(&"--chroot=/cache/sbuild/unstable-riscv64.tar".into()));
+        assert!(a.contains(&"--arch=riscv64".into()));
+        assert!(a.contains(&"--no-arch-all".into()));
+        assert!(!a.iter().any(|x| x.starts_with("--host")));
+    }
+
+    #[test]
+    fn cross_uses_the_build_chroot_and_cross_profile() {
+        let inv = invocation(&req("arm64", BuildMode::Cross), &cfg());
+        let a = argv(&inv);
+        assert!(a.contains(&"--chroot=/cache/sbuild/unstable-amd64.tar".into()));
+        assert!(a.contains(&"--build=amd64".into()));
+        assert!(a.contains(&"--host=arm64".into()));
+        assert!(a.contains(&"--profiles=cross,nocheck".into()));
+        assert!(!a.iter().any(|x| x.starts_with("--arch=")));
+    }
+
+    #[test]
+    fn binnmu_argv() {
+        let mut r = req("riscv64", BuildMode::Qemu);
+        r.binnmu = Some((2, "Rebuild against libdemoruntime1 7.2.4".into()));
+        let a = argv(&invocation(&r, &cfg()));
+        assert!(a.contains(&"--make-binNMU=Rebuild against libdemoruntime1 7.2.4".into()));
+        assert!(a.contains(&"--binNMU=2".into()));
+        assert!(a.contains(&"--maintainer=Cascade <cascade@example.org>".into()));
+        assert_eq!(
+            changes_name(&r),
+            "demo-blas_7.2.4-1~exp1+b2_riscv64.changes"
+        );
+    }
+
+    #[test]
+    fn profiles_and_nocheck() {
+        let mut r = req("riscv64", BuildMode::Qemu);
+        r.profiles = vec!["nocheck".into(), "noudeb".into()];
+        let inv = invocation(&r, &cfg());
+        assert!(argv(&inv).contains(&"--profiles=nocheck,noudeb".into()));
+        assert_eq!(
+            inv.cmd
+                .get_env()
+                .get(std::ffi::OsStr::new("DEB_BUILD_OPTIONS")),
+            Some(&"nocheck".into())
+        );
+    }
+
+    #[test]
+    fn env_goes_through_an_sbuild_config() {
+        let mut r = req("amd64", BuildMode::Native);
+        r.env.insert("QEMU_CPU".into(), "rv64,v=true".into());
+        r.env.insert("ODD".into(), "it's".into());
+        let inv = invocation(&r, &cfg());
+        let (path, text) = inv.config.unwrap();
+        assert!(path.starts_with("/run/out/amd64"));
+        assert_eq!(
+            text,
+            "$build_environment = {\n    'ODD' => 'it\\'s',\n    'QEMU_CPU' => 'rv64,v=true',\n};\n1;\n"
+        );
+        assert_eq!(
+            inv.cmd.get_env().get(std::ffi::OsStr::new("SBUILD_CONFIG")),
+            Some(&path.into_os_string())
+        );
+    }
+
+    #[test]
+    fn changes_name_drops_the_epoch() {
+        let mut r = req("amd64", BuildMode::Native);
+        r.version = "1:2.0-3".into();
+        assert_eq!(changes_name(&r), "demo-blas_2.0-3_amd64.changes");
+    }
+
+    const SUMMARY_FAILED: &str = "\
+dh_auto_test: error: make -j1 check returned exit code 2
++------------------------------------------------------------------------------+
+| Summary                                                                      |
++------------------------------------------------------------------------------+
+
+Build Architecture: amd64
+Build Type: any
+Fail-Stage: build
+Host Architecture: riscv64
+Status: attempted
+";
+
+    #[test]
+    fn outcomes_from_summaries() {
+        let ok = "| Summary |\nStatus: successful\n";
+        assert_eq!(outcome_from_log(ok), Outcome::Ok);
+        assert!(matches!(
+            outcome_from_log(SUMMARY_FAILED),
+            Outcome::TestFailed { .. }
+        ));
+        let compile =
+            "x.c:3:2: error: #error no riscv64\n| Summary\nFail-Stage: build\nStatus: attempted\n";
+        match outcome_from_log(compile) {
+            Outcome::Failed { stage, errors } => {
+                assert_eq!(stage, "build");
+                assert_eq!(errors, ["x.c:3:2: error: #error no riscv64"]);
+            }
+            o => panic!("{o:?}"),
+        }
+        let deps = " sbuild-build-depends-main-dummy : Depends: debhelper-compat (= 13)\n                                   Depends: libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed\n sbuild-build-depends-main-dummy : Depends: debhelper-compat (= 13)\n                                   Depends: libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed\n| Summary\nFail-Stage: install-deps\nStatus: given-back\n";
+        assert_eq!(
+            outcome_from_log(deps),
+            Outcome::BuildDepUnsatisfiable {
+                missing: vec![
+                    "libdemoruntime-dev (>= 7.2.4~) but it is not going to be installed".into()
+                ]
+            }
+        );
+        let skipped = "| Summary\nFail-Stage: arch-check\nStatus: skipped\n";
+        assert!(matches!(
+            outcome_from_log(skipped),
+            Outcome::Excluded { .. }
+        ));
+        assert!(matches!(
+            outcome_from_log("E: sbuild died early"),
+            Outcome::Failed { stage, .. } if stage == "sbuild"
+        ));
+    }
+
+    #[test]
+    fn debs_from_changes() {
+        let text = "\
+Format: 1.8
+Source: demo-runtime
+Binary: libdemoruntime1 libdemoruntime-dev
+Architecture: amd64
+Version: 7.2.4-1~exp1
+Files:
+ 0123 100 libs optional libdemoruntime1_7.2.4-1~exp1_amd64.deb
+ 4567 200 libdevel optional libdemoruntime-dev_7.2.4-1~exp1_amd64.deb
+ 89ab 300 misc optional demo-runtime_7.2.4-1~exp1_amd64.buildinfo
+";
+        let debs = debs_in_changes(text, Path::new("/o")).unwrap();
+        assert_eq!(
+            debs,
+            [
+                PathBuf::from("/o/libdemoruntime1_7.2.4-1~exp1_amd64.deb"),
+                PathBuf::from("/o/libdemoruntime-dev_7.2.4-1~exp1_amd64.deb"),
+            ]
+        );
+    }
+}

@@ -1,5 +1,826 @@
-//! `setup`: see the map in `lib.rs`. (Skeleton — filled in by its owner.)
+//! Host setup for sbuild, shared by `cascade setup` (fixes) and `cascade
+//! doctor` (reports): packages, binfmt_misc and qemu, subuid/subgid, the
+//! sbuild config, chroot tarballs.
+//!
+//! The checks are pure: [`evaluate`] turns [`Facts`] (gathered by [`probe`],
+//! the only place that looks at the host) into a list of [`Check`]s, each
+//! with the [`Action`]s that fix it. [`apply`] performs one action. The list
+//! of check names depends only on the [`Options`], so setup can re-probe
+//! after each fix and find the same check again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::arch::Arch;
+use crate::process::Cmd;
+
+/// sbuild older than this cannot cross-build against a sid chroot.
+pub const MIN_SBUILD: &str = "0.89";
+/// mmdebstrap older than this lacks features sbuild 0.89's unshare mode uses.
+pub const MIN_MMDEBSTRAP: &str = "1.4";
+/// Packages the builds need besides sbuild and mmdebstrap.
+pub const TOOLS: &[&str] = &[
+    "uidmap",
+    "qemu-user-static",
+    "binfmt-support",
+    "devscripts",
+    "faketime",
+    "dose-extra",
+];
+/// The first subordinate id given to root (the range that sbuild's docs use
+/// for unprivileged users starts at 100000; root's is kept apart).
+const ROOT_SUBID_START: u64 = 1_000_000;
+const SUBID_COUNT: u64 = 65_536;
+
+/// The sbuild user config template (`sbuild/sbuildrc.pl`).
+pub const SBUILDRC: &str = include_str!("../sbuild/sbuildrc.pl");
+
+/// What to set up.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub archs: Vec<Arch>,
+    pub suite: String,
+    pub mirror: String,
+    pub max_age: Duration,
+    pub chroot_dir: PathBuf,
+    pub host_arch: Arch,
+    /// `~/.config/sbuild/config.pl`.
+    pub sbuild_config: PathBuf,
+}
+
+/// One entry of /proc/sys/fs/binfmt_misc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binfmt {
+    pub enabled: bool,
+    pub flags: String,
+}
+
+/// What [`probe`] found on the host.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    /// VERSION_CODENAME of /etc/os-release.
+    pub codename: Option<String>,
+    pub user: String,
+    /// Installed packages and their versions.
+    pub packages: BTreeMap<String, String>,
+    /// Suites named in apt's sources.
+    pub apt_suites: BTreeSet<String>,
+    pub binfmt_mounted: bool,
+    /// binfmt_misc entries by name (`qemu-riscv64`).
+    pub binfmt: BTreeMap<String, Binfmt>,
+    pub subuid: String,
+    pub subgid: String,
+    pub sbuild_config: bool,
+    /// Age of each chroot tarball that exists.
+    pub chroot_age: BTreeMap<Arch, Duration>,
+}
+
+/// One step that fixes a check.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Run(Cmd),
+    AppendLine { path: PathBuf, line: String },
+    WriteFile { path: PathBuf, content: String },
+    Rename { from: PathBuf, to: PathBuf },
+}
+
+impl fmt::Display for Action {
+    /// A shell line a user could type to do the same.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Run(cmd) => write!(f, "{cmd}"),
+            Action::AppendLine { path, line } => {
+                write!(f, "echo '{line}' >> {}", path.display())
+            }
+            Action::WriteFile { path, content } => write!(
+                f,
+                "mkdir -p {} && cat > {} <<'EOF'\n{content}EOF",
+                path.parent().unwrap_or(Path::new(".")).display(),
+                path.display()
+            ),
+            Action::Rename { from, to } => write!(f, "mv {} {}", from.display(), to.display()),
+        }
+    }
+}
+
+/// What kind of fix a check needs; setup skips `Install` under `--no-install`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Install,
+    Host,
+    Chroot,
+}
+
+/// The verdict on one requirement.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub name: String,
+    pub kind: Kind,
+    pub ok: bool,
+    /// What was found (or why it is fine).
+    pub detail: String,
+    /// Empty when ok.
+    pub fix: Vec<Action>,
+}
+
+fn check(name: String, kind: Kind, ok: bool, detail: String, fix: Vec<Action>) -> Check {
+    let fix = if ok { vec![] } else { fix };
+    Check {
+        name,
+        kind,
+        ok,
+        detail,
+        fix,
+    }
+}
+
+/// qemu's name for a Debian architecture (binfmt entry `qemu-NAME`).
+pub fn qemu_name(arch: &Arch) -> Option<&'static str> {
+    Some(match arch.as_str() {
+        "arm64" => "aarch64",
+        "armhf" | "armel" => "arm",
+        "ppc64el" => "ppc64le",
+        "ppc64" => "ppc64",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        "loong64" => "loongarch64",
+        "mips64el" => "mips64el",
+        "alpha" => "alpha",
+        "hppa" => "hppa",
+        "m68k" => "m68k",
+        "sh4" => "sh4",
+        "sparc64" => "sparc64",
+        "powerpc" => "ppc",
+        _ => return None,
+    })
+}
+
+fn version_at_least(installed: &str, min: &str) -> bool {
+    match (
+        installed.parse::<debversion::Version>(),
+        min.parse::<debversion::Version>(),
+    ) {
+        (Ok(i), Ok(m)) => i >= m,
+        _ => false,
+    }
+}
+
+fn apt_get() -> Cmd {
+    Cmd::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive")
+}
+
+/// The subordinate id line to add for `user`, after the ranges in `existing`.
+pub fn subid_line(user: &str, existing: &str) -> String {
+    let end = existing
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':').skip(1);
+            let start: u64 = f.next()?.trim().parse().ok()?;
+            let count: u64 = f.next()?.trim().parse().ok()?;
+            Some(start + count)
+        })
+        .max()
+        .unwrap_or(0);
+    let base = if user == "root" {
+        ROOT_SUBID_START
+    } else {
+        100_000
+    };
+    let start = base.max(end);
+    format!("{user}:{start}:{SUBID_COUNT}")
+}
+
+fn has_subid(user: &str, text: &str) -> bool {
+    text.lines()
+        .any(|l| l.split(':').next() == Some(user) && l.split(':').count() == 3)
+}
+
+/// The mmdebstrap call that makes `arch`'s tarball (into a dot-file first:
+/// sbuild's tarball lookup ignores names it does not start with).
+pub fn chroot_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
+    let target = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let tmp = opts
+        .chroot_dir
+        .join(format!(".{}-{arch}.tar.new", opts.suite));
+    vec![
+        Action::Run(Cmd::new("mkdir").arg("-p").arg(&opts.chroot_dir)),
+        Action::Run(
+            Cmd::new("mmdebstrap")
+                .arg("--variant=buildd")
+                .arg("--mode=unshare")
+                .arg("--format=tar")
+                .arg(format!("--architectures={arch}"))
+                // The mirror's Release files may be past Valid-Until.
+                .arg("--aptopt=Acquire::Check-Valid-Until \"false\"")
+                .arg(&opts.suite)
+                .arg(&tmp)
+                .arg(&opts.mirror),
+        ),
+        Action::Rename {
+            from: tmp,
+            to: target,
+        },
+    ]
+}
+
+/// Every check for `opts`, judged on `facts`. Pure.
+pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
+    let mut out = Vec::new();
+    let bookworm = facts.codename.as_deref() == Some("bookworm");
+    let backports_file = PathBuf::from("/etc/apt/sources.list.d/bookworm-backports.sources");
+
+    // 1. bookworm's sbuild 0.85 breaks cross builds: sbuild comes from backports.
+    let has_bpo = facts.apt_suites.contains("bookworm-backports");
+    out.push(check(
+        "apt source bookworm-backports".into(),
+        Kind::Install,
+        !bookworm || has_bpo,
+        if bookworm {
+            format!("bookworm host; backports {}", if has_bpo { "configured" } else { "missing" })
+        } else {
+            format!(
+                "not needed on {}",
+                facts.codename.as_deref().unwrap_or("this host")
+            )
+        },
+        vec![Action::WriteFile {
+            path: backports_file,
+            content: "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n".into(),
+        }],
+    ));
+
+    // 2. sbuild and mmdebstrap, new enough.
+    let mut missing = Vec::new();
+    let mut found = Vec::new();
+    for (pkg, min) in [("sbuild", MIN_SBUILD), ("mmdebstrap", MIN_MMDEBSTRAP)] {
+        match facts.packages.get(pkg) {
+            Some(v) if version_at_least(v, min) => found.push(format!("{pkg} {v}")),
+            Some(v) => missing.push(format!("{pkg} >= {min} (have {v})")),
+            None => missing.push(format!("{pkg} >= {min}")),
+        }
+    }
+    let mut install = apt_get().args(["install", "-y"]);
+    if bookworm {
+        install = install.args(["-t", "bookworm-backports"]);
+    }
+    out.push(check(
+        "sbuild and mmdebstrap".into(),
+        Kind::Install,
+        missing.is_empty(),
+        if missing.is_empty() {
+            found.join(", ")
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+        vec![
+            Action::Run(apt_get().args(["-o", "Acquire::Check-Valid-Until=false", "update"])),
+            Action::Run(install.args(["sbuild", "mmdebstrap"])),
+        ],
+    ));
+
+    // 3. The other tools.
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|p| !facts.packages.contains_key(*p))
+        .collect();
+    out.push(check(
+        "build tools".into(),
+        Kind::Install,
+        missing.is_empty(),
+        if missing.is_empty() {
+            TOOLS.join(", ")
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+        vec![Action::Run(
+            apt_get().args(["install", "-y"]).args(missing.iter()),
+        )],
+    ));
+
+    // 4. binfmt_misc, and qemu registered with the F flag: the interpreter
+    // is opened at registration, so it works inside chroots that lack it.
+    let foreign: Vec<&Arch> = opts
+        .archs
+        .iter()
+        .filter(|a| **a != opts.host_arch)
+        .collect();
+    if !foreign.is_empty() {
+        out.push(check(
+            "binfmt_misc mounted".into(),
+            Kind::Host,
+            facts.binfmt_mounted,
+            "/proc/sys/fs/binfmt_misc".into(),
+            vec![Action::Run(Cmd::new("mount").args([
+                "-t",
+                "binfmt_misc",
+                "binfmt_misc",
+                "/proc/sys/fs/binfmt_misc",
+            ]))],
+        ));
+    }
+    for arch in foreign {
+        let Some(q) = qemu_name(arch) else { continue };
+        let entry = format!("qemu-{q}");
+        let state = facts.binfmt.get(&entry);
+        let ok = state.is_some_and(|b| b.enabled && b.flags.contains('F'));
+        out.push(check(
+            format!("qemu binfmt for {arch}"),
+            Kind::Host,
+            ok,
+            match state {
+                Some(b) => format!(
+                    "{entry} {} flags {}",
+                    if b.enabled { "enabled" } else { "disabled" },
+                    b.flags
+                ),
+                None => format!("{entry} not registered"),
+            },
+            vec![Action::Run(
+                Cmd::new("update-binfmts").args(["--enable", &entry]),
+            )],
+        ));
+    }
+
+    // 5. Subordinate ids for sbuild's unshare mode.
+    for (file, text) in [
+        ("/etc/subuid", &facts.subuid),
+        ("/etc/subgid", &facts.subgid),
+    ] {
+        let ok = has_subid(&facts.user, text);
+        out.push(check(
+            format!("{file} entry for {}", facts.user),
+            Kind::Host,
+            ok,
+            if ok {
+                "present".into()
+            } else {
+                "missing (sbuild --chroot-mode=unshare needs it)".into()
+            },
+            vec![Action::AppendLine {
+                path: file.into(),
+                line: subid_line(&facts.user, text),
+            }],
+        ));
+    }
+
+    // 6. sbuild's own config: unshare mode, no automatic tarball refresh.
+    out.push(check(
+        "sbuild user config".into(),
+        Kind::Host,
+        facts.sbuild_config,
+        opts.sbuild_config.display().to_string(),
+        vec![Action::WriteFile {
+            path: opts.sbuild_config.clone(),
+            content: SBUILDRC.into(),
+        }],
+    ));
+
+    // 7. One chroot tarball per architecture, young enough.
+    for arch in &opts.archs {
+        let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
+        let age = facts.chroot_age.get(arch);
+        let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
+        let ok = age.is_some_and(|a| *a <= opts.max_age);
+        out.push(check(
+            format!("chroot {}-{arch}", opts.suite),
+            Kind::Chroot,
+            ok,
+            match age {
+                Some(a) if ok => format!("{} ({:.1} days old)", path.display(), days(a)),
+                Some(a) => format!(
+                    "{} is {:.1} days old (max {:.0})",
+                    path.display(),
+                    days(a),
+                    days(&opts.max_age)
+                ),
+                None => format!("{} missing", path.display()),
+            },
+            chroot_actions(opts, arch),
+        ));
+    }
+    out
+}
+
+/// Looks at the host. Missing files and tools read as "not there".
+pub fn probe(opts: &Options) -> Facts {
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    let codename = read("/etc/os-release").lines().find_map(|l| {
+        l.strip_prefix("VERSION_CODENAME=")
+            .map(|v| v.trim_matches('"').to_string())
+    });
+    let user = Cmd::new("id")
+        .arg("-un")
+        .run()
+        .map(|o| o.stdout.trim().to_string())
+        .unwrap_or_else(|_| "root".into());
+    let mut names: Vec<&str> = vec!["sbuild", "mmdebstrap"];
+    names.extend(TOOLS);
+    // dpkg-query exits 1 when some name is unknown but still prints the rest.
+    let packages = Cmd::new("dpkg-query")
+        .args(["-W", "-f", "${Package} ${Version} ${db:Status-Status}\\n"])
+        .args(&names)
+        .to_std()
+        .output()
+        .map(|o| parse_dpkg_query(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or_default();
+    let mut apt_suites = BTreeSet::new();
+    let mut sources = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        sources.extend(
+            dir.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "list" || e == "sources")),
+        );
+    }
+    for s in sources {
+        apt_suites.extend(apt_source_suites(
+            &std::fs::read_to_string(&s).unwrap_or_default(),
+        ));
+    }
+    let binfmt_dir = Path::new("/proc/sys/fs/binfmt_misc");
+    let binfmt_mounted = binfmt_dir.join("status").exists();
+    let mut binfmt = BTreeMap::new();
+    if let Ok(dir) = std::fs::read_dir(binfmt_dir) {
+        for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("qemu-") {
+                let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                binfmt.insert(name, parse_binfmt(&text));
+            }
+        }
+    }
+    let now = SystemTime::now();
+    let chroot_age = opts
+        .archs
+        .iter()
+        .filter_map(|a| {
+            let p = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, a);
+            let m = std::fs::metadata(&p).ok().filter(|m| m.len() > 0)?;
+            let age = now.duration_since(m.modified().ok()?).unwrap_or_default();
+            Some((a.clone(), age))
+        })
+        .collect();
+    Facts {
+        codename,
+        user,
+        packages,
+        apt_suites,
+        binfmt_mounted,
+        binfmt,
+        subuid: read("/etc/subuid"),
+        subgid: read("/etc/subgid"),
+        sbuild_config: opts.sbuild_config.exists(),
+        chroot_age,
+    }
+}
+
+/// `Package Version Status` lines → installed packages.
+pub fn parse_dpkg_query(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (p, v, s) = (f.next()?, f.next()?, f.next()?);
+            (s == "installed").then(|| (p.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// The suites named in a one-line-style `.list` or a deb822 `.sources` file.
+pub fn apt_source_suites(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some(v) = line.strip_prefix("Suites:") {
+            out.extend(v.split_whitespace().map(String::from));
+        } else if line.starts_with("deb ") || line.starts_with("deb-src ") {
+            // deb [opts] URI SUITE COMPONENTS...
+            let mut words = line.split_whitespace().skip(1).peekable();
+            if words.peek().is_some_and(|w| w.starts_with('[')) {
+                for w in words.by_ref() {
+                    if w.ends_with(']') {
+                        break;
+                    }
+                }
+            }
+            if let Some(suite) = words.nth(1) {
+                out.push(suite.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// A /proc/sys/fs/binfmt_misc entry's text.
+pub fn parse_binfmt(text: &str) -> Binfmt {
+    Binfmt {
+        enabled: text.lines().next() == Some("enabled"),
+        flags: text
+            .lines()
+            .find_map(|l| l.strip_prefix("flags: "))
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
+/// Performs one action.
+pub fn apply(action: &Action) -> Result<(), Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    match action {
+        Action::Run(cmd) => {
+            // Long tools (apt-get, mmdebstrap) show their progress.
+            let status = cmd.to_std().status().map_err(|source| Error::Run {
+                command: cmd.to_string(),
+                status: source.to_string(),
+            })?;
+            if !status.success() {
+                return Err(Error::Run {
+                    command: cmd.to_string(),
+                    status: status.to_string(),
+                });
+            }
+        }
+        Action::AppendLine { path, line } => {
+            use std::io::Write;
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let sep = if text.is_empty() || text.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(io(path))?;
+            writeln!(f, "{sep}{line}").map_err(io(path))?;
+        }
+        Action::WriteFile { path, content } => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            std::fs::write(path, content).map_err(io(path))?;
+        }
+        Action::Rename { from, to } => std::fs::rename(from, to).map_err(io(from))?,
+    }
+    Ok(())
+}
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {}
+pub enum Error {
+    #[error("`{command}` failed: {status}")]
+    Run { command: String, status: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arch(a: &str) -> Arch {
+        Arch::new(a).unwrap()
+    }
+
+    fn opts() -> Options {
+        Options {
+            archs: vec![arch("amd64"), arch("riscv64")],
+            suite: "unstable".into(),
+            mirror: "http://deb.debian.org/debian".into(),
+            max_age: Duration::from_secs(7 * 86_400),
+            chroot_dir: "/root/.cache/sbuild".into(),
+            host_arch: arch("amd64"),
+            sbuild_config: "/root/.config/sbuild/config.pl".into(),
+        }
+    }
+
+    fn healthy() -> Facts {
+        let mut packages: BTreeMap<String, String> = TOOLS
+            .iter()
+            .map(|p| (p.to_string(), "1.0".to_string()))
+            .collect();
+        packages.insert("sbuild".into(), "0.89.3+deb13u1~bpo12+2".into());
+        packages.insert("mmdebstrap".into(), "1.5.6-4~bpo12+1".into());
+        Facts {
+            codename: Some("bookworm".into()),
+            user: "root".into(),
+            packages,
+            apt_suites: ["bookworm".into(), "bookworm-backports".into()].into(),
+            binfmt_mounted: true,
+            binfmt: [(
+                "qemu-riscv64".to_string(),
+                Binfmt {
+                    enabled: true,
+                    flags: "PF".into(),
+                },
+            )]
+            .into(),
+            subuid: "root:1000000:65536\n".into(),
+            subgid: "root:1000000:65536\n".into(),
+            sbuild_config: true,
+            chroot_age: [
+                (arch("amd64"), Duration::from_secs(3600)),
+                (arch("riscv64"), Duration::from_secs(3600)),
+            ]
+            .into(),
+        }
+    }
+
+    fn failing(checks: &[Check]) -> Vec<&str> {
+        checks
+            .iter()
+            .filter(|c| !c.ok)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn healthy_host_passes_everything() {
+        let checks = evaluate(&opts(), &healthy());
+        assert_eq!(failing(&checks), Vec::<&str>::new());
+        assert!(checks.iter().all(|c| c.fix.is_empty()));
+    }
+
+    #[test]
+    fn the_list_of_checks_depends_only_on_options() {
+        let names = |f: &Facts| {
+            evaluate(&opts(), f)
+                .into_iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&healthy()),
+            names(&Facts {
+                user: "root".into(),
+                ..Facts::default()
+            })
+        );
+    }
+
+    #[test]
+    fn old_sbuild_on_bookworm_installs_from_backports() {
+        let mut f = healthy();
+        f.packages.insert("sbuild".into(), "0.85.0".into());
+        f.apt_suites.remove("bookworm-backports");
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(
+            failing(&checks),
+            ["apt source bookworm-backports", "sbuild and mmdebstrap"]
+        );
+        let fix: Vec<String> = checks[1].fix.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            fix,
+            [
+                "apt-get -o Acquire::Check-Valid-Until=false update",
+                "apt-get install -y -t bookworm-backports sbuild mmdebstrap",
+            ]
+        );
+        assert!(checks[1].detail.contains("have 0.85.0"));
+        assert!(
+            matches!(&checks[0].fix[0], Action::WriteFile { path, content }
+            if path.ends_with("bookworm-backports.sources") && content.contains("Suites: bookworm-backports"))
+        );
+    }
+
+    #[test]
+    fn trixie_needs_no_backports() {
+        let mut f = healthy();
+        f.codename = Some("trixie".into());
+        f.apt_suites.clear();
+        f.packages.remove("sbuild");
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(failing(&checks), ["sbuild and mmdebstrap"]);
+        assert_eq!(
+            checks[1].fix[1].to_string(),
+            "apt-get install -y sbuild mmdebstrap"
+        );
+    }
+
+    #[test]
+    fn missing_tools_binfmt_subids_and_chroots() {
+        let mut f = healthy();
+        f.packages.remove("dose-extra");
+        f.binfmt_mounted = false;
+        f.binfmt.clear();
+        f.subuid = "alice:100000:65536\n".into();
+        f.chroot_age
+            .insert(arch("riscv64"), Duration::from_secs(30 * 86_400));
+        f.chroot_age.remove(&arch("amd64"));
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(
+            failing(&checks),
+            [
+                "build tools",
+                "binfmt_misc mounted",
+                "qemu binfmt for riscv64",
+                "/etc/subuid entry for root",
+                "chroot unstable-amd64",
+                "chroot unstable-riscv64",
+            ]
+        );
+        let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(
+            by("build tools").fix[0].to_string(),
+            "apt-get install -y dose-extra"
+        );
+        assert_eq!(
+            by("qemu binfmt for riscv64").fix[0].to_string(),
+            "update-binfmts --enable qemu-riscv64"
+        );
+        assert_eq!(
+            by("/etc/subuid entry for root").fix[0].to_string(),
+            "echo 'root:1000000:65536' >> /etc/subuid"
+        );
+        let chroot: Vec<String> = by("chroot unstable-riscv64")
+            .fix
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        assert_eq!(
+            chroot,
+            [
+                "mkdir -p /root/.cache/sbuild",
+                "mmdebstrap --variant=buildd --mode=unshare --format=tar --architectures=riscv64 '--aptopt=Acquire::Check-Valid-Until \"false\"' unstable /root/.cache/sbuild/.unstable-riscv64.tar.new http://deb.debian.org/debian",
+                "mv /root/.cache/sbuild/.unstable-riscv64.tar.new /root/.cache/sbuild/unstable-riscv64.tar",
+            ]
+        );
+        assert!(
+            by("chroot unstable-riscv64")
+                .detail
+                .contains("30.0 days old")
+        );
+    }
+
+    #[test]
+    fn binfmt_without_fix_binary_flag_is_not_enough() {
+        let mut f = healthy();
+        f.binfmt.insert(
+            "qemu-riscv64".into(),
+            Binfmt {
+                enabled: true,
+                flags: "P".into(),
+            },
+        );
+        assert_eq!(failing(&evaluate(&opts(), &f)), ["qemu binfmt for riscv64"]);
+    }
+
+    #[test]
+    fn native_only_needs_no_binfmt() {
+        let mut o = opts();
+        o.archs = vec![arch("amd64")];
+        let mut f = healthy();
+        f.binfmt_mounted = false;
+        let names: Vec<String> = evaluate(&o, &f).into_iter().map(|c| c.name).collect();
+        assert!(!names.iter().any(|n| n.contains("binfmt")), "{names:?}");
+    }
+
+    #[test]
+    fn subid_lines_avoid_existing_ranges() {
+        assert_eq!(subid_line("root", ""), "root:1000000:65536");
+        assert_eq!(
+            subid_line("bob", "alice:100000:65536\n"),
+            "bob:165536:65536"
+        );
+        assert_eq!(subid_line("bob", ""), "bob:100000:65536");
+        assert_eq!(
+            subid_line("root", "x:1000000:65536\n"),
+            "root:1065536:65536"
+        );
+    }
+
+    #[test]
+    fn parsers() {
+        assert_eq!(
+            apt_source_suites(
+                "deb [signed-by=/k.gpg] http://deb.debian.org/debian bookworm main\n# deb http://x sid main\nTypes: deb\nSuites: bookworm-backports bookworm-updates\n"
+            ),
+            ["bookworm", "bookworm-backports", "bookworm-updates"]
+        );
+        assert_eq!(
+            parse_dpkg_query("sbuild 0.89 installed\nuidmap 1:4.13 config-files\n"),
+            [("sbuild".to_string(), "0.89".to_string())].into()
+        );
+        assert_eq!(
+            parse_binfmt(
+                "enabled\ninterpreter /usr/libexec/qemu-binfmt/riscv64-binfmt-P\nflags: PF\n"
+            ),
+            Binfmt {
+                enabled: true,
+                flags: "PF".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,426 @@
+//! Real sbuild builds of the demo stack: demo-cmake (arch:all), then
+//! demo-runtime and demo-blas for amd64 (native) and riscv64 (qemu), each
+//! against the .debs just built, checked with dpkg-deb.
+//!
+//! Needs sbuild, dpkg-source, git and the chroot tarballs that `cascade setup
+//! --arch amd64,riscv64` makes. Without them the test is skipped with a
+//! reason, or fails when CI=true.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cascade::arch::Arch;
+use cascade::events::Outcome;
+use cascade::process::Cmd;
+use cascade::recipe::BuildMode;
+use cascade::runner::{BuildOutput, BuildRequest, Builder};
+use cascade::sbuild::{SbuildBuilder, SbuildConfig};
+
+const VERSION: &str = "7.1.0-1~exp1";
+
+/// Skips (prints why) or, under CI=true, fails.
+fn unavailable(reason: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("prerequisite missing (CI=true makes this a failure): {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
+fn missing_prerequisite(cfg: &SbuildConfig, archs: &[&str]) -> Option<String> {
+    for tool in ["sbuild", "dpkg-source", "git", "dpkg-deb"] {
+        if Cmd::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .run()
+            .is_err()
+        {
+            return Some(format!("`{tool}` is not installed (run `cascade setup`)"));
+        }
+    }
+    for a in archs {
+        let t = cfg.chroot_for(&Arch::new(a).unwrap(), BuildMode::Native);
+        if !t.exists() {
+            return Some(format!(
+                "chroot tarball {} is missing (run `cascade setup --arch amd64,riscv64`)",
+                t.display()
+            ));
+        }
+    }
+    None
+}
+
+/// The source package of `pkg` at its current packaged version: orig tarball
+/// from upstream's `rocm-7.1.0` tag, `debian/` from the packaging branch.
+/// (Test-only; the bump step makes the real ones.)
+fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> PathBuf {
+    source_package_with(stack, pkg, dir, |_| {})
+}
+
+/// Like [`source_package`], with `edit` applied to the unpacked tree first.
+fn source_package_with(
+    stack: &cascade::demo::DemoStack,
+    pkg: &str,
+    dir: &Path,
+    edit: impl Fn(&Path),
+) -> PathBuf {
+    let p = stack.packages.iter().find(|p| p.source == pkg).unwrap();
+    let tree = dir.join(format!("{pkg}-7.1.0"));
+    Cmd::new("git")
+        .args(["clone", "-q", "-b", "debian/experimental"])
+        .arg(&p.packaging)
+        .arg(&tree)
+        .run()
+        .unwrap();
+    std::fs::remove_dir_all(tree.join(".git")).unwrap();
+    edit(&tree);
+    let orig = dir.join(format!("{pkg}_7.1.0.orig.tar"));
+    Cmd::new("git")
+        .arg("-C")
+        .arg(&p.upstream)
+        .args(["archive", "--format=tar"])
+        .arg(format!("--prefix={pkg}-7.1.0/"))
+        .arg("-o")
+        .arg(&orig)
+        .arg("rocm-7.1.0")
+        .run()
+        .unwrap();
+    Cmd::new("xz").arg(&orig).run().unwrap();
+    Cmd::new("dpkg-source")
+        .arg("-b")
+        .arg(format!("{pkg}-7.1.0"))
+        .cwd(dir)
+        .run()
+        .unwrap();
+    dir.join(format!("{pkg}_{VERSION}.dsc"))
+}
+
+fn request(
+    work: &Path,
+    dsc: &Path,
+    source: &str,
+    arch: &str,
+    mode: BuildMode,
+    extra: Vec<PathBuf>,
+) -> BuildRequest {
+    BuildRequest {
+        source: source.into(),
+        version: VERSION.into(),
+        arch: Arch::new(arch).unwrap(),
+        mode,
+        dsc: dsc.to_owned(),
+        extra_debs: extra,
+        out_dir: work.join("out").join(arch),
+        log: work
+            .join("logs")
+            .join(format!("{source}_{VERSION}_{arch}.build")),
+        timeout: Some(Duration::from_secs(15 * 60)),
+        profiles: vec![],
+        arch_all: source == "demo-cmake",
+        binnmu: None,
+        env: BTreeMap::new(),
+    }
+}
+
+fn assert_ok(out: &BuildOutput, req: &BuildRequest) {
+    assert_eq!(
+        out.outcome,
+        Outcome::Ok,
+        "{} on {} failed; log {}:\n{}",
+        req.source,
+        req.arch,
+        req.log.display(),
+        cascade::process::tail(&std::fs::read_to_string(&req.log).unwrap_or_default(), 40)
+    );
+    assert!(!out.debs.is_empty(), "{}: no .debs", req.source);
+    for d in &out.debs {
+        assert!(d.exists(), "{} listed in .changes but missing", d.display());
+    }
+}
+
+fn deb<'a>(out: &'a BuildOutput, prefix: &str) -> &'a Path {
+    out.debs
+        .iter()
+        .find(|d| {
+            d.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .unwrap_or_else(|| panic!("no {prefix}* among {:?}", out.debs))
+}
+
+fn field(deb: &Path, name: &str) -> String {
+    Cmd::new("dpkg-deb")
+        .arg("-f")
+        .arg(deb)
+        .arg(name)
+        .run()
+        .unwrap()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// runtime then blas for one arch, blas against the runtime just built.
+async fn chain(
+    builder: &SbuildBuilder,
+    work: &Path,
+    dscs: &BTreeMap<&str, PathBuf>,
+    arch: &str,
+    mode: BuildMode,
+    cmake_debs: Vec<PathBuf>,
+) {
+    let rt_req = request(
+        work,
+        &dscs["demo-runtime"],
+        "demo-runtime",
+        arch,
+        mode,
+        cmake_debs.clone(),
+    );
+    let rt = builder.build(rt_req.clone()).await;
+    assert_ok(&rt, &rt_req);
+    let lib = deb(&rt, "libdemoruntime1_");
+    assert_eq!(field(lib, "Version"), VERSION);
+    assert_eq!(field(lib, "Architecture"), arch);
+
+    let mut extra = cmake_debs;
+    extra.extend(rt.debs.iter().cloned());
+    let blas_req = request(work, &dscs["demo-blas"], "demo-blas", arch, mode, extra);
+    let blas = builder.build(blas_req.clone()).await;
+    assert_ok(&blas, &blas_req);
+    let lib = deb(&blas, "libdemoblas1_");
+    assert_eq!(field(lib, "Version"), VERSION);
+    // Built against the fresh runtime: its shlibs name its upstream version.
+    let depends = field(lib, "Depends");
+    assert!(
+        depends.contains("libdemoruntime1 (>= 7.1.0)"),
+        "libdemoblas1 on {arch}: Depends: {depends}"
+    );
+    // Only this build's .debs, not the runtime's sitting in the same out dir.
+    assert!(blas.debs.iter().all(|d| {
+        let n = d.file_name().unwrap().to_string_lossy().into_owned();
+        n.starts_with("libdemoblas")
+    }));
+}
+
+#[test]
+fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
+    let cfg = SbuildConfig::new("unstable");
+    if Arch::host().as_str() != "amd64" {
+        return unavailable("this test expects an amd64 build machine");
+    }
+    if let Some(reason) = missing_prerequisite(&cfg, &["amd64", "riscv64"]) {
+        return unavailable(&reason);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let stack = cascade::demo::init(&work.join("demo")).unwrap();
+    let src = work.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dscs: BTreeMap<&str, PathBuf> = ["demo-cmake", "demo-runtime", "demo-blas"]
+        .into_iter()
+        .map(|p| (p, source_package(&stack, p, &src)))
+        .collect();
+
+    let builder = SbuildBuilder::new(SbuildConfig {
+        grace: Duration::from_secs(30),
+        ..cfg
+    });
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // The arch:all helper is built once and fed to both architectures.
+        let cmake_req = request(
+            work,
+            &dscs["demo-cmake"],
+            "demo-cmake",
+            "amd64",
+            BuildMode::Native,
+            vec![],
+        );
+        let cmake = builder.build(cmake_req.clone()).await;
+        assert_ok(&cmake, &cmake_req);
+        let all = deb(&cmake, "demo-cmake_");
+        assert_eq!(field(all, "Architecture"), "all");
+
+        tokio::join!(
+            chain(
+                &builder,
+                work,
+                &dscs,
+                "amd64",
+                BuildMode::Native,
+                cmake.debs.clone()
+            ),
+            chain(
+                &builder,
+                work,
+                &dscs,
+                "riscv64",
+                BuildMode::Qemu,
+                cmake.debs.clone()
+            ),
+        );
+    });
+}
+
+/// sbuild's unshare mode unpacks the chroot to /tmp/tmp.sbuild.*; a killed
+/// build must not leave one behind, nor any process of its group.
+fn sbuild_sessions() -> Vec<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("tmp.sbuild."))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_timed_out_build_leaves_no_session_behind() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(reason) = missing_prerequisite(&cfg, &[Arch::host().as_str()]) {
+        return unavailable(&reason);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let stack = cascade::demo::init(&work.join("demo")).unwrap();
+    let src = work.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dsc = source_package(&stack, "demo-smi", &src);
+    let before = sbuild_sessions();
+    let mut req = request(
+        work,
+        &dsc,
+        "demo-smi",
+        Arch::host().as_str(),
+        BuildMode::Native,
+        vec![],
+    );
+    // Long enough for sbuild to unpack its chroot, far too short to finish.
+    req.timeout = Some(Duration::from_secs(12));
+    let builder = SbuildBuilder::new(SbuildConfig {
+        grace: Duration::from_secs(60),
+        ..cfg
+    });
+    let out = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(builder.build(req.clone()));
+    assert_eq!(out.outcome, Outcome::Timeout);
+    assert!(out.debs.is_empty());
+    let log = std::fs::read_to_string(&req.log).unwrap();
+    assert!(log.contains("Unpacking"), "sbuild had started:\n{log}");
+    let left: Vec<PathBuf> = sbuild_sessions()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}\n{log}");
+}
+
+/// What a porting run would do to an Architecture list (test-only stand-in).
+fn widen_to_riscv64(tree: &Path) {
+    let control = tree.join("debian/control");
+    let text = std::fs::read_to_string(&control).unwrap();
+    std::fs::write(
+        &control,
+        text.replace("amd64 arm64 ppc64el", "amd64 arm64 ppc64el riscv64"),
+    )
+    .unwrap();
+}
+
+/// The whole demo stack on both architectures, and the porting variants of
+/// the two packages that leave riscv64 out. About 15 minutes; run with
+/// `cargo test --test sbuild -- --ignored`.
+#[test]
+#[ignore]
+fn the_whole_demo_stack_shows_each_story() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(reason) = missing_prerequisite(&cfg, &["amd64", "riscv64"]) {
+        return unavailable(&reason);
+    }
+    // Kept for inspection: the logs are the point of this test.
+    let kept = tempfile::tempdir().unwrap().keep();
+    eprintln!("work dir: {}", kept.display());
+    let work = kept.as_path();
+    let stack = cascade::demo::init(&work.join("demo")).unwrap();
+    let src = work.join("src");
+    let ported = work.join("ported");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&ported).unwrap();
+    let dscs: BTreeMap<&str, PathBuf> = cascade::demo::PACKAGES
+        .iter()
+        .map(|p| (*p, source_package(&stack, p, &src)))
+        .collect();
+    let port: BTreeMap<&str, PathBuf> = ["demo-smi", "demo-kernels"]
+        .into_iter()
+        .map(|p| (p, source_package_with(&stack, p, &ported, widen_to_riscv64)))
+        .collect();
+    let builder = SbuildBuilder::new(cfg);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let class = |o: &BuildOutput| o.outcome.class().to_string();
+    rt.block_on(async {
+        let cmake_req = request(
+            work,
+            &dscs["demo-cmake"],
+            "demo-cmake",
+            "amd64",
+            BuildMode::Native,
+            vec![],
+        );
+        let cmake = builder.build(cmake_req.clone()).await;
+        assert_ok(&cmake, &cmake_req);
+        let run_arch = |arch: &'static str, mode: BuildMode| {
+            let builder = &builder;
+            let dscs = &dscs;
+            let port = &port;
+            let cmake_debs = cmake.debs.clone();
+            async move {
+                let mut extra = cmake_debs;
+                let mut got: BTreeMap<String, String> = BTreeMap::new();
+                for pkg in &cascade::demo::PACKAGES[1..] {
+                    let req = request(work, &dscs[pkg], pkg, arch, mode, extra.clone());
+                    let out = builder.build(req.clone()).await;
+                    eprintln!("{pkg} {arch}: {:?} in {:?}", out.outcome, out.duration);
+                    extra.extend(out.debs.iter().cloned());
+                    got.insert(pkg.to_string(), class(&out));
+                }
+                if arch == "riscv64" {
+                    for (pkg, dsc) in port {
+                        let mut req = request(work, dsc, pkg, arch, mode, extra.clone());
+                        req.out_dir = work.join("out-port").join(arch);
+                        req.log = work.join("logs").join(format!("{pkg}_port_{arch}.build"));
+                        let out = builder.build(req).await;
+                        eprintln!("{pkg} {arch} (ported): {:?}", out.outcome);
+                        got.insert(format!("{pkg} (ported)"), class(&out));
+                    }
+                }
+                got
+            }
+        };
+        let (amd64, riscv64) = tokio::join!(
+            run_arch("amd64", BuildMode::Native),
+            run_arch("riscv64", BuildMode::Qemu)
+        );
+        let all_ok: BTreeMap<String, String> = cascade::demo::PACKAGES[1..]
+            .iter()
+            .map(|p| (p.to_string(), "ok".to_string()))
+            .collect();
+        assert_eq!(amd64, all_ok);
+        let expected: BTreeMap<String, String> = [
+            ("demo-runtime", "ok"),
+            ("demo-blas", "ok"),
+            ("demo-smi", "excluded"),
+            ("demo-solver", "test-failed"),
+            ("demo-kernels", "excluded"),
+            ("demo-apps", "build-dep-unsatisfiable"),
+            ("demo-smi (ported)", "ok"),
+            ("demo-kernels (ported)", "failed"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(riscv64, expected);
+    });
+}
