@@ -1,0 +1,3 @@
+//! `archive`: Sources/Packages indices.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {}
