@@ -96,8 +96,11 @@ pub fn binary_closure(packages: &Packages, start: &[&str]) -> BTreeSet<String> {
         }
     }
     while let Some(name) = queue.pop_front() {
-        let Some(b) = packages.get(name) else { continue };
-        let names = std::iter::once(b.name.as_str()).chain(b.provides.iter().map(|p| p.name.as_str()));
+        let Some(b) = packages.get(name) else {
+            continue;
+        };
+        let names =
+            std::iter::once(b.name.as_str()).chain(b.provides.iter().map(|p| p.name.as_str()));
         for n in names {
             for (dependent, dep) in rindex.get(n).map_or(&[][..], Vec::as_slice) {
                 if !closure.contains(*dependent) && satisfies(packages, name, dep) {
@@ -262,7 +265,10 @@ Build-Depends: foo | libamdhip64-dev (>= 6)
     fn transitive_through_depends_pre_depends_and_provides() {
         // `old` depends on a version of libamdhip64-dev that does not exist.
         assert_eq!(run(false, false, &[]), ["direct", "ggml", "virt"]);
-        assert_eq!(run(false, true, &[]), ["direct", "ggml", "hipcc-user", "virt"]);
+        assert_eq!(
+            run(false, true, &[]),
+            ["direct", "ggml", "hipcc-user", "virt"]
+        );
         assert_eq!(run(false, false, &["nocheck"]), ["direct", "ggml"]);
     }
 
@@ -278,7 +284,12 @@ Build-Depends: foo | libamdhip64-dev (>= 6)
         let c: Vec<&str> = c.iter().map(String::as_str).collect();
         assert_eq!(
             c,
-            ["hip-provider", "libamdhip64-dev", "librocblas-dev", "virt-user"]
+            [
+                "hip-provider",
+                "libamdhip64-dev",
+                "librocblas-dev",
+                "virt-user"
+            ]
         );
     }
 }

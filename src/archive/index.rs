@@ -171,7 +171,10 @@ pub fn provider_fits(dep: &Dep, p: &Provider) -> bool {
 }
 
 fn newer(a: &str, b: &str) -> bool {
-    match (a.parse::<debversion::Version>(), b.parse::<debversion::Version>()) {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
         (Ok(a), Ok(b)) => a > b,
         _ => a > b,
     }
@@ -206,7 +209,10 @@ fn binary(p: &Paragraph<'_>, origin: &str) -> Result<Binary, Error> {
     let version = need("Version")?.to_string();
     let (source, source_version) = match p.get("Source") {
         Some(s) => match s.split_once('(') {
-            Some((n, v)) => (n.trim().to_string(), v.trim_end_matches(')').trim().to_string()),
+            Some((n, v)) => (
+                n.trim().to_string(),
+                v.trim_end_matches(')').trim().to_string(),
+            ),
             None => (s.trim().to_string(), version.clone()),
         },
         None => (name.clone(), version.clone()),

@@ -25,7 +25,11 @@ pub struct Args {
     #[arg(long, default_value = "sid")]
     pub suite: String,
     /// Mirror: a URL (http, https, file) or a directory laid out like one.
-    #[arg(long, default_value = "http://deb.debian.org/debian", env = "CASCADE_MIRROR")]
+    #[arg(
+        long,
+        default_value = "http://deb.debian.org/debian",
+        env = "CASCADE_MIRROR"
+    )]
     pub mirror: String,
     /// Only sources that name the given binaries themselves.
     #[arg(long)]
@@ -89,6 +93,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
             started.elapsed().as_secs_f64()
         )
         .map_err(w)?;
+        std::mem::forget(suite);
         return Ok(ExitCode::SUCCESS);
     }
     let query = Query {
@@ -110,7 +115,10 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
     match args.format {
         Format::Text => {
             for u in &answer.unknown {
-                eprintln!("warning: {u} is not in {}/{}'s Packages", suite.name, args.arch);
+                eprintln!(
+                    "warning: {u} is not in {}/{}'s Packages",
+                    suite.name, args.arch
+                );
             }
             for a in &answer.sources {
                 writeln!(out, "{}", a.source).map_err(w)?;
@@ -134,5 +142,8 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
             writeln!(out).map_err(w)?;
         }
     }
+    // Freeing sid's indices piece by piece takes a third of a second; the
+    // process is about to exit anyway.
+    std::mem::forget(suite);
     Ok(ExitCode::SUCCESS)
 }
