@@ -180,11 +180,11 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let e = paragraphs("A: b\nnot a field\n")
-            .nth(0)
+            .next()
             .unwrap()
             .unwrap_err();
         assert_eq!(e.line, 2);
-        let e = paragraphs("\n continuation\n").nth(0).unwrap().unwrap_err();
+        let e = paragraphs("\n continuation\n").next().unwrap().unwrap_err();
         assert_eq!(e.line, 2);
     }
 
