@@ -7,7 +7,8 @@
 //! `If-None-Match`/`If-Modified-Since` and reuses the copy on `304`. When the
 //! mirror cannot be reached at all (offline), a cached copy is used with a
 //! warning (tracing), so that `plan` and `rdeps` keep working from the last
-//! fetch; without a cached copy the network error is returned. Local mirrors
+//! fetch (a file the mirror last answered 404 for stays absent); without a
+//! cached copy the network error is returned. Local mirrors
 //! are read in place and not cached.
 
 use std::io::Read;
@@ -167,7 +168,14 @@ impl Fetcher {
     ) -> Result<Option<Vec<u8>>, Error> {
         let url = format!("{base}/{rel}");
         let cached = self.cache_path(&url);
-        let meta_path = cached.with_extension("cascade-meta");
+        // Appended, not `with_extension`: the name is full of dots.
+        let sidecar = |ext: &str| {
+            let mut p = cached.clone().into_os_string();
+            p.push(ext);
+            PathBuf::from(p)
+        };
+        let meta_path = sidecar(".cascade-meta");
+        let gone_path = sidecar(".cascade-404");
         let meta = std::fs::read_to_string(&meta_path).unwrap_or_default();
         let have_cache = cached.is_file();
         let mut req = client.get(&url);
@@ -188,6 +196,8 @@ impl Fetcher {
         };
         let resp = match req.send() {
             Ok(r) => r,
+            // Offline, but the last answer was "no such file": keep it.
+            Err(_) if gone_path.is_file() => return Ok(None),
             Err(e) if have_cache => {
                 tracing::warn!(
                     "cannot reach {url} ({e}); using the cached copy {}",
@@ -207,8 +217,11 @@ impl Fetcher {
             return read_cache().map(Some);
         }
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+            let _ = std::fs::create_dir_all(self.cache_dir.join("http"));
+            let _ = std::fs::write(&gone_path, "");
             return Ok(None);
         }
+        let _ = std::fs::remove_file(&gone_path);
         if !status.is_success() {
             return Err(Error::Http {
                 url,
