@@ -30,7 +30,7 @@ fn lines(out: &[u8]) -> Vec<String> {
 }
 
 /// `dose-ceve -T debsrc --deb-native-arch=amd64 --deb-drop-b-d-indep
-/// -r libamdhip64-dev,hipcc` on the full sid snapshot (see bench/).
+/// -r libamdhip64-dev,hipcc` on the full sid snapshot (see benches/).
 fn dose_answer() -> Vec<String> {
     let text =
         std::fs::read_to_string(fixture().join("dose-ceve-sid-amd64-libamdhip64-dev-hipcc.txt"))

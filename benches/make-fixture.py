@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trim the frozen archive snapshot into tests/fixtures/archive.
 
-Usage: bench/make-fixture.py [MIRROR] [OUT]
+Usage: benches/make-fixture.py [MIRROR] [OUT]
   MIRROR defaults to ../shared/debian-archive/mirror (or ../../shared/…, for a worktree),
   OUT to tests/fixtures/archive.
 
