@@ -15,7 +15,9 @@
 //! Sources are kept when their `Architecture:` field matches the arch or is
 //! `all` (dose reads every paragraph of Sources alike).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::arch::Arch;
 use crate::archive::{Packages, Sources, provider_fits};
@@ -77,7 +79,7 @@ fn satisfies(packages: &Packages, binary: &str, dep: &Dep) -> bool {
 /// directly or transitively, on `start`, `start` included.
 pub fn binary_closure(packages: &Packages, start: &[&str]) -> BTreeSet<String> {
     // Reverse index: a name a dependency mentions → (dependent binary, dep).
-    let mut rindex: HashMap<&str, Vec<(&str, &Dep)>> = HashMap::new();
+    let mut rindex: HashMap<&str, Vec<(&str, &Dep)>> = HashMap::default();
     for b in packages.iter() {
         for dep in b.depends.iter().chain(&b.pre_depends).flatten() {
             rindex
@@ -132,7 +134,7 @@ pub fn rdeps(sources: &Sources, packages: &Packages, query: &Query) -> Answer {
         binary_closure(packages, &start)
     };
     // Every name under which a closure member can be asked for.
-    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<&str>> = HashMap::default();
     for c in &closure {
         if let Some(b) = packages.get(c) {
             by_name.entry(b.name.as_str()).or_default().push(c);

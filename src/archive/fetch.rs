@@ -123,11 +123,42 @@ impl Fetcher {
     /// Reads an index (`dists/sid/main/source/Sources`), trying `.xz`, then
     /// `.gz`, then the plain file, and returns its decompressed text.
     pub fn index(&self, rel_base: &str) -> Result<String, Error> {
+        self.with_index(rel_base, |text| Ok(text.to_string()))
+    }
+
+    /// Like [`Self::index`], but hands the text to `parse`; a freshly
+    /// decompressed text is written to the cache by a second thread while
+    /// `parse` runs.
+    pub fn with_index<T>(
+        &self,
+        rel_base: &str,
+        parse: impl FnOnce(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         for ext in [".xz", ".gz", ""] {
             let rel = format!("{rel_base}{ext}");
-            if let Some(bytes) = self.get(&rel)? {
-                return self.decompress_cached(&bytes, ext, &rel);
+            let Some(bytes) = self.get(&rel)? else {
+                continue;
+            };
+            let name = self.mirror.describe(&rel);
+            if ext.is_empty() {
+                return parse(&decompress(&bytes, ext, &name)?);
             }
+            let (prefix, path) = self.text_cache_path(&bytes, &name);
+            if let Ok(text) = std::fs::read(&path)
+                && let Ok(text) = String::from_utf8(text)
+            {
+                return parse(&text);
+            }
+            let text = decompress(&bytes, ext, &name)?;
+            drop(bytes);
+            return std::thread::scope(|s| {
+                s.spawn(|| {
+                    if let Err(e) = write_text_cache(&path, &prefix, &text) {
+                        tracing::warn!("cannot write the cache {}: {e}", path.display());
+                    }
+                });
+                parse(&text)
+            });
         }
         Err(Error::NotFound {
             what: "index".into(),
@@ -247,42 +278,16 @@ impl Fetcher {
         Ok(Some(body.to_vec()))
     }
 
-    /// Decompresses, reusing the text of an earlier run when the compressed
-    /// bytes are the same (keyed by their SHA-256): xz decoding is most of
-    /// the time it takes to read sid. The cache keeps one text per index;
-    /// a failure to write it is only logged.
-    fn decompress_cached(&self, bytes: &[u8], ext: &str, rel: &str) -> Result<String, Error> {
-        let name = self.mirror.describe(rel);
-        if ext.is_empty() {
-            return decompress(bytes, ext, &name);
-        }
+    /// Where the decompressed text of `bytes` is cached: xz decoding is most
+    /// of the time it takes to read sid, so the text of an earlier run is
+    /// reused when the compressed bytes are the same (keyed by their
+    /// SHA-256). The cache keeps one text per index (same prefix).
+    fn text_cache_path(&self, bytes: &[u8], name: &str) -> (String, PathBuf) {
         use sha2::Digest;
         let hash = hex::encode(&sha2::Sha256::digest(bytes)[..12]);
-        let dir = self.cache_dir.join("text");
-        let prefix = format!("{}.", sanitize(&name));
-        let path = dir.join(format!("{prefix}{hash}"));
-        if let Ok(text) = std::fs::read(&path)
-            && let Ok(text) = String::from_utf8(text)
-        {
-            return Ok(text);
-        }
-        let text = decompress(bytes, ext, &name)?;
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&dir)?;
-            for old in std::fs::read_dir(&dir)?.flatten() {
-                if old.file_name().to_string_lossy().starts_with(&prefix) {
-                    let _ = std::fs::remove_file(old.path());
-                }
-            }
-            let tmp = tempfile::NamedTempFile::new_in(&dir)?;
-            std::fs::write(tmp.path(), text.as_bytes())?;
-            tmp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
-        };
-        if let Err(e) = write() {
-            tracing::warn!("cannot write the cache {}: {e}", path.display());
-        }
-        Ok(text)
+        let prefix = format!("{}.", sanitize(name));
+        let path = self.cache_dir.join("text").join(format!("{prefix}{hash}"));
+        (prefix, path)
     }
 
     fn cache_path(&self, url: &str) -> PathBuf {
@@ -302,6 +307,21 @@ fn sanitize(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Writes a decompressed text to the cache, replacing older texts of the same index.
+fn write_text_cache(path: &Path, prefix: &str, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    for old in std::fs::read_dir(dir)?.flatten() {
+        if old.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(tmp.path(), text.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn store(

@@ -71,10 +71,8 @@ pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Sui
     let sources_rel = format!("dists/{suite}/main/source/Sources");
     let all_rel = format!("dists/{suite}/main/binary-all/Packages");
     let (sources, packages) = std::thread::scope(|s| {
-        let sources = s.spawn(|| {
-            let text = fetcher.index(&sources_rel)?;
-            Sources::parse(&text, &sources_rel)
-        });
+        let sources =
+            s.spawn(|| fetcher.with_index(&sources_rel, |text| Sources::parse(text, &sources_rel)));
         let all = s.spawn(|| match fetcher.optional_index(&all_rel)? {
             Some(text) => Packages::parse(&text, &all_rel, "all").map(Some),
             None => Ok(None),
@@ -84,8 +82,7 @@ pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Sui
             .map(|arch| {
                 s.spawn(move || {
                     let rel = format!("dists/{suite}/main/binary-{arch}/Packages");
-                    let text = fetcher.index(&rel)?;
-                    Packages::parse(&text, &rel, arch)
+                    fetcher.with_index(&rel, |text| Packages::parse(text, &rel, arch))
                 })
             })
             .collect();
