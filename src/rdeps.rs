@@ -148,9 +148,8 @@ pub fn rdeps(sources: &Sources, packages: &Packages, query: &Query) -> Answer {
         if !src.architecture.iter().any(|a| a == "all") && !src.builds_on(&query.arch) {
             continue;
         }
-        let deps = src.build_deps(&query.arch, &query.profiles, true, query.include_indep);
         let mut via = BTreeSet::new();
-        for dep in deps.iter().flatten() {
+        for dep in src.applicable_deps(&query.arch, &query.profiles, true, query.include_indep) {
             for c in by_name.get(dep.name.as_str()).into_iter().flatten() {
                 if satisfies(packages, c, dep) {
                     via.insert(c.to_string());

@@ -107,6 +107,36 @@ impl SourceInfo {
         deps
     }
 
+    /// Every dep of every alternative that applies for `arch` and `profiles`,
+    /// flattened and without copying: for scans over a whole archive
+    /// (`rdeps`), where the grouping into alternatives does not matter.
+    pub fn applicable_deps<'s>(
+        &'s self,
+        arch: &'s Arch,
+        profiles: &'s Profiles,
+        include_arch: bool,
+        include_indep: bool,
+    ) -> impl Iterator<Item = &'s Dep> + 's {
+        let none: &[Vec<Relation>] = &[];
+        let arch_rels = if include_arch {
+            &self.build_depends_arch[..]
+        } else {
+            none
+        };
+        let indep_rels = if include_indep {
+            &self.build_depends_indep[..]
+        } else {
+            none
+        };
+        self.build_depends
+            .iter()
+            .chain(arch_rels)
+            .chain(indep_rels)
+            .flatten()
+            .filter(move |r| r.applies(arch.as_str(), profiles))
+            .map(|r| &r.dep)
+    }
+
     /// Reads `debian/control` of a checkout.
     pub fn from_control_file(path: &Path) -> Result<SourceInfo, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -385,6 +415,22 @@ Build-Profiles: <!nocheck> <pkg.rocfoo.tests>
         let all = s.build_deps(&arch("amd64"), &Profiles::none(), true, true);
         assert_eq!(
             names(all),
+            [
+                "debhelper-compat",
+                "cmake",
+                "hipcc",
+                "libgtest-dev",
+                "librocm-smi-dev",
+                "doxygen"
+            ]
+        );
+        let (a, none) = (arch("amd64"), Profiles::none());
+        let flat: Vec<&str> = s
+            .applicable_deps(&a, &none, true, true)
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(
+            flat,
             [
                 "debhelper-compat",
                 "cmake",
