@@ -35,13 +35,8 @@ fn http_mirror_with_cache_and_conditional_requests() {
         ));
     let sources = "/dists/sid/main/source/Sources.xz";
     assert!(server.log().contains(&(sources.to_string(), 200)));
-    // binary-all is optional: asked for, missing, fine.
-    assert!(
-        server
-            .log()
-            .iter()
-            .any(|(p, s)| p.contains("binary-all") && *s == 404)
-    );
+    // The Release says arch:all packages are in every binary-ARCH index.
+    assert!(!server.log().iter().any(|(p, _)| p.contains("binary-all")));
 
     parse_only(&server.url, cache.path(), &["--allow-expired"])
         .assert()
@@ -248,4 +243,40 @@ fn library_loads_both_suites_for_four_arches() {
     let exp = load_suite(&fetcher, "experimental", &arches).unwrap();
     assert!(exp.sources.get("rocm-hipamd").is_some());
     assert!(!exp.packages["riscv64"].is_empty());
+}
+
+#[test]
+fn binary_all_index_is_merged_when_the_release_asks_for_it() {
+    use cascade::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+    let dir = copy_fixture();
+    let sid = dir.path().join("dists/sid");
+    let release = std::fs::read_to_string(sid.join("Release")).unwrap();
+    let release: String = release
+        .lines()
+        .filter(|l| !l.starts_with("No-Support-for-Architecture-all"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(sid.join("Release"), release).unwrap();
+    std::fs::create_dir_all(sid.join("main/binary-all")).unwrap();
+    std::fs::write(
+        sid.join("main/binary-all/Packages"),
+        "Package: only-in-binary-all\nVersion: 1\nArchitecture: all\nProvides: virtual-x\n",
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let fetcher = Fetcher::new(
+        Mirror::Dir(dir.path().to_path_buf()),
+        &FetchOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            allow_expired: true,
+        },
+    )
+    .unwrap();
+    let suite = load_suite(&fetcher, "sid", &["amd64", "riscv64"]).unwrap();
+    for arch in ["amd64", "riscv64"] {
+        let p = &suite.packages[arch];
+        assert!(p.get("only-in-binary-all").is_some(), "{arch}");
+        assert_eq!(p.providers("virtual-x")[0].package, "only-in-binary-all");
+    }
+    assert!(suite.packages["amd64"].get("libamdhip64-dev").is_some());
 }

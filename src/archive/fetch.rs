@@ -73,6 +73,10 @@ pub struct Release {
     pub architectures: Vec<String>,
     /// Set when `Valid-Until` has passed and the caller allowed it.
     pub expired: bool,
+    /// `No-Support-for-Architecture-all: Packages`: arch:all packages are
+    /// listed in every `binary-ARCH/Packages` (Debian's mirrors say so), so a
+    /// separate `binary-all/Packages` need not be read.
+    pub all_in_arch_indices: bool,
 }
 
 impl Fetcher {
@@ -443,6 +447,9 @@ pub fn parse_release(
             .map(str::to_string)
             .collect(),
         expired,
+        all_in_arch_indices: para
+            .get("No-Support-for-Architecture-all")
+            .is_some_and(|v| v.split_whitespace().any(|w| w == "Packages")),
     })
 }
 
@@ -466,6 +473,16 @@ mod tests {
         assert_eq!(r.codename.as_deref(), Some("sid"));
         assert_eq!(r.architectures, ["all", "amd64", "riscv64"]);
         assert!(!r.expired);
+        assert!(!r.all_in_arch_indices);
+        let with = RELEASE.replace(
+            "Origin",
+            "No-Support-for-Architecture-all: Packages\nOrigin",
+        );
+        assert!(
+            parse_release(&with, "R", before, false)
+                .unwrap()
+                .all_in_arch_indices
+        );
         let after = at("Sat, 07 Nov 2026 00:00:00 GMT") + Duration::from_secs(1);
         let e = parse_release(RELEASE, "dists/sid/Release", after, false).unwrap_err();
         let msg = e.to_string();

@@ -97,8 +97,10 @@ pub struct Suite {
 /// Fetches and parses `dists/SUITE/main/source/Sources` and
 /// `dists/SUITE/main/binary-ARCH/Packages` for each of `arches`, one thread
 /// per file (decompressing xz dominates). `unstable` is read as `sid`, the
-/// name every mirror has. When a mirror also carries `binary-all/Packages`,
-/// its packages are merged into each architecture.
+/// name every mirror has. Unless the Release file says arch:all packages are
+/// listed in each architecture's index (`No-Support-for-Architecture-all:
+/// Packages`, as Debian's does), `binary-all/Packages` is read too, when
+/// present, and merged into each architecture.
 pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Suite, Error> {
     let suite = if suite == "unstable" { "sid" } else { suite };
     let release = fetcher.release(suite)?;
@@ -107,9 +109,13 @@ pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Sui
     let (sources, packages) = std::thread::scope(|s| {
         let sources =
             s.spawn(|| fetcher.with_index(&sources_rel, |text| Sources::parse(text, &sources_rel)));
-        let all = s.spawn(|| match fetcher.optional_index(&all_rel)? {
-            Some(text) => Packages::parse(&text, &all_rel, "all").map(Some),
-            None => Ok(None),
+        let read_all = !release.all_in_arch_indices;
+        let all = s.spawn(move || match read_all {
+            true => match fetcher.optional_index(&all_rel)? {
+                Some(text) => Packages::parse(&text, &all_rel, "all").map(Some),
+                None => Ok(None),
+            },
+            false => Ok(None),
         });
         let per_arch: Vec<_> = arches
             .iter()
