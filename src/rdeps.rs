@@ -14,6 +14,14 @@
 //! architecture qualifiers are not checked (one index is one arch).
 //! Sources are kept when their `Architecture:` field matches the arch or is
 //! `all` (dose reads every paragraph of Sources alike).
+//!
+//! One deliberate difference from dose-ceve: when a suite's Sources lists a
+//! source twice (sid keeps an old version while its binaries linger), cascade
+//! looks only at the highest version — the one a rebuild would use — while
+//! dose-ceve answers for every version. On the snapshot, `libamdhip64-dev
+//! hipcc` gives identical sets (32 sources); `libssl-dev` gives 3005 vs 3006:
+//! dose-ceve adds gedit-plugins 48.1-3, whose successor 50.0-2 only
+//! build-depends on debhelper-compat.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

@@ -10,7 +10,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::Error;
 use crate::control::deb822::{Paragraph, paragraphs};
-use crate::control::{Dep, SourceInfo, parse_relations};
+use crate::control::relation::parse_relations_with;
+use crate::control::{Dep, SourceInfo};
 
 /// One binary package of one architecture's Packages index.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -206,18 +207,11 @@ fn binary(p: &Paragraph<'_>, origin: &str) -> Result<Binary, Error> {
         let Some(field) = p.field(f) else {
             return Ok(Vec::new());
         };
-        parse_relations(field.value)
-            .map(|groups| {
-                groups
-                    .into_iter()
-                    .map(|g| g.into_iter().map(|r| r.dep).collect())
-                    .collect()
-            })
-            .map_err(|message| Error::Paragraph {
-                file: origin.to_string(),
-                line: field.line,
-                message: format!("{f}: {message}"),
-            })
+        parse_relations_with(field.value, |r| r.dep).map_err(|message| Error::Paragraph {
+            file: origin.to_string(),
+            line: field.line,
+            message: format!("{f}: {message}"),
+        })
     };
     let name = need("Package")?.to_string();
     let version = need("Version")?.to_string();
@@ -345,7 +339,11 @@ Architecture: all
         assert_eq!(p.source_of("rocm-cmake"), Some("rocm-cmake"));
         assert_eq!(p.binaries_of("rocm-hipamd"), ["hipcc", "libamdhip64-dev"]);
         assert_eq!(p.providers("hip-compiler")[0].package, "hipcc");
-        let dep = |s: &str| parse_relations(s).unwrap()[0][0].dep.clone();
+        let dep = |s: &str| {
+            crate::control::parse_relations(s).unwrap()[0][0]
+                .dep
+                .clone()
+        };
         assert_eq!(p.satisfiers(&dep("hip-compiler (>= 6)")), ["hipcc"]);
         assert!(p.satisfiers(&dep("hip-compiler (>= 7)")).is_empty());
         assert!(p.satisfiers(&dep("hip-any (>= 1)")).is_empty());
