@@ -10,8 +10,9 @@
 //!
 //! Matching follows dose-ceve's syntactic reading: an alternative `a | b`
 //! links to every package that satisfies any of its members (name and
-//! version, or a Provides — versioned only when the dep is versioned), and
-//! architecture qualifiers are not checked (one index is one arch).
+//! version, or a Provides — versioned only when the dep is versioned); `:any`
+//! needs `Multi-Arch: allowed`, other qualifiers are not checked (one index
+//! is one arch).
 //! Sources are kept when their `Architecture:` field matches the arch or is
 //! `all` (dose reads every paragraph of Sources alike).
 //!
@@ -28,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::arch::Arch;
-use crate::archive::{Packages, Sources, provider_fits};
+use crate::archive::{Packages, Sources};
 use crate::control::{Dep, Profiles};
 
 /// What to compute.
@@ -63,24 +64,8 @@ pub struct Answer {
     pub unknown: Vec<String>,
 }
 
-/// Does binary `b` (name, version, provides) satisfy `dep`?
 fn satisfies(packages: &Packages, binary: &str, dep: &Dep) -> bool {
-    let Some(b) = packages.get(binary) else {
-        return false;
-    };
-    if dep.name == b.name && dep.satisfied_by_version(&b.version) {
-        return true;
-    }
-    b.provides.iter().any(|p| {
-        p.name == dep.name
-            && provider_fits(
-                dep,
-                &crate::archive::Provider {
-                    package: b.name.clone(),
-                    version: p.version.as_ref().map(|(_, v)| v.clone()),
-                },
-            )
-    })
+    packages.get(binary).is_some_and(|b| b.satisfies(dep))
 }
 
 /// The binaries that depend (Depends/Pre-Depends, through Provides),

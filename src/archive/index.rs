@@ -30,6 +30,29 @@ pub struct Binary {
     pub provides: Vec<Dep>,
 }
 
+impl Binary {
+    /// Does this binary satisfy `dep`, by its name and version or by one of
+    /// its Provides (policy 7.5: an unversioned Provides satisfies only
+    /// unversioned deps)? A `:any` dep needs `Multi-Arch: allowed`, as apt
+    /// and dose read it; other qualifiers are not checked (one index, one arch).
+    pub fn satisfies(&self, dep: &Dep) -> bool {
+        if dep.archqual.as_deref() == Some("any") && self.multi_arch.as_deref() != Some("allowed") {
+            return false;
+        }
+        if dep.name == self.name && dep.satisfied_by_version(&self.version) {
+            return true;
+        }
+        self.provides.iter().any(|p| {
+            p.name == dep.name
+                && match (&dep.version, &p.version) {
+                    (None, _) => true,
+                    (Some(_), Some((_, v))) => dep.satisfied_by_version(v),
+                    (Some(_), None) => false,
+                }
+        })
+    }
+}
+
 /// A package that provides a virtual name, with the provided version if any.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Provider {
@@ -157,13 +180,16 @@ impl Packages {
     pub fn satisfiers(&self, dep: &Dep) -> Vec<&str> {
         let mut out = Vec::new();
         if let Some(b) = self.binaries.get(&dep.name)
-            && dep.satisfied_by_version(&b.version)
+            && b.satisfies(dep)
         {
             out.push(b.name.as_str());
         }
         for p in self.providers(&dep.name) {
-            if provider_fits(dep, p) {
-                out.push(p.package.as_str());
+            if p.package != dep.name
+                && let Some(b) = self.binaries.get(&p.package)
+                && b.satisfies(dep)
+            {
+                out.push(b.name.as_str());
             }
         }
         out
@@ -172,16 +198,6 @@ impl Packages {
     /// Can `dep` be satisfied from this index?
     pub fn can_satisfy(&self, dep: &Dep) -> bool {
         !self.satisfiers(dep).is_empty()
-    }
-}
-
-/// Does a Provides entry satisfy `dep`? (Policy 7.5: an unversioned Provides
-/// satisfies only unversioned dependencies.)
-pub fn provider_fits(dep: &Dep, p: &Provider) -> bool {
-    match (&dep.version, &p.version) {
-        (None, _) => true,
-        (Some(_), Some(v)) => dep.satisfied_by_version(v),
-        (Some(_), None) => false,
     }
 }
 
@@ -348,7 +364,9 @@ Architecture: all
         assert!(p.satisfiers(&dep("hip-compiler (>= 7)")).is_empty());
         assert!(p.satisfiers(&dep("hip-any (>= 1)")).is_empty());
         assert_eq!(p.satisfiers(&dep("hip-any")), ["hipcc"]);
-        assert_eq!(p.satisfiers(&dep("hipcc:any (>= 6)")), ["hipcc"]);
+        // hipcc is Multi-Arch: foreign, not allowed.
+        assert!(p.satisfiers(&dep("hipcc:any (>= 6)")).is_empty());
+        assert_eq!(p.satisfiers(&dep("hipcc:native (>= 6)")), ["hipcc"]);
         assert!(!p.can_satisfy(&dep("nonexistent")));
     }
 

@@ -50,7 +50,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use fetch::{FetchOptions, Fetcher, Mirror, Release};
-pub use index::{Binary, Packages, Provider, Sources, provider_fits};
+pub use index::{Binary, Packages, Provider, Sources};
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
