@@ -81,7 +81,7 @@ fn missing_suite_is_a_404_naming_the_url() {
     .code(1)
     .stderr(predicate::str::contains("suite `bookworm` not found"))
     .stderr(predicate::str::contains(format!(
-        "{}/dists/bookworm/Release",
+        "{}/dists/bookworm/Release (HTTP 404)",
         server.url
     )));
 }

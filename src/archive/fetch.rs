@@ -38,6 +38,13 @@ impl Mirror {
         }
     }
 
+    fn not_found(&self) -> &'static str {
+        match self {
+            Mirror::Dir(_) => "no such file",
+            Mirror::Url(_) => "HTTP 404",
+        }
+    }
+
     fn describe(&self, rel: &str) -> String {
         match self {
             Mirror::Dir(d) => d.join(rel).display().to_string(),
@@ -119,6 +126,7 @@ impl Fetcher {
         let bytes = self.get(&rel)?.ok_or_else(|| Error::NotFound {
             what: format!("suite `{suite}`"),
             url: name.clone(),
+            how: self.mirror.not_found(),
         })?;
         let text = String::from_utf8_lossy(&bytes);
         parse_release(&text, &name, SystemTime::now(), self.allow_expired)
@@ -167,6 +175,7 @@ impl Fetcher {
         Err(Error::NotFound {
             what: "index".into(),
             url: self.mirror.describe(&format!("{rel_base}{{.xz,.gz,}}")),
+            how: self.mirror.not_found(),
         })
     }
 

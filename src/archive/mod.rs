@@ -57,8 +57,13 @@ pub use index::{Binary, Packages, Provider, Sources};
 pub enum Error {
     #[error("cannot reach {url}: {message}")]
     Network { url: String, message: String },
-    #[error("{what} not found on the mirror: {url} (404)")]
-    NotFound { what: String, url: String },
+    /// `how`: "HTTP 404" or "no such file".
+    #[error("{what} not found on the mirror: {url} ({how})")]
+    NotFound {
+        what: String,
+        url: String,
+        how: &'static str,
+    },
     #[error("{url}: HTTP status {status}")]
     Http { url: String, status: u16 },
     #[error("{path}: {source}")]
