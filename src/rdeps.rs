@@ -205,6 +205,11 @@ Depends: hip-runtime (>= 6)
 Package: libc6
 Version: 2.41-1
 Architecture: amd64
+
+Package: any-user
+Version: 1-1
+Architecture: amd64
+Depends: libamdhip64-dev:any
 ";
 
     const SOURCES: &str = "\
@@ -275,6 +280,8 @@ Build-Depends: foo | libamdhip64-dev (>= 6)
     fn closure() {
         let p = Packages::parse(PACKAGES, "P", "amd64").unwrap();
         let c = binary_closure(&p, &["libamdhip64-dev"]);
+        // `:any` needs Multi-Arch: allowed, which libamdhip64-dev is not.
+        assert!(!c.contains("any-user"));
         let c: Vec<&str> = c.iter().map(String::as_str).collect();
         assert_eq!(
             c,
