@@ -1,0 +1,525 @@
+//! Fetching index files from a mirror: a local directory laid out like a
+//! mirror, `file://`, or `http(s)://` with an on-disk cache and conditional
+//! requests.
+//!
+//! Cache policy: every file downloaded over HTTP is stored under the cache
+//! directory with its `ETag`/`Last-Modified`; the next fetch sends
+//! `If-None-Match`/`If-Modified-Since` and reuses the copy on `304`. When the
+//! mirror cannot be reached at all (offline), a cached copy is used with a
+//! warning (tracing), so that `plan` and `rdeps` keep working from the last
+//! fetch (a file the mirror last answered 404 for stays absent); without a
+//! cached copy the network error is returned. Local mirrors
+//! are read in place and not cached.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::Error;
+
+/// Where indices come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mirror {
+    /// A directory with `dists/SUITE/...` (also what a `file://` URL names).
+    Dir(PathBuf),
+    /// An `http://` or `https://` mirror root.
+    Url(String),
+}
+
+impl Mirror {
+    /// `http(s)://…` is a URL, `file:///path` and anything else a directory.
+    pub fn parse(s: &str) -> Mirror {
+        if let Some(path) = s.strip_prefix("file://") {
+            Mirror::Dir(PathBuf::from(path))
+        } else if s.starts_with("http://") || s.starts_with("https://") {
+            Mirror::Url(s.trim_end_matches('/').to_string())
+        } else {
+            Mirror::Dir(PathBuf::from(s))
+        }
+    }
+
+    fn not_found(&self) -> &'static str {
+        match self {
+            Mirror::Dir(_) => "no such file",
+            Mirror::Url(_) => "HTTP 404",
+        }
+    }
+
+    fn describe(&self, rel: &str) -> String {
+        match self {
+            Mirror::Dir(d) => d.join(rel).display().to_string(),
+            Mirror::Url(u) => format!("{u}/{rel}"),
+        }
+    }
+}
+
+/// How to fetch.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// Cache directory; `None` means `dirs::cache_dir()/cascade`.
+    pub cache_dir: Option<PathBuf>,
+    /// Accept a Release file whose `Valid-Until` has passed.
+    pub allow_expired: bool,
+}
+
+/// Fetches files of one mirror.
+pub struct Fetcher {
+    mirror: Mirror,
+    cache_dir: PathBuf,
+    allow_expired: bool,
+    client: Option<reqwest::blocking::Client>,
+}
+
+/// The fields of a suite's Release file cascade uses.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Release {
+    pub suite: Option<String>,
+    pub codename: Option<String>,
+    pub date: Option<String>,
+    pub valid_until: Option<String>,
+    pub architectures: Vec<String>,
+    /// Set when `Valid-Until` has passed and the caller allowed it.
+    pub expired: bool,
+    /// `No-Support-for-Architecture-all: Packages`: arch:all packages are
+    /// listed in every `binary-ARCH/Packages` (Debian's mirrors say so), so a
+    /// separate `binary-all/Packages` need not be read.
+    pub all_in_arch_indices: bool,
+}
+
+impl Fetcher {
+    pub fn new(mirror: Mirror, options: &FetchOptions) -> Result<Fetcher, Error> {
+        let cache_dir = match &options.cache_dir {
+            Some(d) => d.clone(),
+            None => dirs::cache_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("cascade"),
+        };
+        let client = match mirror {
+            Mirror::Url(_) => Some(
+                reqwest::blocking::Client::builder()
+                    .user_agent(concat!("cascade/", env!("CARGO_PKG_VERSION")))
+                    .timeout(std::time::Duration::from_secs(300))
+                    .build()
+                    .map_err(|e| Error::Network {
+                        url: "(client setup)".into(),
+                        message: e.to_string(),
+                    })?,
+            ),
+            Mirror::Dir(_) => None,
+        };
+        Ok(Fetcher {
+            mirror,
+            cache_dir,
+            allow_expired: options.allow_expired,
+            client,
+        })
+    }
+
+    pub fn mirror(&self) -> &Mirror {
+        &self.mirror
+    }
+
+    /// Reads `dists/SUITE/Release` and checks `Valid-Until` against now.
+    pub fn release(&self, suite: &str) -> Result<Release, Error> {
+        let rel = format!("dists/{suite}/Release");
+        let name = self.mirror.describe(&rel);
+        let bytes = self.get(&rel)?.ok_or_else(|| Error::NotFound {
+            what: format!("suite `{suite}`"),
+            url: name.clone(),
+            how: self.mirror.not_found(),
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        parse_release(&text, &name, SystemTime::now(), self.allow_expired)
+    }
+
+    /// Reads an index (`dists/sid/main/source/Sources`), trying `.xz`, then
+    /// `.gz`, then the plain file, and returns its decompressed text.
+    pub fn index(&self, rel_base: &str) -> Result<String, Error> {
+        self.with_index(rel_base, |text| Ok(text.to_string()))
+    }
+
+    /// Like [`Self::index`], but hands the text to `parse`; a freshly
+    /// decompressed text is written to the cache by a second thread while
+    /// `parse` runs.
+    pub fn with_index<T>(
+        &self,
+        rel_base: &str,
+        parse: impl FnOnce(&str) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        for ext in [".xz", ".gz", ""] {
+            let rel = format!("{rel_base}{ext}");
+            let Some(bytes) = self.get(&rel)? else {
+                continue;
+            };
+            let name = self.mirror.describe(&rel);
+            if ext.is_empty() {
+                return parse(&decompress(&bytes, ext, &name)?);
+            }
+            let (prefix, path) = self.text_cache_path(&bytes, &name);
+            if let Ok(text) = std::fs::read(&path)
+                && let Ok(text) = String::from_utf8(text)
+            {
+                return parse(&text);
+            }
+            let text = decompress(&bytes, ext, &name)?;
+            drop(bytes);
+            return std::thread::scope(|s| {
+                s.spawn(|| {
+                    if let Err(e) = write_text_cache(&path, &prefix, &text) {
+                        tracing::warn!("cannot write the cache {}: {e}", path.display());
+                    }
+                });
+                parse(&text)
+            });
+        }
+        Err(Error::NotFound {
+            what: "index".into(),
+            url: self.mirror.describe(&format!("{rel_base}{{.xz,.gz,}}")),
+            how: self.mirror.not_found(),
+        })
+    }
+
+    /// Like [`Self::index`] but `Ok(None)` when no variant exists.
+    pub fn optional_index(&self, rel_base: &str) -> Result<Option<String>, Error> {
+        match self.index(rel_base) {
+            Ok(t) => Ok(Some(t)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The bytes of one file; `Ok(None)` when the mirror says it doesn't exist.
+    fn get(&self, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+        match (&self.mirror, &self.client) {
+            (Mirror::Dir(d), _) => {
+                let path = d.join(rel);
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(source) => Err(Error::Io { path, source }),
+                }
+            }
+            (Mirror::Url(base), Some(client)) => self.get_http(client, base, rel),
+            (Mirror::Url(_), None) => unreachable!("a URL mirror always has a client"),
+        }
+    }
+
+    fn get_http(
+        &self,
+        client: &reqwest::blocking::Client,
+        base: &str,
+        rel: &str,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let url = format!("{base}/{rel}");
+        let cached = self.cache_path(&url);
+        // Appended, not `with_extension`: the name is full of dots.
+        let sidecar = |ext: &str| {
+            let mut p = cached.clone().into_os_string();
+            p.push(ext);
+            PathBuf::from(p)
+        };
+        let meta_path = sidecar(".cascade-meta");
+        let gone_path = sidecar(".cascade-404");
+        let meta = std::fs::read_to_string(&meta_path).unwrap_or_default();
+        let have_cache = cached.is_file();
+        let mut req = client.get(&url);
+        if have_cache {
+            for line in meta.lines() {
+                if let Some(v) = line.strip_prefix("etag: ") {
+                    req = req.header(reqwest::header::IF_NONE_MATCH, v);
+                } else if let Some(v) = line.strip_prefix("last-modified: ") {
+                    req = req.header(reqwest::header::IF_MODIFIED_SINCE, v);
+                }
+            }
+        }
+        let read_cache = || {
+            std::fs::read(&cached).map_err(|source| Error::Io {
+                path: cached.clone(),
+                source,
+            })
+        };
+        let resp = match req.send() {
+            Ok(r) => r,
+            // Offline, but the last answer was "no such file": keep it.
+            Err(_) if gone_path.is_file() => return Ok(None),
+            Err(e) if have_cache => {
+                tracing::warn!(
+                    "cannot reach {url} ({e}); using the cached copy {}",
+                    cached.display()
+                );
+                return read_cache().map(Some);
+            }
+            Err(e) => {
+                return Err(Error::Network {
+                    url,
+                    message: format!("{e} (offline? no cached copy either)"),
+                });
+            }
+        };
+        let status = resp.status();
+        if status == reqwest::StatusCode::NOT_MODIFIED && have_cache {
+            return read_cache().map(Some);
+        }
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::GONE {
+            let _ = std::fs::create_dir_all(self.cache_dir.join("http"));
+            let _ = std::fs::write(&gone_path, "");
+            return Ok(None);
+        }
+        let _ = std::fs::remove_file(&gone_path);
+        if !status.is_success() {
+            return Err(Error::Http {
+                url,
+                status: status.as_u16(),
+            });
+        }
+        let header = |h| {
+            resp.headers()
+                .get(h)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let modified = header(reqwest::header::LAST_MODIFIED);
+        let body = resp.bytes().map_err(|e| Error::Network {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        // A cache that can't be written only costs a download next time.
+        if let Err(e) = store(&cached, &meta_path, &body, etag, modified) {
+            tracing::warn!("cannot write the cache {}: {e}", cached.display());
+        }
+        Ok(Some(body.to_vec()))
+    }
+
+    /// Where the decompressed text of `bytes` is cached: xz decoding is most
+    /// of the time it takes to read sid, so the text of an earlier run is
+    /// reused when the compressed bytes are the same (keyed by their
+    /// SHA-256). The cache keeps one text per index (same prefix).
+    fn text_cache_path(&self, bytes: &[u8], name: &str) -> (String, PathBuf) {
+        use sha2::Digest;
+        let hash = hex::encode(&sha2::Sha256::digest(bytes)[..12]);
+        let prefix = format!("{}.", sanitize(name));
+        let path = self.cache_dir.join("text").join(format!("{prefix}{hash}"));
+        (prefix, path)
+    }
+
+    fn cache_path(&self, url: &str) -> PathBuf {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        self.cache_dir.join("http").join(sanitize(rest))
+    }
+}
+
+/// A file name standing for a path or URL.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes a decompressed text to the cache, replacing older texts of the same index.
+fn write_text_cache(path: &Path, prefix: &str, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    for old in std::fs::read_dir(dir)?.flatten() {
+        if old.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(tmp.path(), text.as_bytes())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn store(
+    path: &Path,
+    meta_path: &Path,
+    body: &[u8],
+    etag: Option<String>,
+    modified: Option<String>,
+) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut meta = String::new();
+    if let Some(e) = etag {
+        meta.push_str(&format!("etag: {e}\n"));
+    }
+    if let Some(m) = modified {
+        meta.push_str(&format!("last-modified: {m}\n"));
+    }
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::fs::write(tmp.path(), body)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::write(meta_path, meta)
+}
+
+/// Decompresses by extension; `name` names the file in errors.
+pub fn decompress(bytes: &[u8], ext: &str, name: &str) -> Result<String, Error> {
+    let corrupt = |format: &str, e: &dyn std::fmt::Display| Error::Corrupt {
+        file: name.to_string(),
+        message: format!("{format}: {e}"),
+    };
+    let mut out = Vec::with_capacity(bytes.len() * 7);
+    match ext {
+        ".xz" => unxz(bytes, &mut out).map_err(|e| corrupt("xz", &e))?,
+        ".gz" => {
+            flate2::read::MultiGzDecoder::new(bytes)
+                .read_to_end(&mut out)
+                .map_err(|e| corrupt("gzip", &e))?;
+        }
+        _ => out.extend_from_slice(bytes),
+    }
+    String::from_utf8(out).map_err(|e| corrupt("text", &e))
+}
+
+/// Decodes xz straight into `out`'s spare capacity: `XzDecoder` would
+/// decode into its own buffer and copy, which costs a tenth of the parse.
+fn unxz(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    use xz2::stream::{Action, CONCATENATED, Status, Stream};
+    let mut stream =
+        Stream::new_stream_decoder(u64::MAX, CONCATENATED).map_err(|e| e.to_string())?;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1 << 20));
+        }
+        let consumed = stream.total_in() as usize;
+        let before = (consumed, stream.total_out());
+        let status = stream
+            .process_vec(&input[consumed..], out, Action::Finish)
+            .map_err(|e| e.to_string())?;
+        if let Status::StreamEnd = status {
+            return Ok(());
+        }
+        let stalled = (stream.total_in() as usize, stream.total_out()) == before;
+        if stalled && out.len() < out.capacity() {
+            return Err("unexpected end of data".into());
+        }
+    }
+}
+
+/// Parses a Release file and checks `Valid-Until` against `now`.
+pub fn parse_release(
+    text: &str,
+    name: &str,
+    now: SystemTime,
+    allow_expired: bool,
+) -> Result<Release, Error> {
+    let para = crate::control::deb822::paragraphs(text)
+        .next()
+        .transpose()
+        .map_err(|e| Error::Paragraph {
+            file: name.to_string(),
+            line: e.line,
+            message: e.message,
+        })?
+        .ok_or_else(|| Error::Paragraph {
+            file: name.to_string(),
+            line: 1,
+            message: "empty Release file".into(),
+        })?;
+    let get = |f: &str| para.get(f).map(str::to_string);
+    let valid_until = get("Valid-Until");
+    let mut expired = false;
+    if let Some(v) = &valid_until {
+        // Release files say `UTC` where RFC 7231 (httpdate) says `GMT`.
+        let when =
+            httpdate::parse_http_date(&v.replace("UTC", "GMT")).map_err(|_| Error::Paragraph {
+                file: name.to_string(),
+                line: para.field("Valid-Until").map_or(1, |f| f.line),
+                message: format!("Valid-Until: cannot read the date `{v}`"),
+            })?;
+        if when < now {
+            if !allow_expired {
+                return Err(Error::Expired {
+                    file: name.to_string(),
+                    valid_until: v.clone(),
+                });
+            }
+            expired = true;
+        }
+    }
+    Ok(Release {
+        suite: get("Suite"),
+        codename: get("Codename"),
+        date: get("Date"),
+        valid_until,
+        architectures: para
+            .get("Architectures")
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        expired,
+        all_in_arch_indices: para
+            .get("No-Support-for-Architecture-all")
+            .is_some_and(|v| v.split_whitespace().any(|w| w == "Packages")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const RELEASE: &str = "Origin: Debian\nSuite: unstable\nCodename: sid\n\
+        Date: Fri, 30 Oct 2026 08:08:01 UTC\nValid-Until: Fri, 06 Nov 2026 08:08:01 UTC\n\
+        Architectures: all amd64 riscv64\nMD5Sum:\n abc 12 main/x\n";
+
+    fn at(s: &str) -> SystemTime {
+        httpdate::parse_http_date(s).unwrap()
+    }
+
+    #[test]
+    fn valid_until() {
+        let before = at("Sat, 31 Oct 2026 00:00:00 GMT");
+        let r = parse_release(RELEASE, "R", before, false).unwrap();
+        assert_eq!(r.codename.as_deref(), Some("sid"));
+        assert_eq!(r.architectures, ["all", "amd64", "riscv64"]);
+        assert!(!r.expired);
+        assert!(!r.all_in_arch_indices);
+        let with = RELEASE.replace(
+            "Origin",
+            "No-Support-for-Architecture-all: Packages\nOrigin",
+        );
+        assert!(
+            parse_release(&with, "R", before, false)
+                .unwrap()
+                .all_in_arch_indices
+        );
+        let after = at("Sat, 07 Nov 2026 00:00:00 GMT") + Duration::from_secs(1);
+        let e = parse_release(RELEASE, "dists/sid/Release", after, false).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("dists/sid/Release"), "{msg}");
+        assert!(msg.contains("Fri, 06 Nov 2026 08:08:01 UTC"), "{msg}");
+        assert!(msg.contains("--allow-expired"), "{msg}");
+        assert!(parse_release(RELEASE, "R", after, true).unwrap().expired);
+    }
+
+    #[test]
+    fn mirror_kinds() {
+        assert_eq!(Mirror::parse("file:///srv/m"), Mirror::Dir("/srv/m".into()));
+        assert_eq!(Mirror::parse("../m"), Mirror::Dir("../m".into()));
+        assert_eq!(
+            Mirror::parse("http://deb.debian.org/debian/"),
+            Mirror::Url("http://deb.debian.org/debian".into())
+        );
+    }
+
+    #[test]
+    fn corrupt_xz_names_the_file() {
+        let e = decompress(
+            b"\xfd7zXZ\0garbage",
+            ".xz",
+            "dists/sid/main/source/Sources.xz",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("dists/sid/main/source/Sources.xz"));
+        assert_eq!(decompress(b"plain", "", "x").unwrap(), "plain");
+    }
+}

@@ -1,0 +1,391 @@
+//! Parsed Sources and Packages indices, and the maps built from them.
+//!
+//! Parsing borrows from the decompressed text through
+//! [`crate::control::deb822`] and keeps only the fields cascade uses; a
+//! lossless tree per paragraph would cost seconds on sid.
+
+// FxHash: the keys are package names from the archive, not attacker-chosen
+// input a DoS-resistant hash would guard against; SipHash cost 4% of a parse.
+use rustc_hash::FxHashMap as HashMap;
+
+use super::Error;
+use crate::control::deb822::{Paragraph, paragraphs};
+use crate::control::relation::parse_relations_with;
+use crate::control::{Dep, SourceInfo};
+
+/// One binary package of one architecture's Packages index.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Binary {
+    pub name: String,
+    pub version: String,
+    /// The source package (the `Source:` field, or the binary's own name).
+    pub source: String,
+    /// The source version (from `Source: name (version)`, else the binary's).
+    pub source_version: String,
+    /// `amd64`, `all`, …
+    pub architecture: String,
+    pub multi_arch: Option<String>,
+    pub depends: Vec<Vec<Dep>>,
+    pub pre_depends: Vec<Vec<Dep>>,
+    pub provides: Vec<Dep>,
+}
+
+impl Binary {
+    /// Does this binary satisfy `dep`, by its name and version or by one of
+    /// its Provides (policy 7.5: an unversioned Provides satisfies only
+    /// unversioned deps)? A `:any` dep needs `Multi-Arch: allowed`, as apt
+    /// and dose read it; other qualifiers are not checked (one index, one arch).
+    pub fn satisfies(&self, dep: &Dep) -> bool {
+        if dep.archqual.as_deref() == Some("any") && self.multi_arch.as_deref() != Some("allowed") {
+            return false;
+        }
+        if dep.name == self.name && dep.satisfied_by_version(&self.version) {
+            return true;
+        }
+        self.provides.iter().any(|p| {
+            p.name == dep.name
+                && match (&dep.version, &p.version) {
+                    (None, _) => true,
+                    (Some(_), Some((_, v))) => dep.satisfied_by_version(v),
+                    (Some(_), None) => false,
+                }
+        })
+    }
+}
+
+/// A package that provides a virtual name, with the provided version if any.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Provider {
+    pub package: String,
+    pub version: Option<String>,
+}
+
+/// One architecture's Packages index (its `Architecture: all` packages included).
+#[derive(Clone, Debug, Default)]
+pub struct Packages {
+    pub arch: String,
+    binaries: HashMap<String, Binary>,
+    provides: HashMap<String, Vec<Provider>>,
+    by_source: HashMap<String, Vec<String>>,
+}
+
+impl Packages {
+    /// Parses the text of a Packages file; `origin` names it in errors. When
+    /// a name appears more than once, the highest version wins.
+    pub fn parse(text: &str, origin: &str, arch: &str) -> Result<Packages, Error> {
+        let mut binaries: HashMap<String, Binary> =
+            HashMap::with_capacity_and_hasher(80_000, Default::default());
+        let mut paras = paragraphs(text);
+        let mut p = Paragraph::default();
+        while let Some(r) = paras.next_into(&mut p) {
+            r.map_err(|e| Error::Paragraph {
+                file: origin.to_string(),
+                line: e.line,
+                message: e.message,
+            })?;
+            let b = binary(&p, origin)?;
+            match binaries.get(&b.name) {
+                Some(old) if !newer(&b.version, &old.version) => {}
+                _ => {
+                    binaries.insert(b.name.clone(), b);
+                }
+            }
+        }
+        let mut idx = Packages {
+            arch: arch.to_string(),
+            binaries,
+            provides: HashMap::default(),
+            by_source: HashMap::default(),
+        };
+        idx.index();
+        Ok(idx)
+    }
+
+    /// Adds binaries (e.g. from a separate `binary-all` index) not already present.
+    pub fn merge(&mut self, other: Packages) {
+        let new: Vec<Binary> = other
+            .binaries
+            .into_values()
+            .filter(|b| !self.binaries.contains_key(&b.name))
+            .collect();
+        self.extend(new.into_iter());
+    }
+
+    fn extend(&mut self, bins: impl Iterator<Item = Binary>) {
+        for b in bins {
+            self.binaries.insert(b.name.clone(), b);
+        }
+        self.index();
+    }
+
+    /// Rebuilds the Provides and source maps from `binaries`.
+    fn index(&mut self) {
+        self.provides.clear();
+        self.by_source.clear();
+        for b in self.binaries.values() {
+            for p in &b.provides {
+                self.provides
+                    .entry(p.name.clone())
+                    .or_default()
+                    .push(Provider {
+                        package: b.name.clone(),
+                        version: p.version.as_ref().map(|(_, v)| v.clone()),
+                    });
+            }
+            self.by_source
+                .entry(b.source.clone())
+                .or_default()
+                .push(b.name.clone());
+        }
+        for v in self.by_source.values_mut() {
+            v.sort();
+        }
+    }
+
+    pub fn get(&self, binary: &str) -> Option<&Binary> {
+        self.binaries.get(binary)
+    }
+
+    pub fn len(&self) -> usize {
+        self.binaries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.binaries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Binary> {
+        self.binaries.values()
+    }
+
+    /// The source that builds `binary` on this arch.
+    pub fn source_of(&self, binary: &str) -> Option<&str> {
+        self.binaries.get(binary).map(|b| b.source.as_str())
+    }
+
+    /// The binaries of `source` in this index, sorted.
+    pub fn binaries_of(&self, source: &str) -> &[String] {
+        self.by_source.get(source).map_or(&[], Vec::as_slice)
+    }
+
+    /// The packages that provide the virtual name `name`.
+    pub fn providers(&self, name: &str) -> &[Provider] {
+        self.provides.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The binaries that satisfy `dep`: the real package of that name if its
+    /// version fits, and the providers (a versioned dep needs a versioned
+    /// Provides that fits). Architecture qualifiers are not checked: one
+    /// index holds one architecture.
+    pub fn satisfiers(&self, dep: &Dep) -> Vec<&str> {
+        let mut out = Vec::new();
+        if let Some(b) = self.binaries.get(&dep.name)
+            && b.satisfies(dep)
+        {
+            out.push(b.name.as_str());
+        }
+        for p in self.providers(&dep.name) {
+            if p.package != dep.name
+                && let Some(b) = self.binaries.get(&p.package)
+                && b.satisfies(dep)
+            {
+                out.push(b.name.as_str());
+            }
+        }
+        out
+    }
+
+    /// Can `dep` be satisfied from this index?
+    pub fn can_satisfy(&self, dep: &Dep) -> bool {
+        !self.satisfiers(dep).is_empty()
+    }
+}
+
+fn newer(a: &str, b: &str) -> bool {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => a > b,
+    }
+}
+
+fn binary(p: &Paragraph<'_>, origin: &str) -> Result<Binary, Error> {
+    let need = |f: &'static str| {
+        p.get(f).ok_or_else(|| Error::Paragraph {
+            file: origin.to_string(),
+            line: p.line,
+            message: format!("missing field {f}"),
+        })
+    };
+    let rels = |f: &str| -> Result<Vec<Vec<Dep>>, Error> {
+        let Some(field) = p.field(f) else {
+            return Ok(Vec::new());
+        };
+        parse_relations_with(field.value, |r| r.dep).map_err(|message| Error::Paragraph {
+            file: origin.to_string(),
+            line: field.line,
+            message: format!("{f}: {message}"),
+        })
+    };
+    let name = need("Package")?.to_string();
+    let version = need("Version")?.to_string();
+    let (source, source_version) = match p.get("Source") {
+        Some(s) => match s.split_once('(') {
+            Some((n, v)) => (
+                n.trim().to_string(),
+                v.trim_end_matches(')').trim().to_string(),
+            ),
+            None => (s.trim().to_string(), version.clone()),
+        },
+        None => (name.clone(), version.clone()),
+    };
+    Ok(Binary {
+        architecture: need("Architecture")?.to_string(),
+        multi_arch: p.get("Multi-Arch").map(str::to_string),
+        depends: rels("Depends")?,
+        pre_depends: rels("Pre-Depends")?,
+        provides: rels("Provides")?.into_iter().flatten().collect(),
+        name,
+        version,
+        source,
+        source_version,
+    })
+}
+
+/// A suite's Sources index: one [`SourceInfo`] per source name.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    by_name: HashMap<String, SourceInfo>,
+}
+
+impl Sources {
+    /// Parses the text of a Sources file. `Extra-Source-Only: yes` entries
+    /// (kept in the archive for Built-Using, not built) are skipped; when a
+    /// name appears more than once, the highest version wins.
+    pub fn parse(text: &str, origin: &str) -> Result<Sources, Error> {
+        let mut by_name: HashMap<String, SourceInfo> =
+            HashMap::with_capacity_and_hasher(45_000, Default::default());
+        let mut paras = paragraphs(text);
+        let mut p = Paragraph::default();
+        while let Some(r) = paras.next_into(&mut p) {
+            r.map_err(|e| Error::Paragraph {
+                file: origin.to_string(),
+                line: e.line,
+                message: e.message,
+            })?;
+            if p.get("Extra-Source-Only") == Some("yes") {
+                continue;
+            }
+            let s = SourceInfo::from_sources_paragraph(&p, origin)?;
+            match by_name.get(&s.name) {
+                Some(old)
+                    if !newer(
+                        s.version.as_deref().unwrap_or(""),
+                        old.version.as_deref().unwrap_or(""),
+                    ) => {}
+                _ => {
+                    by_name.insert(s.name.clone(), s);
+                }
+            }
+        }
+        Ok(Sources { by_name })
+    }
+
+    pub fn get(&self, source: &str) -> Option<&SourceInfo> {
+        self.by_name.get(source)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// All sources, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceInfo> {
+        self.by_name.values()
+    }
+
+    /// The sources whose Maintainer field contains `needle` (e.g. "Debian ROCm Team").
+    pub fn by_maintainer<'a>(&'a self, needle: &'a str) -> impl Iterator<Item = &'a SourceInfo> {
+        self.iter()
+            .filter(move |s| s.maintainer.as_deref().is_some_and(|m| m.contains(needle)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PACKAGES: &str = "\
+Package: libamdhip64-dev
+Source: rocm-hipamd (6.4.3-1)
+Version: 6.4.3-1+b1
+Architecture: amd64
+Depends: libamdhip64-6 (= 6.4.3-1+b1), hipcc
+
+Package: hipcc
+Source: rocm-hipamd
+Version: 6.4.3-1
+Architecture: amd64
+Provides: hip-compiler (= 6.4.3), hip-any
+Multi-Arch: foreign
+
+Package: hipcc
+Source: rocm-hipamd
+Version: 5.7.1-1
+Architecture: amd64
+
+Package: rocm-cmake
+Version: 6.4.3-1
+Architecture: all
+";
+
+    #[test]
+    fn packages_maps() {
+        let p = Packages::parse(PACKAGES, "Packages", "amd64").unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.get("hipcc").unwrap().version, "6.4.3-1");
+        assert_eq!(p.source_of("libamdhip64-dev"), Some("rocm-hipamd"));
+        assert_eq!(p.get("libamdhip64-dev").unwrap().source_version, "6.4.3-1");
+        assert_eq!(p.source_of("rocm-cmake"), Some("rocm-cmake"));
+        assert_eq!(p.binaries_of("rocm-hipamd"), ["hipcc", "libamdhip64-dev"]);
+        assert_eq!(p.providers("hip-compiler")[0].package, "hipcc");
+        let dep = |s: &str| {
+            crate::control::parse_relations(s).unwrap()[0][0]
+                .dep
+                .clone()
+        };
+        assert_eq!(p.satisfiers(&dep("hip-compiler (>= 6)")), ["hipcc"]);
+        assert!(p.satisfiers(&dep("hip-compiler (>= 7)")).is_empty());
+        assert!(p.satisfiers(&dep("hip-any (>= 1)")).is_empty());
+        assert_eq!(p.satisfiers(&dep("hip-any")), ["hipcc"]);
+        // hipcc is Multi-Arch: foreign, not allowed.
+        assert!(p.satisfiers(&dep("hipcc:any (>= 6)")).is_empty());
+        assert_eq!(p.satisfiers(&dep("hipcc:native (>= 6)")), ["hipcc"]);
+        assert!(!p.can_satisfy(&dep("nonexistent")));
+    }
+
+    #[test]
+    fn malformed_paragraph_names_file_and_line() {
+        let e = Packages::parse("Package: a\nVersion: 1\n", "P", "amd64").unwrap_err();
+        assert_eq!(e.to_string(), "P:1: missing field Architecture");
+        let e = Packages::parse("Package: a\nbroken\n", "P", "amd64").unwrap_err();
+        assert!(e.to_string().starts_with("P:2: "));
+    }
+
+    #[test]
+    fn sources_keep_highest_and_skip_extra_source_only() {
+        let text = "Package: a\nVersion: 1.0-1\nArchitecture: any\n\n\
+            Package: a\nVersion: 2.0-1\nArchitecture: any\nMaintainer: Debian ROCm Team <x@y>\n\n\
+            Package: a\nVersion: 3.0-1\nArchitecture: any\nExtra-Source-Only: yes\n";
+        let s = Sources::parse(text, "Sources").unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.get("a").unwrap().version.as_deref(), Some("2.0-1"));
+        assert_eq!(s.by_maintainer("Debian ROCm Team").count(), 1);
+    }
+}

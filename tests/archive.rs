@@ -1,0 +1,282 @@
+//! Archive indices over HTTP (127.0.0.1), `file://` and a directory, from the
+//! trimmed snapshot in tests/fixtures/archive: conditional requests and the
+//! cache, offline fallback, 404, truncated xz, gz and plain indices,
+//! malformed paragraphs, expired Valid-Until.
+
+#[path = "fixtures/archive/server.rs"]
+mod server;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use server::{Server, copy_fixture, fixture};
+
+fn cascade() -> Command {
+    Command::cargo_bin("cascade").unwrap()
+}
+
+/// `cascade rdeps --parse-only` against `mirror`, with a private cache.
+fn parse_only(mirror: &str, cache: &std::path::Path, extra: &[&str]) -> Command {
+    let mut c = cascade();
+    c.args(["rdeps", "--parse-only", "--mirror", mirror, "--cache-dir"])
+        .arg(cache)
+        .args(extra);
+    c
+}
+
+#[test]
+fn http_mirror_with_cache_and_conditional_requests() {
+    let server = Server::serve(&fixture());
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "parsed 47 sources and 830 amd64 binaries of sid",
+        ));
+    let sources = "/dists/sid/main/source/Sources.xz";
+    assert!(server.log().contains(&(sources.to_string(), 200)));
+    // The Release says arch:all packages are in every binary-ARCH index.
+    assert!(!server.log().iter().any(|(p, _)| p.contains("binary-all")));
+
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success();
+    assert!(
+        server.log().contains(&(sources.to_string(), 304)),
+        "second fetch should be conditional: {:?}",
+        server.log()
+    );
+
+    // Offline: the cached copies answer, with a warning.
+    server.shutdown();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parsed 47 sources"));
+}
+
+#[test]
+fn offline_without_cache_is_a_network_error() {
+    let server = Server::serve(&fixture());
+    server.shutdown();
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot reach"))
+        .stderr(predicate::str::contains("dists/sid/Release"))
+        .stderr(predicate::str::contains("offline"));
+}
+
+#[test]
+fn missing_suite_is_a_404_naming_the_url() {
+    let server = Server::serve(&fixture());
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(
+        &server.url,
+        cache.path(),
+        &["--allow-expired", "--suite", "bookworm"],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("suite `bookworm` not found"))
+    .stderr(predicate::str::contains(format!(
+        "{}/dists/bookworm/Release (HTTP 404)",
+        server.url
+    )));
+}
+
+#[test]
+fn missing_architecture_index_is_a_404() {
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = fixture();
+    parse_only(
+        mirror.to_str().unwrap(),
+        cache.path(),
+        &["--allow-expired", "--arch", "s390x"],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("binary-s390x/Packages"))
+    .stderr(predicate::str::contains("not found"));
+}
+
+#[test]
+fn truncated_xz_names_the_file() {
+    let dir = copy_fixture();
+    let path = dir.path().join("dists/sid/main/source/Sources.xz");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let server = Server::serve(dir.path());
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{}/dists/sid/main/source/Sources.xz: corrupt or truncated",
+            server.url
+        )));
+}
+
+#[test]
+fn expired_release_needs_allow_expired() {
+    let cache = tempfile::tempdir().unwrap();
+    let server = Server::serve(&fixture());
+    parse_only(&server.url, cache.path(), &[])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("dists/sid/Release"))
+        .stderr(predicate::str::contains(
+            "Valid-Until Wed, 01 Jan 2020 00:00:00 UTC has passed",
+        ))
+        .stderr(predicate::str::contains("--allow-expired"));
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn gz_and_plain_indices_and_file_urls() {
+    let dir = copy_fixture();
+    let main = dir.path().join("dists/sid/main");
+    let unxz = |p: &std::path::Path| {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(
+            &mut xz2::read::XzDecoder::new(std::fs::File::open(p).unwrap()),
+            &mut out,
+        )
+        .unwrap();
+        std::fs::remove_file(p).unwrap();
+        out
+    };
+    let sources = unxz(&main.join("source/Sources.xz"));
+    std::fs::write(main.join("source/Sources"), sources).unwrap();
+    let packages = unxz(&main.join("binary-amd64/Packages.xz"));
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(main.join("binary-amd64/Packages.gz")).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut gz, &packages).unwrap();
+    gz.finish().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    parse_only(&url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "parsed 47 sources and 830 amd64 binaries",
+        ));
+}
+
+#[test]
+fn malformed_paragraph_names_file_and_line() {
+    let dir = copy_fixture();
+    let src = dir.path().join("dists/sid/main/source");
+    std::fs::remove_file(src.join("Sources.xz")).unwrap();
+    std::fs::write(
+        src.join("Sources"),
+        "Package: a\nVersion: 1\nArchitecture: any\n\nPackage: b\nthis is not a field\n",
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(
+        dir.path().to_str().unwrap(),
+        cache.path(),
+        &["--allow-expired"],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains(
+        "dists/sid/main/source/Sources:6: expected `Field: value`",
+    ));
+    std::fs::write(
+        src.join("Sources"),
+        "Package: a\nVersion: 1\nArchitecture: any\nBuild-Depends: foo (>= 1\n",
+    )
+    .unwrap();
+    parse_only(
+        dir.path().to_str().unwrap(),
+        cache.path(),
+        &["--allow-expired"],
+    )
+    .assert()
+    .code(1)
+    .stderr(predicate::str::contains("Sources:4: field Build-Depends"));
+}
+
+#[test]
+fn library_loads_both_suites_for_four_arches() {
+    use cascade::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+    let cache = tempfile::tempdir().unwrap();
+    let fetcher = Fetcher::new(
+        Mirror::Dir(fixture()),
+        &FetchOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            allow_expired: true,
+        },
+    )
+    .unwrap();
+    let arches = ["amd64", "arm64", "ppc64el", "riscv64"];
+    let sid = load_suite(&fetcher, "unstable", &arches).unwrap();
+    assert_eq!(sid.name, "sid");
+    assert!(sid.release.expired);
+    assert_eq!(sid.packages.len(), 4);
+    let hipamd = sid.sources.get("rocm-hipamd").expect("rocm-hipamd in sid");
+    assert!(
+        hipamd
+            .maintainer
+            .as_deref()
+            .unwrap()
+            .contains("Debian ROCm Team")
+    );
+    let amd64 = &sid.packages["amd64"];
+    assert_eq!(amd64.source_of("libamdhip64-dev"), Some("rocm-hipamd"));
+    assert!(
+        amd64
+            .binaries_of("rocm-hipamd")
+            .iter()
+            .any(|b| b == "libamdhip64-dev")
+    );
+    assert_eq!(amd64.source_of("hipcc"), Some("rocm-llvm"));
+    let rocm = sid.sources.by_maintainer("Debian ROCm Team").count();
+    assert!(rocm >= 30, "{rocm} ROCm sources");
+    let exp = load_suite(&fetcher, "experimental", &arches).unwrap();
+    assert!(exp.sources.get("rocm-hipamd").is_some());
+    assert!(!exp.packages["riscv64"].is_empty());
+}
+
+#[test]
+fn binary_all_index_is_merged_when_the_release_asks_for_it() {
+    use cascade::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+    let dir = copy_fixture();
+    let sid = dir.path().join("dists/sid");
+    let release = std::fs::read_to_string(sid.join("Release")).unwrap();
+    let release: String = release
+        .lines()
+        .filter(|l| !l.starts_with("No-Support-for-Architecture-all"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(sid.join("Release"), release).unwrap();
+    std::fs::create_dir_all(sid.join("main/binary-all")).unwrap();
+    std::fs::write(
+        sid.join("main/binary-all/Packages"),
+        "Package: only-in-binary-all\nVersion: 1\nArchitecture: all\nProvides: virtual-x\n",
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let fetcher = Fetcher::new(
+        Mirror::Dir(dir.path().to_path_buf()),
+        &FetchOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            allow_expired: true,
+        },
+    )
+    .unwrap();
+    let suite = load_suite(&fetcher, "sid", &["amd64", "riscv64"]).unwrap();
+    for arch in ["amd64", "riscv64"] {
+        let p = &suite.packages[arch];
+        assert!(p.get("only-in-binary-all").is_some(), "{arch}");
+        assert_eq!(p.providers("virtual-x")[0].package, "only-in-binary-all");
+    }
+    assert!(suite.packages["amd64"].get("libamdhip64-dev").is_some());
+}
