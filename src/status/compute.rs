@@ -533,12 +533,19 @@ Architecture: amd64 arm64 all
         let rv = &s.frontier["riscv64"];
         // rocr-runtime's deps are all on riscv64: ready.
         assert_eq!(
-            rv.ready.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(),
+            rv.ready
+                .iter()
+                .map(|e| e.source.as_str())
+                .collect::<Vec<_>>(),
             ["rocr-runtime"]
         );
         // rocm-hipamd: needs rocr-runtime's -dev and its arch-only dep; the
         // OR-group gcc | clang is met by clang; Build-Depends-Indep ignored.
-        let hip = rv.blocked.iter().find(|e| e.source == "rocm-hipamd").unwrap();
+        let hip = rv
+            .blocked
+            .iter()
+            .find(|e| e.source == "rocm-hipamd")
+            .unwrap();
         assert_eq!(
             hip.unsatisfied,
             ["libhsa-runtime-dev (>= 6.4)", "arch-only-dep"]

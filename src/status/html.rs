@@ -19,9 +19,18 @@ td.lag{color:#b00;font-weight:bold}
 ";
 
 const STATES: &[(&str, &str)] = &[
-    ("built", "arch-dependent binaries at the suite's source version"),
-    ("out-of-date", "only binaries of an older source version (shown)"),
-    ("missing", "the Architecture field includes the arch, no binaries"),
+    (
+        "built",
+        "arch-dependent binaries at the suite's source version",
+    ),
+    (
+        "out-of-date",
+        "only binaries of an older source version (shown)",
+    ),
+    (
+        "missing",
+        "the Architecture field includes the arch, no binaries",
+    ),
     ("excluded", "the Architecture field leaves the arch out"),
     ("all", "the source builds only Architecture: all packages"),
     ("absent", "the suite has no such source"),
