@@ -16,6 +16,7 @@ const STATUS_CSS: &str = "\
 .s-excluded,.s-absent{background:#e8e8e8;color:#666}
 .s-all{background:#dde8f6}
 td.lag{color:#b00;font-weight:bold}
+#matrix th,#matrix td{white-space:nowrap}
 ";
 
 const STATES: &[(&str, &str)] = &[
