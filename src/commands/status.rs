@@ -59,11 +59,13 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             allow_expired: args.allow_expired,
         },
     )?;
-    let arches = if args.arch.is_empty() {
+    let mut arches = if args.arch.is_empty() {
         stack.architectures.clone()
     } else {
         args.arch.clone()
     };
+    let mut seen = std::collections::BTreeSet::new();
+    arches.retain(|a| seen.insert(a.clone()));
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
     let unstable = load_suite(&fetcher, &stack.base_suite, &names)?;
     let experimental = load_suite(&fetcher, &stack.suite, &names)?;

@@ -185,7 +185,9 @@ pub fn compute(
             Some(v) => version_lt(v, &p.target),
         };
         for arch in arches {
-            let cell = &u.arches[arch.as_str()];
+            let Some(cell) = u.arches.get(arch.as_str()) else {
+                continue;
+            };
             if cell.is_done() {
                 continue;
             }
@@ -367,7 +369,7 @@ pub fn version_lt(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const SID_SOURCES: &str = "\
@@ -457,7 +459,8 @@ Architecture: amd64 arm64 all
             .collect()
     }
 
-    fn status() -> Status {
+    /// A small survey the renderers' tests share.
+    pub(in crate::status) fn status() -> Status {
         let sid_sources = Sources::parse(SID_SOURCES, "sid").unwrap();
         let mut sid_packages = BTreeMap::new();
         sid_packages.insert(

@@ -136,8 +136,8 @@ pub fn render(status: &Status) -> String {
         h.push_str("</li>\n");
     }
     h.push_str("</ul>\n<h2>Summary</h2>\n<table id=\"summary\">\n<tr><th>suite</th><th>arch</th><th>counts</th></tr>\n");
-    for (suite, per_arch) in &status.summary {
-        for (arch, c) in per_arch {
+    for suite in ["unstable", "experimental"] {
+        for (arch, c) in status.summary.get(suite).into_iter().flatten() {
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -149,4 +149,29 @@ pub fn render(status: &Status) -> String {
     }
     h.push_str("</table>\n</body>\n</html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_carry_their_state_and_text_is_escaped() {
+        let mut s = crate::status::compute::tests::status();
+        s.stack = "<stack & co>".into();
+        let h = render(&s);
+        assert!(h.contains("<title>cascade status: &lt;stack &amp; co&gt;</title>"));
+        assert!(h.contains(
+            "<td class=\"cell s-out-of-date\" data-source=\"rocblas\" data-suite=\"sid\" data-arch=\"amd64\" data-state=\"out-of-date\">out-of-date<br><span class=\"v\">6.4.4-3</span></td>"
+        ));
+        assert!(h.contains(
+            "data-source=\"half\" data-suite=\"sid\" data-arch=\"riscv64\" data-state=\"all\""
+        ));
+        // rocm-hipamd's unsatisfied version constraint, escaped.
+        assert!(h.contains("libhsa-runtime-dev (&gt;= 6.4)"));
+        assert_eq!(
+            h.matches("data-suite=\"sid\" data-arch=\"amd64\"").count(),
+            4
+        );
+    }
 }

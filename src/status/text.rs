@@ -123,8 +123,8 @@ pub fn render(status: &Status) -> String {
         out,
         "\nSummary (built / out of date / missing / excluded / all / absent):"
     );
-    for (suite, per_arch) in &status.summary {
-        for (arch, c) in per_arch {
+    for suite in ["unstable", "experimental"] {
+        for (arch, c) in status.summary.get(suite).into_iter().flatten() {
             let _ = writeln!(out, "  {suite:<12} {arch:<8} {}", counts_line(c));
         }
     }
@@ -136,4 +136,14 @@ pub fn counts_line(c: &Counts) -> String {
         "{} built, {} out of date, {} missing, {} excluded, {} all, {} absent",
         c.built, c.out_of_date, c.missing, c.excluded, c.all, c.absent
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_frontier_counts() {
+        insta::assert_snapshot!(render(&crate::status::compute::tests::status()));
+    }
 }
