@@ -35,6 +35,7 @@
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
 //! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
@@ -68,6 +69,7 @@ pub mod schedule;
 pub mod setup;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod version;
 
 pub use error::Error;

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod rdeps;
 pub mod report;
 pub mod setup;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -29,5 +30,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Demo(a) => demo::run(a, g),
         Command::Report(a) => report::run(a, g),
         Command::Ci(a) => ci::run(a, g),
+        Command::Status(a) => status::run(a, g),
     }
 }
