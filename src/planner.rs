@@ -359,3 +359,222 @@ pub fn load_suites(
     };
     Ok((base, stack_suite))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::Release;
+
+    fn recipes() -> Recipes {
+        crate::recipe::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes")).unwrap()
+    }
+
+    fn arch(a: &str) -> Arch {
+        Arch::new(a).unwrap()
+    }
+
+    /// A base suite with one Packages index per (arch, text).
+    fn suite(packages: &[(&str, &str)]) -> archive::Suite {
+        archive::Suite {
+            name: "sid".into(),
+            release: Release {
+                suite: None,
+                codename: None,
+                date: None,
+                valid_until: None,
+                architectures: vec![],
+                expired: false,
+                all_in_arch_indices: true,
+            },
+            sources: Default::default(),
+            packages: packages
+                .iter()
+                .map(|(a, text)| (a.to_string(), Packages::parse(text, "test", a).unwrap()))
+                .collect(),
+        }
+    }
+
+    fn control(text: &str) -> SourceInfo {
+        SourceInfo::from_control_str(text, "test/debian/control").unwrap()
+    }
+
+    fn opts(arches: &[&str], port: bool) -> Options {
+        Options {
+            arches: arches.iter().map(|a| arch(a)).collect(),
+            profiles: vec![],
+            port,
+            include_indep: true,
+        }
+    }
+
+    fn input(
+        info: &SourceInfo,
+        a: &str,
+        base: &archive::Suite,
+        opts: &Options,
+    ) -> Option<SourceInput> {
+        let r = recipes();
+        let host = host_arch(&r.stack);
+        source_input(
+            &r,
+            info,
+            &arch(a),
+            host.as_ref(),
+            base,
+            opts,
+            &Profiles::none(),
+        )
+    }
+
+    #[test]
+    fn recipe_architectures_exclude_where_the_packaging_would_build() {
+        // rocm-core's recipe says [amd64, arm64].
+        let info = control("Source: rocm-core\n\nPackage: librocm-core1\nArchitecture: any\n");
+        let s = input(&info, "riscv64", &suite(&[]), &opts(&["riscv64"], false)).unwrap();
+        assert_eq!(
+            s.arch_exclusion.as_deref(),
+            Some("recipe architectures: amd64 arm64")
+        );
+        let s = input(&info, "arm64", &suite(&[]), &opts(&["arm64"], false)).unwrap();
+        assert_eq!(s.arch_exclusion, None);
+    }
+
+    #[test]
+    fn a_porting_run_widens_binaries() {
+        let info = control(
+            "Source: rocblas\n\nPackage: librocblas5\nArchitecture: amd64 arm64\n\n\
+             Package: librocblas-doc\nArchitecture: all\n",
+        );
+        let s = input(&info, "riscv64", &suite(&[]), &opts(&["riscv64"], false)).unwrap();
+        assert_eq!(
+            s.arch_exclusion.as_deref(),
+            Some("Architecture: amd64 arm64 all")
+        );
+        assert_eq!(s.binaries, ["librocblas-doc"]);
+        let s = input(&info, "riscv64", &suite(&[]), &opts(&["riscv64"], true)).unwrap();
+        assert_eq!(s.binaries, ["librocblas5", "librocblas-doc"]);
+    }
+
+    #[test]
+    fn arch_all_only_sources_build_on_the_host_only() {
+        let info = control(
+            "Source: rocm-cmake\nBuild-Depends: cmake\nBuild-Depends-Indep: python3-sphinx\n\n\
+             Package: rocm-cmake\nArchitecture: all\n",
+        );
+        let base = suite(&[]);
+        let host = input(&info, "amd64", &base, &opts(&["amd64"], true)).unwrap();
+        assert_eq!(host.arch_exclusion, None);
+        assert_eq!(
+            host.build_deps.len(),
+            2,
+            "Build-Depends + -Indep on the host"
+        );
+        let other = input(&info, "riscv64", &base, &opts(&["riscv64"], true)).unwrap();
+        assert_eq!(other.arch_exclusion, None, "never tried anyway");
+        assert!(other.build_deps.is_empty(), "not built here");
+        assert_eq!(other.binaries, ["rocm-cmake"]);
+        let mut no_indep = opts(&["amd64"], false);
+        no_indep.include_indep = false;
+        assert!(input(&info, "amd64", &base, &no_indep).is_none());
+    }
+
+    #[test]
+    fn mixed_sources_take_build_depends_indep_on_the_host_only() {
+        let info = control(
+            "Source: rocprim\nBuild-Depends: cmake\nBuild-Depends-Arch: hipcc\n\
+             Build-Depends-Indep: doxygen\n\n\
+             Package: librocprim-dev\nArchitecture: amd64 arm64\n\n\
+             Package: librocprim-doc\nArchitecture: all\n",
+        );
+        let base = suite(&[]);
+        let names = |s: &SourceInput| -> Vec<String> {
+            s.build_deps.iter().map(|g| g[0].name.clone()).collect()
+        };
+        let amd64 = input(&info, "amd64", &base, &opts(&["amd64"], false)).unwrap();
+        assert_eq!(names(&amd64), ["cmake", "hipcc", "doxygen"]);
+        let arm64 = input(&info, "arm64", &base, &opts(&["arm64"], false)).unwrap();
+        assert_eq!(names(&arm64), ["cmake", "hipcc"]);
+        assert_eq!(arm64.binaries, ["librocprim-dev", "librocprim-doc"]);
+        assert_eq!(
+            indep_split(&[info]),
+            (BTreeSet::new(), BTreeSet::from(["rocprim".to_string()]))
+        );
+    }
+
+    #[test]
+    fn the_oracle_checks_versions_provides_and_any() {
+        let base = suite(&[(
+            "amd64",
+            "Package: cmake\nVersion: 3.31.6-1\nArchitecture: amd64\n\n\
+             Package: python3\nVersion: 3.13.5-1\nArchitecture: amd64\nMulti-Arch: allowed\n\n\
+             Package: pkgconf\nVersion: 1.8.1-4\nArchitecture: amd64\nProvides: pkg-config (= 1.8.1-4)\n",
+        )]);
+        let offer = Offer(base.packages.get("amd64"));
+        let alt = |text: &str| {
+            let deps = control::parse_relations(text).unwrap();
+            to_alternative(&deps[0][0].dep)
+        };
+        assert!(offer.satisfies(&alt("cmake (>= 3.20)")));
+        assert!(!offer.satisfies(&alt("cmake (>= 4)")));
+        assert!(offer.satisfies(&alt("pkg-config")));
+        assert!(offer.satisfies(&alt("python3:any")));
+        assert!(
+            !offer.satisfies(&alt("cmake:any")),
+            "not Multi-Arch: allowed"
+        );
+        assert!(!Offer(None).satisfies(&alt("cmake")));
+    }
+
+    #[test]
+    fn stack_sources_prefer_checkouts_then_the_first_suite() {
+        let mut r = recipes();
+        r.recipes
+            .retain(|x| x.source == "rocm-cmake" || x.source == "half");
+        let with_sources = |name: &str, text: &str| {
+            let mut s = suite(&[]);
+            s.name = name.into();
+            s.sources = archive::Sources::parse(text, name).unwrap();
+            s
+        };
+        let exp = with_sources(
+            "experimental",
+            "Package: rocm-cmake\nVersion: 7-1\nArchitecture: all\n",
+        );
+        let sid = with_sources(
+            "sid",
+            "Package: rocm-cmake\nVersion: 6-1\nArchitecture: all\n\n\
+             Package: half\nVersion: 2-1\nArchitecture: all\n",
+        );
+        let found = stack_sources(&r, &BTreeMap::new(), &[&exp, &sid]).unwrap();
+        let versions: BTreeMap<&str, Option<&str>> = found
+            .iter()
+            .map(|s| (s.name.as_str(), s.version.as_deref()))
+            .collect();
+        assert_eq!(versions["rocm-cmake"], Some("7-1"));
+        assert_eq!(versions["half"], Some("2-1"));
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("debian")).unwrap();
+        std::fs::write(
+            dir.path().join("debian/control"),
+            "Source: rocm-cmake\n\nPackage: rocm-cmake\nArchitecture: all\n",
+        )
+        .unwrap();
+        let checkouts = BTreeMap::from([("rocm-cmake".to_string(), dir.path().to_path_buf())]);
+        let found = stack_sources(&r, &checkouts, &[&exp, &sid]).unwrap();
+        let cmake = found.iter().find(|s| s.name == "rocm-cmake").unwrap();
+        assert!(cmake.origin.ends_with("debian/control"), "{}", cmake.origin);
+
+        let err = stack_sources(&r, &BTreeMap::new(), &[&exp]).unwrap_err();
+        assert!(
+            matches!(&err, Error::NoSource { package, looked_in }
+                if package == "half" && looked_in == &["experimental"]),
+            "{err}"
+        );
+        let wrong = BTreeMap::from([("half".to_string(), dir.path().to_path_buf())]);
+        assert!(matches!(
+            stack_sources(&r, &wrong, &[&exp, &sid]),
+            Err(Error::WrongSource { .. })
+        ));
+    }
+}
