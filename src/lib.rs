@@ -21,7 +21,7 @@
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
-//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites   | `recipe`,`archive`,`control`,`plan` |
+//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
 //! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | `control`          |
 //! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |

@@ -2,7 +2,7 @@
 //! order, exclusions with their chains, the porting frontier, cycles — from
 //! packaging checkouts and the archive (see `planner`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +10,7 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::plan::render;
+use crate::plan::{Status, render};
 use crate::planner::{self, Options};
 use crate::recipe;
 
@@ -53,6 +53,11 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Benchmark aid: print the buildable jobs as the schedule benchmark's
+    /// input (`[{source, arch, deps: ["src/arch"], weight: 0}]`; arch:all-only
+    /// sources once, as arch `all`) instead of the plan.
+    #[arg(long, hide = true)]
+    pub jobs_json: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -114,6 +119,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         include_indep: !args.no_indep,
     };
     let plan = planner::plan_stack(&recipes, &sources, &base, &opts);
+    if args.jobs_json {
+        let (indep_only, _) = planner::indep_split(&sources);
+        print!("{}", jobs_json(&plan, &indep_only));
+        return Ok(ExitCode::SUCCESS);
+    }
     let out = match args.format {
         Format::Text => render::text(&plan),
         Format::Json => render::json(&plan),
@@ -121,4 +131,45 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The buildable (source, arch) jobs and their stack dependencies, for
+/// `cargo bench --bench schedule -- plan.json` (weights are filled in by the
+/// bench script).
+fn jobs_json(plan: &crate::plan::Plan, indep_only: &BTreeSet<String>) -> String {
+    let job_arch = |source: &str, arch: &str| {
+        if indep_only.contains(source) {
+            "all".to_string()
+        } else {
+            arch.to_string()
+        }
+    };
+    let mut jobs = BTreeMap::new();
+    for a in &plan.arches {
+        for s in a.sources.iter().filter(|s| s.status == Status::Buildable) {
+            let arch = job_arch(&s.name, &a.arch);
+            let deps: Vec<String> = s
+                .depends_on
+                .iter()
+                .map(|d| format!("{d}/{}", job_arch(d, &a.arch)))
+                .collect();
+            // An arch:all-only source appears in every arch's plan; its real
+            // dependencies are those of the host arch's, which has some.
+            let entry = jobs
+                .entry((s.name.clone(), arch.clone()))
+                .or_insert_with(Vec::new);
+            if entry.is_empty() {
+                *entry = deps;
+            }
+        }
+    }
+    let list: Vec<serde_json::Value> = jobs
+        .into_iter()
+        .map(|((source, arch), deps)| {
+            serde_json::json!({"source": source, "arch": arch, "deps": deps, "weight": 0})
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+    s.push('\n');
+    s
 }
