@@ -62,6 +62,9 @@ pub struct Args {
     /// Debian mirror for the plan's archive lookups, over the stack's.
     #[arg(long)]
     pub mirror: Option<String>,
+    /// Plan and print the builds (one line each, in plan order); build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Append each sbuild command line to FILE before it runs (benchmarks).
     #[arg(long, value_name = "FILE", hide = true)]
     pub print_sbuild_commands: Option<PathBuf>,
@@ -185,6 +188,26 @@ pub(crate) fn build_and_report(
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
     let prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
+    if args.dry_run {
+        for job in &prepared.jobs {
+            let key = job.key();
+            let deps: Vec<String> = job.deps.iter().map(|d| d.to_string()).collect();
+            println!(
+                "build {key} {} ({:?}){}",
+                job.request.version,
+                job.request.mode,
+                if deps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {}", deps.join(", "))
+                }
+            );
+        }
+        for r in &prepared.not_built {
+            println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
 
     let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
         path: PathBuf::from("(tokio runtime)"),
