@@ -1195,6 +1195,208 @@ mod tests {
         }
     }
 
+    fn source(control: &str) -> StackSource {
+        let info = SourceInfo::from_control_str(control, "test").unwrap();
+        StackSource {
+            version: "7.2.4-1~exp1".into(),
+            dsc: Some(PathBuf::from(format!("/src/{}.dsc", info.name))),
+            info,
+        }
+    }
+
+    fn planned(source: &str, buildable: bool, deps: &[&str]) -> Planned {
+        Planned {
+            source: source.into(),
+            buildable,
+            reason: (!buildable).then(|| "Architecture: amd64".into()),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn recipes(dir: &Path) -> Recipes {
+        let stack = "name: t\nsuite: experimental\nbase_suite: unstable\nmirror: http://x\n\
+                     architectures: [amd64, riscv64]\nmodes: {amd64: native, riscv64: qemu}\n";
+        let recipe = |s: &str, extra: &str| {
+            format!(
+                "source: {s}\npackaging: {{repo: /x, branch: b}}\nupstream: {{repo: /y, tag: v7.2.4}}\n\
+                 version: \"{{upstream}}-1~exp1\"\n{extra}"
+            )
+        };
+        std::fs::write(dir.join("stack.yaml"), stack).unwrap();
+        std::fs::write(dir.join("cmake.yaml"), recipe("cmake", "")).unwrap();
+        std::fs::write(
+            dir.join("runtime.yaml"),
+            recipe("runtime", "timeout_minutes: 7\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("smi.yaml"),
+            recipe("smi", "expected_failures: {amd64: {reason: flaky}}\n"),
+        )
+        .unwrap();
+        crate::recipe::load(dir).unwrap()
+    }
+
+    fn options(run_dir: &Path) -> BuildOptions {
+        BuildOptions {
+            arches: vec![arch("amd64"), arch("riscv64")],
+            only: BTreeSet::new(),
+            from_artifacts: None,
+            run_dir: run_dir.to_path_buf(),
+            workdir: run_dir.join("work"),
+            jobs: 2,
+            modes: BTreeMap::new(),
+            fail_fast: false,
+            timeout: None,
+            profiles: vec![],
+            port: false,
+            allow_expired: false,
+            mirror: None,
+            cache_dir: run_dir.join("cache"),
+        }
+    }
+
+    #[test]
+    fn jobs_follow_the_plan_with_arch_all_built_once_on_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let chroots = dir.path().join("chroots");
+        std::fs::create_dir_all(&chroots).unwrap();
+        for a in ["amd64", "riscv64"] {
+            std::fs::write(chroots.join(format!("unstable-{a}.tar")), "").unwrap();
+        }
+        let mut cfg = SbuildConfig::new("unstable");
+        cfg.chroot_dir = chroots;
+        cfg.build_arch = arch("amd64");
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let plan = BuildPlan {
+            arches: vec![
+                (
+                    arch("amd64"),
+                    vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", true, &["runtime"]),
+                    ],
+                ),
+                (
+                    arch("riscv64"),
+                    vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", false, &[]),
+                    ],
+                ),
+            ],
+            all_only: BTreeSet::from(["cmake".to_string()]),
+            mixed: BTreeSet::new(),
+        };
+        let opts = options(dir.path());
+        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        let jobs: Vec<(String, Vec<String>, bool)> = p
+            .jobs
+            .iter()
+            .map(|j| {
+                (
+                    j.key().to_string(),
+                    j.deps.iter().map(|d| d.to_string()).collect(),
+                    j.request.arch_all,
+                )
+            })
+            .collect();
+        let expect = |k: &str, d: &[&str], all: bool| {
+            (
+                k.to_string(),
+                d.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                all,
+            )
+        };
+        assert_eq!(
+            jobs,
+            [
+                expect("cmake/all", &[], true),
+                expect("runtime/amd64", &["cmake/all"], false),
+                expect("smi/amd64", &["runtime/amd64"], false),
+                expect("runtime/riscv64", &["cmake/all"], false),
+            ]
+        );
+        let cmake = &p.jobs[0];
+        assert_eq!(cmake.request.arch, arch("amd64"));
+        assert_eq!(cmake.request.mode, BuildMode::Native);
+        assert_eq!(p.jobs[3].request.mode, BuildMode::Qemu);
+        assert_eq!(p.jobs[1].request.timeout, Some(Duration::from_secs(7 * 60)));
+        assert_eq!(p.jobs[2].expected_failure.as_deref(), Some("flaky"));
+        assert_eq!(p.not_built.len(), 1);
+        assert_eq!(p.not_built[0].source, "smi");
+        assert_eq!(p.not_built[0].outcome.class(), "excluded");
+        assert_eq!(p.sources, ["cmake", "runtime", "smi"]);
+
+        // A missing chroot is named, with the command that makes it.
+        std::fs::remove_file(cfg.chroot_dir.join("unstable-riscv64.tar")).unwrap();
+        let err = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap_err();
+        assert!(
+            err.to_string().contains("cascade setup --arch riscv64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_builds_take_the_artifacts_and_no_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let chroots = dir.path().join("chroots");
+        std::fs::create_dir_all(&chroots).unwrap();
+        std::fs::write(chroots.join("unstable-riscv64.tar"), "").unwrap();
+        let mut cfg = SbuildConfig::new("unstable");
+        cfg.chroot_dir = chroots;
+        cfg.build_arch = arch("amd64");
+        let artifacts = dir.path().join("artifacts");
+        for (sub, name) in [
+            ("riscv64", "libruntime1_7.2.4-1~exp1_riscv64.deb"),
+            ("all", "cmake-helper_7.2.4-1~exp1_all.deb"),
+            ("amd64", "libruntime1_7.2.4-1~exp1_amd64.deb"),
+        ] {
+            std::fs::create_dir_all(artifacts.join(sub)).unwrap();
+            std::fs::write(artifacts.join(sub).join(name), "").unwrap();
+        }
+        let sources = vec![source(
+            "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64 riscv64\n",
+        )];
+        let mut opts = options(dir.path());
+        opts.arches = vec![arch("riscv64")];
+        opts.only = BTreeSet::from(["smi".to_string()]);
+        opts.from_artifacts = Some(artifacts.clone());
+        let (plan, cached) = plan_for(&recipes, &sources, &opts).unwrap();
+        assert!(!cached);
+        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        assert_eq!(p.jobs.len(), 1);
+        let names: Vec<String> = p.jobs[0]
+            .request
+            .extra_debs
+            .iter()
+            .map(|d| file_name(d))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "libruntime1_7.2.4-1~exp1_riscv64.deb",
+                "cmake-helper_7.2.4-1~exp1_all.deb"
+            ]
+        );
+    }
+
     #[test]
     fn a_failed_bump_fails_its_builds_and_skips_dependents() {
         let jobs = vec![
