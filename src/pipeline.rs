@@ -43,6 +43,9 @@ use crate::state;
 /// archive (what the stack does not build) moves slowly, and sbuild resolves
 /// against the live archive anyway.
 pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
+/// How much slower a qemu build is taken to be than a native one, until the
+/// run directory knows (riscv64 under qemu-user: 3–5× for the demo stack).
+const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
 pub const PLAN_CACHE: &str = "plan-cache.json";
 const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/1";
@@ -562,6 +565,18 @@ pub fn prepare(
     };
     let profiles = all_profiles(recipes, opts);
     let binnmus = binnmus(&opts.workdir);
+    // Builds with no recorded duration: emulation is several times slower
+    // than a native build, so that the first run already starts the qemu
+    // chains early. A recorded duration (weight 0: the runner looks it up)
+    // wins on later runs.
+    let known = state::RunState::load(&opts.run_dir).unwrap_or_default();
+    let weight_of = |key: &JobKey, mode: BuildMode| -> u64 {
+        match (known.get(key), mode) {
+            (Some(_), _) => 0,
+            (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
+            (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
+        }
+    };
     let mut chroot_ids: BTreeMap<(Arch, &'static str), String> = BTreeMap::new();
     let mut chroot_id = |arch: &Arch, mode: BuildMode| -> Result<String, Error> {
         let key = (arch.clone(), mode_name(mode));
@@ -696,10 +711,11 @@ pub fn prepare(
             binnmu,
             env: BTreeMap::new(),
         };
+        let key = JobKey::new(source.to_string(), key_arch.clone());
         jobs.push(Job {
             request,
             deps,
-            weight: 0,
+            weight: weight_of(&key, mode),
             memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
             expected_failure: recipe
                 .and_then(|r| r.expected_failures.get(key_arch))
