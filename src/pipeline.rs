@@ -506,6 +506,32 @@ fn read_plan_cache(path: &Path, key: &str) -> Option<BuildPlan> {
     (cached.schema == PLAN_CACHE_SCHEMA && cached.key == key).then_some(cached.plan)
 }
 
+/// The order to bump in: the last plan's build order when the run directory
+/// has one (whatever its age: bumps do not depend on each other, the order
+/// only makes the output read like the build), else the recipes' order.
+pub fn bump_order<'r>(recipes: &'r Recipes, run_dir: &Path) -> Vec<&'r crate::recipe::Recipe> {
+    let rows: Vec<String> = std::fs::read(run_dir.join(PLAN_CACHE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<PlanCache>(&b).ok())
+        .map(|c| {
+            let mut rows: Vec<String> = c.plan.all_only.iter().cloned().collect();
+            for p in c.plan.arches.iter().flat_map(|(_, ps)| ps) {
+                if !rows.contains(&p.source) {
+                    rows.push(p.source.clone());
+                }
+            }
+            rows
+        })
+        .unwrap_or_default();
+    let mut out: Vec<&crate::recipe::Recipe> = recipes.recipes.iter().collect();
+    out.sort_by_key(|r| {
+        rows.iter()
+            .position(|x| *x == r.source)
+            .unwrap_or(usize::MAX)
+    });
+    out
+}
+
 fn all_profiles(recipes: &Recipes, opts: &BuildOptions) -> Vec<String> {
     let mut p = recipes.stack.profiles.clone();
     for x in &opts.profiles {

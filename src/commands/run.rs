@@ -58,10 +58,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         timestamp: bump_cmd::timestamp(&config)?,
         stop_after: None,
     };
-    // Bumps are independent of each other; the build orders the packages.
-    let selected: Vec<&Recipe> = recipes
-        .recipes
-        .iter()
+    let selected: Vec<&Recipe> = pipeline::bump_order(&recipes, &opts.run_dir)
+        .into_iter()
         .filter(|r| opts.only.is_empty() || opts.only.contains(&r.source))
         .collect();
     let outcomes = bump::bump_stack(&selected, &recipes.stack, &bump_opts, &Git2, opts.fail_fast);
