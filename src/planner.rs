@@ -45,7 +45,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
-use crate::archive::{self, FetchOptions, Fetcher, Mirror, Packages};
+use crate::archive::{self, Detail, FetchOptions, Fetcher, Mirror, Packages};
 use crate::control::{self, Dep, Op, Profiles, SourceInfo};
 use crate::plan::{self, Alternative, ArchInput, Available, Plan, SourceInput, VersionReq};
 use crate::recipe::{BuildMode, Recipes, Stack};
@@ -347,7 +347,9 @@ pub fn load_suites(
         },
     )?;
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
-    let base = archive::load_suite(&fetcher, &stack.base_suite, &names)?;
+    // Lean: the plan asks only whether a build-dependency is satisfiable,
+    // never for binaries' own Depends (half of parsing four Packages).
+    let base = archive::load_suite_with(&fetcher, &stack.base_suite, &names, Detail::Lean)?;
     fn canonical(a: &str) -> &str {
         if a == "unstable" { "sid" } else { a }
     }

@@ -60,10 +60,26 @@ pub struct Provider {
     pub version: Option<String>,
 }
 
+/// How much of each Packages paragraph to keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// Every field [`Binary`] has: what `rdeps` and `status` need.
+    #[default]
+    Full,
+    /// No `Depends`/`Pre-Depends` (left empty): enough to answer whether a
+    /// build-dependency is satisfiable (name, version, Provides,
+    /// Multi-Arch), which is all the planner asks. Parsing sid's relations
+    /// is most of a Packages parse.
+    Lean,
+}
+
 /// One architecture's Packages index (its `Architecture: all` packages included).
 #[derive(Clone, Debug, Default)]
 pub struct Packages {
     pub arch: String,
+    /// What the binaries hold; with [`Detail::Lean`] their `depends` and
+    /// `pre_depends` are empty.
+    pub detail: Detail,
     binaries: HashMap<String, Binary>,
     provides: HashMap<String, Vec<Provider>>,
     by_source: HashMap<String, Vec<String>>,
@@ -73,6 +89,16 @@ impl Packages {
     /// Parses the text of a Packages file; `origin` names it in errors. When
     /// a name appears more than once, the highest version wins.
     pub fn parse(text: &str, origin: &str, arch: &str) -> Result<Packages, Error> {
+        Packages::parse_with(text, origin, arch, Detail::Full)
+    }
+
+    /// [`Self::parse`], keeping `detail` of each binary.
+    pub fn parse_with(
+        text: &str,
+        origin: &str,
+        arch: &str,
+        detail: Detail,
+    ) -> Result<Packages, Error> {
         let mut binaries: HashMap<String, Binary> =
             HashMap::with_capacity_and_hasher(80_000, Default::default());
         let mut paras = paragraphs(text);
@@ -83,7 +109,7 @@ impl Packages {
                 line: e.line,
                 message: e.message,
             })?;
-            let b = binary(&p, origin)?;
+            let b = binary(&p, origin, detail)?;
             match binaries.get(&b.name) {
                 Some(old) if !newer(&b.version, &old.version) => {}
                 _ => {
@@ -93,6 +119,7 @@ impl Packages {
         }
         let mut idx = Packages {
             arch: arch.to_string(),
+            detail,
             binaries,
             provides: HashMap::default(),
             by_source: HashMap::default(),
@@ -211,7 +238,7 @@ fn newer(a: &str, b: &str) -> bool {
     }
 }
 
-fn binary(p: &Paragraph<'_>, origin: &str) -> Result<Binary, Error> {
+fn binary(p: &Paragraph<'_>, origin: &str, detail: Detail) -> Result<Binary, Error> {
     let need = |f: &'static str| {
         p.get(f).ok_or_else(|| Error::Paragraph {
             file: origin.to_string(),
@@ -244,8 +271,14 @@ fn binary(p: &Paragraph<'_>, origin: &str) -> Result<Binary, Error> {
     Ok(Binary {
         architecture: need("Architecture")?.to_string(),
         multi_arch: p.get("Multi-Arch").map(str::to_string),
-        depends: rels("Depends")?,
-        pre_depends: rels("Pre-Depends")?,
+        depends: match detail {
+            Detail::Full => rels("Depends")?,
+            Detail::Lean => Vec::new(),
+        },
+        pre_depends: match detail {
+            Detail::Full => rels("Pre-Depends")?,
+            Detail::Lean => Vec::new(),
+        },
         provides: rels("Provides")?.into_iter().flatten().collect(),
         name,
         version,
@@ -368,6 +401,21 @@ Architecture: all
         assert!(p.satisfiers(&dep("hipcc:any (>= 6)")).is_empty());
         assert_eq!(p.satisfiers(&dep("hipcc:native (>= 6)")), ["hipcc"]);
         assert!(!p.can_satisfy(&dep("nonexistent")));
+    }
+
+    #[test]
+    fn lean_packages_answer_the_same_without_depends() {
+        let full = Packages::parse(PACKAGES, "Packages", "amd64").unwrap();
+        let lean = Packages::parse_with(PACKAGES, "Packages", "amd64", Detail::Lean).unwrap();
+        assert_eq!(lean.detail, Detail::Lean);
+        let dev = lean.get("libamdhip64-dev").unwrap();
+        assert!(dev.depends.is_empty());
+        assert!(!full.get("libamdhip64-dev").unwrap().depends.is_empty());
+        assert_eq!(
+            lean.providers("hip-compiler"),
+            full.providers("hip-compiler")
+        );
+        assert_eq!(lean.get("hipcc"), full.get("hipcc"));
     }
 
     #[test]

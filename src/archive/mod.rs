@@ -50,5 +50,5 @@ pub mod suite;
 
 pub use error::Error;
 pub use fetch::{FetchOptions, Fetcher, Mirror, Release};
-pub use index::{Binary, Packages, Provider, Sources};
-pub use suite::{Suite, load_suite};
+pub use index::{Binary, Detail, Packages, Provider, Sources};
+pub use suite::{Suite, load_suite, load_suite_with};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Error, Fetcher, Packages, Release, Sources};
+use super::{Detail, Error, Fetcher, Packages, Release, Sources};
 
 /// One suite of a mirror: its Release, Sources and the Packages of the
 /// architectures asked for.
@@ -23,6 +23,16 @@ pub struct Suite {
 /// Packages`, as Debian's does), `binary-all/Packages` is read too, when
 /// present, and merged into each architecture.
 pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Suite, Error> {
+    load_suite_with(fetcher, suite, arches, Detail::Full)
+}
+
+/// [`load_suite`], keeping `detail` of each binary (see [`Detail`]).
+pub fn load_suite_with(
+    fetcher: &Fetcher,
+    suite: &str,
+    arches: &[&str],
+    detail: Detail,
+) -> Result<Suite, Error> {
     let suite = if suite == "unstable" { "sid" } else { suite };
     let release = fetcher.release(suite)?;
     let mut tasks = vec![Task::Sources];
@@ -44,7 +54,7 @@ pub fn load_suite(fetcher: &Fetcher, suite: &str, arches: &[&str]) -> Result<Sui
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(task) = tasks.get(i) else { break };
-                    let r = load_one(fetcher, suite, task);
+                    let r = load_one(fetcher, suite, task, detail);
                     let failed = r.is_err();
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
@@ -98,7 +108,12 @@ enum Loaded {
     Packages(Option<Packages>),
 }
 
-fn load_one(fetcher: &Fetcher, suite: &str, task: &Task<'_>) -> Result<Loaded, Error> {
+fn load_one(
+    fetcher: &Fetcher,
+    suite: &str,
+    task: &Task<'_>,
+    detail: Detail,
+) -> Result<Loaded, Error> {
     match task {
         Task::Sources => {
             let rel = format!("dists/{suite}/main/source/Sources");
@@ -109,15 +124,14 @@ fn load_one(fetcher: &Fetcher, suite: &str, task: &Task<'_>) -> Result<Loaded, E
         Task::Arch(arch) => {
             let rel = format!("dists/{suite}/main/binary-{arch}/Packages");
             fetcher
-                .with_index(&rel, |text| Packages::parse(text, &rel, arch))
+                .with_index(&rel, |text| Packages::parse_with(text, &rel, arch, detail))
                 .map(|p| Loaded::Packages(Some(p)))
         }
         Task::All => {
             let rel = format!("dists/{suite}/main/binary-all/Packages");
             match fetcher.optional_index(&rel)? {
-                Some(text) => {
-                    Packages::parse(&text, &rel, "all").map(|p| Loaded::Packages(Some(p)))
-                }
+                Some(text) => Packages::parse_with(&text, &rel, "all", detail)
+                    .map(|p| Loaded::Packages(Some(p))),
                 None => Ok(Loaded::Packages(None)),
             }
         }
