@@ -66,7 +66,8 @@ pub enum Detail {
     /// Every field [`Binary`] has: what `rdeps` and `status` need.
     #[default]
     Full,
-    /// No `Depends`/`Pre-Depends` (left empty): enough to answer whether a
+    /// No `Depends`/`Pre-Depends` (left empty) and no source→binaries map
+    /// ([`Packages::binaries_of`] is empty): enough to answer whether a
     /// build-dependency is satisfiable (name, version, Provides,
     /// Multi-Arch), which is all the planner asks. Parsing sid's relations
     /// is most of a Packages parse.
@@ -159,10 +160,12 @@ impl Packages {
                         version: p.version.as_ref().map(|(_, v)| v.clone()),
                     });
             }
-            self.by_source
-                .entry(b.source.clone())
-                .or_default()
-                .push(b.name.clone());
+            if self.detail == Detail::Full {
+                self.by_source
+                    .entry(b.source.clone())
+                    .or_default()
+                    .push(b.name.clone());
+            }
         }
         for v in self.by_source.values_mut() {
             v.sort();
@@ -190,7 +193,7 @@ impl Packages {
         self.binaries.get(binary).map(|b| b.source.as_str())
     }
 
-    /// The binaries of `source` in this index, sorted.
+    /// The binaries of `source` in this index, sorted (none with [`Detail::Lean`]).
     pub fn binaries_of(&self, source: &str) -> &[String] {
         self.by_source.get(source).map_or(&[], Vec::as_slice)
     }
@@ -416,6 +419,7 @@ Architecture: all
             full.providers("hip-compiler")
         );
         assert_eq!(lean.get("hipcc"), full.get("hipcc"));
+        assert!(lean.binaries_of("rocm-hipamd").is_empty());
     }
 
     #[test]
