@@ -349,17 +349,25 @@ pub fn load_suites(
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
     // Lean: the plan asks only whether a build-dependency is satisfiable,
     // never for binaries' own Depends (half of parsing four Packages).
-    let base = archive::load_suite_with(&fetcher, &stack.base_suite, &names, Detail::Lean)?;
     fn canonical(a: &str) -> &str {
         if a == "unstable" { "sid" } else { a }
     }
-    let stack_suite = if canonical(&stack.suite) == canonical(&stack.base_suite) {
-        None
-    } else {
-        // Only its Sources: builds never install from it.
-        Some(archive::load_suite(&fetcher, &stack.suite, &[])?)
-    };
-    Ok((base, stack_suite))
+    let same = canonical(&stack.suite) == canonical(&stack.base_suite);
+    // The stack suite's small Sources alongside the base suite's indices,
+    // rather than after them.
+    let (base, stack_suite) = std::thread::scope(|s| {
+        let stack_suite = (!same).then(|| {
+            // Only its Sources: builds never install from it.
+            s.spawn(|| archive::load_suite(&fetcher, &stack.suite, &[]))
+        });
+        let base = archive::load_suite_with(&fetcher, &stack.base_suite, &names, Detail::Lean);
+        let stack_suite = stack_suite.map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (base, stack_suite)
+    });
+    Ok((base?, stack_suite.transpose()?))
 }
 
 #[cfg(test)]
