@@ -570,6 +570,112 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     );
 }
 
+/// A packaging repository that includes ci/salsa.yml gets a working
+/// pipeline: demo-smi's packaging clone (demo-smi has no stack
+/// build-dependencies, so its build needs no other job's .debs), with
+/// `.gitlab-ci.yml` including a copy of the template (`include: local:`, as
+/// there is no GitLab project to include from). gitlab-ci-local runs, for
+/// real, `cascade:bump` (the dry-run bump check), `build:amd64` (bump and
+/// sbuild) and `report`. Not run: `build:arm64` (a cross-build needs an
+/// arm64 cross chroot) and `build:riscv64` (demo-smi's Architecture leaves
+/// riscv64 out), and `rdeps:generate` → `rdeps` (a child pipeline from an
+/// artifact, which gitlab-ci-local does not trigger; the generated child
+/// pipeline itself runs in `demo_stack_pipeline_runs_under_gitlab_ci_local`).
+#[test]
+fn salsa_template_runs_for_a_demo_package() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    if let Some(why) = missing_sbuild(&["amd64"]) {
+        return unavailable(&why);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let out = demo_cascade(work, &["demo", "init", "demo"]);
+    assert!(out.status.success(), "{out:?}");
+    let pkg = work.join("pkg");
+    let git = |args: &[&str]| {
+        let st = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(work)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "git {args:?}: {st:?}");
+    };
+    git(&[
+        "clone",
+        "-q",
+        work.join("demo/git/packaging/demo-smi.git")
+            .to_str()
+            .unwrap(),
+        "pkg",
+    ]);
+    std::fs::create_dir_all(pkg.join("ci")).unwrap();
+    std::fs::write(pkg.join("ci/salsa.yml"), template("salsa.yml")).unwrap();
+    std::fs::write(
+        pkg.join(".gitlab-ci.yml"),
+        "include:\n  - local: ci/salsa.yml\n",
+    )
+    .unwrap();
+    let pkg_s = pkg.to_str().unwrap();
+    git(&["-C", pkg_s, "add", "-A"]);
+    git(&[
+        "-C",
+        pkg_s,
+        "commit",
+        "-q",
+        "-m",
+        "ci: include cascade's salsa.yml",
+    ]);
+    // CI_PROJECT_NAME (the template's CASCADE_PACKAGE) comes from origin.
+    git(&[
+        "-C",
+        pkg_s,
+        "remote",
+        "set-url",
+        "origin",
+        "https://salsa.example.org/rocm-team/demo-smi.git",
+    ]);
+    let bin_dir = cascade_bin_dir(work);
+    let recipes = format!("CASCADE_RECIPES={}", work.join("demo/recipes").display());
+    let cache = format!("CASCADE_CACHE_DIR={}", work.join("cache").display());
+    let args = real_run_args(
+        &bin_dir,
+        &[
+            "--variable",
+            &recipes,
+            "--variable",
+            &cache,
+            // cascade is on PATH already: nothing to clone or install.
+            "--variable",
+            "CASCADE_SETUP=true",
+            "cascade:bump",
+            "build:amd64",
+            "report",
+        ],
+    );
+    let (passed, log) = gitlab_ci(&bin, &pkg, &args);
+    assert!(passed, "{log}");
+    for job in ["cascade:bump", "build:amd64", "report"] {
+        assert!(log.contains(&format!(" PASS  {job}")), "{job}:\n{log}");
+    }
+    assert!(log.contains("bumped 7.1.0-1~exp1 → 7.2.4-1~exp1"), "{log}");
+    let artifacts = pkg.join(".gitlab-ci-local/artifacts");
+    let debs = deb_names(&artifacts.join("buildOgamd64"));
+    assert!(
+        debs.contains(&format!("demo-smi_{DEMO_VERSION}_amd64.deb")),
+        "{debs:?}"
+    );
+    let report =
+        cascade::report::Report::from_run(&artifacts.join("report/cascade-report/report.json"))
+            .unwrap();
+    assert_eq!(
+        classes(&report),
+        BTreeMap::from([("demo-smi/amd64".to_string(), "ok".to_string())])
+    );
+    let junit = artifacts.join("report/cascade-report/junit.xml");
+    assert!(std::fs::read_to_string(junit).unwrap().contains("demo-smi"));
+}
+
 /// The real recipes and stack file on their four arches, planned by
 /// `cascade ci generate` against the fixture archive: 88 build jobs
 /// (arch:all-only sources once, as `build:PKG:all`), `needs:` along the real
@@ -583,6 +689,7 @@ fn real_stack_pipeline_validates() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CASCADE_MIRROR")
         .args(["--recipes", "recipes", "ci", "generate"])
+        .args(["--arch", "amd64,arm64,ppc64el,riscv64"])
         .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
         .arg("--cache-dir")
         .arg(cache.path())
@@ -598,6 +705,12 @@ fn real_stack_pipeline_validates() {
         .filter(|k| k.starts_with("build:"))
         .collect();
     assert!(builds.len() > MAX_NEEDS, "{} builds", builds.len());
+    for arch in ["amd64", "arm64", "ppc64el", "riscv64"] {
+        assert!(
+            builds.contains(&format!("build:hipify:{arch}").as_str()),
+            "no hipify build for {arch}: {builds:?}"
+        );
+    }
     for indep in ["rocm-cmake", "half", "pkg-rocm-tools", "rocm-docs-core"] {
         assert!(
             builds.contains(&format!("build:{indep}:all").as_str()),
