@@ -422,8 +422,9 @@ fn classes(rep: &cascade::report::Report) -> BTreeMap<String, String> {
 /// (shell executor, two jobs at a time, real sbuild): its report and .debs
 /// are those of `cascade run` on the same stack.
 ///
-/// amd64 by default (7 jobs, ~6 min on two cores, plus ~5 min for the
-/// reference run); `CASCADE_CI_DEMO_ARCHES=amd64,riscv64` adds the three
+/// amd64 by default: 7 build jobs and the report, then the reference run
+/// (on two cores, sharing them with another sbuild run: 456 s + 449 s).
+/// `CASCADE_CI_DEMO_ARCHES=amd64,riscv64` adds the three
 /// riscv64 jobs under qemu (demo-solver's tests fail there, unexpectedly:
 /// the pipeline fails and the `when: always` report still runs).
 #[test]
