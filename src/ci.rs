@@ -17,6 +17,10 @@
 //!   a build job first moves what it received to `artifacts/` (the layout
 //!   `--from-artifacts` reads: `artifacts/ARCH/*.deb`, `artifacts/all/*.deb`)
 //!   and then writes its own results to a clean `cascade-run/`.
+//! - **Each build job bumps its own source** (`cascade bump PKG --workdir
+//!   cascade-work`, then `cascade build --only PKG --workdir cascade-work`):
+//!   the bump is deterministic per recipe, so every job gets the source
+//!   package `cascade run` would build, without a bump job every build needs.
 //! - **arch:all**: a source whose binaries are all arch:all is built once, in a
 //!   job `build:PKG:all` on the host architecture's runner, and every arch's
 //!   dependents need that job. A source with both kinds builds its arch:all
@@ -49,6 +53,9 @@ pub const MAX_NEEDS: usize = 50;
 pub const RUN_DIR: &str = "cascade-run";
 /// Where a build job puts the .debs it received, for `--from-artifacts`.
 pub const ARTIFACTS_DIR: &str = "artifacts";
+/// The bump step's directory in a build job (`cascade bump --workdir`,
+/// `cascade build --workdir`): each build job bumps its own source first.
+pub const WORK_DIR: &str = "cascade-work";
 /// Where the report job writes JUnit, HTML, Markdown and JSON.
 pub const REPORT_DIR: &str = "cascade-report";
 /// The pseudo-architecture of jobs building arch:all-only sources.
@@ -462,8 +469,12 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
                 "if [ -d {RUN_DIR}/debs ]; then cp -a {RUN_DIR}/debs/. {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
             ),
         ];
+        // The job bumps its own source (a clone and `dpkg-source -b`: seconds)
+        // rather than taking it from a bump job all builds would need: no
+        // extra edge per job, and a job can be retried on its own.
+        script.push(format!("cascade bump {} --workdir {WORK_DIR}", node.source));
         script.push(format!(
-            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/",
+            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/ --workdir {WORK_DIR}",
             node.source, node.plan_arch
         ));
         built.push(format!("{}:{}", node.source, node.arch));

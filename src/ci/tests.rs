@@ -142,7 +142,7 @@ fn one_job_per_buildable_package_and_arch_with_transitive_needs() {
     assert_eq!(solver.when, None, "dependents of a failed job must not run");
     assert_eq!(
         solver.script.last().unwrap(),
-        "cascade build --only solver --arch riscv64 --from-artifacts artifacts/"
+        "cascade build --only solver --arch riscv64 --from-artifacts artifacts/ --workdir cascade-work"
     );
 }
 

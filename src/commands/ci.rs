@@ -81,6 +81,10 @@ pub struct GenerateArgs {
     /// Use indices whose Release file's Valid-Until has passed (snapshots).
     #[arg(long)]
     pub allow_expired: bool,
+    /// Read PKG's debian/control from the packaging checkout at PATH instead
+    /// of the archive (a source not uploaded yet); repeatable.
+    #[arg(long = "checkout", value_name = "PKG=PATH")]
+    pub checkouts: Vec<String>,
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -120,13 +124,26 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
             global.recipes.display()
         )));
     }
+    let mut checkouts = BTreeMap::new();
+    for c in &args.checkouts {
+        let (pkg, path) = c
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
+        if recipes.get(pkg).is_none() {
+            return Err(Error::Usage(format!(
+                "--checkout {pkg}: no recipe for {pkg} in {}",
+                global.recipes.display()
+            )));
+        }
+        checkouts.insert(pkg.to_string(), PathBuf::from(path));
+    }
     let config = Config::from_env()?;
     let archive = Archive {
         mirror: args.mirror.clone().or(config.mirror.clone()),
         cache: args.cache_dir.clone().unwrap_or(config.cache_dir.clone()),
         allow_expired: args.allow_expired,
     };
-    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port, &archive)?;
+    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port, &archive, &checkouts)?;
     let options = ci::Options {
         image: args.image,
         before_script: args.before_script,
@@ -166,14 +183,16 @@ struct Archive {
     allow_expired: bool,
 }
 
-/// The plan of the stack on `arches` (control data from the archive: CI
-/// checks out no packaging before it plans), its arch:all-only sources, and
+/// The plan of the stack on `arches` (control data from the archive, as CI
+/// checks out no packaging before it plans, except for `checkouts`), its
+/// arch:all-only sources, and
 /// its sources with arch:all binaries besides arch-dependent ones.
 fn stack_plan(
     recipes: &Recipes,
     arches: &[Arch],
     port: bool,
     archive: &Archive,
+    checkouts: &BTreeMap<String, PathBuf>,
 ) -> Result<(Plan, BTreeSet<String>, BTreeSet<String>), Error> {
     let (base, stack_suite) = planner::load_suites(
         &recipes.stack,
@@ -183,7 +202,7 @@ fn stack_plan(
         archive.allow_expired,
     )?;
     let suites: Vec<&crate::archive::Suite> = stack_suite.iter().chain([&base]).collect();
-    let sources = planner::stack_sources(recipes, &BTreeMap::new(), &suites)?;
+    let sources = planner::stack_sources(recipes, checkouts, &suites)?;
     let opts = planner::Options {
         arches: arches.to_vec(),
         profiles: recipes.stack.profiles.clone(),
