@@ -16,7 +16,7 @@
 //! |-------------|----------------------------------------------------------------------|--------------------|
 //! | `config`    | the only reader of environment variables                             | —                  |
 //! | `recipe`    | recipes and the stack file: schema, validation, file:line errors     | `arch`             |
-//! | `arch`      | Debian architecture names and dpkg wildcard matching                 | —                  |
+//! | `arch`      | Debian architecture names (wildcards: `control::arch_matches`)       | —                  |
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
@@ -27,7 +27,7 @@
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
 //! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
-//! | `source`    | orig tarballs and `dpkg-source -b`                                   | `process`          |
+//! | `source`    | orig tarballs (git2 tree walk) and `dpkg-source -b`                  | `process`, git2    |
 //! | `bump`      | moves a recipe's package to its target tag                           | the four above     |
 //! | `process`   | the one way to run a child process                                   | —                  |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`                    | `process`          |
