@@ -12,6 +12,10 @@
 //! debian-control's `Relation::set_architectures` or `Paragraph::set` would
 //! re-serialise it (spacing inside brackets, continuation indentation), which
 //! is exactly what a patch for the packaging team must not do.
+//!
+//! The run side lives in [`copy`]: build copies of sources widened this way.
+
+pub mod copy;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
