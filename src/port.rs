@@ -13,9 +13,11 @@
 //! re-serialise it (spacing inside brackets, continuation indentation), which
 //! is exactly what a patch for the packaging team must not do.
 //!
-//! The run side lives in [`copy`]: build copies of sources widened this way.
+//! The run side: [`copy`] makes build copies of sources widened this way,
+//! [`run`] turns a run's jobs into porting jobs.
 
 pub mod copy;
+pub mod run;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
