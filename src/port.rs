@@ -14,8 +14,10 @@
 //! is exactly what a patch for the packaging team must not do.
 //!
 //! The run side: [`copy`] makes build copies of sources widened this way,
-//! [`run`] turns a run's jobs into porting jobs.
+//! [`run`] turns a run's jobs into porting jobs, [`commit`] commits a
+//! widening to the packaging branch (`--commit-port`).
 
+pub mod commit;
 pub mod copy;
 pub mod run;
 
