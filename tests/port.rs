@@ -166,7 +166,7 @@ fn porting_jobs_under_sbuild() {
             recipes: &recipes,
             run_dir: &run_dir,
             maintainer: &maintainer,
-            timestamp: 1_764_590_400,
+            timestamp: Some(1_764_590_400),
             targets: &targets,
         },
     );

@@ -611,6 +611,8 @@ mod tests {
         let control = std::fs::read_to_string(out.join("debian/control")).unwrap();
         assert!(control.contains("libnuma-dev [amd64 arm64 ppc64el riscv64]"));
         assert!(control.contains("Architecture: amd64 arm64 ppc64el riscv64\n"));
+        let first_sha = crate::state::file_sha256(&ported.dsc).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1100));
         // A second preparation replaces the first.
         let again = prepare(&Request {
             origin: Origin::Dsc(&dsc),
@@ -625,6 +627,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(again, ported);
+        // Byte-identical: the runner's input hash (the .dsc's sha256) lets a
+        // no-op rerun reuse the build.
+        assert_eq!(first_sha, crate::state::file_sha256(&again.dsc).unwrap());
     }
 
     #[test]

@@ -30,7 +30,11 @@ pub struct PortRun<'a> {
     pub run_dir: &'a Path,
     /// Signs the porting changelog entries.
     pub maintainer: &'a Maintainer,
-    pub timestamp: u64,
+    /// The porting entries' date. `None`: the modification time of the
+    /// source package being ported, so that a rerun makes a byte-identical
+    /// .dsc and the runner can reuse its build (dpkg-source clamps the
+    /// tarballs' mtimes to the changelog date).
+    pub timestamp: Option<u64>,
     /// Porting arches → the sources whose Architecture field leaves them out.
     pub targets: &'a BTreeMap<Arch, BTreeSet<String>>,
 }
@@ -96,7 +100,7 @@ pub fn apply(jobs: Vec<Job>, run: &PortRun) -> Applied {
                 recipe_dir: &run.recipes.dir,
                 run_dir: run.run_dir,
                 maintainer: run.maintainer,
-                timestamp: run.timestamp,
+                timestamp: run.timestamp.unwrap_or_else(|| mtime(&job.request.dsc)),
             });
             match made {
                 Ok(p) => {
@@ -191,6 +195,16 @@ fn take_out(jobs: Vec<Job>, broken: &BTreeMap<JobKey, String>) -> (Vec<Job>, Vec
         results.push(result);
     }
     (keep, results)
+}
+
+/// Seconds since the epoch of a file's last modification (0 if unknown:
+/// the copy then fails on the missing file anyway).
+fn mtime(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -290,7 +304,7 @@ mod tests {
                 recipes: &recipes,
                 run_dir: &run_dir,
                 maintainer: &maintainer,
-                timestamp: 0,
+                timestamp: None,
                 targets: &targets,
             },
         );
