@@ -40,6 +40,8 @@ pub enum Error {
     Schedule(#[from] crate::schedule::Error),
     #[error(transparent)]
     Ci(#[from] crate::ci::Error),
+    #[error(transparent)]
+    Planner(#[from] crate::planner::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -21,7 +21,8 @@
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
-//! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | —                  |
+//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
+//! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | `control`          |
 //! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
@@ -58,6 +59,7 @@ pub mod error;
 pub mod events;
 pub mod git;
 pub mod plan;
+pub mod planner;
 pub mod port;
 pub mod process;
 pub mod rdeps;
