@@ -44,6 +44,10 @@ pub enum Command {
     Rdeps(commands::rdeps::Args),
     /// Move packages to their recipe's upstream tag: changelog, orig tarball, source package.
     Bump(commands::bump::Args),
+    /// Build the bumped source packages under sbuild, in dependency order, for every architecture.
+    Build(commands::build::Args),
+    /// Bump, build and report the whole stack in one go.
+    Run(commands::run::Args),
     /// Set up this host for sbuild: packages, subuid/subgid, binfmt, chroot tarballs.
     Setup(commands::setup::Args),
     /// Say what this host lacks for building, and the command that fixes it.

@@ -42,6 +42,8 @@ pub enum Error {
     Ci(#[from] crate::ci::Error),
     #[error(transparent)]
     Planner(#[from] crate::planner::Error),
+    #[error(transparent)]
+    Pipeline(#[from] crate::pipeline::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
@@ -57,7 +59,10 @@ impl Error {
     /// Exit code: 2 for bad input (recipes, arguments), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Recipe(_) | Error::Config(_) | Error::Usage(_) => 2,
+            Error::Recipe(_)
+            | Error::Config(_)
+            | Error::Usage(_)
+            | Error::Pipeline(crate::pipeline::Error::UnknownSource(_)) => 2,
             _ => 1,
         }
     }

@@ -40,6 +40,7 @@
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
+//! | `pipeline`  | build/run orchestration: sources → plan → jobs → runner → run dir    | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
@@ -58,6 +59,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod pipeline;
 pub mod plan;
 pub mod planner;
 pub mod port;

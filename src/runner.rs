@@ -59,8 +59,9 @@ pub trait Builder: Send + Sync + 'static {
     fn build(&self, req: BuildRequest) -> impl Future<Output = BuildOutput> + Send;
 }
 
-/// One build the runner is asked to do: the request (its `extra_debs`, `log`
-/// and `out_dir` are filled in by the runner) and its place in the graph.
+/// One build the runner is asked to do: the request (its `log` and `out_dir`
+/// are filled in by the runner, which adds to `extra_debs` the .debs of the
+/// job's dependencies) and its place in the graph.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub request: BuildRequest,
@@ -441,7 +442,8 @@ fn prepare(
     state: &RunState,
     opts: &RunOptions,
 ) -> Prepared {
-    let mut extra = Vec::new();
+    // .debs the caller gave (built elsewhere: `--from-artifacts`) come first.
+    let mut extra = std::mem::take(&mut job.request.extra_debs);
     let mut dep_hashes = Vec::new();
     for dep in schedule.transitive_deps(key) {
         if let Some(r) = results.get(dep) {

@@ -1,6 +1,7 @@
 //! sbuild as cascade's [`Builder`]: a pure function from a [`BuildRequest`]
 //! to sbuild's argv ([`invocation`]), the mapping of a finished build to an
-//! [`Outcome`] ([`outcome_from_log`]), and [`SbuildBuilder`], which runs sbuild
+//! [`Outcome`] ([`outcome_from_log`], a basic one; the builder uses
+//! [`crate::buildlog`]'s classifier), and [`SbuildBuilder`], which runs sbuild
 //! through [`crate::process`] and collects the .debs named in its .changes.
 //!
 //! sbuild runs in unshare mode against chroot tarballs that `cascade setup`
@@ -337,10 +338,10 @@ impl SbuildBuilder {
             Exit::Cancelled => return (Outcome::Cancelled, vec![]),
             Exit::Status(_) => {}
         }
-        let log = std::fs::read(&req.log)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let outcome = outcome_from_log(&log);
+        let outcome = match crate::buildlog::classify_file(&req.log) {
+            Ok(a) => a.outcome,
+            Err(e) => failed(e.to_string()),
+        };
         if outcome != Outcome::Ok {
             return (outcome, vec![]);
         }

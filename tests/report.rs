@@ -120,6 +120,6 @@ fn not_a_run_directory_is_a_clear_error() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains(
-            "neither report.json nor state.json",
+            "neither report.json, state.json nor results/",
         ));
 }

@@ -120,7 +120,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     })
 }
 
-fn render(o: &BumpOutcome) -> String {
+pub(crate) fn render(o: &BumpOutcome) -> String {
     let from = o.previous.as_deref().unwrap_or("?");
     let to = o.version.as_deref().unwrap_or("?");
     match &o.status {
@@ -144,7 +144,7 @@ fn render(o: &BumpOutcome) -> String {
 
 /// The changelog maintainer: DEBFULLNAME/DEBEMAIL, then the stack file,
 /// then git's user.name/user.email.
-fn maintainer(config: &Config, stack: &Stack) -> Result<Maintainer, Error> {
+pub(crate) fn maintainer(config: &Config, stack: &Stack) -> Result<Maintainer, Error> {
     let parse = |s: &str| -> Option<(String, String)> {
         let (name, rest) = s.split_once('<')?;
         let email = rest.trim().strip_suffix('>')?;
@@ -176,7 +176,7 @@ fn maintainer(config: &Config, stack: &Stack) -> Result<Maintainer, Error> {
 }
 
 /// SOURCE_DATE_EPOCH, else now.
-fn timestamp(config: &Config) -> Result<u64, Error> {
+pub(crate) fn timestamp(config: &Config) -> Result<u64, Error> {
     match config.source_date_epoch {
         Some(t) => u64::try_from(t)
             .map_err(|_| Error::Usage(format!("SOURCE_DATE_EPOCH {t} is before 1970"))),

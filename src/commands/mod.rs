@@ -1,6 +1,7 @@
 //! One file per subcommand: turn validated arguments into library calls and
 //! hand results to a reporter. Only `main` prints errors.
 
+pub mod build;
 pub mod bump;
 pub mod check;
 pub mod ci;
@@ -9,6 +10,7 @@ pub mod doctor;
 pub mod plan;
 pub mod rdeps;
 pub mod report;
+pub mod run;
 pub mod setup;
 pub mod status;
 
@@ -25,6 +27,8 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Plan(a) => plan::run(a, g),
         Command::Rdeps(a) => rdeps::run(a, g),
         Command::Bump(a) => bump::run(a, g),
+        Command::Build(a) => build::run(a, g),
+        Command::Run(a) => run::run(a, g),
         Command::Setup(a) => setup::run(a, g),
         Command::Doctor(a) => doctor::run(a, g),
         Command::Demo(a) => demo::run(a, g),

@@ -28,7 +28,9 @@ pub enum Error {
     },
     #[error("{path}: report schema `{found}` is not `{SCHEMA}`")]
     Schema { path: PathBuf, found: String },
-    #[error("{0}: neither report.json nor state.json is there; is it a cascade run directory?")]
+    #[error(
+        "{0}: neither report.json, state.json nor results/ is there; is it a cascade run directory?"
+    )]
     NotARun(PathBuf),
     #[error(transparent)]
     State(#[from] crate::state::Error),
@@ -260,8 +262,9 @@ impl Report {
         })
     }
 
-    /// The report of a run directory (its report.json, else its state.json),
-    /// or of a report.json given directly.
+    /// The report of a run directory (its report.json, else its state.json,
+    /// else its `results/*.json` as CI build jobs leave them), or of a
+    /// report.json given directly.
     pub fn from_run(path: &Path) -> Result<Report, Error> {
         if path.is_file() {
             return Report::load(path);
@@ -279,6 +282,13 @@ impl Report {
                 duration,
                 state.results(),
             ));
+        }
+        // A CI report job: every build job's `results/PKG_ARCH.json`.
+        let results_dir = path.join("results");
+        if results_dir.is_dir() {
+            let results = read_results_dir(&results_dir)?;
+            let duration = results.iter().map(|r| r.duration_secs).sum();
+            return Ok(Report::new(None, path.to_path_buf(), duration, results));
         }
         Err(Error::NotARun(path.to_path_buf()))
     }
@@ -352,6 +362,30 @@ impl Report {
             parts.join(", ")
         }
     }
+}
+
+/// Every `*.json` in `dir`, one `BuildResult` each, by file name.
+fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            serde_json::from_str(&text).map_err(|source| Error::Parse { path, source })
+        })
+        .collect()
 }
 
 /// `path` as seen from the directory `from`: logs are linked relative to the
@@ -557,6 +591,31 @@ mod tests {
         assert!(matches!(
             Report::from_run(&dir.path().join("nope")),
             Err(Error::NotARun(_))
+        ));
+    }
+
+    #[test]
+    fn a_ci_run_dir_reports_its_results_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        std::fs::create_dir_all(&results).unwrap();
+        // The CI report job creates results/ even when no build ran.
+        assert!(Report::from_run(dir.path()).unwrap().results.is_empty());
+        let rep = fixtures::demo();
+        for r in &rep.results {
+            let path = results.join(format!("{}_{}.json", r.source, r.arch));
+            std::fs::write(path, serde_json::to_string(r).unwrap()).unwrap();
+        }
+        let back = Report::from_run(dir.path()).unwrap();
+        assert_eq!(back.results.len(), rep.results.len());
+        assert_eq!(
+            back.has_unexpected_failures(),
+            rep.has_unexpected_failures()
+        );
+        std::fs::write(results.join("broken.json"), "{").unwrap();
+        assert!(matches!(
+            Report::from_run(dir.path()),
+            Err(Error::Parse { .. })
         ));
     }
 }

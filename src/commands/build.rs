@@ -1,0 +1,259 @@
+//! `cascade build`: build the stack's source packages (left by `cascade
+//! bump` in the workdir) under sbuild, per arch in plan order, with live
+//! progress, and write the report into the run directory. Exits 1 when a
+//! build failed unexpectedly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crate::Error;
+use crate::arch::Arch;
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::pipeline::{self, BuildOptions, Recording, StackSource};
+use crate::recipe::{self, BuildMode, Recipes};
+use crate::report::{self, Progress};
+use crate::runner::Cancel;
+use crate::sbuild::{SbuildBuilder, SbuildConfig};
+
+#[derive(Debug, clap::Args)]
+// `cascade run` flattens these into its own `Args`: one clap group name only.
+#[group(skip)]
+pub struct Args {
+    /// Architectures (comma-separated); default: the stack's.
+    #[arg(long, value_delimiter = ',')]
+    pub arch: Vec<Arch>,
+    /// Build only these sources (comma-separated); their stack dependencies'
+    /// .debs come from --from-artifacts, else from the run directory.
+    #[arg(long, value_delimiter = ',', value_name = "PKG")]
+    pub only: Vec<String>,
+    /// .debs built elsewhere (by the CI jobs this one needs): `DIR/ARCH/*.deb`
+    /// and `DIR/all/*.deb`, passed to sbuild, not rebuilt.
+    #[arg(long, value_name = "DIR")]
+    pub from_artifacts: Option<PathBuf>,
+    /// Where logs, .debs, results and the report go.
+    #[arg(long, value_name = "DIR", default_value = "cascade-run")]
+    pub run_dir: PathBuf,
+    /// The bump step's directory (clones, `source/PKG/*.dsc`); default: as
+    /// `cascade bump`'s, the cache dir's `work`.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// Concurrent builds; default: the number of cores.
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// How to build an arch (native, qemu, cross), over the stack file's `modes:`.
+    #[arg(long = "mode", value_name = "ARCH=MODE")]
+    pub modes: Vec<String>,
+    /// Stop starting builds after the first unexpected failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Per-build timeout in minutes, over the recipes' and the stack's.
+    #[arg(long, value_name = "MIN")]
+    pub timeout: Option<u64>,
+    /// Build profiles besides the stack's (comma-separated, e.g. nocheck).
+    #[arg(long, value_delimiter = ',')]
+    pub profiles: Vec<String>,
+    /// Accept archive indices whose Release file has expired.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Debian mirror for the plan's archive lookups, over the stack's.
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Plan and print the builds (one line each, in plan order); build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Append each sbuild command line to FILE before it runs (benchmarks).
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub print_sbuild_commands: Option<PathBuf>,
+}
+
+/// The bump step's directory: the same default as `cascade bump`, so that
+/// `cascade bump && cascade build` (the salsa CI jobs) meet.
+pub(crate) fn workdir(arg: &Option<PathBuf>, config: &Config) -> PathBuf {
+    arg.clone().unwrap_or_else(|| config.cache_dir.join("work"))
+}
+
+/// Validates the arguments against the stack.
+pub(crate) fn options(
+    args: &Args,
+    config: &Config,
+    recipes: &Recipes,
+) -> Result<BuildOptions, Error> {
+    let stack = &recipes.stack;
+    let arches = if args.arch.is_empty() {
+        stack.architectures.clone()
+    } else {
+        if let Some(a) = args.arch.iter().find(|a| !stack.architectures.contains(a)) {
+            return Err(Error::Usage(format!(
+                "--arch {a}: the stack {} is not built for {a} (stack.yaml lists {})",
+                stack.name,
+                stack
+                    .architectures
+                    .iter()
+                    .map(Arch::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        // The stack's order: report columns read the same every run.
+        stack
+            .architectures
+            .iter()
+            .filter(|a| args.arch.contains(a))
+            .cloned()
+            .collect()
+    };
+    let mut only = BTreeSet::new();
+    for p in &args.only {
+        if recipes.get(p).is_none() {
+            return Err(Error::Usage(format!(
+                "--only {p}: no recipe for it in {}",
+                recipes.dir.display()
+            )));
+        }
+        only.insert(p.clone());
+    }
+    let mut modes = BTreeMap::new();
+    for m in &args.modes {
+        let bad = || Error::Usage(format!("--mode `{m}`: expected ARCH=native|qemu|cross"));
+        let (a, mode) = m.split_once('=').ok_or_else(bad)?;
+        let a = Arch::new(a).ok_or_else(bad)?;
+        let mode = match mode {
+            "native" => BuildMode::Native,
+            "qemu" => BuildMode::Qemu,
+            "cross" => BuildMode::Cross,
+            _ => return Err(bad()),
+        };
+        modes.insert(a, mode);
+    }
+    if args.jobs == Some(0) {
+        return Err(Error::Usage("-j 0: at least one build at a time".into()));
+    }
+    Ok(BuildOptions {
+        arches,
+        only,
+        from_artifacts: args.from_artifacts.clone(),
+        run_dir: args.run_dir.clone(),
+        workdir: workdir(&args.workdir, config),
+        jobs: args.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
+        modes,
+        fail_fast: args.fail_fast,
+        timeout: args.timeout.map(|m| Duration::from_secs(m * 60)),
+        profiles: args.profiles.clone(),
+        port: false,
+        allow_expired: args.allow_expired,
+        mirror: args.mirror.clone().or_else(|| config.mirror.clone()),
+        cache_dir: config.cache_dir.clone(),
+    })
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    let config = Config::from_env()?;
+    let recipes = recipe::load(&global.recipes)?;
+    let opts = options(&args, &config, &recipes)?;
+    let sources = pipeline::sources_from_workdir(&recipes, &opts)?;
+    build_and_report(&recipes, &config, sources, &BTreeMap::new(), &opts, &args)
+}
+
+/// Plan, build, write the run directory and print the table: the part
+/// `cascade run` shares.
+pub(crate) fn build_and_report(
+    recipes: &Recipes,
+    config: &Config,
+    sources: Vec<StackSource>,
+    bump_failures: &BTreeMap<String, String>,
+    opts: &BuildOptions,
+    args: &Args,
+) -> Result<ExitCode, Error> {
+    let started = Instant::now();
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    let (plan, cached) = pipeline::plan_for(recipes, &sources, opts)?;
+    if cached {
+        tracing::info!(
+            "plan: reused {}",
+            opts.run_dir.join(pipeline::PLAN_CACHE).display()
+        );
+    }
+    let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
+    sbuild.maintainer = config.maintainer();
+    let prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
+    if args.dry_run {
+        for job in &prepared.jobs {
+            let key = job.key();
+            let deps: Vec<String> = job.deps.iter().map(|d| d.to_string()).collect();
+            println!(
+                "build {key} {} ({:?}){}",
+                job.request.version,
+                job.request.mode,
+                if deps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" after {}", deps.join(", "))
+                }
+            );
+        }
+        for r in &prepared.not_built {
+            println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
+        path: PathBuf::from("(tokio runtime)"),
+        source,
+    })?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let progress = std::thread::spawn(move || {
+        let mut p = Progress::stdout();
+        while let Some(ev) = rx.blocking_recv() {
+            p.handle(&ev);
+        }
+    });
+    let (cancel, token) = Cancel::new();
+    let builder = SbuildBuilder::new(sbuild.clone());
+    let results = rt.block_on(async {
+        cancel.on_ctrl_c();
+        match &args.print_sbuild_commands {
+            Some(file) => {
+                let rec = Recording {
+                    inner: builder,
+                    config: sbuild.clone(),
+                    file: file.clone(),
+                };
+                pipeline::execute(prepared, rec, opts, tx, token.clone()).await
+            }
+            None => pipeline::execute(prepared, builder, opts, tx, token.clone()).await,
+        }
+    });
+    let _ = progress.join();
+    let results = results?;
+    let rep = pipeline::write_outputs(
+        &opts.run_dir,
+        Some(recipes.stack.name.clone()),
+        started.elapsed().as_secs_f64(),
+        results,
+    )?;
+    print!(
+        "{}",
+        report::text::render(&rep, std::io::stdout().is_terminal())
+    );
+    println!(
+        "report: {} (also report.json, junit.xml, summary.md)",
+        opts.run_dir.join(report::files::REPORT_HTML).display()
+    );
+    if token.is_cancelled() {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(report::exit_code(&rep.results))
+}

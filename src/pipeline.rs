@@ -1,0 +1,1535 @@
+//! The orchestration behind `cascade build` and `cascade run`: source
+//! packages (from the bump step) → plan → runner jobs → results, the run
+//! directory's layout and the report. Commands stay thin: they parse
+//! arguments, print, and call these functions in order.
+//!
+//! ```text
+//! bump outcomes / WORKDIR/source/PKG/*.dsc ─► StackSource ─► plan (cached) ─► Prepared{jobs, not_built}
+//!      ─► runner::run (SbuildBuilder) ─► results ─► RUNDIR/{debs,results,report.*}
+//! ```
+//!
+//! The run directory has the layout the generated GitLab jobs rely on (see
+//! `ci`): `RUNDIR/debs/ARCH/*.deb` (arch:all ones in `RUNDIR/debs/all/`),
+//! `RUNDIR/logs/*.build`, `RUNDIR/results/PKG_ARCH.json` (one `BuildResult`
+//! each), plus the runner's `state.json` and `out/`, and the report files.
+//!
+//! A no-op rerun must be fast (well under a second on the demo stack): the
+//! runner reuses results from `state.json`, and the plan is cached in
+//! `RUNDIR/plan-cache.json` keyed by everything it depends on except the
+//! archive, whose answers are trusted for [`PLAN_CACHE_MAX_AGE`] — loading
+//! sid's indices takes seconds and hundreds of MiB.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::arch::Arch;
+use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
+use crate::control::SourceInfo;
+use crate::events::{BuildResult, Event, Outcome};
+use crate::plan;
+use crate::recipe::{BuildMode, Recipes};
+use crate::report::{self, Report};
+use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
+use crate::sbuild::{self, SbuildConfig};
+use crate::schedule::JobKey;
+use crate::state;
+
+/// How long a cached plan is trusted when its inputs are unchanged: the
+/// archive (what the stack does not build) moves slowly, and sbuild resolves
+/// against the live archive anyway.
+pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
+/// How much slower a qemu build is taken to be than a native one, until the
+/// run directory knows (riscv64 under qemu-user: 3–5× for the demo stack).
+const QEMU_SLOWDOWN: u64 = 4;
+/// The plan cache's file name inside the run directory.
+pub const PLAN_CACHE: &str = "plan-cache.json";
+const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/1";
+
+/// Errors of this module. Each variant carries what a user needs to act.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no source package for {source_name} in {}: run `cascade bump {source_name}` first (with the same --workdir)",
+        dir.display()
+    )]
+    NoSourcePackage { source_name: String, dir: PathBuf },
+    #[error("{path}: not a usable .dsc: {message}")]
+    BadDsc { path: PathBuf, message: String },
+    #[error(
+        "no chroot for {arch} ({mode}): {} is missing; run `cascade setup --arch {arch}`",
+        path.display()
+    )]
+    NoChroot {
+        arch: Arch,
+        mode: String,
+        path: PathBuf,
+    },
+    #[error("--only {0}: no recipe for it in the stack")]
+    UnknownSource(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Control(#[from] crate::control::Error),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::Error),
+    #[error(transparent)]
+    Runner(#[from] crate::runner::Error),
+    #[error(transparent)]
+    State(#[from] crate::state::Error),
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How to build: the validated options of `cascade build` / `cascade run`.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// Architectures to build (a subset of the stack's, in its order).
+    pub arches: Vec<Arch>,
+    /// Build only these sources (`--only`); empty: the whole stack. Their
+    /// stack dependencies are not rebuilt: their .debs come from
+    /// `from_artifacts`, else from this run directory's `debs/`.
+    pub only: BTreeSet<String>,
+    /// `DIR/ARCH/*.deb` and `DIR/all/*.deb`: .debs of the stack built
+    /// elsewhere (the GitLab jobs this one needs), passed to sbuild.
+    pub from_artifacts: Option<PathBuf>,
+    pub run_dir: PathBuf,
+    /// Where the bump step works: source packages are in `WORKDIR/source/PKG/`.
+    pub workdir: PathBuf,
+    pub jobs: usize,
+    /// `--mode ARCH=MODE`, over the stack's modes.
+    pub modes: BTreeMap<Arch, BuildMode>,
+    pub fail_fast: bool,
+    /// Per-build timeout over the recipes' and the stack's.
+    pub timeout: Option<Duration>,
+    /// Build profiles besides the stack's.
+    pub profiles: Vec<String>,
+    /// Porting run: try sources whose Architecture field leaves an arch out.
+    pub port: bool,
+    pub allow_expired: bool,
+    /// Mirror over the stack's (`--mirror`, `CASCADE_MIRROR`).
+    pub mirror: Option<String>,
+    /// cascade's cache (archive indices).
+    pub cache_dir: PathBuf,
+}
+
+/// Where the bump step leaves source packages (its default `--out`).
+pub fn source_dir(workdir: &Path) -> PathBuf {
+    workdir.join("source")
+}
+
+/// One source of the stack as this run sees it.
+#[derive(Clone, Debug)]
+pub struct StackSource {
+    pub info: SourceInfo,
+    pub version: String,
+    /// The source package to build; `None` when the bump failed.
+    pub dsc: Option<PathBuf>,
+}
+
+/// Reads a .dsc (unsigned, as dpkg-source writes it, or clear-signed) into
+/// a [`SourceInfo`] with its version. A .dsc is a Sources paragraph whose
+/// first field is `Source:` instead of `Package:`; it is what sbuild builds,
+/// so the plan is made from exactly that.
+pub fn dsc_source_info(path: &Path) -> Result<SourceInfo, Error> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let bad = |message: String| Error::BadDsc {
+        path: path.to_path_buf(),
+        message,
+    };
+    // Clear-signed: the paragraph sits between the armour header's blank
+    // line and the signature.
+    let body = match text.find("-----BEGIN PGP SIGNED MESSAGE-----") {
+        Some(_) => {
+            let start = text.find("\n\n").map(|i| i + 2).unwrap_or(0);
+            let end = text
+                .find("-----BEGIN PGP SIGNATURE-----")
+                .unwrap_or(text.len());
+            &text[start..end]
+        }
+        None => &text[..],
+    };
+    let mut renamed = String::with_capacity(body.len());
+    for line in body.lines() {
+        match line.strip_prefix("Source:") {
+            Some(rest) => {
+                renamed.push_str("Package:");
+                renamed.push_str(rest);
+            }
+            None => renamed.push_str(line),
+        }
+        renamed.push('\n');
+    }
+    let origin = path.display().to_string();
+    let mut paras = crate::control::deb822::paragraphs(&renamed);
+    let para = match paras.next() {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => return Err(bad(format!("line {}: {}", e.line, e.message))),
+        None => return Err(bad("empty".into())),
+    };
+    Ok(SourceInfo::from_sources_paragraph(&para, &origin)?)
+}
+
+/// The newest .dsc of `source` in `dir` (`SOURCE_*.dsc`), by Debian version.
+pub fn find_dsc(dir: &Path, source: &str) -> Result<Option<(PathBuf, SourceInfo)>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let prefix = format!("{source}_");
+    let mut best: Option<(debversion::Version, PathBuf, SourceInfo)> = None;
+    for entry in entries {
+        let path = entry.map_err(io(dir))?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.starts_with(&prefix) || !name.ends_with(".dsc") {
+            continue;
+        }
+        let info = dsc_source_info(&path)?;
+        let Some(v) = info.version.as_deref().and_then(|v| v.parse().ok()) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(b, _, _)| &v > b) {
+            best = Some((v, path, info));
+        }
+    }
+    Ok(best.map(|(_, p, i)| (p, i)))
+}
+
+/// The stack's sources from the source packages the bump step left in
+/// `WORKDIR/source/`. Every selected source (all without `--only`) must have
+/// one; other sources are taken when present (their edges order the plan).
+pub fn sources_from_workdir(
+    recipes: &Recipes,
+    opts: &BuildOptions,
+) -> Result<Vec<StackSource>, Error> {
+    for s in &opts.only {
+        if recipes.get(s).is_none() {
+            return Err(Error::UnknownSource(s.clone()));
+        }
+    }
+    let dir = source_dir(&opts.workdir);
+    let mut out = Vec::new();
+    for r in &recipes.recipes {
+        let selected = opts.only.is_empty() || opts.only.contains(&r.source);
+        let pkg_dir = dir.join(&r.source);
+        match find_dsc(&pkg_dir, &r.source)? {
+            Some((dsc, info)) => out.push(StackSource {
+                version: info.version.clone().unwrap_or_default(),
+                info,
+                dsc: Some(dsc),
+            }),
+            None if selected => {
+                return Err(Error::NoSourcePackage {
+                    source_name: r.source.clone(),
+                    dir: pkg_dir,
+                });
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The stack's sources after a bump: the .dsc of each bumped (or already
+/// bumped) package; for a package whose bump failed or was skipped, its
+/// packaging checkout's debian/control when there is one (so the plan still
+/// knows its dependents), and the reason, by source name.
+pub fn sources_after_bump(
+    recipes: &Recipes,
+    outcomes: &[BumpOutcome],
+    bump: &BumpOptions,
+) -> Result<(Vec<StackSource>, BTreeMap<String, String>), Error> {
+    let mut sources = Vec::new();
+    let mut failed = BTreeMap::new();
+    for o in outcomes {
+        let reason = match (&o.status, &o.dsc) {
+            (BumpStatus::Bumped | BumpStatus::AlreadyAtTarget, Some(dsc)) => {
+                let info = dsc_source_info(dsc)?;
+                sources.push(StackSource {
+                    version: info.version.clone().unwrap_or_default(),
+                    info,
+                    dsc: Some(dsc.clone()),
+                });
+                continue;
+            }
+            (BumpStatus::Failed(why), _) => format!("bump failed: {why}"),
+            (BumpStatus::Skipped(why), _) => format!("bump skipped: {why}"),
+            (other, _) => format!("bump left no source package ({other:?})"),
+        };
+        failed.insert(o.source.clone(), reason);
+        let control = bump.packaging_dir(&o.source).join("debian/control");
+        if control.is_file()
+            && let Ok(info) = SourceInfo::from_control_file(&control)
+        {
+            let version = o
+                .version
+                .clone()
+                .or_else(|| recipes.get(&o.source).map(|r| r.debian_version()))
+                .unwrap_or_default();
+            sources.push(StackSource {
+                info,
+                version,
+                dsc: None,
+            });
+        }
+    }
+    Ok((sources, failed))
+}
+
+/// One source on one arch, as the plan says: what the jobs are made from.
+/// Serialisable for the plan cache.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Planned {
+    pub source: String,
+    pub buildable: bool,
+    /// Why not, when not buildable.
+    pub reason: Option<String>,
+    /// Stack sources it build-depends on here.
+    pub depends_on: Vec<String>,
+}
+
+/// The plan of every arch of a run, reduced to what building needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildPlan {
+    /// Per arch: buildable sources in build order, then the others.
+    pub arches: Vec<(Arch, Vec<Planned>)>,
+    /// Sources whose binaries are all arch:all.
+    pub all_only: BTreeSet<String>,
+    /// Sources with arch:all binaries besides arch-dependent ones.
+    pub mixed: BTreeSet<String>,
+}
+
+/// Reduces a full plan.
+pub fn build_plan(plan: &plan::Plan, sources: &[SourceInfo]) -> BuildPlan {
+    let (all_only, mixed) = stack_planner::indep_split(sources);
+    let arches = plan
+        .arches
+        .iter()
+        .filter_map(|ap| {
+            let arch = Arch::new(&ap.arch)?;
+            let mut out: Vec<Planned> = ap
+                .order
+                .iter()
+                .filter_map(|name| ap.source(name))
+                .map(|s| Planned {
+                    source: s.name.clone(),
+                    buildable: true,
+                    reason: None,
+                    depends_on: s.depends_on.clone(),
+                })
+                .collect();
+            for s in &ap.sources {
+                if s.status == plan::Status::Buildable {
+                    continue;
+                }
+                let why = s
+                    .reason
+                    .as_ref()
+                    .map(|r| plan::render::reason_text(&s.name, r))
+                    .unwrap_or_else(|| "not buildable".into());
+                let reason = match s.status {
+                    plan::Status::Blocked => format!("blocked: {why}"),
+                    _ => why,
+                };
+                out.push(Planned {
+                    source: s.name.clone(),
+                    buildable: false,
+                    reason: Some(reason),
+                    depends_on: s.depends_on.clone(),
+                });
+            }
+            Some((arch, out))
+        })
+        .collect();
+    BuildPlan {
+        arches,
+        all_only,
+        mixed,
+    }
+}
+
+/// The plan of `--only` builds, without the archive: the selected sources'
+/// stack dependencies come as .debs from elsewhere (another CI job), so only
+/// their own `Architecture` field decides.
+pub fn only_plan(sources: &[StackSource], opts: &BuildOptions) -> BuildPlan {
+    let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let (all_only, mixed) = stack_planner::indep_split(&infos);
+    let arches = opts
+        .arches
+        .iter()
+        .map(|arch| {
+            let planned = sources
+                .iter()
+                .filter(|s| opts.only.contains(&s.info.name))
+                .map(|s| {
+                    let ok = opts.port || s.info.builds_on(arch) || all_only.contains(&s.info.name);
+                    Planned {
+                        source: s.info.name.clone(),
+                        buildable: ok,
+                        reason: (!ok)
+                            .then(|| format!("Architecture: {}", s.info.architecture.join(" "))),
+                        depends_on: Vec::new(),
+                    }
+                })
+                .collect();
+            (arch.clone(), planned)
+        })
+        .collect();
+    BuildPlan {
+        arches,
+        all_only,
+        mixed,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PlanCache {
+    schema: String,
+    key: String,
+    plan: BuildPlan,
+}
+
+/// The cache key: every input of the plan but the archive.
+fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> String {
+    let mut h = Sha256::new();
+    let mut feed = |s: &str| {
+        h.update(s.as_bytes());
+        h.update([0]);
+    };
+    feed(PLAN_CACHE_SCHEMA);
+    for s in sources {
+        feed(&s.info.name);
+        feed(&s.version);
+        // The parsed source is what the plan reads; its Debug form covers
+        // every field (relations, binaries, architectures).
+        feed(&format!("{:?}", s.info));
+    }
+    for r in &recipes.recipes {
+        feed(&format!("{}:{}", r.source, r.bootstrap));
+    }
+    let stack = &recipes.stack;
+    feed(&stack.base_suite);
+    feed(opts.mirror.as_deref().unwrap_or(&stack.mirror));
+    for a in &opts.arches {
+        feed(a.as_str());
+    }
+    feed(&all_profiles(recipes, opts).join(","));
+    feed(&format!("{}:{}", opts.port, opts.allow_expired));
+    hex::encode(h.finalize())
+}
+
+/// The plan for `sources`, from `RUNDIR/plan-cache.json` when its key matches
+/// and it is fresh, else computed (loading the archive) and cached. Returns
+/// whether the cache was used.
+pub fn plan_for(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    opts: &BuildOptions,
+) -> Result<(BuildPlan, bool), Error> {
+    if !opts.only.is_empty() {
+        return Ok((only_plan(sources, opts), false));
+    }
+    let key = plan_key(recipes, sources, opts);
+    let cache = opts.run_dir.join(PLAN_CACHE);
+    if let Some(plan) = read_plan_cache(&cache, &key) {
+        return Ok((plan, true));
+    }
+    let load = |allow_expired| {
+        stack_planner::load_suites(
+            &recipes.stack,
+            &opts.arches,
+            opts.mirror.as_deref(),
+            &opts.cache_dir,
+            allow_expired,
+        )
+    };
+    // The archive only tells the plan what the stack does not build; sbuild
+    // resolves against the chroot's own apt. Stale indices are worth a
+    // warning here, not a refusal to build.
+    let (base, _target) = match load(opts.allow_expired) {
+        Err(crate::archive::Error::Expired { file, valid_until }) => {
+            tracing::warn!(
+                "{file}: Valid-Until {valid_until} has passed; planning with these indices anyway"
+            );
+            load(true)?
+        }
+        other => other?,
+    };
+    let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let popts = stack_planner::Options {
+        arches: opts.arches.clone(),
+        profiles: all_profiles(recipes, opts),
+        port: opts.port,
+        include_indep: true,
+    };
+    let full = stack_planner::plan_stack(recipes, &infos, &base, &popts);
+    let plan = build_plan(&full, &infos);
+    let text = serde_json::to_vec_pretty(&PlanCache {
+        schema: PLAN_CACHE_SCHEMA.into(),
+        key,
+        plan: plan.clone(),
+    })
+    .unwrap_or_default();
+    // A cache that cannot be written only costs time on the next run.
+    let _ = report::files::write_atomic(&cache, &text);
+    Ok((plan, false))
+}
+
+fn read_plan_cache(path: &Path, key: &str) -> Option<BuildPlan> {
+    let age = std::fs::metadata(path)
+        .ok()?
+        .modified()
+        .ok()
+        .and_then(|m| SystemTime::now().duration_since(m).ok())?;
+    if age > PLAN_CACHE_MAX_AGE {
+        return None;
+    }
+    let cached: PlanCache = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    (cached.schema == PLAN_CACHE_SCHEMA && cached.key == key).then_some(cached.plan)
+}
+
+/// The order to bump in: the last plan's build order when the run directory
+/// has one (whatever its age: bumps do not depend on each other, the order
+/// only makes the output read like the build), else the recipes' order.
+pub fn bump_order<'r>(recipes: &'r Recipes, run_dir: &Path) -> Vec<&'r crate::recipe::Recipe> {
+    let rows: Vec<String> = std::fs::read(run_dir.join(PLAN_CACHE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<PlanCache>(&b).ok())
+        .map(|c| {
+            let mut rows: Vec<String> = c.plan.all_only.iter().cloned().collect();
+            for p in c.plan.arches.iter().flat_map(|(_, ps)| ps) {
+                if !rows.contains(&p.source) {
+                    rows.push(p.source.clone());
+                }
+            }
+            rows
+        })
+        .unwrap_or_default();
+    let mut out: Vec<&crate::recipe::Recipe> = recipes.recipes.iter().collect();
+    out.sort_by_key(|r| {
+        rows.iter()
+            .position(|x| *x == r.source)
+            .unwrap_or(usize::MAX)
+    });
+    out
+}
+
+fn all_profiles(recipes: &Recipes, opts: &BuildOptions) -> Vec<String> {
+    let mut p = recipes.stack.profiles.clone();
+    for x in &opts.profiles {
+        if !p.contains(x) {
+            p.push(x.clone());
+        }
+    }
+    p
+}
+
+/// A binNMU the bump step recorded (`WORKDIR/source/binnmu.json`).
+fn binnmus(workdir: &Path) -> Vec<crate::bump::BinNmu> {
+    std::fs::read_to_string(source_dir(workdir).join("binnmu.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// What the runner gets, and what it does not build.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub jobs: Vec<Job>,
+    /// Excluded, blocked and failed-at-bump package × arch, and those
+    /// skipped because of a failed bump.
+    pub not_built: Vec<BuildResult>,
+    /// Report rows: sources in plan order.
+    pub sources: Vec<String>,
+    pub plan_cached: bool,
+}
+
+fn all_arch() -> Arch {
+    Arch::new("all").unwrap_or_else(Arch::host)
+}
+
+/// The runner's jobs for `plan`: one per buildable source × arch (one `all`
+/// job, on the host arch, per arch:all-only source), the rest as results.
+/// A source whose bump failed gets a `failed` result at stage `bump` on each
+/// arch it would build on, and its dependents are skipped.
+pub fn prepare(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    bump_failures: &BTreeMap<String, String>,
+    plan: &BuildPlan,
+    opts: &BuildOptions,
+    sbuild: &SbuildConfig,
+) -> Result<Prepared, Error> {
+    let host = sbuild.build_arch.clone();
+    let all = all_arch();
+    let by_name: BTreeMap<&str, &StackSource> =
+        sources.iter().map(|s| (s.info.name.as_str(), s)).collect();
+    let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
+    let mode_of = |arch: &Arch| {
+        opts.modes
+            .get(arch)
+            .copied()
+            .unwrap_or_else(|| recipes.stack.mode_for(arch))
+    };
+    let profiles = all_profiles(recipes, opts);
+    let binnmus = binnmus(&opts.workdir);
+    // Builds with no recorded duration: emulation is several times slower
+    // than a native build, so that the first run already starts the qemu
+    // chains early. A recorded duration (weight 0: the runner looks it up)
+    // wins on later runs.
+    let known = state::RunState::load(&opts.run_dir).unwrap_or_default();
+    let weight_of = |key: &JobKey, mode: BuildMode| -> u64 {
+        match (known.get(key), mode) {
+            (Some(_), _) => 0,
+            (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
+            (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
+        }
+    };
+    let mut chroot_ids: BTreeMap<(Arch, &'static str), String> = BTreeMap::new();
+    let mut chroot_id = |arch: &Arch, mode: BuildMode| -> Result<String, Error> {
+        let key = (arch.clone(), mode_name(mode));
+        if let Some(id) = chroot_ids.get(&key) {
+            return Ok(id.clone());
+        }
+        let path = sbuild.chroot_for(arch, mode);
+        let id = state::chroot_id(&path).map_err(|_| Error::NoChroot {
+            arch: arch.clone(),
+            mode: mode_name(mode).into(),
+            path: path.clone(),
+        })?;
+        chroot_ids.insert(key, id.clone());
+        Ok(id)
+    };
+
+    // Report rows: plan order across arches, then what the plan lacks.
+    let mut rows: Vec<String> = Vec::new();
+    for s in &plan.all_only {
+        if by_name.contains_key(s.as_str()) && selected(s) {
+            rows.push(s.clone());
+        }
+    }
+    for (_, ps) in &plan.arches {
+        for p in ps {
+            if !rows.contains(&p.source) && selected(&p.source) {
+                rows.push(p.source.clone());
+            }
+        }
+    }
+    for r in &recipes.recipes {
+        if !rows.contains(&r.source) && selected(&r.source) {
+            rows.push(r.source.clone());
+        }
+    }
+
+    // Which job keys exist, so that deps name only jobs of this run.
+    let mut keys: BTreeSet<JobKey> = BTreeSet::new();
+    let mut all_job_from: BTreeMap<String, Arch> = BTreeMap::new();
+    for (arch, ps) in &plan.arches {
+        for p in ps.iter().filter(|p| p.buildable && selected(&p.source)) {
+            if plan.all_only.contains(&p.source) {
+                // Planned on the host arch when it is in the run, else on
+                // the first arch that can build it.
+                let prefer = !all_job_from.contains_key(&p.source) || *arch == host;
+                if prefer {
+                    all_job_from.insert(p.source.clone(), arch.clone());
+                }
+                keys.insert(JobKey::new(p.source.clone(), all.clone()));
+            } else {
+                keys.insert(JobKey::new(p.source.clone(), arch.clone()));
+            }
+        }
+    }
+
+    let artifacts = |arch: &Arch| -> Vec<PathBuf> {
+        if opts.only.is_empty() {
+            return Vec::new();
+        }
+        let (dir, own): (PathBuf, BTreeSet<String>) = match &opts.from_artifacts {
+            Some(d) => (d.clone(), BTreeSet::new()),
+            // --only without artifacts: the stack .debs of this run dir,
+            // except the selected sources' own.
+            None => (
+                opts.run_dir.join("debs"),
+                own_deb_names(&opts.run_dir, &opts.only),
+            ),
+        };
+        let mut debs = Vec::new();
+        for sub in [arch.as_str(), "all"] {
+            debs.extend(
+                list_debs(&dir.join(sub))
+                    .into_iter()
+                    .filter(|d| !own.contains(&file_name(d))),
+            );
+        }
+        debs
+    };
+
+    let mut jobs = Vec::new();
+    let mut not_built = Vec::new();
+    let mut emit_job = |source: &str,
+                        key_arch: &Arch,
+                        build_arch: &Arch,
+                        planned: &Planned,
+                        jobs: &mut Vec<Job>|
+     -> Result<(), Error> {
+        let Some(src) = by_name.get(source) else {
+            return Ok(());
+        };
+        let recipe = recipes.get(source);
+        let mode = if *key_arch == all {
+            mode_of(&host)
+        } else {
+            mode_of(build_arch)
+        };
+        let mut deps = Vec::new();
+        for d in &planned.depends_on {
+            let candidates = if plan.all_only.contains(d) {
+                vec![JobKey::new(d.clone(), all.clone())]
+            } else {
+                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
+                if plan.mixed.contains(d) && *build_arch != host {
+                    c.push(JobKey::new(d.clone(), host.clone()));
+                }
+                c
+            };
+            deps.extend(candidates.into_iter().filter(|k| keys.contains(k)));
+        }
+        let timeout = opts.timeout.or_else(|| {
+            recipe
+                .and_then(|r| r.timeout_minutes)
+                .or(recipes.stack.timeout_minutes)
+                .map(|m| Duration::from_secs(m * 60))
+        });
+        let binnmu = binnmus
+            .iter()
+            .find(|b| b.source == source && b.source_version == src.version)
+            .map(|b| (b.binnmu, b.reason.clone()));
+        let request = BuildRequest {
+            source: source.to_string(),
+            version: src.version.clone(),
+            arch: build_arch.clone(),
+            mode,
+            dsc: src.dsc.clone().unwrap_or_default(),
+            extra_debs: artifacts(build_arch),
+            out_dir: PathBuf::new(),
+            log: PathBuf::new(),
+            timeout,
+            profiles: profiles.clone(),
+            arch_all: *key_arch == all || (plan.mixed.contains(source) && *build_arch == host),
+            binnmu,
+            env: BTreeMap::new(),
+        };
+        let key = JobKey::new(source.to_string(), key_arch.clone());
+        jobs.push(Job {
+            request,
+            deps,
+            weight: weight_of(&key, mode),
+            memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
+            expected_failure: recipe
+                .and_then(|r| r.expected_failures.get(key_arch))
+                .map(|e| e.reason.clone()),
+            chroot_id: chroot_id(build_arch, mode)?,
+            all_only: *key_arch == all,
+        });
+        Ok(())
+    };
+
+    let mut done_all: BTreeSet<String> = BTreeSet::new();
+    for (arch, ps) in &plan.arches {
+        for p in ps.iter().filter(|p| selected(&p.source)) {
+            let version = by_name
+                .get(p.source.as_str())
+                .map(|s| s.version.clone())
+                .unwrap_or_default();
+            if !p.buildable {
+                if plan.all_only.contains(&p.source) {
+                    continue;
+                }
+                let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
+                not_built.push(BuildResult::not_built(
+                    &p.source,
+                    arch.clone(),
+                    &version,
+                    Outcome::Excluded { reason },
+                ));
+                continue;
+            }
+            if plan.all_only.contains(&p.source) {
+                if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone()) {
+                    emit_job(&p.source, &all, &host, p, &mut jobs)?;
+                }
+            } else {
+                emit_job(&p.source, arch, arch, p, &mut jobs)?;
+            }
+        }
+    }
+    // An arch:all-only source no arch can build: one `all` result saying why.
+    for s in plan.all_only.iter().filter(|s| selected(s)) {
+        if done_all.contains(s) {
+            continue;
+        }
+        let why = plan
+            .arches
+            .iter()
+            .flat_map(|(_, ps)| ps.iter())
+            .find(|p| &p.source == s)
+            .and_then(|p| p.reason.clone());
+        if let (Some(why), Some(src)) = (why, by_name.get(s.as_str())) {
+            not_built.push(BuildResult::not_built(
+                s,
+                all.clone(),
+                &src.version,
+                Outcome::Excluded { reason: why },
+            ));
+        }
+    }
+    // Selected sources the plan does not know (no source info at all: the
+    // bump failed before a checkout existed).
+    for source in bump_failures.keys().filter(|s| selected(s)) {
+        if by_name.contains_key(source.as_str()) {
+            continue;
+        }
+        let Some(r) = recipes.get(source) else {
+            continue;
+        };
+        for arch in recipes.arches_for(r) {
+            if opts.arches.contains(&arch) {
+                not_built.push(BuildResult::not_built(
+                    source,
+                    arch,
+                    &r.debian_version(),
+                    Outcome::Excluded {
+                        reason: "no source information".into(),
+                    },
+                ));
+            }
+        }
+    }
+    let (jobs, mut failed) = fail_bumps(jobs, bump_failures);
+    // A bump failure replaces the plan's own verdict for that cell.
+    not_built.retain(|r| {
+        !(bump_failures.contains_key(&r.source)
+            && failed
+                .iter()
+                .any(|f| f.source == r.source && f.arch == r.arch))
+    });
+    for r in not_built.iter_mut() {
+        if let Some(why) = bump_failures.get(&r.source) {
+            r.outcome = bump_failed(why);
+        }
+    }
+    not_built.append(&mut failed);
+    Ok(Prepared {
+        jobs,
+        not_built,
+        sources: rows,
+        plan_cached: false,
+    })
+}
+
+fn bump_failed(why: &str) -> Outcome {
+    Outcome::Failed {
+        stage: "bump".into(),
+        errors: vec![why.to_string()],
+    }
+}
+
+/// Takes out the jobs of sources whose bump failed (a `failed` result at
+/// stage `bump`) and of everything depending on them (`skipped`). Jobs are in
+/// an order where dependencies come first (the plan's).
+pub fn fail_bumps(
+    jobs: Vec<Job>,
+    failures: &BTreeMap<String, String>,
+) -> (Vec<Job>, Vec<BuildResult>) {
+    let mut root: BTreeMap<JobKey, JobKey> = BTreeMap::new();
+    let mut keep = Vec::new();
+    let mut results = Vec::new();
+    for job in jobs {
+        let key = job.key();
+        let req = &job.request;
+        if let Some(why) = failures.get(&req.source) {
+            results.push(BuildResult::not_built(
+                &req.source,
+                key.arch.clone(),
+                &req.version,
+                bump_failed(why),
+            ));
+            root.insert(key.clone(), key);
+            continue;
+        }
+        if let Some(r) = job.deps.iter().find_map(|d| root.get(d)).cloned() {
+            let mut skipped = BuildResult::not_built(
+                &req.source,
+                key.arch.clone(),
+                &req.version,
+                Outcome::Skipped {
+                    dependency: r.source.clone(),
+                    arch: r.arch.clone(),
+                },
+            );
+            skipped.expected_failure = job.expected_failure.clone();
+            results.push(skipped);
+            root.insert(key, r);
+            continue;
+        }
+        keep.push(job);
+    }
+    (keep, results)
+}
+
+fn mode_name(mode: BuildMode) -> &'static str {
+    match mode {
+        BuildMode::Native => "native",
+        BuildMode::Qemu => "qemu",
+        BuildMode::Cross => "cross",
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn list_debs(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "deb" || e == "udeb"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// File names of the .debs the run directory's state holds for `sources`.
+fn own_deb_names(run_dir: &Path, sources: &BTreeSet<String>) -> BTreeSet<String> {
+    state::RunState::load(run_dir)
+        .map(|s| {
+            s.results()
+                .into_iter()
+                .filter(|r| sources.contains(&r.source))
+                .flat_map(|r| r.debs.iter().map(|d| file_name(d)).collect::<Vec<_>>())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs the prepared jobs and returns every result (built, reused and not
+/// built), in report order: sources as `prepared.sources`, `all` first, then
+/// the arches in run order.
+pub async fn execute<B: Builder>(
+    prepared: Prepared,
+    builder: B,
+    opts: &BuildOptions,
+    events: UnboundedSender<Event>,
+    cancel: CancelToken,
+) -> Result<Vec<BuildResult>, Error> {
+    let mut run = RunOptions::new(opts.run_dir.clone());
+    run.jobs = opts.jobs.max(1);
+    run.fail_fast = opts.fail_fast;
+    run.default_timeout = opts.timeout;
+    let mut results = runner::run(prepared.jobs, builder, run, events, cancel).await?;
+    results.extend(prepared.not_built);
+    sort_results(&mut results, &prepared.sources, &opts.arches);
+    Ok(results)
+}
+
+fn sort_results(results: &mut [BuildResult], sources: &[String], arches: &[Arch]) {
+    let row = |s: &str| sources.iter().position(|x| x == s).unwrap_or(usize::MAX);
+    let col = |a: &Arch| {
+        if a.as_str() == "all" {
+            0
+        } else {
+            arches
+                .iter()
+                .position(|x| x == a)
+                .map_or(usize::MAX, |i| i + 1)
+        }
+    };
+    results.sort_by(|a, b| {
+        (row(&a.source), col(&a.arch), &a.source).cmp(&(row(&b.source), col(&b.arch), &b.source))
+    });
+}
+
+/// Writes the run directory's shared layout and the report: every result
+/// as `results/PKG_ARCH.json`, the .debs of every successful build the
+/// state knows as `debs/ARCH/` (hard links, copies across file systems),
+/// and report.json, report.html, junit.xml, summary.md.
+pub fn write_outputs(
+    run_dir: &Path,
+    stack: Option<String>,
+    duration_secs: f64,
+    results: Vec<BuildResult>,
+) -> Result<Report, Error> {
+    let dir = run_dir.join("results");
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    for r in &results {
+        let path = dir.join(format!("{}_{}.json", r.source, r.arch));
+        let text = serde_json::to_vec_pretty(r).unwrap_or_default();
+        report::files::write_atomic(&path, &text)?;
+    }
+    link_debs(run_dir)?;
+    let rep = Report::new(stack, run_dir.to_path_buf(), duration_secs, results);
+    report::write_all(&rep, run_dir)?;
+    Ok(rep)
+}
+
+/// Rebuilds `RUNDIR/debs/` from the state: what it holds is always the
+/// latest successful build of each package × arch, never a stale version.
+fn link_debs(run_dir: &Path) -> Result<(), Error> {
+    let debs = run_dir.join("debs");
+    let st = state::RunState::load(run_dir)?;
+    let tmp = run_dir.join(".debs.new");
+    let _ = std::fs::remove_dir_all(&tmp);
+    for r in st.results() {
+        if r.outcome != Outcome::Ok {
+            continue;
+        }
+        for deb in &r.debs {
+            let name = file_name(deb);
+            // name_version_ARCH.deb: arch:all packages go to all/.
+            let arch = name
+                .rsplit_once('_')
+                .and_then(|(_, a)| a.split_once('.'))
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_else(|| r.arch.to_string());
+            let sub = tmp.join(&arch);
+            std::fs::create_dir_all(&sub).map_err(io(&sub))?;
+            let dest = sub.join(&name);
+            if std::fs::hard_link(deb, &dest).is_err() {
+                std::fs::copy(deb, &dest).map_err(io(deb))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let _ = std::fs::remove_dir_all(&debs);
+    std::fs::rename(&tmp, &debs).map_err(io(&debs))?;
+    Ok(())
+}
+
+/// Wraps a builder to append each sbuild command line to a file before it
+/// runs (`--print-sbuild-commands`): the benchmark replays them bare.
+pub struct Recording<B> {
+    pub inner: B,
+    pub config: SbuildConfig,
+    pub file: PathBuf,
+}
+
+impl<B: Builder> Builder for Recording<B> {
+    fn build(&self, req: BuildRequest) -> impl std::future::Future<Output = BuildOutput> + Send {
+        let line = command_line(&sbuild::invocation(&req, &self.config).cmd);
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.file)
+        {
+            use std::io::Write;
+            let _ = writeln!(f, "{line}");
+        }
+        self.inner.build(req)
+    }
+}
+
+/// A shell line: `env K=V … program 'arg' …`. Hand-written (one quoting
+/// rule) rather than a crate for four lines.
+pub fn command_line(cmd: &crate::process::Cmd) -> String {
+    let q = |s: &std::ffi::OsStr| {
+        let s = s.to_string_lossy();
+        if !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_=./,:+~@".contains(c))
+        {
+            s.into_owned()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut parts = Vec::new();
+    if !cmd.get_env().is_empty() {
+        parts.push("env".to_string());
+        for (k, v) in cmd.get_env() {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            parts.push(q(&kv));
+        }
+    }
+    parts.push(q(cmd.program()));
+    parts.extend(cmd.get_args().iter().map(|a| q(a)));
+    parts.join(" ")
+}
+
+/// Stand-in for the planner module (recipes + sources + archive → `Plan`)
+/// until it is merged; same signatures.
+mod stack_planner {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use crate::arch::Arch;
+    use crate::archive::{self, FetchOptions, Fetcher, Mirror};
+    use crate::control::{Profiles, SourceInfo};
+    use crate::plan::{self, Alternative, ArchInput, SourceInput, VersionReq};
+    use crate::recipe::{Recipes, Stack};
+
+    pub struct Options {
+        pub arches: Vec<Arch>,
+        pub profiles: Vec<String>,
+        pub port: bool,
+        pub include_indep: bool,
+    }
+
+    pub fn indep_split(sources: &[SourceInfo]) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut all_only = BTreeSet::new();
+        let mut mixed = BTreeSet::new();
+        for s in sources {
+            let indep = s.binaries.iter().any(|b| b.architecture == ["all"]);
+            let dep = s.binaries.iter().any(|b| b.architecture != ["all"]);
+            if indep && !dep {
+                all_only.insert(s.name.clone());
+            } else if indep {
+                mixed.insert(s.name.clone());
+            }
+        }
+        (all_only, mixed)
+    }
+
+    pub fn load_suites(
+        stack: &Stack,
+        arches: &[Arch],
+        mirror: Option<&str>,
+        cache: &Path,
+        allow_expired: bool,
+    ) -> Result<(archive::Suite, Option<archive::Suite>), archive::Error> {
+        let fetcher = Fetcher::new(
+            Mirror::parse(mirror.unwrap_or(&stack.mirror)),
+            &FetchOptions {
+                cache_dir: Some(cache.to_path_buf()),
+                allow_expired,
+            },
+        )?;
+        let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
+        Ok((
+            archive::load_suite(&fetcher, &stack.base_suite, &names)?,
+            None,
+        ))
+    }
+
+    pub fn plan_stack(
+        recipes: &Recipes,
+        sources: &[SourceInfo],
+        base: &archive::Suite,
+        opts: &Options,
+    ) -> plan::Plan {
+        let profiles = Profiles::new(opts.profiles.iter().cloned());
+        let mut per_arch = Vec::new();
+        for arch in &opts.arches {
+            let inputs: Vec<SourceInput> = sources
+                .iter()
+                .map(|s| {
+                    let builds = s.builds_on(arch) || s.builds_indep();
+                    SourceInput {
+                        name: s.name.clone(),
+                        version: s.version.clone().unwrap_or_default(),
+                        arch_exclusion: (!builds)
+                            .then(|| format!("Architecture: {}", s.architecture.join(" "))),
+                        binaries: s
+                            .binaries_on_with(arch, &profiles)
+                            .into_iter()
+                            .map(str::to_string)
+                            .collect(),
+                        provides: Vec::new(),
+                        build_deps: s
+                            .build_deps(arch, &profiles, true, opts.include_indep)
+                            .into_iter()
+                            .map(|g| {
+                                g.into_iter()
+                                    .map(|d| Alternative {
+                                        name: d.name.clone(),
+                                        version: d.version.as_ref().map(|(op, v)| VersionReq {
+                                            op: op.as_str().to_string(),
+                                            version: v.clone(),
+                                        }),
+                                        arch_qualifier: d.archqual.clone(),
+                                    })
+                                    .collect()
+                            })
+                            .collect(),
+                        bootstrap: recipes.get(&s.name).is_some_and(|r| r.bootstrap),
+                    }
+                })
+                .collect();
+            per_arch.push((arch.as_str().to_string(), inputs));
+        }
+        let oracles: Vec<_> = per_arch
+            .iter()
+            .map(|(a, _)| {
+                let pk = base.packages.get(a);
+                move |alt: &Alternative| {
+                    pk.is_some_and(|p| {
+                        p.get(&alt.name).is_some() || !p.providers(&alt.name).is_empty()
+                    })
+                }
+            })
+            .collect();
+        let inputs: Vec<ArchInput<'_>> = per_arch
+            .into_iter()
+            .zip(&oracles)
+            .map(|((arch, sources), o)| ArchInput {
+                arch,
+                sources,
+                archive: o,
+            })
+            .collect();
+        plan::plan(&inputs, plan::Options { port: opts.port })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arch(a: &str) -> Arch {
+        Arch::new(a).unwrap()
+    }
+
+    fn job(source: &str, a: &str, deps: &[(&str, &str)]) -> Job {
+        Job {
+            request: BuildRequest {
+                source: source.into(),
+                version: "1-1".into(),
+                arch: arch(a),
+                mode: BuildMode::Native,
+                dsc: PathBuf::new(),
+                extra_debs: vec![],
+                out_dir: PathBuf::new(),
+                log: PathBuf::new(),
+                timeout: None,
+                profiles: vec![],
+                arch_all: false,
+                binnmu: None,
+                env: BTreeMap::new(),
+            },
+            deps: deps.iter().map(|(s, a)| JobKey::new(*s, arch(a))).collect(),
+            weight: 0,
+            memory: 0,
+            expected_failure: None,
+            chroot_id: String::new(),
+            all_only: false,
+        }
+    }
+
+    fn source(control: &str) -> StackSource {
+        let info = SourceInfo::from_control_str(control, "test").unwrap();
+        StackSource {
+            version: "7.2.4-1~exp1".into(),
+            dsc: Some(PathBuf::from(format!("/src/{}.dsc", info.name))),
+            info,
+        }
+    }
+
+    fn planned(source: &str, buildable: bool, deps: &[&str]) -> Planned {
+        Planned {
+            source: source.into(),
+            buildable,
+            reason: (!buildable).then(|| "Architecture: amd64".into()),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn recipes(dir: &Path) -> Recipes {
+        let stack = "name: t\nsuite: experimental\nbase_suite: unstable\nmirror: http://x\n\
+                     architectures: [amd64, riscv64]\nmodes: {amd64: native, riscv64: qemu}\n";
+        let recipe = |s: &str, extra: &str| {
+            format!(
+                "source: {s}\npackaging: {{repo: /x, branch: b}}\nupstream: {{repo: /y, tag: v7.2.4}}\n\
+                 version: \"{{upstream}}-1~exp1\"\n{extra}"
+            )
+        };
+        std::fs::write(dir.join("stack.yaml"), stack).unwrap();
+        std::fs::write(dir.join("cmake.yaml"), recipe("cmake", "")).unwrap();
+        std::fs::write(
+            dir.join("runtime.yaml"),
+            recipe("runtime", "timeout_minutes: 7\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("smi.yaml"),
+            recipe("smi", "expected_failures: {amd64: {reason: flaky}}\n"),
+        )
+        .unwrap();
+        crate::recipe::load(dir).unwrap()
+    }
+
+    fn options(run_dir: &Path) -> BuildOptions {
+        BuildOptions {
+            arches: vec![arch("amd64"), arch("riscv64")],
+            only: BTreeSet::new(),
+            from_artifacts: None,
+            run_dir: run_dir.to_path_buf(),
+            workdir: run_dir.join("work"),
+            jobs: 2,
+            modes: BTreeMap::new(),
+            fail_fast: false,
+            timeout: None,
+            profiles: vec![],
+            port: false,
+            allow_expired: false,
+            mirror: None,
+            cache_dir: run_dir.join("cache"),
+        }
+    }
+
+    #[test]
+    fn jobs_follow_the_plan_with_arch_all_built_once_on_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let chroots = dir.path().join("chroots");
+        std::fs::create_dir_all(&chroots).unwrap();
+        for a in ["amd64", "riscv64"] {
+            std::fs::write(chroots.join(format!("unstable-{a}.tar")), "").unwrap();
+        }
+        let mut cfg = SbuildConfig::new("unstable");
+        cfg.chroot_dir = chroots;
+        cfg.build_arch = arch("amd64");
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let plan = BuildPlan {
+            arches: vec![
+                (
+                    arch("amd64"),
+                    vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", true, &["runtime"]),
+                    ],
+                ),
+                (
+                    arch("riscv64"),
+                    vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", false, &[]),
+                    ],
+                ),
+            ],
+            all_only: BTreeSet::from(["cmake".to_string()]),
+            mixed: BTreeSet::new(),
+        };
+        let opts = options(dir.path());
+        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        let jobs: Vec<(String, Vec<String>, bool)> = p
+            .jobs
+            .iter()
+            .map(|j| {
+                (
+                    j.key().to_string(),
+                    j.deps.iter().map(|d| d.to_string()).collect(),
+                    j.request.arch_all,
+                )
+            })
+            .collect();
+        let expect = |k: &str, d: &[&str], all: bool| {
+            (
+                k.to_string(),
+                d.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                all,
+            )
+        };
+        assert_eq!(
+            jobs,
+            [
+                expect("cmake/all", &[], true),
+                expect("runtime/amd64", &["cmake/all"], false),
+                expect("smi/amd64", &["runtime/amd64"], false),
+                expect("runtime/riscv64", &["cmake/all"], false),
+            ]
+        );
+        let cmake = &p.jobs[0];
+        assert_eq!(cmake.request.arch, arch("amd64"));
+        assert_eq!(cmake.request.mode, BuildMode::Native);
+        assert_eq!(p.jobs[3].request.mode, BuildMode::Qemu);
+        assert_eq!(p.jobs[1].request.timeout, Some(Duration::from_secs(7 * 60)));
+        assert_eq!(p.jobs[2].expected_failure.as_deref(), Some("flaky"));
+        assert_eq!(p.not_built.len(), 1);
+        assert_eq!(p.not_built[0].source, "smi");
+        assert_eq!(p.not_built[0].outcome.class(), "excluded");
+        assert_eq!(p.sources, ["cmake", "runtime", "smi"]);
+
+        // A missing chroot is named, with the command that makes it.
+        std::fs::remove_file(cfg.chroot_dir.join("unstable-riscv64.tar")).unwrap();
+        let err = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap_err();
+        assert!(
+            err.to_string().contains("cascade setup --arch riscv64"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn only_builds_take_the_artifacts_and_no_archive() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let chroots = dir.path().join("chroots");
+        std::fs::create_dir_all(&chroots).unwrap();
+        std::fs::write(chroots.join("unstable-riscv64.tar"), "").unwrap();
+        let mut cfg = SbuildConfig::new("unstable");
+        cfg.chroot_dir = chroots;
+        cfg.build_arch = arch("amd64");
+        let artifacts = dir.path().join("artifacts");
+        for (sub, name) in [
+            ("riscv64", "libruntime1_7.2.4-1~exp1_riscv64.deb"),
+            ("all", "cmake-helper_7.2.4-1~exp1_all.deb"),
+            ("amd64", "libruntime1_7.2.4-1~exp1_amd64.deb"),
+        ] {
+            std::fs::create_dir_all(artifacts.join(sub)).unwrap();
+            std::fs::write(artifacts.join(sub).join(name), "").unwrap();
+        }
+        let sources = vec![source(
+            "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64 riscv64\n",
+        )];
+        let mut opts = options(dir.path());
+        opts.arches = vec![arch("riscv64")];
+        opts.only = BTreeSet::from(["smi".to_string()]);
+        opts.from_artifacts = Some(artifacts.clone());
+        let (plan, cached) = plan_for(&recipes, &sources, &opts).unwrap();
+        assert!(!cached);
+        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        assert_eq!(p.jobs.len(), 1);
+        let names: Vec<String> = p.jobs[0]
+            .request
+            .extra_debs
+            .iter()
+            .map(|d| file_name(d))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "libruntime1_7.2.4-1~exp1_riscv64.deb",
+                "cmake-helper_7.2.4-1~exp1_all.deb"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_bump_fails_its_builds_and_skips_dependents() {
+        let jobs = vec![
+            job("runtime", "amd64", &[]),
+            job("blas", "amd64", &[("runtime", "amd64")]),
+            job("solver", "amd64", &[("blas", "amd64")]),
+            job("other", "amd64", &[]),
+        ];
+        let failures = BTreeMap::from([("runtime".to_string(), "bump failed: no tag".to_string())]);
+        let (kept, results) = fail_bumps(jobs, &failures);
+        assert_eq!(
+            kept.iter()
+                .map(|j| j.request.source.as_str())
+                .collect::<Vec<_>>(),
+            ["other"]
+        );
+        let classes: Vec<(String, String)> = results
+            .iter()
+            .map(|r| (r.source.clone(), crate::report::model::explain(r)))
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                (
+                    "runtime".into(),
+                    "failed at bump: bump failed: no tag".into()
+                ),
+                (
+                    "blas".into(),
+                    "skipped: dependency runtime failed on amd64".into()
+                ),
+                (
+                    "solver".into(),
+                    "skipped: dependency runtime failed on amd64".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dsc_reads_as_a_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let dsc = dir.path().join("demo-blas_7.2.4-1~exp1.dsc");
+        std::fs::write(
+            &dsc,
+            "Format: 3.0 (quilt)\nSource: demo-blas\nBinary: libdemoblas1, libdemoblas-dev\n\
+             Architecture: any\nVersion: 7.2.4-1~exp1\nBuild-Depends: debhelper-compat (= 13), libdemoruntime-dev (>= 7.2.4)\n\
+             Package-List:\n libdemoblas-dev deb libdevel optional arch=any\n libdemoblas1 deb libs optional arch=any\n\
+             Files:\n 0123 12 demo-blas_7.2.4.orig.tar.xz\n",
+        )
+        .unwrap();
+        let info = dsc_source_info(&dsc).unwrap();
+        assert_eq!(info.name, "demo-blas");
+        assert_eq!(info.version.as_deref(), Some("7.2.4-1~exp1"));
+        assert_eq!(info.binaries.len(), 2);
+        assert!(info.builds_on(&arch("riscv64")));
+        let (found, _) = find_dsc(dir.path(), "demo-blas").unwrap().unwrap();
+        assert_eq!(found, dsc);
+        assert!(find_dsc(dir.path(), "demo-runtime").unwrap().is_none());
+    }
+
+    #[test]
+    fn results_sort_by_plan_rows_then_all_then_arches() {
+        let r = |s: &str, a: &str| BuildResult::not_built(s, arch(a), "1", Outcome::Ok);
+        let mut v = vec![
+            r("b", "riscv64"),
+            r("b", "amd64"),
+            r("a", "all"),
+            r("c", "amd64"),
+        ];
+        sort_results(
+            &mut v,
+            &["a".into(), "b".into(), "c".into()],
+            &[arch("amd64"), arch("riscv64")],
+        );
+        let got: Vec<String> = v
+            .iter()
+            .map(|r| format!("{}/{}", r.source, r.arch))
+            .collect();
+        assert_eq!(got, ["a/all", "b/amd64", "b/riscv64", "c/amd64"]);
+    }
+
+    #[test]
+    fn command_lines_quote_what_the_shell_would_split() {
+        let cmd = crate::process::Cmd::new("sbuild")
+            .arg("--arch=amd64")
+            .arg("/tmp/a b.dsc")
+            .env("DEB_BUILD_OPTIONS", "nocheck");
+        assert_eq!(
+            command_line(&cmd),
+            "env DEB_BUILD_OPTIONS=nocheck sbuild --arch=amd64 '/tmp/a b.dsc'"
+        );
+    }
+}
