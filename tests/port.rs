@@ -267,7 +267,6 @@ const PORT_ARGS: [&str; 11] = [
 /// only root failure, demo-kernels, is expected. A rerun with `--since` the
 /// first run reuses every build and compares the scores.
 #[test]
-#[ignore = "needs `cascade port`, which waits for the pipeline (branch runglue)"]
 fn cascade_port_on_the_demo_stack() {
     let cfg = SbuildConfig::new("unstable");
     if let Some(why) = missing_prerequisite(&cfg) {
