@@ -358,3 +358,34 @@ fn cascade_port_on_the_demo_stack() {
         "a rerun rebuilt something"
     );
 }
+
+/// Usage errors come before any bump or build, with exit code 2.
+#[test]
+fn cascade_port_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cascade::demo::init(&dir.join("demo")).unwrap();
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes", "--arch", "s390x"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--arch s390x: neither built nor a porting target of the stack demo",
+        ));
+    let stack = dir.join("demo/recipes/stack.yaml");
+    let text = std::fs::read_to_string(&stack)
+        .unwrap()
+        .replace("port: [riscv64]\n", "");
+    std::fs::write(&stack, text).unwrap();
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("lists no porting target"));
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes", "--since", "nowhere"])
+        .args(["--arch", "riscv64"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nowhere"));
+}

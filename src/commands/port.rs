@@ -5,7 +5,7 @@
 //! the porting report (`port.json`, `port.md`, `port.txt`) into the run
 //! directory, and exits by the porting verdict (docs/port.md).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +19,6 @@ use crate::commands::{build, bump as bump_cmd, run as run_cmd};
 use crate::config::Config;
 use crate::git::{Author, Git2};
 use crate::pipeline;
-use crate::port::run::{PortRun, apply};
 use crate::recipe::{self, Recipe};
 use crate::report::{self, Progress, Report, port as port_report};
 use crate::runner::Cancel;
@@ -47,16 +46,29 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let config = Config::from_env()?;
     let recipes = recipe::load(&global.recipes)?;
-    if args.run.build.arch.is_empty() {
-        if recipes.stack.port.is_empty() {
+    // Porting targets need not be among the stack's `architectures` (that
+    // is what they are for): `--arch` may name those or the `port:` ones.
+    let stack = &recipes.stack;
+    let arches = if args.run.build.arch.is_empty() {
+        if stack.port.is_empty() {
             return Err(Error::Usage(format!(
                 "no --arch, and {} lists no porting target (`port: [riscv64]`)",
                 recipes.dir.join(recipe::STACK_FILE).display()
             )));
         }
-        args.run.build.arch = recipes.stack.port.clone();
-    }
+        stack.port.clone()
+    } else {
+        let known = |a: &Arch| stack.architectures.contains(a) || stack.port.contains(a);
+        if let Some(a) = args.run.build.arch.iter().find(|a| !known(a)) {
+            return Err(Error::Usage(format!(
+                "--arch {a}: neither built nor a porting target of the stack {} (stack.yaml: architectures, port)",
+                stack.name
+            )));
+        }
+        std::mem::take(&mut args.run.build.arch)
+    };
     let mut opts = build::options(&args.run.build, &config, &recipes)?;
+    opts.arches = arches;
     opts.port = true;
     // Read the earlier run first: a bad --since should not cost a build.
     let previous = match &args.since {
@@ -108,25 +120,15 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
-    let targets = widened(&sources, &plan, &opts.arches);
-    let applied = apply(
-        std::mem::take(&mut prepared.jobs),
-        &PortRun {
-            recipes: &recipes,
-            run_dir: &opts.run_dir,
-            maintainer: &maintainer,
-            timestamp: config.source_date_epoch.and_then(|t| u64::try_from(t).ok()),
-            targets: &targets,
-        },
+    let applied = pipeline::port_jobs(
+        &mut prepared,
+        &recipes,
+        &sources,
+        &plan,
+        &opts,
+        &maintainer,
+        config.source_date_epoch.and_then(|t| u64::try_from(t).ok()),
     );
-    prepared.jobs = applied.jobs;
-    if let Some(t) = opts.timeout {
-        // `--timeout` beats the recipes' porting timeouts as it beats theirs.
-        for job in &mut prepared.jobs {
-            job.request.timeout = Some(t);
-        }
-    }
-    prepared.not_built.extend(applied.failed);
     for p in &applied.ported {
         println!(
             "port {}/{}: {}{}",
@@ -206,37 +208,6 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::from(130));
     }
     Ok(port.exit_code())
-}
-
-/// Per porting arch, the sources the plan tries only because of porting:
-/// buildable there, but their Architecture field leaves the arch out.
-fn widened(
-    sources: &[pipeline::StackSource],
-    plan: &pipeline::BuildPlan,
-    arches: &[Arch],
-) -> BTreeMap<Arch, BTreeSet<String>> {
-    arches
-        .iter()
-        .map(|arch| {
-            let buildable: BTreeSet<&str> = plan
-                .arches
-                .iter()
-                .filter(|(a, _)| a == arch)
-                .flat_map(|(_, ps)| ps.iter().filter(|p| p.buildable))
-                .map(|p| p.source.as_str())
-                .collect();
-            let set = sources
-                .iter()
-                .filter(|s| {
-                    buildable.contains(s.info.name.as_str())
-                        && !plan.all_only.contains(&s.info.name)
-                        && !s.info.builds_on(arch)
-                })
-                .map(|s| s.info.name.clone())
-                .collect();
-            (arch.clone(), set)
-        })
-        .collect()
 }
 
 /// `--commit-port`: the widening of each ported package that built, on its
