@@ -32,7 +32,6 @@ use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::plan;
-use crate::planner as stack_planner;
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::{self, Report};
 use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
@@ -468,7 +467,7 @@ pub fn plan_for(
     // resolves against the chroot's own apt. Stale indices are worth a
     // warning here, not a refusal to build.
     let (base, _target) = match load(opts.allow_expired) {
-        Err(stack_planner::Error::Archive(crate::archive::Error::Expired {
+        Err(crate::planner::Error::Archive(crate::archive::Error::Expired {
             file,
             valid_until,
         })) => {
@@ -1149,6 +1148,8 @@ pub fn command_line(cmd: &crate::process::Cmd) -> String {
     parts.extend(cmd.get_args().iter().map(|a| q(a)));
     parts.join(" ")
 }
+
+use crate::planner as stack_planner;
 
 #[cfg(test)]
 mod tests {
