@@ -48,6 +48,8 @@ pub enum Command {
     Build(commands::build::Args),
     /// Bump, build and report the whole stack in one go.
     Run(commands::run::Args),
+    /// Porting run: build what the packaging leaves out on an arch (default: the stack's `port:` list) and report what breaks first.
+    Port(commands::port::Args),
     /// Set up this host for sbuild: packages, subuid/subgid, binfmt, chroot tarballs.
     Setup(commands::setup::Args),
     /// Say what this host lacks for building, and the command that fixes it.

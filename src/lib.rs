@@ -22,7 +22,7 @@
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
-//! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | `control`          |
+//! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
 //! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |

@@ -850,6 +850,72 @@ pub fn prepare(
     })
 }
 
+/// Porting run: per arch, the sources the plan tries only because of
+/// porting — buildable there, but their Architecture field leaves the arch
+/// out (arch:all-only sources are never widened).
+pub fn widened(
+    sources: &[StackSource],
+    plan: &BuildPlan,
+    arches: &[Arch],
+) -> BTreeMap<Arch, BTreeSet<String>> {
+    arches
+        .iter()
+        .map(|arch| {
+            let buildable: BTreeSet<&str> = plan
+                .arches
+                .iter()
+                .filter(|(a, _)| a == arch)
+                .flat_map(|(_, ps)| ps.iter().filter(|p| p.buildable))
+                .map(|p| p.source.as_str())
+                .collect();
+            let set = sources
+                .iter()
+                .filter(|s| {
+                    buildable.contains(s.info.name.as_str())
+                        && !plan.all_only.contains(&s.info.name)
+                        && !s.info.builds_on(arch)
+                })
+                .map(|s| s.info.name.clone())
+                .collect();
+            (arch.clone(), set)
+        })
+        .collect()
+}
+
+/// Porting run (`opts.port`): the prepared jobs on `opts.arches` build from
+/// build copies where `port::run` says so, with the recipes' porting
+/// profiles, environment and timeouts (`--timeout` still wins). Copies that
+/// cannot be made become results. Returns what the porting report needs.
+pub fn port_jobs(
+    prepared: &mut Prepared,
+    recipes: &Recipes,
+    sources: &[StackSource],
+    plan: &BuildPlan,
+    opts: &BuildOptions,
+    maintainer: &crate::changelog::Maintainer,
+    timestamp: Option<u64>,
+) -> crate::port::run::Applied {
+    let targets = widened(sources, plan, &opts.arches);
+    let mut applied = crate::port::run::apply(
+        std::mem::take(&mut prepared.jobs),
+        &crate::port::run::PortRun {
+            recipes,
+            run_dir: &opts.run_dir,
+            maintainer,
+            timestamp,
+            targets: &targets,
+        },
+    );
+    if let Some(t) = opts.timeout {
+        for job in &mut applied.jobs {
+            job.request.timeout = Some(t);
+        }
+    }
+    prepared.jobs = std::mem::take(&mut applied.jobs);
+    prepared.not_built.append(&mut applied.failed);
+    applied
+}
+
 fn bump_failed(why: &str) -> Outcome {
     Outcome::Failed {
         stage: "bump".into(),

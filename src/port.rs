@@ -12,6 +12,14 @@
 //! debian-control's `Relation::set_architectures` or `Paragraph::set` would
 //! re-serialise it (spacing inside brackets, continuation indentation), which
 //! is exactly what a patch for the packaging team must not do.
+//!
+//! The run side: [`copy`] makes build copies of sources widened this way,
+//! [`run`] turns a run's jobs into porting jobs, [`commit`] commits a
+//! widening to the packaging branch (`--commit-port`).
+
+pub mod commit;
+pub mod copy;
+pub mod run;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ pub mod ci;
 pub mod demo;
 pub mod doctor;
 pub mod plan;
+pub mod port;
 pub mod rdeps;
 pub mod report;
 pub mod run;
@@ -29,6 +30,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Bump(a) => bump::run(a, g),
         Command::Build(a) => build::run(a, g),
         Command::Run(a) => run::run(a, g),
+        Command::Port(a) => port::run(a, g),
         Command::Setup(a) => setup::run(a, g),
         Command::Doctor(a) => doctor::run(a, g),
         Command::Demo(a) => demo::run(a, g),

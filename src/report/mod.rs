@@ -10,6 +10,7 @@
 //! | `html`     | self-contained HTML matrix                         |
 //! | `markdown` | summary for CI job pages                           |
 //! | `progress` | live progress from events (indicatif or plain)     |
+//! | `port`     | the porting report (`port.json`, `cascade-port/1`) |
 //! | `files`    | writes all formats into the run directory          |
 
 pub mod files;
@@ -18,6 +19,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod port;
 pub mod progress;
 pub mod text;
 

@@ -1,0 +1,391 @@
+//! Porting runs under real sbuild (riscv64 through qemu) on the demo stack:
+//! demo-smi leaves riscv64 out of its Architecture field but builds there
+//! once widened (its patch is saved); demo-kernels is widened too and fails
+//! with `#error` (a root failure its recipe expects); demo-apps, which needs
+//! demo-kernels, is blocked by it.
+//!
+//! Needs sbuild, dpkg-source, patch, git, xz and the riscv64 chroot tarball
+//! that `cascade setup --arch riscv64` makes. Without them the tests are
+//! skipped with a reason, or fail when CI=true.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cascade::arch::Arch;
+use cascade::changelog::Maintainer;
+use cascade::events::Outcome;
+use cascade::port::run::{PortRun, apply};
+use cascade::process::Cmd;
+use cascade::recipe::BuildMode;
+use cascade::report::port::{self as port_report, Input};
+use cascade::runner::{self, BuildRequest, Cancel, Job, RunOptions};
+use cascade::sbuild::{SbuildBuilder, SbuildConfig};
+use cascade::schedule::JobKey;
+
+const VERSION: &str = "7.1.0-1~exp1";
+
+/// Skips (prints why) or, under CI=true, fails.
+fn unavailable(reason: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("prerequisite missing (CI=true makes this a failure): {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
+fn missing_prerequisite(cfg: &SbuildConfig) -> Option<String> {
+    for tool in ["sbuild", "dpkg-source", "git", "xz", "patch"] {
+        if Cmd::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .run()
+            .is_err()
+        {
+            return Some(format!("`{tool}` is not installed (run `cascade setup`)"));
+        }
+    }
+    let t = cfg.chroot_for(&Arch::new("riscv64").unwrap(), BuildMode::Qemu);
+    if !t.exists() {
+        return Some(format!(
+            "chroot tarball {} is missing (run `cascade setup --arch riscv64`)",
+            t.display()
+        ));
+    }
+    None
+}
+
+/// The source package of `pkg` at its packaged version (orig tarball from
+/// upstream's `rocm-7.1.0` tag, `debian/` from the packaging branch).
+fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> PathBuf {
+    let p = stack.packages.iter().find(|p| p.source == pkg).unwrap();
+    let tree = dir.join(format!("{pkg}-7.1.0"));
+    Cmd::new("git")
+        .args(["clone", "-q", "-b", "debian/experimental"])
+        .arg(&p.packaging)
+        .arg(&tree)
+        .run()
+        .unwrap();
+    std::fs::remove_dir_all(tree.join(".git")).unwrap();
+    let orig = dir.join(format!("{pkg}_7.1.0.orig.tar"));
+    Cmd::new("git")
+        .arg("-C")
+        .arg(&p.upstream)
+        .args(["archive", "--format=tar"])
+        .arg(format!("--prefix={pkg}-7.1.0/"))
+        .arg("-o")
+        .arg(&orig)
+        .arg("rocm-7.1.0")
+        .run()
+        .unwrap();
+    Cmd::new("xz").arg(&orig).run().unwrap();
+    Cmd::new("dpkg-source")
+        .arg("-b")
+        .arg(format!("{pkg}-7.1.0"))
+        .cwd(dir)
+        .run()
+        .unwrap();
+    std::fs::remove_dir_all(&tree).unwrap();
+    dir.join(format!("{pkg}_{VERSION}.dsc"))
+}
+
+fn job(source: &str, dsc: &Path, deps: &[&str], expected: Option<&str>) -> Job {
+    let riscv = Arch::new("riscv64").unwrap();
+    Job {
+        request: BuildRequest {
+            source: source.into(),
+            version: VERSION.into(),
+            arch: riscv.clone(),
+            mode: BuildMode::Qemu,
+            dsc: dsc.to_path_buf(),
+            extra_debs: vec![],
+            out_dir: PathBuf::new(),
+            log: PathBuf::new(),
+            timeout: Some(Duration::from_secs(30 * 60)),
+            profiles: vec![],
+            arch_all: false,
+            binnmu: None,
+            env: BTreeMap::new(),
+        },
+        deps: deps
+            .iter()
+            .map(|d| JobKey::new(d.to_string(), riscv.clone()))
+            .collect(),
+        weight: 0,
+        memory: 0,
+        expected_failure: expected.map(String::from),
+        chroot_id: "riscv64".into(),
+        all_only: false,
+    }
+}
+
+/// The library path of a porting run: build copies for the widened
+/// sources, the runner with sbuild, the porting report.
+#[test]
+fn porting_jobs_under_sbuild() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(why) = missing_prerequisite(&cfg) {
+        unavailable(&why);
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = cascade::demo::init(&tmp.path().join("demo")).unwrap();
+    let recipes = cascade::recipe::load(&stack.recipes).unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let dsc: BTreeMap<&str, PathBuf> = ["demo-smi", "demo-kernels", "demo-apps"]
+        .into_iter()
+        .map(|p| (p, source_package(&stack, p, &src)))
+        .collect();
+    let kernels_reason = recipes
+        .get("demo-kernels")
+        .and_then(|r| r.expected_failures.get(&Arch::new("riscv64").unwrap()))
+        .map(|e| e.reason.clone());
+    let jobs = vec![
+        job("demo-smi", &dsc["demo-smi"], &[], None),
+        job(
+            "demo-kernels",
+            &dsc["demo-kernels"],
+            &[],
+            kernels_reason.as_deref(),
+        ),
+        job("demo-apps", &dsc["demo-apps"], &["demo-kernels"], None),
+    ];
+    let riscv = Arch::new("riscv64").unwrap();
+    let targets: BTreeMap<Arch, BTreeSet<String>> = [(
+        riscv.clone(),
+        ["demo-smi".to_string(), "demo-kernels".to_string()].into(),
+    )]
+    .into();
+    let run_dir = tmp.path().join("run");
+    let maintainer = Maintainer {
+        name: "Cascade Demo".into(),
+        email: "cascade-demo@example.org".into(),
+    };
+    let applied = apply(
+        jobs,
+        &PortRun {
+            recipes: &recipes,
+            run_dir: &run_dir,
+            maintainer: &maintainer,
+            timestamp: Some(1_764_590_400),
+            targets: &targets,
+        },
+    );
+    assert!(applied.failed.is_empty(), "{:?}", applied.failed);
+    assert_eq!(applied.ported.len(), 2);
+
+    let mut opts = RunOptions::new(run_dir.clone());
+    opts.jobs = 2;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let (_cancel, token) = Cancel::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let results = rt
+        .block_on(runner::run(
+            applied.jobs,
+            SbuildBuilder::new(cfg),
+            opts,
+            tx,
+            token,
+        ))
+        .unwrap();
+    let rep = port_report::build(&Input {
+        stack: Some("demo".into()),
+        run_dir: &run_dir,
+        results: &results,
+        arches: &applied.contexts,
+        previous: None,
+    });
+    let text = port_report::render_text(&rep);
+    let a = &rep.arches[0];
+    let smi = results.iter().find(|r| r.source == "demo-smi").unwrap();
+    assert_eq!(
+        smi.outcome,
+        Outcome::Ok,
+        "{text}\n{}",
+        cascade::process::tail(
+            &std::fs::read_to_string(smi.log.as_ref().unwrap()).unwrap_or_default(),
+            40
+        )
+    );
+    assert_eq!(smi.version, "7.1.0-1~exp1~port1");
+    assert!(
+        smi.debs.iter().any(|d| d
+            .to_string_lossy()
+            .ends_with("demo-smi_7.1.0-1~exp1~port1_riscv64.deb")),
+        "{:?}",
+        smi.debs
+    );
+    assert_eq!(a.built.len(), 1, "{text}");
+    assert!(a.built[0].ported);
+    assert_eq!(
+        a.patches,
+        [PathBuf::from("port/riscv64/patches/demo-smi.patch")]
+    );
+    let patch = std::fs::read_to_string(run_dir.join(&a.patches[0])).unwrap();
+    assert!(patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"));
+    assert_eq!(a.root_failures.len(), 1, "{text}");
+    let k = &a.root_failures[0];
+    assert_eq!(k.source, "demo-kernels");
+    assert!(k.expected.is_some());
+    assert!(
+        k.errors.iter().any(|e| e.contains("no kernel backend")),
+        "{text}"
+    );
+    assert_eq!(k.blocks, ["demo-apps"]);
+    assert_eq!(a.blocked.len(), 1);
+    assert_eq!(a.blocked[0].by, ["demo-kernels"]);
+    assert!(rep.failing.is_empty(), "{text}");
+    println!("{text}");
+}
+
+fn cascade_cmd(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("cascade").unwrap();
+    c.env("SOURCE_DATE_EPOCH", "1764590400")
+        .env("DEBFULLNAME", "Cascade Test")
+        .env("DEBEMAIL", "cascade-test@example.org")
+        .env_remove("CASCADE_RECIPES")
+        .current_dir(dir);
+    c
+}
+
+const PORT_ARGS: [&str; 11] = [
+    "port",
+    "--recipes",
+    "demo/recipes",
+    "--arch",
+    "riscv64",
+    "-j2",
+    "--workdir",
+    "work",
+    "--run-dir",
+    "run",
+    "--allow-expired",
+];
+
+/// `cascade port --arch riscv64` on the demo stack: the README's porting
+/// run. demo-solver's recipe gets the porting profile `nocheck` for riscv64
+/// (its test suite fails there under emulation), so the run passes: the
+/// only root failure, demo-kernels, is expected. A rerun with `--since` the
+/// first run reuses every build and compares the scores.
+#[test]
+fn cascade_port_on_the_demo_stack() {
+    let cfg = SbuildConfig::new("unstable");
+    if let Some(why) = missing_prerequisite(&cfg) {
+        unavailable(&why);
+        return;
+    }
+    let amd64 = cfg.chroot_for(&Arch::new("amd64").unwrap(), BuildMode::Native);
+    if !amd64.exists() {
+        unavailable(&format!(
+            "chroot tarball {} is missing (run `cascade setup --arch amd64`)",
+            amd64.display()
+        ));
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cascade_cmd(dir)
+        .args(["demo", "init", "demo"])
+        .assert()
+        .success();
+    let solver = dir.join("demo/recipes/demo-solver.yaml");
+    let mut text = std::fs::read_to_string(&solver).unwrap();
+    text.push_str("port:\n  riscv64:\n    profiles: [nocheck]\n    timeout_minutes: 60\n");
+    std::fs::write(&solver, text).unwrap();
+
+    let t0 = std::time::Instant::now();
+    let out = cascade_cmd(dir).args(PORT_ARGS).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "{stdout}\n{}\nfirst porting run: {:.0} s",
+        String::from_utf8_lossy(&out.stderr),
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(out.status.code(), Some(0), "exit code of the porting run");
+    let run = dir.join("run");
+    let rep = port_report::load(&run.join(port_report::PORT_JSON)).unwrap();
+    let a = &rep.arches[0];
+    assert_eq!(a.arch, "riscv64");
+    let built: Vec<&str> = a.built.iter().map(|b| b.source.as_str()).collect();
+    for s in ["demo-runtime", "demo-blas", "demo-smi", "demo-solver"] {
+        assert!(built.contains(&s), "{s} not built: {built:?}");
+    }
+    let smi = a.built.iter().find(|b| b.source == "demo-smi").unwrap();
+    assert!(smi.ported);
+    assert_eq!(smi.version, "7.2.4-1~exp1~port1");
+    assert_eq!(
+        a.patches,
+        [PathBuf::from("port/riscv64/patches/demo-smi.patch")]
+    );
+    assert!(run.join(&a.patches[0]).is_file());
+    assert_eq!(a.root_failures.len(), 1, "{:?}", a.root_failures);
+    let k = &a.root_failures[0];
+    assert_eq!(k.source, "demo-kernels");
+    assert!(k.expected.is_some());
+    assert_eq!(k.blocks, ["demo-apps"]);
+    assert_eq!(a.blocked.len(), 1);
+    assert_eq!(a.blocked[0].source, "demo-apps");
+    assert_eq!(a.blocked[0].by, ["demo-kernels"]);
+    assert_eq!(a.score.built, 4);
+    assert!(rep.failing.is_empty());
+    // The normal report is there too, and the user's packaging is untouched.
+    assert!(run.join("report.json").is_file());
+    assert!(run.join("port.md").is_file());
+    assert!(stdout.contains("verdict: pass"), "{stdout}");
+
+    // Again, compared with the first run: every build reused, same score.
+    let t0 = std::time::Instant::now();
+    let out = cascade_cmd(dir)
+        .args(PORT_ARGS)
+        .args(["--since", "run/report.json"])
+        .output()
+        .unwrap();
+    eprintln!(
+        "{}\nsecond porting run: {:.1} s",
+        String::from_utf8_lossy(&out.stdout),
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let rep2 = port_report::load(&run.join(port_report::PORT_JSON)).unwrap();
+    assert_eq!(rep2.arches[0].previous, Some(rep2.arches[0].score));
+    assert!(rep2.arches[0].regressions.is_empty());
+    let report = cascade::report::Report::from_run(&run).unwrap();
+    assert!(
+        report
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Ok)
+            .all(|r| r.reused),
+        "a rerun rebuilt something"
+    );
+}
+
+/// Usage errors come before any bump or build, with exit code 2.
+#[test]
+fn cascade_port_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cascade::demo::init(&dir.join("demo")).unwrap();
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes", "--arch", "s390x"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--arch s390x: neither built nor a porting target of the stack demo",
+        ));
+    let stack = dir.join("demo/recipes/stack.yaml");
+    let text = std::fs::read_to_string(&stack)
+        .unwrap()
+        .replace("port: [riscv64]\n", "");
+    std::fs::write(&stack, text).unwrap();
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("lists no porting target"));
+    cascade_cmd(dir)
+        .args(["port", "--recipes", "demo/recipes", "--since", "nowhere"])
+        .args(["--arch", "riscv64"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nowhere"));
+}
