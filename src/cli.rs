@@ -58,4 +58,6 @@ pub enum Command {
     Report(commands::report::Args),
     /// GitLab CI: generate the child pipeline that builds the stack across runners.
     Ci(commands::ci::Args),
+    /// The team's survey: versions in unstable/experimental, binaries per arch, the porting frontier.
+    Status(commands::status::Args),
 }

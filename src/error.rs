@@ -41,6 +41,8 @@ pub enum Error {
     #[error(transparent)]
     Ci(#[from] crate::ci::Error),
     #[error(transparent)]
+    Planner(#[from] crate::planner::Error),
+    #[error(transparent)]
     Pipeline(#[from] crate::pipeline::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]

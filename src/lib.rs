@@ -21,7 +21,8 @@
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
-//! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | —                  |
+//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
+//! | `port`      | pure: widen debian/control for a porting run, losslessly; its patch  | `control`          |
 //! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
@@ -35,6 +36,7 @@
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
 //! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
@@ -59,6 +61,7 @@ pub mod events;
 pub mod git;
 pub mod pipeline;
 pub mod plan;
+pub mod planner;
 pub mod port;
 pub mod process;
 pub mod rdeps;
@@ -70,6 +73,7 @@ pub mod schedule;
 pub mod setup;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod version;
 
 pub use error::Error;

@@ -82,6 +82,8 @@ pub enum Error {
     #[error(transparent)]
     Archive(#[from] crate::archive::Error),
     #[error(transparent)]
+    Planner(#[from] crate::planner::Error),
+    #[error(transparent)]
     Runner(#[from] crate::runner::Error),
     #[error(transparent)]
     State(#[from] crate::state::Error),
@@ -465,7 +467,10 @@ pub fn plan_for(
     // resolves against the chroot's own apt. Stale indices are worth a
     // warning here, not a refusal to build.
     let (base, _target) = match load(opts.allow_expired) {
-        Err(crate::archive::Error::Expired { file, valid_until }) => {
+        Err(crate::planner::Error::Archive(crate::archive::Error::Expired {
+            file,
+            valid_until,
+        })) => {
             tracing::warn!(
                 "{file}: Valid-Until {valid_until} has passed; planning with these indices anyway"
             );
@@ -1066,130 +1071,7 @@ pub fn command_line(cmd: &crate::process::Cmd) -> String {
     parts.join(" ")
 }
 
-/// Stand-in for the planner module (recipes + sources + archive → `Plan`)
-/// until it is merged; same signatures.
-mod stack_planner {
-    use std::collections::BTreeSet;
-    use std::path::Path;
-
-    use crate::arch::Arch;
-    use crate::archive::{self, FetchOptions, Fetcher, Mirror};
-    use crate::control::{Profiles, SourceInfo};
-    use crate::plan::{self, Alternative, ArchInput, SourceInput, VersionReq};
-    use crate::recipe::{Recipes, Stack};
-
-    pub struct Options {
-        pub arches: Vec<Arch>,
-        pub profiles: Vec<String>,
-        pub port: bool,
-        pub include_indep: bool,
-    }
-
-    pub fn indep_split(sources: &[SourceInfo]) -> (BTreeSet<String>, BTreeSet<String>) {
-        let mut all_only = BTreeSet::new();
-        let mut mixed = BTreeSet::new();
-        for s in sources {
-            let indep = s.binaries.iter().any(|b| b.architecture == ["all"]);
-            let dep = s.binaries.iter().any(|b| b.architecture != ["all"]);
-            if indep && !dep {
-                all_only.insert(s.name.clone());
-            } else if indep {
-                mixed.insert(s.name.clone());
-            }
-        }
-        (all_only, mixed)
-    }
-
-    pub fn load_suites(
-        stack: &Stack,
-        arches: &[Arch],
-        mirror: Option<&str>,
-        cache: &Path,
-        allow_expired: bool,
-    ) -> Result<(archive::Suite, Option<archive::Suite>), archive::Error> {
-        let fetcher = Fetcher::new(
-            Mirror::parse(mirror.unwrap_or(&stack.mirror)),
-            &FetchOptions {
-                cache_dir: Some(cache.to_path_buf()),
-                allow_expired,
-            },
-        )?;
-        let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
-        Ok((
-            archive::load_suite(&fetcher, &stack.base_suite, &names)?,
-            None,
-        ))
-    }
-
-    pub fn plan_stack(
-        recipes: &Recipes,
-        sources: &[SourceInfo],
-        base: &archive::Suite,
-        opts: &Options,
-    ) -> plan::Plan {
-        let profiles = Profiles::new(opts.profiles.iter().cloned());
-        let mut per_arch = Vec::new();
-        for arch in &opts.arches {
-            let inputs: Vec<SourceInput> = sources
-                .iter()
-                .map(|s| {
-                    let builds = s.builds_on(arch) || s.builds_indep();
-                    SourceInput {
-                        name: s.name.clone(),
-                        version: s.version.clone().unwrap_or_default(),
-                        arch_exclusion: (!builds)
-                            .then(|| format!("Architecture: {}", s.architecture.join(" "))),
-                        binaries: s
-                            .binaries_on_with(arch, &profiles)
-                            .into_iter()
-                            .map(str::to_string)
-                            .collect(),
-                        provides: Vec::new(),
-                        build_deps: s
-                            .build_deps(arch, &profiles, true, opts.include_indep)
-                            .into_iter()
-                            .map(|g| {
-                                g.into_iter()
-                                    .map(|d| Alternative {
-                                        name: d.name.clone(),
-                                        version: d.version.as_ref().map(|(op, v)| VersionReq {
-                                            op: op.as_str().to_string(),
-                                            version: v.clone(),
-                                        }),
-                                        arch_qualifier: d.archqual.clone(),
-                                    })
-                                    .collect()
-                            })
-                            .collect(),
-                        bootstrap: recipes.get(&s.name).is_some_and(|r| r.bootstrap),
-                    }
-                })
-                .collect();
-            per_arch.push((arch.as_str().to_string(), inputs));
-        }
-        let oracles: Vec<_> = per_arch
-            .iter()
-            .map(|(a, _)| {
-                let pk = base.packages.get(a);
-                move |alt: &Alternative| {
-                    pk.is_some_and(|p| {
-                        p.get(&alt.name).is_some() || !p.providers(&alt.name).is_empty()
-                    })
-                }
-            })
-            .collect();
-        let inputs: Vec<ArchInput<'_>> = per_arch
-            .into_iter()
-            .zip(&oracles)
-            .map(|((arch, sources), o)| ArchInput {
-                arch,
-                sources,
-                archive: o,
-            })
-            .collect();
-        plan::plan(&inputs, plan::Options { port: opts.port })
-    }
-}
+use crate::planner as stack_planner;
 
 #[cfg(test)]
 mod tests {

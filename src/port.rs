@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use deb822_lossless::Deb822;
 
+use crate::control::arch_matches;
+
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -207,7 +209,7 @@ fn widen_arch_field(text: &str, lines: &[Range<usize>], arch: &str) -> Option<us
     let mut last_specific_end = None;
     for r in lines {
         for (start, word) in words(&text[r.clone()]) {
-            if arch_matches(word, arch) {
+            if arch_matches(arch, word) {
                 return None;
             }
             if word != "all" {
@@ -242,7 +244,7 @@ fn widen_restrictions(line: &str, arch: &str) -> Vec<(Range<usize>, String)> {
         }
         let negated = terms.iter().filter(|(_, t)| t.starts_with('!')).count();
         if negated == 0 {
-            if terms.iter().any(|(_, t)| arch_matches(t, arch)) {
+            if terms.iter().any(|(_, t)| arch_matches(arch, t)) {
                 continue;
             }
             let (start, last) = terms[terms.len() - 1];
@@ -252,7 +254,7 @@ fn widen_restrictions(line: &str, arch: &str) -> Vec<(Range<usize>, String)> {
             let kept: Vec<&str> = terms
                 .iter()
                 .map(|(_, t)| *t)
-                .filter(|t| !arch_matches(&t[1..], arch))
+                .filter(|t| !arch_matches(arch, &t[1..]))
                 .collect();
             if kept.len() == terms.len() {
                 continue;
@@ -287,31 +289,6 @@ fn relation_around(
         .trim()
         .to_string();
     (before, after)
-}
-
-/// Whether an architecture name or wildcard (`any`, `linux-any`,
-/// `any-riscv64`) matches `arch`, with dpkg's semantics for the arches Debian
-/// builds on Linux and Hurd. Kept small and local: `control` owns the full
-/// matcher, which this module must not depend on until it is merged.
-fn arch_matches(word: &str, arch: &str) -> bool {
-    if word == arch || word == "any" {
-        return true;
-    }
-    let (os, cpu) = match arch.split_once('-') {
-        Some((os, cpu)) => (os, cpu),
-        None => (
-            "linux",
-            match arch {
-                "armel" | "armhf" => "arm",
-                "x32" => "amd64",
-                other => other,
-            },
-        ),
-    };
-    match word.split_once('-') {
-        Some((w_os, w_cpu)) => (w_os == "any" || w_os == os) && (w_cpu == "any" || w_cpu == cpu),
-        None => false,
-    }
 }
 
 #[cfg(test)]

@@ -219,15 +219,27 @@ pub fn build_source_package(
         std::fs::remove_dir_all(&debian).map_err(io(&debian))?;
     }
     export_debian(packaging, &debian)?;
+    dpkg_source_build(out_dir, &dir_name, source, version_no_epoch)
+}
+
+/// Runs `dpkg-source -b DIR_NAME` in `out_dir`, checks the .dsc it should
+/// have written and removes the unpacked tree, which served dpkg-source only
+/// (ROCm trees are large). Returns the .dsc path.
+pub fn dpkg_source_build(
+    out_dir: &Path,
+    dir_name: &str,
+    source: &str,
+    version_no_epoch: &str,
+) -> Result<PathBuf, Error> {
     Cmd::new("dpkg-source")
-        .args(["-b", &dir_name])
+        .args(["-b", dir_name])
         .cwd(out_dir)
         .run()?;
     let dsc = out_dir.join(format!("{source}_{version_no_epoch}.dsc"));
     if !dsc.exists() {
         return Err(Error::NoDsc { path: dsc });
     }
-    // The unpacked tree served dpkg-source only; ROCm trees are large.
+    let tree_dir = out_dir.join(dir_name);
     std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
     Ok(dsc)
 }
@@ -247,16 +259,7 @@ pub fn build_native_source_package(
         std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
     }
     export_tree(packaging, None, &tree_dir)?;
-    Cmd::new("dpkg-source")
-        .args(["-b", &dir_name])
-        .cwd(out_dir)
-        .run()?;
-    let dsc = out_dir.join(format!("{source}_{version_no_epoch}.dsc"));
-    if !dsc.exists() {
-        return Err(Error::NoDsc { path: dsc });
-    }
-    std::fs::remove_dir_all(&tree_dir).map_err(io(&tree_dir))?;
-    Ok(dsc)
+    dpkg_source_build(out_dir, &dir_name, source, version_no_epoch)
 }
 
 /// Writes the `debian/` tree of the packaging repo's HEAD into `dest`.

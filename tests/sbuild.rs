@@ -263,19 +263,12 @@ fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
 }
 
 /// sbuild's unshare mode unpacks the chroot to /tmp/tmp.sbuild.*; a killed
-/// build must not leave one behind, nor any process of its group.
-fn sbuild_sessions() -> Vec<PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("tmp.sbuild."))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// build must not leave its own one behind. Only the session named in this
+/// build's log counts: other builds (tests run in parallel) have theirs.
+fn session_of(log: &str) -> Option<PathBuf> {
+    log.lines()
+        .find_map(|l| l.strip_prefix("I: Unpacking ")?.split(" to ").nth(1))
+        .map(|p| PathBuf::from(p.trim_end_matches("...")))
 }
 
 #[test]
@@ -290,7 +283,6 @@ fn a_timed_out_build_leaves_no_session_behind() {
     let src = work.join("src");
     std::fs::create_dir_all(&src).unwrap();
     let dsc = source_package(&stack, "demo-smi", &src);
-    let before = sbuild_sessions();
     let mut req = request(
         work,
         &dsc,
@@ -312,11 +304,12 @@ fn a_timed_out_build_leaves_no_session_behind() {
     assert!(out.debs.is_empty());
     let log = std::fs::read_to_string(&req.log).unwrap();
     assert!(log.contains("Unpacking"), "sbuild had started:\n{log}");
-    let left: Vec<PathBuf> = sbuild_sessions()
-        .into_iter()
-        .filter(|p| !before.contains(p))
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}\n{log}");
+    let session = session_of(&log).expect("the log names the chroot session");
+    assert!(
+        !session.exists(),
+        "left behind: {}\n{log}",
+        session.display()
+    );
 }
 
 /// What a porting run would do to an Architecture list (test-only stand-in).

@@ -2,7 +2,7 @@
 //! (see `ci` for its shape) to a file or stdout. The templates in `ci/`
 //! run it and trigger the result with `trigger: include: artifact:`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +10,9 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::ci::{self, Selection, Since};
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use crate::plan::Plan;
+use crate::planner;
 use crate::recipe::{self, Recipes};
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +70,17 @@ pub struct GenerateArgs {
     /// Write the pipeline here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Mirror the plan reads Sources and Packages from: a URL or a
+    /// directory; default: CASCADE_MIRROR, else the stack's.
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Where downloaded indices are cached; default: CASCADE_CACHE_DIR, else
+    /// the XDG cache dir.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Use indices whose Release file's Valid-Until has passed (snapshots).
+    #[arg(long)]
+    pub allow_expired: bool,
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -107,7 +120,13 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
             global.recipes.display()
         )));
     }
-    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port)?;
+    let config = Config::from_env()?;
+    let archive = Archive {
+        mirror: args.mirror.clone().or(config.mirror.clone()),
+        cache: args.cache_dir.clone().unwrap_or(config.cache_dir.clone()),
+        allow_expired: args.allow_expired,
+    };
+    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port, &archive)?;
     let options = ci::Options {
         image: args.image,
         before_script: args.before_script,
@@ -140,16 +159,38 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The plan of the stack on `arches`, its arch:all-only sources, and its
-/// sources with arch:all binaries besides arch-dependent ones.
-// The glue from recipes + archive to a `Plan` (planner) is not merged yet;
-// it replaces this body.
+/// Where the plan's archive indices come from.
+struct Archive {
+    mirror: Option<String>,
+    cache: PathBuf,
+    allow_expired: bool,
+}
+
+/// The plan of the stack on `arches` (control data from the archive: CI
+/// checks out no packaging before it plans), its arch:all-only sources, and
+/// its sources with arch:all binaries besides arch-dependent ones.
 fn stack_plan(
-    _recipes: &Recipes,
-    _arches: &[Arch],
-    _port: bool,
+    recipes: &Recipes,
+    arches: &[Arch],
+    port: bool,
+    archive: &Archive,
 ) -> Result<(Plan, BTreeSet<String>, BTreeSet<String>), Error> {
-    Err(Error::Usage(
-        "`cascade ci generate` needs the stack planner, which is not wired in yet".into(),
-    ))
+    let (base, stack_suite) = planner::load_suites(
+        &recipes.stack,
+        arches,
+        archive.mirror.as_deref(),
+        &archive.cache,
+        archive.allow_expired,
+    )?;
+    let suites: Vec<&crate::archive::Suite> = stack_suite.iter().chain([&base]).collect();
+    let sources = planner::stack_sources(recipes, &BTreeMap::new(), &suites)?;
+    let opts = planner::Options {
+        arches: arches.to_vec(),
+        profiles: recipes.stack.profiles.clone(),
+        port,
+        include_indep: true,
+    };
+    let plan = planner::plan_stack(recipes, &sources, &base, &opts);
+    let (indep_only, mixed) = planner::indep_split(&sources);
+    Ok((plan, indep_only, mixed))
 }

@@ -12,6 +12,7 @@ pub mod rdeps;
 pub mod report;
 pub mod run;
 pub mod setup;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -33,5 +34,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Demo(a) => demo::run(a, g),
         Command::Report(a) => report::run(a, g),
         Command::Ci(a) => ci::run(a, g),
+        Command::Status(a) => status::run(a, g),
     }
 }

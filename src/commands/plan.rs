@@ -1,13 +1,175 @@
-//! `cascade plan`. (Skeleton — filled in by its owner.)
+//! `cascade plan`: the build plan of the stack per architecture — waves,
+//! order, exclusions with their chains, the porting frontier, cycles — from
+//! packaging checkouts and the archive (see `planner`).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
+use crate::arch::Arch;
 use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::plan::{Status, render};
+use crate::planner::{self, Options};
+use crate::recipe;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Architectures (comma-separated); default: the stack's.
+    #[arg(long, value_delimiter = ',')]
+    pub arch: Vec<Arch>,
+    /// Suite whose Sources describe the stack (before the base suite's);
+    /// default: the stack's target suite (stack.yaml `suite`).
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Read every source's control data from the archive, ignoring --checkout.
+    #[arg(long)]
+    pub from_archive: bool,
+    /// Read PKG's debian/control from the packaging checkout at PATH; repeatable.
+    #[arg(long = "checkout", value_name = "PKG=PATH")]
+    pub checkouts: Vec<String>,
+    /// Mirror: a URL (http, https, file) or a directory laid out like one;
+    /// default: CASCADE_MIRROR, else the stack's.
+    #[arg(long)]
+    pub mirror: Option<String>,
+    /// Where downloaded indices are cached; default: CASCADE_CACHE_DIR, else
+    /// the XDG cache dir.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Use indices whose Release file's Valid-Until has passed (snapshots).
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Build profiles to activate (comma-separated, e.g. nocheck); default: the stack's.
+    #[arg(long, value_delimiter = ',')]
+    pub profiles: Option<Vec<String>>,
+    /// Porting run: also try sources whose Architecture field (or recipe)
+    /// leaves an arch out, with every binary widened to it.
+    #[arg(long)]
+    pub port: bool,
+    /// Don't build arch:all binaries: arch:all-only sources leave the plan.
+    #[arg(long)]
+    pub no_indep: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Benchmark aid: print the buildable jobs as the schedule benchmark's
+    /// input (`[{source, arch, deps: ["src/arch"], weight: 0}]`; arch:all-only
+    /// sources once, as arch `all`) instead of the plan.
+    #[arg(long, hide = true)]
+    pub jobs_json: bool,
+}
 
-pub fn run(_args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cascade plan` is not implemented yet".into()))
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Dot,
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    let recipes = recipe::load(&global.recipes)?;
+    let config = Config::from_env()?;
+    let arches = if args.arch.is_empty() {
+        recipes.stack.architectures.clone()
+    } else {
+        args.arch.clone()
+    };
+    let mut checkouts = BTreeMap::new();
+    if !args.from_archive {
+        for c in &args.checkouts {
+            let (pkg, path) = c
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
+            if recipes.get(pkg).is_none() {
+                return Err(Error::Usage(format!(
+                    "--checkout {pkg}: no recipe for {pkg} in {}",
+                    global.recipes.display()
+                )));
+            }
+            checkouts.insert(pkg.to_string(), PathBuf::from(path));
+        }
+    }
+    let mut stack = recipes.stack.clone();
+    if let Some(s) = &args.suite {
+        stack.suite = s.clone();
+    }
+    let mirror = args.mirror.clone().or(config.mirror.clone());
+    let cache = args.cache_dir.clone().unwrap_or(config.cache_dir.clone());
+    let (base, stack_suite) = planner::load_suites(
+        &stack,
+        &arches,
+        mirror.as_deref(),
+        &cache,
+        args.allow_expired,
+    )?;
+    let mut suites = Vec::new();
+    if let Some(s) = &stack_suite {
+        suites.push(s);
+    }
+    suites.push(&base);
+    let sources = planner::stack_sources(&recipes, &checkouts, &suites)?;
+    let opts = Options {
+        arches,
+        profiles: args
+            .profiles
+            .clone()
+            .unwrap_or_else(|| recipes.stack.profiles.clone()),
+        port: args.port,
+        include_indep: !args.no_indep,
+    };
+    let plan = planner::plan_stack(&recipes, &sources, &base, &opts);
+    if args.jobs_json {
+        let (indep_only, _) = planner::indep_split(&sources);
+        print!("{}", jobs_json(&plan, &indep_only));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = match args.format {
+        Format::Text => render::text(&plan),
+        Format::Json => render::json(&plan),
+        Format::Dot => render::dot(&plan),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The buildable (source, arch) jobs and their stack dependencies, for
+/// `cargo bench --bench schedule -- plan.json` (weights are filled in by the
+/// bench script).
+fn jobs_json(plan: &crate::plan::Plan, indep_only: &BTreeSet<String>) -> String {
+    let job_arch = |source: &str, arch: &str| {
+        if indep_only.contains(source) {
+            "all".to_string()
+        } else {
+            arch.to_string()
+        }
+    };
+    let mut jobs = BTreeMap::new();
+    for a in &plan.arches {
+        for s in a.sources.iter().filter(|s| s.status == Status::Buildable) {
+            let arch = job_arch(&s.name, &a.arch);
+            let deps: Vec<String> = s
+                .depends_on
+                .iter()
+                .map(|d| format!("{d}/{}", job_arch(d, &a.arch)))
+                .collect();
+            // An arch:all-only source appears in every arch's plan; its real
+            // dependencies are those of the host arch's, which has some.
+            let entry = jobs
+                .entry((s.name.clone(), arch.clone()))
+                .or_insert_with(Vec::new);
+            if entry.is_empty() {
+                *entry = deps;
+            }
+        }
+    }
+    let list: Vec<serde_json::Value> = jobs
+        .into_iter()
+        .map(|((source, arch), deps)| {
+            serde_json::json!({"source": source, "arch": arch, "deps": deps, "weight": 0})
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+    s.push('\n');
+    s
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::model::{CLASSES, Report, display_class, explain, format_duration, relative_to};
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -23,7 +23,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-const CSS: &str = "\
+pub(crate) const CSS: &str = "\
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}
 table{border-collapse:collapse;margin:1em 0}

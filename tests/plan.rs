@@ -1,0 +1,177 @@
+//! `cascade plan` of the real recipes against the fixture archive
+//! (tests/fixtures/archive: sid and experimental trimmed to what the stack
+//! needs, four arches), snapshot-tested in text and JSON.
+
+use assert_cmd::Command;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Runs `cascade plan ARGS` on the real recipes and the fixture archive,
+/// with a fresh cache, and returns stdout.
+fn plan(args: &[&str]) -> String {
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(ROOT)
+        .env_remove("CASCADE_MIRROR")
+        .args(["--recipes", "recipes", "plan"])
+        .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cascade plan {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    serde_json::from_str(&plan(&a)).unwrap()
+}
+
+#[test]
+fn amd64_text() {
+    insta::assert_snapshot!(plan(&["--arch", "amd64"]));
+}
+
+#[test]
+fn riscv64_text() {
+    insta::assert_snapshot!(plan(&["--arch", "riscv64"]));
+}
+
+#[test]
+fn amd64_json() {
+    insta::assert_snapshot!(plan(&["--arch", "amd64", "--format", "json"]));
+}
+
+#[test]
+fn riscv64_json() {
+    insta::assert_snapshot!(plan(&["--arch", "riscv64", "--format", "json"]));
+}
+
+#[test]
+fn riscv64_port_text_tries_excluded_sources_roots_first() {
+    let out = plan(&["--port", "--arch", "riscv64"]);
+    insta::assert_snapshot!(out);
+}
+
+/// Architecture: all-only sources are built once, on the host arch, and
+/// are never "tried anyway" elsewhere; their binaries count everywhere.
+#[test]
+fn arch_all_only_sources_are_never_widened() {
+    let doc = json(&["--port", "--arch", "amd64,riscv64"]);
+    for arch in doc["arches"].as_array().unwrap() {
+        for name in ["rocm-cmake", "half", "pkg-rocm-tools", "rocm-docs-core"] {
+            let s = arch["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == name)
+                .unwrap_or_else(|| panic!("{name} missing on {}", arch["arch"]));
+            assert_eq!(s["status"], "buildable", "{name} on {}", arch["arch"]);
+            assert!(s.get("widened").is_none(), "{name} widened: {s}");
+        }
+    }
+}
+
+#[test]
+fn no_indep_drops_arch_all_only_sources() {
+    let doc = json(&["--arch", "amd64", "--no-indep"]);
+    let names: Vec<&str> = doc["arches"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"rocm-cmake"), "{names:?}");
+    assert!(names.contains(&"rocblas"), "{names:?}");
+}
+
+#[test]
+fn dot_is_a_digraph_with_edges() {
+    let out = plan(&["--arch", "amd64,riscv64", "--format", "dot"]);
+    assert!(out.trim_start().starts_with("digraph"), "{out}");
+    assert!(out.trim_end().ends_with('}'), "{out}");
+    assert!(out.contains("->"), "{out}");
+    // Checked by graphviz when the host has it (not a test dependency).
+    if let Ok(mut dot) = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        dot.stdin.take().unwrap().write_all(out.as_bytes()).unwrap();
+        let r = dot.wait_with_output().unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+}
+
+#[test]
+fn a_checkout_replaces_the_archive_control_data() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("debian")).unwrap();
+    // rocm-core, now buildable everywhere and build-depending on rocblas.
+    std::fs::write(
+        dir.path().join("debian/control"),
+        "Source: rocm-core\nBuild-Depends: debhelper-compat (= 13), librocblas-dev\n\n\
+         Package: librocm-core1\nArchitecture: any\n",
+    )
+    .unwrap();
+    let checkout = format!("rocm-core={}", dir.path().display());
+    let doc = json(&["--arch", "amd64", "--checkout", &checkout]);
+    let core = doc["arches"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "rocm-core")
+        .unwrap()
+        .clone();
+    assert_eq!(core["depends_on"], serde_json::json!(["rocblas"]), "{core}");
+    // --from-archive ignores it.
+    let doc = json(&["--arch", "amd64", "--checkout", &checkout, "--from-archive"]);
+    let core = doc["arches"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "rocm-core")
+        .unwrap()
+        .clone();
+    assert_eq!(core["depends_on"], serde_json::json!([]), "{core}");
+}
+
+#[test]
+fn a_source_missing_everywhere_is_named() {
+    let recipes = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        format!("{ROOT}/recipes/stack.yaml"),
+        recipes.path().join("stack.yaml"),
+    )
+    .unwrap();
+    let rocm_core = std::fs::read_to_string(format!("{ROOT}/recipes/rocm-core.yaml")).unwrap();
+    std::fs::write(
+        recipes.path().join("nosuch.yaml"),
+        rocm_core.replace("source: rocm-core", "source: nosuch"),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(ROOT)
+        .arg("--recipes")
+        .arg(recipes.path())
+        .args([
+            "plan",
+            "--mirror",
+            "tests/fixtures/archive",
+            "--allow-expired",
+        ])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("nosuch: no control data"));
+}
