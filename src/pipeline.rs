@@ -420,9 +420,17 @@ fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> 
     for s in sources {
         feed(&s.info.name);
         feed(&s.version);
-        // The parsed source is what the plan reads; its Debug form covers
-        // every field (relations, binaries, architectures).
-        feed(&format!("{:?}", s.info));
+        // The .dsc's bytes, not its path: the bump names it by a relative
+        // or an absolute path depending on the step that made it. Without a
+        // .dsc, the parsed source minus its origin.
+        match s.dsc.as_deref().and_then(|d| state::file_sha256(d).ok()) {
+            Some(sha) => feed(&sha),
+            None => {
+                let mut info = s.info.clone();
+                info.origin.clear();
+                feed(&format!("{info:?}"));
+            }
+        }
     }
     for r in &recipes.recipes {
         feed(&format!("{}:{}", r.source, r.bootstrap));
