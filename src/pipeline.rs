@@ -420,9 +420,17 @@ fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> 
     for s in sources {
         feed(&s.info.name);
         feed(&s.version);
-        // The parsed source is what the plan reads; its Debug form covers
-        // every field (relations, binaries, architectures).
-        feed(&format!("{:?}", s.info));
+        // The .dsc's bytes, not its path: the bump names it by a relative
+        // or an absolute path depending on the step that made it. Without a
+        // .dsc, the parsed source minus its origin.
+        match s.dsc.as_deref().and_then(|d| state::file_sha256(d).ok()) {
+            Some(sha) => feed(&sha),
+            None => {
+                let mut info = s.info.clone();
+                info.origin.clear();
+                feed(&format!("{info:?}"));
+            }
+        }
     }
     for r in &recipes.recipes {
         feed(&format!("{}:{}", r.source, r.bootstrap));
@@ -806,9 +814,9 @@ pub fn prepare(
             ));
         }
     }
-    // Selected sources the plan does not know (no source info at all: the
-    // bump failed before a checkout existed).
-    for source in bump_failures.keys().filter(|s| selected(s)) {
+    // Selected sources the plan does not know: the bump failed before a
+    // checkout existed. Failed at bump on every arch of its recipe.
+    for (source, why) in bump_failures.iter().filter(|(s, _)| selected(s)) {
         if by_name.contains_key(source.as_str()) {
             continue;
         }
@@ -821,26 +829,14 @@ pub fn prepare(
                     source,
                     arch,
                     &r.debian_version(),
-                    Outcome::Excluded {
-                        reason: "no source information".into(),
-                    },
+                    bump_failed(why),
                 ));
             }
         }
     }
+    // Cells the plan builds become failed-at-bump (or skipped); cells it
+    // excludes stay excluded.
     let (jobs, mut failed) = fail_bumps(jobs, bump_failures);
-    // A bump failure replaces the plan's own verdict for that cell.
-    not_built.retain(|r| {
-        !(bump_failures.contains_key(&r.source)
-            && failed
-                .iter()
-                .any(|f| f.source == r.source && f.arch == r.arch))
-    });
-    for r in not_built.iter_mut() {
-        if let Some(why) = bump_failures.get(&r.source) {
-            r.outcome = bump_failed(why);
-        }
-    }
     not_built.append(&mut failed);
     Ok(Prepared {
         jobs,
