@@ -289,6 +289,9 @@ struct Node {
     /// Needs outside this pipeline (the parent's build).
     parent: Option<String>,
     timeout: Option<u64>,
+    /// A porting run's job: `cascade build --port` widens the source when its
+    /// Architecture field leaves the arch out.
+    port: bool,
 }
 
 /// Generates the child pipeline of `plan`.
@@ -404,6 +407,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
                 direct,
                 parent: parent_for(&a.arch),
                 timeout: timeout_of(source, &a.arch, a.port),
+                port: a.port,
             },
         );
     };
@@ -474,8 +478,10 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         // extra edge per job, and a job can be retried on its own.
         script.push(format!("cascade bump {} --workdir {WORK_DIR}", node.source));
         script.push(format!(
-            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/ --workdir {WORK_DIR}",
-            node.source, node.plan_arch
+            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/ --workdir {WORK_DIR}{}",
+            node.source,
+            node.plan_arch,
+            if node.port { " --port" } else { "" }
         ));
         built.push(format!("{}:{}", node.source, node.arch));
         jobs.push((

@@ -389,3 +389,45 @@ fn cascade_port_usage_errors() {
         .code(1)
         .stderr(predicates::str::contains("nowhere"));
 }
+
+/// `cascade build --only PKG --port`, what a nightly CI job runs: a source
+/// the packaging leaves off the arch is planned from a widened build copy
+/// (`~port1`, patch saved); without `--port` it is excluded. No sbuild runs.
+#[test]
+fn build_only_port_plans_a_build_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    cascade::demo::init(&dir.join("demo")).unwrap();
+    cascade_cmd(dir)
+        .args(["bump", "demo-smi", "--recipes", "demo/recipes"])
+        .args(["--workdir", "work"])
+        .assert()
+        .success();
+    let build = |port: bool| {
+        let mut c = cascade_cmd(dir);
+        c.args(["build", "--recipes", "demo/recipes", "--only", "demo-smi"])
+            .args(["--arch", "riscv64", "--workdir", "work", "--run-dir", "run"])
+            .arg("--dry-run");
+        if port {
+            c.arg("--port");
+        }
+        let out = c.assert().success().get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let plain = build(false);
+    assert!(
+        plain.contains("demo-smi/riscv64: excluded: Architecture: amd64 arm64 ppc64el"),
+        "{plain}"
+    );
+    let ported = build(true);
+    assert!(
+        ported.contains("build demo-smi/riscv64 7.2.4-1~exp1~port1"),
+        "{ported}"
+    );
+    let patch = dir.join("run/port/riscv64/patches/demo-smi.patch");
+    let patch = std::fs::read_to_string(&patch).unwrap();
+    assert!(
+        patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"),
+        "{patch}"
+    );
+}

@@ -455,6 +455,20 @@ fn a_porting_run_takes_the_recipes_port_timeout() {
         Some("600 minutes")
     );
     assert!(p.header[0].ends_with("(riscv64; porting run). Do not edit."));
+    // The job widens the source (a build copy), as `cascade port` would.
+    let build = p.job("build:hip:riscv64").unwrap().script.last().unwrap();
+    assert!(build.starts_with("cascade build --only hip --arch riscv64 "));
+    assert!(build.ends_with(" --port"), "{build}");
+    // A plain run's jobs build the packaging as it is.
+    let (plan, r, o) = demo();
+    let plain = generate(&plan, &r, &o).unwrap();
+    assert!(
+        plain
+            .jobs
+            .iter()
+            .flat_map(|(_, j)| &j.script)
+            .all(|l| !l.contains("--port"))
+    );
 }
 
 #[test]

@@ -65,6 +65,11 @@ pub struct Args {
     /// Plan and print the builds (one line each, in plan order); build nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Porting run: a source whose Architecture field leaves an arch out is
+    /// tried there anyway, from a widened build copy (`cascade port` does this
+    /// for the whole stack; the nightly CI's jobs do it per package).
+    #[arg(long)]
+    pub port: bool,
     /// Append each sbuild command line to FILE before it runs (benchmarks).
     #[arg(long, value_name = "FILE", hide = true)]
     pub print_sbuild_commands: Option<PathBuf>,
@@ -147,7 +152,7 @@ pub(crate) fn options(
         fail_fast: args.fail_fast,
         timeout: args.timeout.map(|m| Duration::from_secs(m * 60)),
         profiles: args.profiles.clone(),
-        port: false,
+        port: args.port,
         allow_expired: args.allow_expired,
         mirror: args.mirror.clone().or_else(|| config.mirror.clone()),
         cache_dir: config.cache_dir.clone(),
@@ -187,7 +192,22 @@ pub(crate) fn build_and_report(
     }
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
-    let prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
+    let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
+    if opts.port {
+        let maintainer = crate::commands::bump::maintainer(config, &recipes.stack)?;
+        // As `cascade port`: without SOURCE_DATE_EPOCH the build copies'
+        // entries are dated by their .dsc, so a rerun reuses their builds.
+        let timestamp = config.source_date_epoch.and_then(|t| u64::try_from(t).ok());
+        pipeline::port_jobs(
+            &mut prepared,
+            recipes,
+            &sources,
+            &plan,
+            opts,
+            &maintainer,
+            timestamp,
+        );
+    }
     if args.dry_run {
         for job in &prepared.jobs {
             let key = job.key();
