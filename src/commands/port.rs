@@ -5,7 +5,6 @@
 //! the porting report (`port.json`, `port.md`, `port.txt`) into the run
 //! directory, and exits by the porting verdict (docs/port.md).
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,13 +12,13 @@ use std::time::Instant;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::bump::{self, BumpOptions};
+use crate::bump::BumpOptions;
 use crate::cli::GlobalArgs;
 use crate::commands::{build, bump as bump_cmd, run as run_cmd};
 use crate::config::Config;
 use crate::git::{Author, Git2};
 use crate::pipeline;
-use crate::recipe::{self, Recipe};
+use crate::recipe;
 use crate::report::{self, Progress, Report, port as port_report};
 use crate::runner::Cancel;
 use crate::sbuild::{SbuildBuilder, SbuildConfig};
@@ -77,39 +76,12 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     };
 
     // The bump, as `cascade run` does it.
-    let mut checkouts = BTreeMap::new();
-    for c in &args.run.checkouts {
-        let (pkg, path) = c
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
-        if recipes.get(pkg).is_none() {
-            return Err(Error::Usage(format!("--checkout {c}: no recipe for {pkg}")));
-        }
-        checkouts.insert(pkg.to_owned(), PathBuf::from(path));
-    }
-    let maintainer = bump_cmd::maintainer(&config, &recipes.stack)?;
-    let bump_opts = BumpOptions {
-        workdir: opts.workdir.clone(),
-        checkouts,
-        out_dir: pipeline::source_dir(&opts.workdir),
-        allow_dirty: args.run.allow_dirty,
-        force: false,
-        reupload: false,
-        push: args.run.push,
-        dry_run: false,
-        maintainer: maintainer.clone(),
-        timestamp: bump_cmd::timestamp(&config)?,
-        stop_after: None,
-    };
-    let selected: Vec<&Recipe> = pipeline::bump_order(&recipes, &opts.run_dir)
-        .into_iter()
-        .filter(|r| opts.only.is_empty() || opts.only.contains(&r.source))
-        .collect();
-    let outcomes = bump::bump_stack(&selected, &recipes.stack, &bump_opts, &Git2, opts.fail_fast);
-    for o in &outcomes {
-        println!("{}", bump_cmd::render(o));
-    }
-    let (sources, failures) = pipeline::sources_after_bump(&recipes, &outcomes, &bump_opts)?;
+    let run_cmd::Bumped {
+        sources,
+        failures,
+        options: bump_opts,
+    } = run_cmd::bump_phase(&args.run, &recipes, &config, &opts)?;
+    let maintainer = bump_opts.maintainer.clone();
 
     // Plan in port mode; the jobs of widened sources build from build copies.
     std::fs::create_dir_all(&opts.run_dir).map_err(|source| Error::Io {

@@ -14,7 +14,7 @@ use crate::commands::{build, bump as bump_cmd};
 use crate::config::Config;
 use crate::git::Git2;
 use crate::pipeline;
-use crate::recipe::{self, Recipe};
+use crate::recipe::{self, Recipe, Recipes};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,6 +35,36 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     let recipes = recipe::load(&global.recipes)?;
     let opts = build::options(&args.build, &config, &recipes)?;
+    let bumped = bump_phase(&args, &recipes, &config, &opts)?;
+    build::build_and_report(
+        &recipes,
+        &config,
+        bumped.sources,
+        &bumped.failures,
+        &opts,
+        &args.build,
+    )
+}
+
+/// What the bump half of a run leaves for the build.
+pub(crate) struct Bumped {
+    /// The source packages to build.
+    pub sources: Vec<pipeline::StackSource>,
+    /// Packages whose bump failed or was skipped, with the reason.
+    pub failures: BTreeMap<String, String>,
+    /// The options the bumps ran with.
+    pub options: BumpOptions,
+}
+
+/// The bump half of `cascade run` (and `cascade port`): each selected
+/// package to its target, in the last plan's order, one line printed per
+/// package.
+pub(crate) fn bump_phase(
+    args: &Args,
+    recipes: &Recipes,
+    config: &Config,
+    opts: &pipeline::BuildOptions,
+) -> Result<Bumped, Error> {
     let mut checkouts = BTreeMap::new();
     for c in &args.checkouts {
         let (pkg, path) = c
@@ -54,11 +84,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         reupload: false,
         push: args.push,
         dry_run: false,
-        maintainer: bump_cmd::maintainer(&config, &recipes.stack)?,
-        timestamp: bump_cmd::timestamp(&config)?,
+        maintainer: bump_cmd::maintainer(config, &recipes.stack)?,
+        timestamp: bump_cmd::timestamp(config)?,
         stop_after: None,
     };
-    let selected: Vec<&Recipe> = pipeline::bump_order(&recipes, &opts.run_dir)
+    let selected: Vec<&Recipe> = pipeline::bump_order(recipes, &opts.run_dir)
         .into_iter()
         .filter(|r| opts.only.is_empty() || opts.only.contains(&r.source))
         .collect();
@@ -66,6 +96,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     for o in &outcomes {
         println!("{}", bump_cmd::render(o));
     }
-    let (sources, failures) = pipeline::sources_after_bump(&recipes, &outcomes, &bump_opts)?;
-    build::build_and_report(&recipes, &config, sources, &failures, &opts, &args.build)
+    let (sources, failures) = pipeline::sources_after_bump(recipes, &outcomes, &bump_opts)?;
+    Ok(Bumped {
+        sources,
+        failures,
+        options: bump_opts,
+    })
 }
