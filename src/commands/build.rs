@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,7 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::events::BuildResult;
 use crate::pipeline::{self, BuildOptions, Recording, StackSource};
 use crate::recipe::{self, BuildMode, Recipes};
 use crate::report::{self, Progress};
@@ -229,6 +230,42 @@ pub(crate) fn build_and_report(
         return Ok(ExitCode::SUCCESS);
     }
 
+    let (results, cancelled) = execute_with_progress(
+        prepared,
+        &sbuild,
+        opts,
+        args.print_sbuild_commands.as_deref(),
+    )?;
+    let rep = pipeline::write_outputs(
+        &opts.run_dir,
+        Some(recipes.stack.name.clone()),
+        started.elapsed().as_secs_f64(),
+        results,
+    )?;
+    print!(
+        "{}",
+        report::text::render(&rep, std::io::stdout().is_terminal())
+    );
+    println!(
+        "report: {} (also report.json, junit.xml, summary.md)",
+        opts.run_dir.join(report::files::REPORT_HTML).display()
+    );
+    if cancelled {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(report::exit_code(&rep.results))
+}
+
+/// Runs the prepared builds under sbuild on a tokio runtime, with the live
+/// progress view; Ctrl-C cancels (the running sbuilds' process groups are
+/// killed). Returns the results and whether the run was cancelled.
+/// `print_sbuild_commands` appends each sbuild command line to that file.
+pub(crate) fn execute_with_progress(
+    prepared: pipeline::Prepared,
+    sbuild: &SbuildConfig,
+    opts: &BuildOptions,
+    print_sbuild_commands: Option<&Path>,
+) -> Result<(Vec<BuildResult>, bool), Error> {
     let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
         path: PathBuf::from("(tokio runtime)"),
         source,
@@ -244,12 +281,12 @@ pub(crate) fn build_and_report(
     let builder = SbuildBuilder::new(sbuild.clone());
     let results = rt.block_on(async {
         cancel.on_ctrl_c();
-        match &args.print_sbuild_commands {
+        match print_sbuild_commands {
             Some(file) => {
                 let rec = Recording {
                     inner: builder,
                     config: sbuild.clone(),
-                    file: file.clone(),
+                    file: file.to_path_buf(),
                 };
                 pipeline::execute(prepared, rec, opts, tx, token.clone()).await
             }
@@ -257,23 +294,5 @@ pub(crate) fn build_and_report(
         }
     });
     let _ = progress.join();
-    let results = results?;
-    let rep = pipeline::write_outputs(
-        &opts.run_dir,
-        Some(recipes.stack.name.clone()),
-        started.elapsed().as_secs_f64(),
-        results,
-    )?;
-    print!(
-        "{}",
-        report::text::render(&rep, std::io::stdout().is_terminal())
-    );
-    println!(
-        "report: {} (also report.json, junit.xml, summary.md)",
-        opts.run_dir.join(report::files::REPORT_HTML).display()
-    );
-    if token.is_cancelled() {
-        return Ok(ExitCode::from(130));
-    }
-    Ok(report::exit_code(&rep.results))
+    Ok((results?, token.is_cancelled()))
 }

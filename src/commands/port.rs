@@ -19,9 +19,8 @@ use crate::config::Config;
 use crate::git::{Author, Git2};
 use crate::pipeline;
 use crate::recipe;
-use crate::report::{self, Progress, Report, port as port_report};
-use crate::runner::Cancel;
-use crate::sbuild::{SbuildBuilder, SbuildConfig};
+use crate::report::{self, Report, port as port_report};
+use crate::sbuild::SbuildConfig;
 
 #[derive(Debug, clap::Args)]
 // Flattens `cascade run`'s `Args`, whose clap group is named `Args` too.
@@ -128,25 +127,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-        path: PathBuf::from("(tokio runtime)"),
-        source,
-    })?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let progress = std::thread::spawn(move || {
-        let mut p = Progress::stdout();
-        while let Some(ev) = rx.blocking_recv() {
-            p.handle(&ev);
-        }
-    });
-    let (cancel, token) = Cancel::new();
-    let builder = SbuildBuilder::new(sbuild);
-    let results = rt.block_on(async {
-        cancel.on_ctrl_c();
-        pipeline::execute(prepared, builder, &opts, tx, token.clone()).await
-    });
-    let _ = progress.join();
-    let results = results?;
+    let (results, cancelled) = build::execute_with_progress(prepared, &sbuild, &opts, None)?;
     let rep = pipeline::write_outputs(
         &opts.run_dir,
         Some(recipes.stack.name.clone()),
@@ -176,7 +157,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     if args.commit_port {
         commit_ported(&recipes, &bump_opts, &port, &config)?;
     }
-    if token.is_cancelled() {
+    if cancelled {
         return Ok(ExitCode::from(130));
     }
     Ok(port.exit_code())
