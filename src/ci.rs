@@ -557,6 +557,19 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         }
         None => "",
     };
+    // A porting run is judged by the porting verdict: a widened package that
+    // never built does not fail the night; one that built before does.
+    let port_arches: Vec<&str> = plan
+        .arches
+        .iter()
+        .filter(|a| a.port)
+        .map(|a| a.arch.as_str())
+        .collect();
+    let port_arg = if port_arches.is_empty() {
+        String::new()
+    } else {
+        format!(" --port {}", port_arches.join(","))
+    };
     script.push(format!("mkdir -p {RUN_DIR}/results {REPORT_DIR}"));
     // `cascade report` exits 1 when a build failed unexpectedly: every format
     // is still written, and the job fails at the end with that status.
@@ -568,7 +581,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         ("json", "report.json"),
     ] {
         script.push(format!(
-            "cascade report {RUN_DIR}{since_arg} --format {format} --out {REPORT_DIR}/{file} || status=$?"
+            "cascade report {RUN_DIR}{since_arg}{port_arg} --format {format} --out {REPORT_DIR}/{file} || status=$?"
         ));
     }
     script.push(format!("cat {REPORT_DIR}/report.md || true"));

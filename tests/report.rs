@@ -123,3 +123,46 @@ fn not_a_run_directory_is_a_clear_error() {
             "neither report.json, state.json nor results/",
         ));
 }
+
+/// `cascade report --port riscv64`, the nightly pipeline's report job: a
+/// widened package (`~port1`) that never built does not fail the night; a
+/// package that built in the previous night's run and fails now does.
+#[test]
+fn port_verdict_fails_only_on_what_built_before() {
+    let ported = |source: &str, outcome: Outcome| BuildResult {
+        version: "1.0-1~port1".into(),
+        ..result(source, "riscv64", outcome)
+    };
+    let report = |dir: &Path, since: Option<&Path>| {
+        let mut c = Command::cargo_bin("cascade").unwrap();
+        c.args(["report", dir.to_str().unwrap(), "--port", "riscv64"]);
+        if let Some(s) = since {
+            c.args(["--since", s.to_str().unwrap()]);
+        }
+        c.assert()
+    };
+    let last_night = tempfile::tempdir().unwrap();
+    run_dir(
+        last_night.path(),
+        vec![ported("smi", Outcome::Ok), ported("kernels", failed())],
+    );
+    // First night: kernels never built; the porting verdict passes where a
+    // plain report would fail.
+    report(last_night.path(), None).success();
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .args(["report", last_night.path().to_str().unwrap()])
+        .assert()
+        .code(1);
+    assert!(last_night.path().join("port.json").exists());
+
+    let tonight = tempfile::tempdir().unwrap();
+    run_dir(
+        tonight.path(),
+        vec![ported("smi", failed()), ported("kernels", failed())],
+    );
+    // smi built last night and fails tonight: the night fails.
+    report(tonight.path(), Some(last_night.path())).code(1);
+    let port = std::fs::read_to_string(tonight.path().join("port.json")).unwrap();
+    assert!(port.contains("\"smi\""), "{port}");
+}

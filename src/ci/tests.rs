@@ -459,6 +459,14 @@ fn a_porting_run_takes_the_recipes_port_timeout() {
     let build = p.job("build:hip:riscv64").unwrap().script.last().unwrap();
     assert!(build.starts_with("cascade build --only hip --arch riscv64 "));
     assert!(build.ends_with(" --port"), "{build}");
+    // ... and the report judges it by the porting verdict.
+    let report = &p.job("report").unwrap().script;
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("cascade report ") && l.contains(" --port riscv64 ")),
+        "{report:?}"
+    );
     // A plain run's jobs build the packaging as it is.
     let (plan, r, o) = demo();
     let plain = generate(&plan, &r, &o).unwrap();

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
+use crate::arch::Arch;
 use crate::cli::GlobalArgs;
-use crate::report::{self, Report};
+use crate::report::{self, Report, port as port_report};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -30,13 +31,23 @@ pub struct Args {
     /// Write here instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Judge the run as a porting run on these architectures (comma-separated):
+    /// also write the porting report (port.json, port.md, port.txt) into the
+    /// run directory and exit by the porting verdict (docs/port.md) — a
+    /// package tried only through a widened copy (`~port` version) that never
+    /// built does not fail; one that built in --since's run and fails now does.
+    #[arg(long, value_delimiter = ',', value_name = "ARCH")]
+    pub port: Vec<Arch>,
 }
 
 pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
     let mut rep = Report::from_run(&args.run_dir)?;
-    if let Some(old) = &args.since {
-        let before = Report::from_run(old)?;
-        rep.regressions = Some(report::compare(&before, &rep, old));
+    let before = match &args.since {
+        Some(old) => Some(Report::from_run(old)?),
+        None => None,
+    };
+    if let (Some(old), Some(before)) = (&args.since, &before) {
+        rep.regressions = Some(report::compare(before, &rep, old));
     }
     // Links in the HTML page are relative to where the page ends up.
     let page_dir = match &args.out {
@@ -61,5 +72,49 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         Some(path) => report::files::write_atomic(path, text.as_bytes())?,
         None => print!("{text}"),
     }
-    Ok(report::exit_code(&rep.results))
+    if args.port.is_empty() {
+        return Ok(report::exit_code(&rep.results));
+    }
+    let arches = port_contexts(&args.port, &rep, &args.run_dir);
+    let port = port_report::build(&port_report::Input {
+        stack: rep.stack.clone(),
+        run_dir: &args.run_dir,
+        results: &rep.results,
+        arches: &arches,
+        previous: before.as_ref().zip(args.since.as_deref()),
+    });
+    port_report::write_all(&port, &args.run_dir)?;
+    Ok(port.exit_code())
+}
+
+/// What a porting report needs to know of each arch, read off the run
+/// directory alone (a CI report job has no plan): the sources built from a
+/// widened copy carry the `~port` version suffix, and their patches sit in
+/// `RUNDIR/port/ARCH/patches/`. Without the plan's edges every failure counts
+/// as a root (in a GitLab pipeline, blocked jobs never run and leave no result).
+fn port_contexts(
+    arches: &[Arch],
+    rep: &Report,
+    run_dir: &std::path::Path,
+) -> Vec<port_report::ArchContext> {
+    arches
+        .iter()
+        .map(|arch| {
+            let mut ctx = port_report::ArchContext::new(arch.clone());
+            for r in rep.results.iter().filter(|r| &r.arch == arch) {
+                if r.version.contains("~port") {
+                    ctx.widened.insert(r.source.clone());
+                    let patch = run_dir
+                        .join("port")
+                        .join(arch.as_str())
+                        .join("patches")
+                        .join(format!("{}.patch", r.source));
+                    if patch.exists() {
+                        ctx.patches.insert(r.source.clone(), patch);
+                    }
+                }
+            }
+            ctx
+        })
+        .collect()
 }
