@@ -593,7 +593,8 @@ mod tests {
             widen_build_depends: true,
             ..PortSettings::default()
         };
-        let ported = prepare(&Request {
+        let maintainer = maintainer();
+        let request = Request {
             origin: Origin::Dsc(&dsc),
             source: "demo-smi",
             version: "7.1.0-1~exp1",
@@ -601,10 +602,10 @@ mod tests {
             settings: &settings,
             recipe_dir: tmp.path(),
             run_dir: &run_dir,
-            maintainer: &maintainer(),
+            maintainer: &maintainer,
             timestamp: 1_764_590_400,
-        })
-        .unwrap();
+        };
+        let ported = prepare(&request).unwrap();
         assert_eq!(ported.changes.len(), 2, "{:?}", ported.changes);
         assert!(ported.applied.is_empty());
         let out = unpack(&ported.dsc, tmp.path());
@@ -614,18 +615,7 @@ mod tests {
         let first_sha = crate::state::file_sha256(&ported.dsc).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));
         // A second preparation replaces the first.
-        let again = prepare(&Request {
-            origin: Origin::Dsc(&dsc),
-            source: "demo-smi",
-            version: "7.1.0-1~exp1",
-            arch: &arch,
-            settings: &settings,
-            recipe_dir: tmp.path(),
-            run_dir: &run_dir,
-            maintainer: &maintainer(),
-            timestamp: 1_764_590_400,
-        })
-        .unwrap();
+        let again = prepare(&request).unwrap();
         assert_eq!(again, ported);
         // Byte-identical: the runner's input hash (the .dsc's sha256) lets a
         // no-op rerun reuse the build.
