@@ -50,14 +50,18 @@ t=$(now)
 "$cascade" build "${common[@]}" --run-dir run1 -j1 --print-sbuild-commands "$work/sbuild-commands.txt" > run1.log || true
 j1=$(since "$t")
 # The same sbuild calls, bare and one after another.
-bare=0
+bare=0 bare_failed=0 n=0
 while IFS= read -r line; do
+  n=$((n + 1))
   t=$(now)
-  bash -c "$line" > /dev/null 2>&1 || true
+  bash -c "$line" > "bare-$n.log" 2>&1 || bare_failed=$((bare_failed + 1))
   bare=$(python3 -c "print($bare + $(since "$t"))")
 done < sbuild-commands.txt
+# Failures must match: a bare call that fails early would flatter cascade.
+j1_failed=$(python3 -c "import json; r=json.load(open('run1/report.json'))['results']; print(sum(1 for x in r if x['log'] and x['outcome']['class'] != 'ok'))")
 echo
-echo "(a) cascade build -j1: ${j1} s; the same $(wc -l < sbuild-commands.txt) sbuild calls bare: $(printf '%.2f' "$bare") s"
+echo "(a) cascade build -j1: ${j1} s; the same $n sbuild calls bare: $(printf '%.2f' "$bare") s"
+echo "    failed builds: $j1_failed under cascade, $bare_failed bare"
 echo "    orchestration overhead: $(pct "$j1" "$bare")   (target <= +5%)"
 
 mkdir -p run2 && cp seed/plan-cache.json run2/
