@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::Error;
 use crate::arch::Arch;
 use crate::cli::GlobalArgs;
+use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::events::BuildResult;
 use crate::pipeline::{self, BuildOptions, Recording, StackSource};
@@ -32,7 +33,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "PKG")]
     pub only: Vec<String>,
     /// .debs built elsewhere (by the CI jobs this one needs): `DIR/ARCH/*.deb`
-    /// and `DIR/all/*.deb`, passed to sbuild, not rebuilt.
+    /// and `DIR/all/*.deb`, passed to sbuild, not rebuilt; with those builds'
+    /// results in `DIR/results/*.json`, a failed one skips the build.
     #[arg(long, value_name = "DIR")]
     pub from_artifacts: Option<PathBuf>,
     /// Where logs, .debs, results and the report go.
@@ -57,12 +59,9 @@ pub struct Args {
     /// Build profiles besides the stack's (comma-separated, e.g. nocheck).
     #[arg(long, value_delimiter = ',')]
     pub profiles: Vec<String>,
-    /// Accept archive indices whose Release file has expired.
-    #[arg(long)]
-    pub allow_expired: bool,
-    /// Debian mirror for the plan's archive lookups, over the stack's.
-    #[arg(long)]
-    pub mirror: Option<String>,
+    /// Archive indices for the plan's lookups.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Plan and print the builds (one line each, in plan order); build nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -154,9 +153,9 @@ pub(crate) fn options(
         timeout: args.timeout.map(|m| Duration::from_secs(m * 60)),
         profiles: args.profiles.clone(),
         port: args.port,
-        allow_expired: args.allow_expired,
-        mirror: args.mirror.clone().or_else(|| config.mirror.clone()),
-        cache_dir: config.cache_dir.clone(),
+        allow_expired: args.archive.allow_expired,
+        mirror: args.archive.mirror(config),
+        cache_dir: args.archive.cache_dir(config),
     })
 }
 

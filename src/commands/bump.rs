@@ -1,7 +1,6 @@
 //! `cascade bump`: move packages to their recipe's upstream tag, one
 //! outcome line per package.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +8,7 @@ use crate::Error;
 use crate::bump::{self, BumpOptions, BumpOutcome, Status};
 use crate::changelog::Maintainer;
 use crate::cli::GlobalArgs;
+use crate::commands::args::checkouts;
 use crate::config::Config;
 use crate::git::Git2;
 use crate::recipe::{self, Recipe, Stack};
@@ -55,6 +55,7 @@ pub struct Args {
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     let loaded = recipe::load(&global.recipes)?;
+    let checkouts = checkouts(&args.checkouts, &loaded)?;
     let (stack, recipes) = (loaded.stack, loaded.recipes);
     let selected: Vec<&Recipe> = if args.packages.is_empty() {
         recipes.iter().collect()
@@ -69,13 +70,6 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             })
             .collect::<Result<_, _>>()?
     };
-    let mut checkouts = BTreeMap::new();
-    for c in &args.checkouts {
-        let (pkg, path) = c
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
-        checkouts.insert(pkg.to_owned(), PathBuf::from(path));
-    }
     let workdir = match args.workdir {
         Some(w) => w,
         None => config.cache_dir.join("work"),

@@ -10,6 +10,7 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::ci::{self, Selection, Since};
 use crate::cli::GlobalArgs;
+use crate::commands::args::{ArchiveArgs, checkouts};
 use crate::config::Config;
 use crate::plan::Plan;
 use crate::planner;
@@ -70,17 +71,8 @@ pub struct GenerateArgs {
     /// Write the pipeline here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Mirror the plan reads Sources and Packages from: a URL or a
-    /// directory; default: CASCADE_MIRROR, else the stack's.
-    #[arg(long)]
-    pub mirror: Option<String>,
-    /// Where downloaded indices are cached; default: CASCADE_CACHE_DIR, else
-    /// the XDG cache dir.
-    #[arg(long)]
-    pub cache_dir: Option<PathBuf>,
-    /// Use indices whose Release file's Valid-Until has passed (snapshots).
-    #[arg(long)]
-    pub allow_expired: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Read PKG's debian/control from the packaging checkout at PATH instead
     /// of the archive (a source not uploaded yet); repeatable.
     #[arg(long = "checkout", value_name = "PKG=PATH")]
@@ -124,26 +116,16 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
             global.recipes.display()
         )));
     }
-    let mut checkouts = BTreeMap::new();
-    for c in &args.checkouts {
-        let (pkg, path) = c
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
-        if recipes.get(pkg).is_none() {
-            return Err(Error::Usage(format!(
-                "--checkout {pkg}: no recipe for {pkg} in {}",
-                global.recipes.display()
-            )));
-        }
-        checkouts.insert(pkg.to_string(), PathBuf::from(path));
-    }
+    let checkouts = checkouts(&args.checkouts, &recipes)?;
     let config = Config::from_env()?;
-    let archive = Archive {
-        mirror: args.mirror.clone().or(config.mirror.clone()),
-        cache: args.cache_dir.clone().unwrap_or(config.cache_dir.clone()),
-        allow_expired: args.allow_expired,
-    };
-    let (plan, indep_only, mixed) = stack_plan(&recipes, &arches, args.port, &archive, &checkouts)?;
+    let (plan, indep_only, mixed) = stack_plan(
+        &recipes,
+        &arches,
+        args.port,
+        &args.archive,
+        &config,
+        &checkouts,
+    )?;
     let options = ci::Options {
         image: args.image,
         before_script: args.before_script,
@@ -176,13 +158,6 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where the plan's archive indices come from.
-struct Archive {
-    mirror: Option<String>,
-    cache: PathBuf,
-    allow_expired: bool,
-}
-
 /// The plan of the stack on `arches` (control data from the archive, as CI
 /// checks out no packaging before it plans, except for `checkouts`), its
 /// arch:all-only sources, and
@@ -191,14 +166,15 @@ fn stack_plan(
     recipes: &Recipes,
     arches: &[Arch],
     port: bool,
-    archive: &Archive,
+    archive: &ArchiveArgs,
+    config: &Config,
     checkouts: &BTreeMap<String, PathBuf>,
 ) -> Result<(Plan, BTreeSet<String>, BTreeSet<String>), Error> {
     let (base, stack_suite) = planner::load_suites(
         &recipes.stack,
         arches,
-        archive.mirror.as_deref(),
-        &archive.cache,
+        archive.mirror(config).as_deref(),
+        &archive.cache_dir(config),
         archive.allow_expired,
     )?;
     let suites: Vec<&crate::archive::Suite> = stack_suite.iter().chain([&base]).collect();

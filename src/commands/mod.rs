@@ -1,6 +1,7 @@
 //! One file per subcommand: turn validated arguments into library calls and
 //! hand results to a reporter. Only `main` prints errors.
 
+pub mod args;
 pub mod build;
 pub mod bump;
 pub mod check;

@@ -3,12 +3,12 @@
 //! packaging checkouts and the archive (see `planner`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
 use crate::arch::Arch;
 use crate::cli::GlobalArgs;
+use crate::commands::args::{ArchiveArgs, checkouts};
 use crate::config::Config;
 use crate::plan::{Status, render};
 use crate::planner::{self, Options};
@@ -29,17 +29,8 @@ pub struct Args {
     /// Read PKG's debian/control from the packaging checkout at PATH; repeatable.
     #[arg(long = "checkout", value_name = "PKG=PATH")]
     pub checkouts: Vec<String>,
-    /// Mirror: a URL (http, https, file) or a directory laid out like one;
-    /// default: CASCADE_MIRROR, else the stack's.
-    #[arg(long)]
-    pub mirror: Option<String>,
-    /// Where downloaded indices are cached; default: CASCADE_CACHE_DIR, else
-    /// the XDG cache dir.
-    #[arg(long)]
-    pub cache_dir: Option<PathBuf>,
-    /// Use indices whose Release file's Valid-Until has passed (snapshots).
-    #[arg(long)]
-    pub allow_expired: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Build profiles to activate (comma-separated, e.g. nocheck); default: the stack's.
     #[arg(long, value_delimiter = ',')]
     pub profiles: Option<Vec<String>>,
@@ -75,33 +66,21 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     } else {
         args.arch.clone()
     };
-    let mut checkouts = BTreeMap::new();
-    if !args.from_archive {
-        for c in &args.checkouts {
-            let (pkg, path) = c
-                .split_once('=')
-                .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
-            if recipes.get(pkg).is_none() {
-                return Err(Error::Usage(format!(
-                    "--checkout {pkg}: no recipe for {pkg} in {}",
-                    global.recipes.display()
-                )));
-            }
-            checkouts.insert(pkg.to_string(), PathBuf::from(path));
-        }
-    }
+    let checkouts = if args.from_archive {
+        BTreeMap::new()
+    } else {
+        checkouts(&args.checkouts, &recipes)?
+    };
     let mut stack = recipes.stack.clone();
     if let Some(s) = &args.suite {
         stack.suite = s.clone();
     }
-    let mirror = args.mirror.clone().or(config.mirror.clone());
-    let cache = args.cache_dir.clone().unwrap_or(config.cache_dir.clone());
     let (base, stack_suite) = planner::load_suites(
         &stack,
         &arches,
-        mirror.as_deref(),
-        &cache,
-        args.allow_expired,
+        args.archive.mirror(&config).as_deref(),
+        &args.archive.cache_dir(&config),
+        args.archive.allow_expired,
     )?;
     let mut suites = Vec::new();
     if let Some(s) = &stack_suite {

@@ -2,7 +2,6 @@
 //! binaries, directly or through the binaries that depend on them.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -10,6 +9,8 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
+use crate::commands::args::ArchiveArgs;
+use crate::config::Config;
 use crate::control::Profiles;
 use crate::rdeps::{Query, rdeps};
 
@@ -24,13 +25,9 @@ pub struct Args {
     /// Suite to read (`unstable` is read as `sid`).
     #[arg(long, default_value = "sid")]
     pub suite: String,
-    /// Mirror: a URL (http, https, file) or a directory laid out like one.
-    #[arg(
-        long,
-        default_value = "http://deb.debian.org/debian",
-        env = "CASCADE_MIRROR"
-    )]
-    pub mirror: String,
+    /// Archive indices; without --mirror or CASCADE_MIRROR, deb.debian.org.
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Only sources that name the given binaries themselves.
     #[arg(long)]
     pub direct: bool,
@@ -40,12 +37,6 @@ pub struct Args {
     /// Build profiles to activate (comma-separated, e.g. nocheck,nodoc).
     #[arg(long, value_delimiter = ',')]
     pub profiles: Vec<String>,
-    /// Use indices whose Release file's Valid-Until has passed (snapshots).
-    #[arg(long)]
-    pub allow_expired: bool,
-    /// Where downloaded indices are cached (default: the XDG cache dir).
-    #[arg(long)]
-    pub cache_dir: Option<PathBuf>,
     /// Output: `text` (one source per line) or `json`.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -63,12 +54,20 @@ pub enum Format {
 /// Version of the JSON output's shape; bump on incompatible changes.
 const JSON_SCHEMA: u32 = 1;
 
+/// rdeps needs no stack, so no stack's mirror: this one by default.
+const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+
 pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
+    let config = Config::from_env()?;
+    let mirror = args
+        .archive
+        .mirror(&config)
+        .unwrap_or_else(|| DEFAULT_MIRROR.to_string());
     let fetcher = Fetcher::new(
-        Mirror::parse(&args.mirror),
+        Mirror::parse(&mirror),
         &FetchOptions {
-            cache_dir: args.cache_dir.clone(),
-            allow_expired: args.allow_expired,
+            cache_dir: Some(args.archive.cache_dir(&config)),
+            allow_expired: args.archive.allow_expired,
         },
     )?;
     let started = Instant::now();

@@ -4,12 +4,12 @@
 //! arch, and its dependents are skipped; the rest goes on.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
 use crate::bump::{self, BumpOptions};
 use crate::cli::GlobalArgs;
+use crate::commands::args::checkouts;
 use crate::commands::{build, bump as bump_cmd};
 use crate::config::Config;
 use crate::git::Git2;
@@ -65,16 +65,7 @@ pub(crate) fn bump_phase(
     config: &Config,
     opts: &pipeline::BuildOptions,
 ) -> Result<Bumped, Error> {
-    let mut checkouts = BTreeMap::new();
-    for c in &args.checkouts {
-        let (pkg, path) = c
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--checkout `{c}`: expected PKG=PATH")))?;
-        if recipes.get(pkg).is_none() {
-            return Err(Error::Usage(format!("--checkout {c}: no recipe for {pkg}")));
-        }
-        checkouts.insert(pkg.to_owned(), PathBuf::from(path));
-    }
+    let checkouts = checkouts(&args.checkouts, recipes)?;
     let bump_opts = BumpOptions {
         workdir: opts.workdir.clone(),
         checkouts,

@@ -9,22 +9,15 @@ use crate::Error;
 use crate::arch::Arch;
 use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
+use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::recipe;
 use crate::status::{StackPackage, SuiteView, compute, html, text};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Mirror: a URL (http, https, file) or a directory laid out like one
-    /// (default: CASCADE_MIRROR, else the stack's mirror).
-    #[arg(long)]
-    pub mirror: Option<String>,
-    /// Where downloaded indices are cached (default: CASCADE_CACHE_DIR, else the XDG cache dir).
-    #[arg(long)]
-    pub cache_dir: Option<PathBuf>,
-    /// Use indices whose Release file's Valid-Until has passed (snapshots).
-    #[arg(long)]
-    pub allow_expired: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Architectures to survey (default: the stack's).
     #[arg(long, value_delimiter = ',')]
     pub arch: Vec<Arch>,
@@ -48,15 +41,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     let stack = &recipes.stack;
     let mirror = args
-        .mirror
-        .clone()
-        .or(config.mirror.clone())
+        .archive
+        .mirror(&config)
         .unwrap_or_else(|| stack.mirror.clone());
     let fetcher = Fetcher::new(
         Mirror::parse(&mirror),
         &FetchOptions {
-            cache_dir: Some(args.cache_dir.clone().unwrap_or(config.cache_dir.clone())),
-            allow_expired: args.allow_expired,
+            cache_dir: Some(args.archive.cache_dir(&config)),
+            allow_expired: args.archive.allow_expired,
         },
     )?;
     let mut arches = if args.arch.is_empty() {
