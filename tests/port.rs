@@ -16,76 +16,17 @@ use cascade::arch::Arch;
 use cascade::changelog::Maintainer;
 use cascade::events::Outcome;
 use cascade::port::run::{PortRun, apply};
-use cascade::process::Cmd;
 use cascade::recipe::BuildMode;
 use cascade::report::port::{self as port_report, Input};
 use cascade::runner::{self, BuildRequest, Cancel, Job, RunOptions};
 use cascade::sbuild::{SbuildBuilder, SbuildConfig};
 use cascade::schedule::JobKey;
 
-const VERSION: &str = "7.1.0-1~exp1";
+mod common;
+use common::{DEMO_PACKAGED_VERSION as VERSION, missing_prerequisite, source_package, unavailable};
 
-/// Skips (prints why) or, under CI=true, fails.
-fn unavailable(reason: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("prerequisite missing (CI=true makes this a failure): {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
-fn missing_prerequisite(cfg: &SbuildConfig) -> Option<String> {
-    for tool in ["sbuild", "dpkg-source", "git", "xz", "patch"] {
-        if Cmd::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .run()
-            .is_err()
-        {
-            return Some(format!("`{tool}` is not installed (run `cascade setup`)"));
-        }
-    }
-    let t = cfg.chroot_for(&Arch::new("riscv64").unwrap(), BuildMode::Qemu);
-    if !t.exists() {
-        return Some(format!(
-            "chroot tarball {} is missing (run `cascade setup --arch riscv64`)",
-            t.display()
-        ));
-    }
-    None
-}
-
-/// The source package of `pkg` at its packaged version (orig tarball from
-/// upstream's `rocm-7.1.0` tag, `debian/` from the packaging branch).
-fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> PathBuf {
-    let p = stack.packages.iter().find(|p| p.source == pkg).unwrap();
-    let tree = dir.join(format!("{pkg}-7.1.0"));
-    Cmd::new("git")
-        .args(["clone", "-q", "-b", "debian/experimental"])
-        .arg(&p.packaging)
-        .arg(&tree)
-        .run()
-        .unwrap();
-    std::fs::remove_dir_all(tree.join(".git")).unwrap();
-    let orig = dir.join(format!("{pkg}_7.1.0.orig.tar"));
-    Cmd::new("git")
-        .arg("-C")
-        .arg(&p.upstream)
-        .args(["archive", "--format=tar"])
-        .arg(format!("--prefix={pkg}-7.1.0/"))
-        .arg("-o")
-        .arg(&orig)
-        .arg("rocm-7.1.0")
-        .run()
-        .unwrap();
-    Cmd::new("xz").arg(&orig).run().unwrap();
-    Cmd::new("dpkg-source")
-        .arg("-b")
-        .arg(format!("{pkg}-7.1.0"))
-        .cwd(dir)
-        .run()
-        .unwrap();
-    std::fs::remove_dir_all(&tree).unwrap();
-    dir.join(format!("{pkg}_{VERSION}.dsc"))
-}
+/// What a porting run needs besides sbuild.
+const PORT_TOOLS: &[&str] = &["dpkg-source", "git", "xz", "patch"];
 
 fn job(source: &str, dsc: &Path, deps: &[&str], expected: Option<&str>) -> Job {
     let riscv = Arch::new("riscv64").unwrap();
@@ -122,7 +63,7 @@ fn job(source: &str, dsc: &Path, deps: &[&str], expected: Option<&str>) -> Job {
 #[test]
 fn porting_jobs_under_sbuild() {
     let cfg = SbuildConfig::new("unstable");
-    if let Some(why) = missing_prerequisite(&cfg) {
+    if let Some(why) = missing_prerequisite(PORT_TOOLS, &["riscv64"]) {
         unavailable(&why);
         return;
     }
@@ -268,17 +209,8 @@ const PORT_ARGS: [&str; 11] = [
 /// first run reuses every build and compares the scores.
 #[test]
 fn cascade_port_on_the_demo_stack() {
-    let cfg = SbuildConfig::new("unstable");
-    if let Some(why) = missing_prerequisite(&cfg) {
+    if let Some(why) = missing_prerequisite(PORT_TOOLS, &["riscv64", "amd64"]) {
         unavailable(&why);
-        return;
-    }
-    let amd64 = cfg.chroot_for(&Arch::new("amd64").unwrap(), BuildMode::Native);
-    if !amd64.exists() {
-        unavailable(&format!(
-            "chroot tarball {} is missing (run `cascade setup --arch amd64`)",
-            amd64.display()
-        ));
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

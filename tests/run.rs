@@ -10,14 +10,13 @@
 //! or fails when CI=true. It takes several minutes (riscv64 under qemu).
 
 use std::path::Path;
-use std::process::Command as Std;
 use std::time::Instant;
 
 use assert_cmd::Command;
-use cascade::arch::Arch;
-use cascade::recipe::BuildMode;
 use cascade::report::Report;
-use cascade::sbuild::SbuildConfig;
+
+mod common;
+use common::{field, missing_prerequisite, unavailable};
 
 const VERSION: &str = "7.2.4-1~exp1";
 
@@ -29,48 +28,6 @@ fn cascade(env_dir: &Path) -> Command {
         .env_remove("CASCADE_RECIPES")
         .current_dir(env_dir);
     c
-}
-
-/// Skips (prints why) or, under CI=true, fails.
-fn unavailable(reason: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("prerequisite missing (CI=true makes this a failure): {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
-fn missing_prerequisite() -> Option<String> {
-    for tool in ["sbuild", "dpkg-source", "git", "dpkg-deb"] {
-        let found = Std::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed (run `cascade setup`)"));
-        }
-    }
-    let cfg = SbuildConfig::new("unstable");
-    for a in ["amd64", "riscv64"] {
-        let t = cfg.chroot_for(&Arch::new(a).unwrap(), BuildMode::Native);
-        if !t.exists() {
-            return Some(format!(
-                "chroot tarball {} is missing (run `cascade setup --arch amd64,riscv64`)",
-                t.display()
-            ));
-        }
-    }
-    None
-}
-
-fn field(deb: &Path, name: &str) -> String {
-    let out = Std::new("dpkg-deb")
-        .arg("-f")
-        .arg(deb)
-        .arg(name)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "dpkg-deb -f {}", deb.display());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 fn class(rep: &Report, source: &str, arch: &str) -> String {
@@ -116,7 +73,9 @@ fn build_without_a_bump_says_to_bump_first() {
 
 #[test]
 fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
-    if let Some(reason) = missing_prerequisite() {
+    if let Some(reason) =
+        missing_prerequisite(&["dpkg-source", "git", "dpkg-deb"], &["amd64", "riscv64"])
+    {
         return unavailable(&reason);
     }
     let dir = tempfile::tempdir().unwrap();

@@ -12,87 +12,18 @@ use std::time::Duration;
 
 use cascade::arch::Arch;
 use cascade::events::Outcome;
-use cascade::process::Cmd;
 use cascade::recipe::BuildMode;
 use cascade::runner::{BuildOutput, BuildRequest, Builder};
 use cascade::sbuild::{SbuildBuilder, SbuildConfig};
 
-const VERSION: &str = "7.1.0-1~exp1";
+mod common;
+use common::{
+    DEMO_PACKAGED_VERSION as VERSION, field, missing_prerequisite, source_package,
+    source_package_with, unavailable,
+};
 
-/// Skips (prints why) or, under CI=true, fails.
-fn unavailable(reason: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("prerequisite missing (CI=true makes this a failure): {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
-
-fn missing_prerequisite(cfg: &SbuildConfig, archs: &[&str]) -> Option<String> {
-    for tool in ["sbuild", "dpkg-source", "git", "dpkg-deb"] {
-        if Cmd::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .run()
-            .is_err()
-        {
-            return Some(format!("`{tool}` is not installed (run `cascade setup`)"));
-        }
-    }
-    for a in archs {
-        let t = cfg.chroot_for(&Arch::new(a).unwrap(), BuildMode::Native);
-        if !t.exists() {
-            return Some(format!(
-                "chroot tarball {} is missing (run `cascade setup --arch amd64,riscv64`)",
-                t.display()
-            ));
-        }
-    }
-    None
-}
-
-/// The source package of `pkg` at its current packaged version: orig tarball
-/// from upstream's `rocm-7.1.0` tag, `debian/` from the packaging branch.
-/// (Test-only; the bump step makes the real ones.)
-fn source_package(stack: &cascade::demo::DemoStack, pkg: &str, dir: &Path) -> PathBuf {
-    source_package_with(stack, pkg, dir, |_| {})
-}
-
-/// Like [`source_package`], with `edit` applied to the unpacked tree first.
-fn source_package_with(
-    stack: &cascade::demo::DemoStack,
-    pkg: &str,
-    dir: &Path,
-    edit: impl Fn(&Path),
-) -> PathBuf {
-    let p = stack.packages.iter().find(|p| p.source == pkg).unwrap();
-    let tree = dir.join(format!("{pkg}-7.1.0"));
-    Cmd::new("git")
-        .args(["clone", "-q", "-b", "debian/experimental"])
-        .arg(&p.packaging)
-        .arg(&tree)
-        .run()
-        .unwrap();
-    std::fs::remove_dir_all(tree.join(".git")).unwrap();
-    edit(&tree);
-    let orig = dir.join(format!("{pkg}_7.1.0.orig.tar"));
-    Cmd::new("git")
-        .arg("-C")
-        .arg(&p.upstream)
-        .args(["archive", "--format=tar"])
-        .arg(format!("--prefix={pkg}-7.1.0/"))
-        .arg("-o")
-        .arg(&orig)
-        .arg("rocm-7.1.0")
-        .run()
-        .unwrap();
-    Cmd::new("xz").arg(&orig).run().unwrap();
-    Cmd::new("dpkg-source")
-        .arg("-b")
-        .arg(format!("{pkg}-7.1.0"))
-        .cwd(dir)
-        .run()
-        .unwrap();
-    dir.join(format!("{pkg}_{VERSION}.dsc"))
-}
+/// What these builds need besides sbuild.
+const TOOLS: &[&str] = &["dpkg-source", "git", "xz", "dpkg-deb"];
 
 fn request(
     work: &Path,
@@ -147,18 +78,6 @@ fn deb<'a>(out: &'a BuildOutput, prefix: &str) -> &'a Path {
         .unwrap_or_else(|| panic!("no {prefix}* among {:?}", out.debs))
 }
 
-fn field(deb: &Path, name: &str) -> String {
-    Cmd::new("dpkg-deb")
-        .arg("-f")
-        .arg(deb)
-        .arg(name)
-        .run()
-        .unwrap()
-        .stdout
-        .trim()
-        .to_string()
-}
-
 /// runtime then blas for one arch, blas against the runtime just built.
 async fn chain(
     builder: &SbuildBuilder,
@@ -208,7 +127,7 @@ fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
     if Arch::host().as_str() != "amd64" {
         return unavailable("this test expects an amd64 build machine");
     }
-    if let Some(reason) = missing_prerequisite(&cfg, &["amd64", "riscv64"]) {
+    if let Some(reason) = missing_prerequisite(TOOLS, &["amd64", "riscv64"]) {
         return unavailable(&reason);
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -274,7 +193,7 @@ fn session_of(log: &str) -> Option<PathBuf> {
 #[test]
 fn a_timed_out_build_leaves_no_session_behind() {
     let cfg = SbuildConfig::new("unstable");
-    if let Some(reason) = missing_prerequisite(&cfg, &[Arch::host().as_str()]) {
+    if let Some(reason) = missing_prerequisite(TOOLS, &[Arch::host().as_str()]) {
         return unavailable(&reason);
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -330,7 +249,7 @@ fn widen_to_riscv64(tree: &Path) {
 #[ignore]
 fn the_whole_demo_stack_shows_each_story() {
     let cfg = SbuildConfig::new("unstable");
-    if let Some(reason) = missing_prerequisite(&cfg, &["amd64", "riscv64"]) {
+    if let Some(reason) = missing_prerequisite(TOOLS, &["amd64", "riscv64"]) {
         return unavailable(&reason);
     }
     // Kept for inspection: the logs are the point of this test.
