@@ -45,6 +45,7 @@ use serde::ser::SerializeMap;
 use crate::plan::render::reason_text;
 use crate::plan::{ArchPlan, Plan, Status};
 use crate::recipe::Recipes;
+use crate::report::planned::{self, RunPlan};
 
 /// GitLab rejects a job with more than this many `needs`.
 pub const MAX_NEEDS: usize = 50;
@@ -294,6 +295,45 @@ struct Node {
     port: bool,
 }
 
+/// The run plan of this pipeline: the plan's sources as its jobs build them
+/// — a source without a job here is left out (`--rdeps-of`), or not built
+/// with the pipeline's reason when a job it needs is missing.
+fn pipeline_plan(
+    plan: &Plan,
+    options: &Options,
+    built: &[String],
+    not_built: &[NotBuilt],
+) -> RunPlan {
+    let mut run_plan = RunPlan::from_plan(plan, &options.indep_only);
+    for a in &mut run_plan.arches {
+        let arch = a.arch.to_string();
+        a.sources.retain_mut(|s| {
+            if s.not_built.is_some() {
+                return true;
+            }
+            let job_arch = if options.indep_only.contains(&s.source) {
+                ALL
+            } else {
+                arch.as_str()
+            };
+            if built.contains(&format!("{}:{job_arch}", s.source)) {
+                return true;
+            }
+            match not_built
+                .iter()
+                .find(|n| n.source == s.source && n.arch == job_arch)
+            {
+                Some(n) => {
+                    s.not_built = Some(n.reason.clone());
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+    run_plan
+}
+
 /// Generates the child pipeline of `plan`.
 pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pipeline, Error> {
     let stack = &recipes.stack;
@@ -469,8 +509,10 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         needs.extend(parent);
         let mut script = vec![
             format!("mkdir -p {ARTIFACTS_DIR}"),
+            // The needed jobs' results come along: one that failed (as its
+            // recipe expects, so the pipeline went on) skips this build.
             format!(
-                "if [ -d {RUN_DIR}/debs ]; then cp -a {RUN_DIR}/debs/. {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
+                "if [ -d {RUN_DIR}/debs ]; then cp -a {RUN_DIR}/debs/. {ARTIFACTS_DIR}/; fi; if [ -d {RUN_DIR}/results ]; then cp -a {RUN_DIR}/results {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
             ),
         ];
         // The job bumps its own source (a clone and `dpkg-source -b`: seconds)
@@ -571,6 +613,14 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         format!(" --port {}", port_arches.join(","))
     };
     script.push(format!("mkdir -p {RUN_DIR}/results {REPORT_DIR}"));
+    // The pipeline's plan, for the report: GitLab never starts the
+    // dependents of a failed job, and the plan says what they were.
+    let run_plan = pipeline_plan(plan, options, &built, &not_built);
+    script.push(format!(
+        "cat > {RUN_DIR}/{} <<'CASCADE_RUN_PLAN'\n{}CASCADE_RUN_PLAN",
+        planned::RUN_PLAN,
+        run_plan.to_json()
+    ));
     // `cascade report` exits 1 when a build failed unexpectedly: every format
     // is still written, and the job fails at the end with that status.
     script.push("status=0".into());

@@ -33,6 +33,7 @@ use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::plan;
 use crate::recipe::{BuildMode, Recipes};
+use crate::report::planned::{ArchSources, PlannedSource, RunPlan};
 use crate::report::{self, Report};
 use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
 use crate::sbuild::{self, SbuildConfig};
@@ -402,6 +403,39 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions) -> BuildPlan {
     }
 }
 
+/// The run's plan as reports read it (`RUNDIR/plan.json`): `plan` with the
+/// versions of `sources` (a planned source without one is left out).
+pub fn run_plan(plan: &BuildPlan, sources: &[StackSource]) -> RunPlan {
+    let version: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|s| (s.info.name.as_str(), s.version.as_str()))
+        .collect();
+    RunPlan {
+        schema: report::planned::SCHEMA.into(),
+        all_only: plan.all_only.clone(),
+        arches: plan
+            .arches
+            .iter()
+            .map(|(arch, planned)| ArchSources {
+                arch: arch.clone(),
+                sources: planned
+                    .iter()
+                    .filter_map(|p| {
+                        Some(PlannedSource {
+                            source: p.source.clone(),
+                            version: version.get(p.source.as_str())?.to_string(),
+                            depends_on: p.depends_on.clone(),
+                            not_built: (!p.buildable).then(|| {
+                                p.reason.clone().unwrap_or_else(|| "not buildable".into())
+                            }),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct PlanCache {
     schema: String,
@@ -448,7 +482,8 @@ fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> 
 
 /// The plan for `sources`, from `RUNDIR/plan-cache.json` when its key matches
 /// and it is fresh, else computed (loading the archive) and cached. Returns
-/// whether the cache was used.
+/// whether the cache was used. The whole stack's plan (not `--only`'s) is
+/// also written to `RUNDIR/plan.json` for the run's reports.
 pub fn plan_for(
     recipes: &Recipes,
     sources: &[StackSource],
@@ -457,6 +492,17 @@ pub fn plan_for(
     if !opts.only.is_empty() {
         return Ok((only_plan(sources, opts), false));
     }
+    let (plan, cached) = whole_plan(recipes, sources, opts)?;
+    let path = opts.run_dir.join(report::planned::RUN_PLAN);
+    report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
+    Ok((plan, cached))
+}
+
+fn whole_plan(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    opts: &BuildOptions,
+) -> Result<(BuildPlan, bool), Error> {
     let key = plan_key(recipes, sources, opts);
     let cache = opts.run_dir.join(PLAN_CACHE);
     if let Some(plan) = read_plan_cache(&cache, &key) {
@@ -838,6 +884,18 @@ pub fn prepare(
     // excludes stay excluded.
     let (jobs, mut failed) = fail_bumps(jobs, bump_failures);
     not_built.append(&mut failed);
+    // A CI job's stack dependencies were built by the jobs it needs; their
+    // results came with their .debs. One that failed (expectedly: an
+    // unexpected failure stops the pipeline before this job) skips this
+    // build, as the runner skips a failure's dependents in one run.
+    let (jobs, mut skipped) = match &opts.from_artifacts {
+        Some(dir) if !opts.only.is_empty() => {
+            let failed = failed_artifact_results(dir, &opts.only)?;
+            skip_after_failures(jobs, &failed)
+        }
+        _ => (jobs, Vec::new()),
+    };
+    not_built.append(&mut skipped);
     Ok(Prepared {
         jobs,
         not_built,
@@ -958,6 +1016,53 @@ pub fn fail_bumps(
             continue;
         }
         keep.push(job);
+    }
+    (keep, results)
+}
+
+/// The failed builds among the results that came with `--from-artifacts`
+/// (`DIR/results/*.json`), leaving out the selected sources' own.
+fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<BuildResult>, Error> {
+    let results_dir = dir.join("results");
+    if !results_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    Ok(report::model::read_results_dir(&results_dir)?
+        .into_iter()
+        .filter(|r| r.outcome.is_failure() && !only.contains(&r.source))
+        .collect())
+}
+
+/// Jobs that `failed` (builds of their stack dependencies, on their arch or
+/// arch:all) leave unbuildable become skipped results naming the failure.
+pub fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec<BuildResult>) {
+    let mut keep = Vec::new();
+    let mut results = Vec::new();
+    for job in jobs {
+        let key = job.key();
+        let root = failed
+            .iter()
+            .filter(|f| {
+                f.arch == key.arch || f.arch.as_str() == "all" || key.arch.as_str() == "all"
+            })
+            .min_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
+        match root {
+            Some(f) => {
+                let req = &job.request;
+                let mut skipped = BuildResult::not_built(
+                    &req.source,
+                    key.arch.clone(),
+                    &req.version,
+                    Outcome::Skipped {
+                        dependency: f.source.clone(),
+                        arch: f.arch.clone(),
+                    },
+                );
+                skipped.expected_failure = job.expected_failure.clone();
+                results.push(skipped);
+            }
+            None => keep.push(job),
+        }
     }
     (keep, results)
 }
@@ -1179,6 +1284,52 @@ mod tests {
             chroot_id: String::new(),
             all_only: false,
         }
+    }
+
+    /// A CI job whose needed job failed as expected (the pipeline went on):
+    /// the failed result that came with the artifacts skips it.
+    #[test]
+    fn a_failed_result_among_the_artifacts_skips_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results");
+        std::fs::create_dir_all(&results).unwrap();
+        let failed = Outcome::Failed {
+            stage: "build".into(),
+            errors: vec![],
+        };
+        for r in [
+            BuildResult::not_built("kernels", arch("riscv64"), "1-1", failed.clone()),
+            BuildResult::not_built("runtime", arch("riscv64"), "1-1", Outcome::Ok),
+            // The job's own result of an earlier attempt does not count.
+            BuildResult::not_built("apps", arch("riscv64"), "1-1", failed.clone()),
+        ] {
+            std::fs::write(
+                results.join(format!("{}_{}.json", r.source, r.arch)),
+                serde_json::to_string(&r).unwrap(),
+            )
+            .unwrap();
+        }
+        let only = BTreeSet::from(["apps".to_string()]);
+        let failures = failed_artifact_results(dir.path(), &only).unwrap();
+        assert_eq!(
+            failures
+                .iter()
+                .map(|r| r.source.as_str())
+                .collect::<Vec<_>>(),
+            ["kernels"]
+        );
+        let (kept, skipped) = skip_after_failures(
+            vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])],
+            &failures,
+        );
+        assert_eq!(kept.len(), 1, "the amd64 build does not need riscv64's");
+        assert_eq!(
+            crate::report::model::explain(&skipped[0]),
+            "skipped: dependency kernels failed on riscv64"
+        );
+        // No results came along: nothing to skip.
+        let none = failed_artifact_results(&dir.path().join("nothing"), &only).unwrap();
+        assert!(none.is_empty());
     }
 
     fn source(control: &str) -> StackSource {

@@ -15,6 +15,9 @@ use cascade::plan::{Options as PlanOptions, Plan, SourceInput, plan_arch};
 use cascade::recipe;
 use serde::Deserialize;
 
+mod common;
+use common::{missing_prerequisite, unavailable};
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ci");
 const TEMPLATES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci");
 
@@ -297,40 +300,6 @@ fn generate_rejects_rdeps_of_an_unknown_source() {
         .stderr(predicates::str::contains("no recipe for nope"));
 }
 
-/// Skips (prints why) or, under CI=true, fails.
-fn unavailable(reason: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "prerequisite missing (CI=true makes this a failure): {reason}"
-    );
-    eprintln!("skipped: {reason}");
-}
-
-/// What a real sbuild build needs here, or why it cannot run.
-fn missing_sbuild(arches: &[&str]) -> Option<String> {
-    for tool in ["sbuild", "dpkg-source", "git", "dpkg-deb", "rsync"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    let cfg = cascade::sbuild::SbuildConfig::new("unstable");
-    for a in arches {
-        let arch = cascade::arch::Arch::new(a).unwrap();
-        let t = cfg.chroot_for(&arch, cascade::recipe::BuildMode::Native);
-        if !t.exists() {
-            return Some(format!(
-                "chroot tarball {} is missing (run `cascade setup --arch {a}`)",
-                t.display()
-            ));
-        }
-    }
-    None
-}
-
 /// `cascade` with the demo's fixed identity and date, in `dir`.
 fn demo_cascade(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::new(assert_cmd::cargo::cargo_bin("cascade"))
@@ -343,6 +312,9 @@ fn demo_cascade(dir: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// What the real builds under gitlab-ci-local need besides sbuild.
+const SBUILD_TOOLS: &[&str] = &["dpkg-source", "git", "dpkg-deb", "rsync"];
 
 const DEMO_EPOCH: &str = "1764590400";
 const DEMO_VERSION: &str = "7.2.4-1~exp1";
@@ -433,7 +405,7 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let arches_var =
         std::env::var("CASCADE_CI_DEMO_ARCHES").unwrap_or_else(|_| "amd64".to_string());
     let arches: Vec<&str> = arches_var.split(',').collect();
-    if let Some(why) = missing_sbuild(&arches) {
+    if let Some(why) = missing_prerequisite(SBUILD_TOOLS, &arches) {
         return unavailable(&why);
     }
     let t0 = std::time::Instant::now();
@@ -541,20 +513,11 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let local = cascade::report::Report::from_run(&work.join("run")).unwrap();
     let local_debs = deb_names(&work.join("run/debs"));
 
-    // The pipeline builds what the plan builds; the local report also lists
-    // the cells it did not build (excluded, blocked), which CI's job list
-    // carries in the report job's CASCADE_NOT_BUILT.
+    // The pipeline builds what the plan builds; the cells it does not build
+    // (excluded, blocked) come from the pipeline's plan.json, as the local
+    // report has them.
     let ci_classes = classes(&ci_report);
-    let local_built = classes(&cascade::report::Report {
-        results: local
-            .results
-            .iter()
-            .filter(|r| r.log.is_some())
-            .cloned()
-            .collect(),
-        ..local.clone()
-    });
-    assert_eq!(ci_classes, local_built, "CI report vs cascade run");
+    assert_eq!(ci_classes, classes(&local), "CI report vs cascade run");
     assert_eq!(ci_debs, local_debs, "CI .debs vs cascade run's");
     assert!(ci_report.results.iter().all(|r| r.version == DEMO_VERSION));
     for a in &arches {
@@ -585,7 +548,7 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
 #[test]
 fn salsa_template_runs_for_a_demo_package() {
     let Some(bin) = gitlab_ci_local() else { return };
-    if let Some(why) = missing_sbuild(&["amd64"]) {
+    if let Some(why) = missing_prerequisite(SBUILD_TOOLS, &["amd64"]) {
         return unavailable(&why);
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -166,3 +166,83 @@ fn port_verdict_fails_only_on_what_built_before() {
     let port = std::fs::read_to_string(tonight.path().join("port.json")).unwrap();
     assert!(port.contains("\"smi\""), "{port}");
 }
+
+/// A fan-out pipeline's report job: the build jobs' `results/*.json` and the
+/// pipeline's `plan.json`. GitLab never started `apps` (its dependency
+/// `kernels` failed): the report shows it skipped behind `kernels`, `smi` is
+/// excluded as the plan says, and the porting verdict counts `apps` as
+/// blocked, not as a failure of its own.
+#[test]
+fn a_pipelines_plan_completes_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    let mut kernels = result("kernels", "riscv64", failed());
+    kernels.expected_failure = Some("#error: no riscv64 kernels".into());
+    for r in [result("runtime", "riscv64", Outcome::Ok), kernels] {
+        std::fs::write(
+            results.join(format!("{}_{}.json", r.source, r.arch)),
+            serde_json::to_string(&r).unwrap(),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("plan.json"),
+        r#"{"schema": "cascade-run-plan/1", "arches": [{"arch": "riscv64", "sources": [
+            {"source": "runtime", "version": "1.0-1"},
+            {"source": "kernels", "version": "1.0-1", "depends_on": ["runtime"]},
+            {"source": "apps", "version": "1.0-1", "depends_on": ["kernels", "runtime"]},
+            {"source": "smi", "version": "1.0-1", "not_built": "Architecture: amd64"}
+        ]}]}"#,
+    )
+    .unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .args(["report", dir.path().to_str().unwrap(), "--format", "json"])
+        .args(["--port", "riscv64"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let cells: Vec<String> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{} {} {}",
+                r["source"].as_str().unwrap(),
+                r["arch"].as_str().unwrap(),
+                r["outcome"]["class"].as_str().unwrap(),
+                r["outcome"]["dependency"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "runtime/riscv64 ok -",
+            "kernels/riscv64 failed -",
+            "apps/riscv64 skipped kernels",
+            "smi/riscv64 excluded -",
+        ]
+    );
+    let port: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("port.json")).unwrap())
+            .unwrap();
+    let blocked = &port["arches"][0]["blocked"];
+    assert_eq!(blocked[0]["source"], "apps", "{port}");
+    assert_eq!(blocked[0]["by"][0], "kernels", "{port}");
+
+    // A plan of another schema is refused, naming the file.
+    std::fs::write(
+        dir.path().join("plan.json"),
+        r#"{"schema": "x", "arches": []}"#,
+    )
+    .unwrap();
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .args(["report", dir.path().to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("plan.json"));
+}

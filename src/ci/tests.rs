@@ -500,3 +500,55 @@ fn dependents_of_a_mixed_source_also_need_its_host_job() {
         ["build:docs:all", "build:hip:amd64", "build:blas:amd64"]
     );
 }
+
+/// The report job's plan.json: the pipeline's builds with their edges, what
+/// it does not build with the reason; with --rdeps-of only the selection.
+#[test]
+fn the_report_job_writes_the_pipelines_plan() {
+    let run_plan = |p: &Pipeline| -> RunPlan {
+        let script = &p.job("report").unwrap().script;
+        let line = script
+            .iter()
+            .find(|l| l.starts_with("cat > cascade-run/plan.json <<'CASCADE_RUN_PLAN'\n"))
+            .expect("the report job writes the plan");
+        assert!(line.ends_with("\nCASCADE_RUN_PLAN"), "{line}");
+        let json = line.lines().nth(1).unwrap();
+        serde_json::from_str(json).unwrap()
+    };
+    let sources = |rp: &RunPlan, arch: &str| -> Vec<String> {
+        let a = rp.arches.iter().find(|a| a.arch.as_str() == arch).unwrap();
+        a.sources
+            .iter()
+            .map(|s| match &s.not_built {
+                Some(why) => format!("{} ({why})", s.source),
+                None => format!("{} <- {}", s.source, s.depends_on.join(" ")),
+            })
+            .collect()
+    };
+    let (plan, r, mut o) = demo();
+    let all = run_plan(&generate(&plan, &r, &o).unwrap());
+    assert_eq!(all.schema, planned::SCHEMA);
+    assert!(all.all_only.contains("docs"));
+    let riscv = sources(&all, "riscv64");
+    assert!(riscv.contains(&"blas <- hip".to_string()), "{riscv:?}");
+    assert!(
+        riscv.contains(&"gpu-only (Architecture: amd64 arm64)".to_string()),
+        "{riscv:?}"
+    );
+    o.selection = Selection::RdepsOf {
+        package: "hip".into(),
+        parent_job_prefix: "build:".into(),
+    };
+    let rdeps = run_plan(&generate(&plan, &r, &o).unwrap());
+    let riscv = sources(&rdeps, "riscv64");
+    assert!(
+        riscv
+            .iter()
+            .all(|s| !s.starts_with("hip ") && !s.starts_with("docs ")),
+        "{riscv:?}"
+    );
+    assert!(
+        riscv.iter().any(|s| s.starts_with("solver <- ")),
+        "{riscv:?}"
+    );
+}

@@ -75,7 +75,8 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
     if args.port.is_empty() {
         return Ok(report::exit_code(&rep.results));
     }
-    let arches = port_contexts(&args.port, &rep, &args.run_dir);
+    let plan = report::planned::RunPlan::load(&args.run_dir).map_err(report::Error::from)?;
+    let arches = port_contexts(&args.port, &rep, &args.run_dir, plan.as_ref());
     let port = port_report::build(&port_report::Input {
         stack: rep.stack.clone(),
         run_dir: &args.run_dir,
@@ -88,19 +89,24 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
 }
 
 /// What a porting report needs to know of each arch, read off the run
-/// directory alone (a CI report job has no plan): the sources built from a
-/// widened copy carry the `~port` version suffix, and their patches sit in
-/// `RUNDIR/port/ARCH/patches/`. Without the plan's edges every failure counts
-/// as a root (in a GitLab pipeline, blocked jobs never run and leave no result).
+/// directory: the sources built from a widened copy carry the `~port`
+/// version suffix, their patches sit in `RUNDIR/port/ARCH/patches/`, and the
+/// edges come from the run's `plan.json` (a CI report job's is the one
+/// `cascade ci generate` planned). Without a plan every failure counts as a
+/// root.
 fn port_contexts(
     arches: &[Arch],
     rep: &Report,
     run_dir: &std::path::Path,
+    plan: Option<&report::planned::RunPlan>,
 ) -> Vec<port_report::ArchContext> {
     arches
         .iter()
         .map(|arch| {
             let mut ctx = port_report::ArchContext::new(arch.clone());
+            if let Some(plan) = plan {
+                ctx.depends_on = plan.edges(arch.as_str());
+            }
             for r in rep.results.iter().filter(|r| &r.arch == arch) {
                 if r.version.contains("~port") {
                     ctx.widened.insert(r.source.clone());

@@ -11,6 +11,7 @@
 //! | `markdown` | summary for CI job pages                           |
 //! | `progress` | live progress from events (indicatif or plain)     |
 //! | `port`     | the porting report (`port.json`, `cascade-port/1`) |
+//! | `planned`  | the run's plan (`plan.json`): builds that never ran, edges |
 //! | `files`    | writes all formats into the run directory          |
 
 pub mod files;
@@ -19,6 +20,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod model;
+pub mod planned;
 pub mod port;
 pub mod progress;
 pub mod text;

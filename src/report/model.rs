@@ -34,6 +34,8 @@ pub enum Error {
     NotARun(PathBuf),
     #[error(transparent)]
     State(#[from] crate::state::Error),
+    #[error(transparent)]
+    Plan(#[from] super::planned::Error),
     #[error("writing JUnit XML: {0}")]
     Junit(String),
 }
@@ -263,8 +265,9 @@ impl Report {
     }
 
     /// The report of a run directory (its report.json, else its state.json,
-    /// else its `results/*.json` as CI build jobs leave them), or of a
-    /// report.json given directly.
+    /// else its `results/*.json` as CI build jobs leave them — these two
+    /// completed by its `plan.json`, when it has one), or of a report.json
+    /// given directly.
     pub fn from_run(path: &Path) -> Result<Report, Error> {
         if path.is_file() {
             return Report::load(path);
@@ -273,6 +276,14 @@ impl Report {
         if json.is_file() {
             return Report::load(&json);
         }
+        // Without report.json the results may not cover the plan: a run
+        // that was killed, or a CI pipeline whose failed jobs' dependents
+        // never started. The run's plan names what is missing.
+        let plan = super::planned::RunPlan::load(path)?;
+        let complete = |results: Vec<BuildResult>| match &plan {
+            Some(p) => p.complete(results),
+            None => results,
+        };
         if path.join(crate::state::STATE_FILE).is_file() {
             let state = crate::state::RunState::load(path)?;
             let duration = state.entries.values().map(|e| e.result.duration_secs).sum();
@@ -280,7 +291,7 @@ impl Report {
                 None,
                 path.to_path_buf(),
                 duration,
-                state.results(),
+                complete(state.results()),
             ));
         }
         // A CI report job: every build job's `results/PKG_ARCH.json`.
@@ -288,7 +299,12 @@ impl Report {
         if results_dir.is_dir() {
             let results = read_results_dir(&results_dir)?;
             let duration = results.iter().map(|r| r.duration_secs).sum();
-            return Ok(Report::new(None, path.to_path_buf(), duration, results));
+            return Ok(Report::new(
+                None,
+                path.to_path_buf(),
+                duration,
+                complete(results),
+            ));
         }
         Err(Error::NotARun(path.to_path_buf()))
     }
@@ -365,7 +381,7 @@ impl Report {
 }
 
 /// Every `*.json` in `dir`, one `BuildResult` each, by file name.
-fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
+pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
     let io = |source| Error::Io {
         path: dir.to_path_buf(),
         source,
