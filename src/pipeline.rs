@@ -328,37 +328,18 @@ pub fn build_plan(plan: &plan::Plan, sources: &[SourceInfo]) -> BuildPlan {
         .iter()
         .filter_map(|ap| {
             let arch = Arch::new(&ap.arch)?;
-            let mut out: Vec<Planned> = ap
-                .order
-                .iter()
-                .filter_map(|name| ap.source(name))
-                .map(|s| Planned {
-                    source: s.name.clone(),
-                    buildable: true,
-                    reason: None,
-                    depends_on: s.depends_on.clone(),
+            let out: Vec<Planned> = ap
+                .in_build_order()
+                .map(|s| {
+                    let reason = plan::render::not_built_reason(s);
+                    Planned {
+                        source: s.name.clone(),
+                        buildable: reason.is_none(),
+                        reason,
+                        depends_on: s.depends_on.clone(),
+                    }
                 })
                 .collect();
-            for s in &ap.sources {
-                if s.status == plan::Status::Buildable {
-                    continue;
-                }
-                let why = s
-                    .reason
-                    .as_ref()
-                    .map(|r| plan::render::reason_text(&s.name, r))
-                    .unwrap_or_else(|| "not buildable".into());
-                let reason = match s.status {
-                    plan::Status::Blocked => format!("blocked: {why}"),
-                    _ => why,
-                };
-                out.push(Planned {
-                    source: s.name.clone(),
-                    buildable: false,
-                    reason: Some(reason),
-                    depends_on: s.depends_on.clone(),
-                });
-            }
             Some((arch, out))
         })
         .collect();
@@ -1001,17 +982,7 @@ pub fn fail_bumps(
             continue;
         }
         if let Some(r) = job.deps.iter().find_map(|d| root.get(d)).cloned() {
-            let mut skipped = BuildResult::not_built(
-                &req.source,
-                key.arch.clone(),
-                &req.version,
-                Outcome::Skipped {
-                    dependency: r.source.clone(),
-                    arch: r.arch.clone(),
-                },
-            );
-            skipped.expected_failure = job.expected_failure.clone();
-            results.push(skipped);
+            results.push(skipped(&job, &r.source, &r.arch));
             root.insert(key, r);
             continue;
         }
@@ -1047,24 +1018,28 @@ pub fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>,
             })
             .min_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
         match root {
-            Some(f) => {
-                let req = &job.request;
-                let mut skipped = BuildResult::not_built(
-                    &req.source,
-                    key.arch.clone(),
-                    &req.version,
-                    Outcome::Skipped {
-                        dependency: f.source.clone(),
-                        arch: f.arch.clone(),
-                    },
-                );
-                skipped.expected_failure = job.expected_failure.clone();
-                results.push(skipped);
-            }
+            Some(f) => results.push(skipped(&job, &f.source, &f.arch)),
             None => keep.push(job),
         }
     }
     (keep, results)
+}
+
+/// The result of `job` not attempted because the build of `dependency` on
+/// `arch` failed.
+fn skipped(job: &Job, dependency: &str, arch: &Arch) -> BuildResult {
+    let req = &job.request;
+    let mut r = BuildResult::not_built(
+        &req.source,
+        job.key().arch,
+        &req.version,
+        Outcome::Skipped {
+            dependency: dependency.to_string(),
+            arch: arch.clone(),
+        },
+    );
+    r.expected_failure = job.expected_failure.clone();
+    r
 }
 
 fn mode_name(mode: BuildMode) -> &'static str {

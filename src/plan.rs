@@ -343,6 +343,15 @@ impl ArchPlan {
     pub fn source(&self, name: &str) -> Option<&SourcePlan> {
         self.sources.iter().find(|s| s.name == name)
     }
+
+    /// The buildable sources in build order, then the others by name.
+    pub fn in_build_order(&self) -> impl Iterator<Item = &SourcePlan> {
+        self.order.iter().filter_map(|n| self.source(n)).chain(
+            self.sources
+                .iter()
+                .filter(|s| s.status != Status::Buildable),
+        )
+    }
 }
 
 /// Plans one architecture. Deterministic: the same inputs give the same plan

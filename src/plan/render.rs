@@ -55,6 +55,24 @@ fn root_text(root: &Root) -> String {
     }
 }
 
+/// Why a source of an arch's plan is not built there, or `None` when it
+/// is: the reason (an `Architecture` field as it stands), `blocked: ` before
+/// a blocking one.
+pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<String> {
+    if s.status == crate::plan::Status::Buildable {
+        return None;
+    }
+    let why = s
+        .reason
+        .as_ref()
+        .map(|r| reason_text(&s.name, r))
+        .unwrap_or_else(|| "not buildable".into());
+    Some(match s.status {
+        crate::plan::Status::Blocked => format!("blocked: {why}"),
+        _ => why,
+    })
+}
+
 /// One line saying why `source` can't build, chains spelled out:
 /// `rocblas → hipcc (built by rocm-hipamd, excluded: Architecture: amd64 arm64 ppc64el)`.
 pub fn reason_text(source: &str, reason: &Reason) -> String {

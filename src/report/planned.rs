@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
 use crate::events::{BuildResult, Outcome};
-use crate::plan::{Plan, Status};
+use crate::plan::Plan;
+use crate::plan::render::not_built_reason;
 
 pub const RUN_PLAN: &str = "plan.json";
 pub const SCHEMA: &str = "cascade-run-plan/1";
@@ -79,38 +80,21 @@ impl RunPlan {
             .iter()
             .filter_map(|ap| {
                 let arch = Arch::new(&ap.arch)?;
-                let mut sources: Vec<PlannedSource> = ap
-                    .order
-                    .iter()
-                    .filter_map(|n| ap.source(n))
-                    .map(|s| PlannedSource {
-                        source: s.name.clone(),
-                        version: s.version.clone(),
-                        depends_on: s.depends_on.clone(),
-                        not_built: None,
+                let sources = ap
+                    .in_build_order()
+                    .map(|s| {
+                        let not_built = not_built_reason(s);
+                        PlannedSource {
+                            source: s.name.clone(),
+                            version: s.version.clone(),
+                            depends_on: match not_built {
+                                None => s.depends_on.clone(),
+                                Some(_) => Vec::new(),
+                            },
+                            not_built,
+                        }
                     })
                     .collect();
-                sources.extend(
-                    ap.sources
-                        .iter()
-                        .filter(|s| s.status != Status::Buildable)
-                        .map(|s| {
-                            let why = s
-                                .reason
-                                .as_ref()
-                                .map(|r| crate::plan::render::reason_text(&s.name, r))
-                                .unwrap_or_else(|| "not buildable".into());
-                            PlannedSource {
-                                source: s.name.clone(),
-                                version: s.version.clone(),
-                                depends_on: Vec::new(),
-                                not_built: Some(match s.status {
-                                    Status::Blocked => format!("blocked: {why}"),
-                                    _ => why,
-                                }),
-                            }
-                        }),
-                );
                 Some(ArchSources { arch, sources })
             })
             .collect();
