@@ -46,6 +46,7 @@ use crate::plan::render::reason_text;
 use crate::plan::{ArchPlan, Plan, Status};
 use crate::recipe::Recipes;
 use crate::report::planned::{self, RunPlan};
+use crate::report::port as port_report;
 
 /// GitLab rejects a job with more than this many `needs`.
 pub const MAX_NEEDS: usize = 50;
@@ -635,6 +636,19 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         ));
     }
     script.push(format!("cat {REPORT_DIR}/report.md || true"));
+    let mut report_paths = vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/results/")];
+    if !port_arches.is_empty() {
+        // `cascade report --port` writes the porting report into the run
+        // directory: publish it, and show it in the job log.
+        script.push(format!("cat {RUN_DIR}/{} || true", port_report::PORT_MD));
+        for f in [
+            port_report::PORT_JSON,
+            port_report::PORT_MD,
+            port_report::PORT_TXT,
+        ] {
+            report_paths.push(format!("{RUN_DIR}/{f}"));
+        }
+    }
     script.extend(options.report_after.iter().cloned());
     script.push("exit $status".into());
     let mut variables = BTreeMap::new();
@@ -661,7 +675,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
             name: Some("cascade-report".into()),
             when: "always".into(),
             expire_in: options.expire_in.clone(),
-            paths: vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/results/")],
+            paths: report_paths,
             reports: Some(Reports {
                 junit: vec![format!("{REPORT_DIR}/junit.xml")],
             }),

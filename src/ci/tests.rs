@@ -467,6 +467,11 @@ fn a_porting_run_takes_the_recipes_port_timeout() {
             .any(|l| l.starts_with("cascade report ") && l.contains(" --port riscv64 ")),
         "{report:?}"
     );
+    // The porting report it writes into the run directory is published.
+    let paths = &p.job("report").unwrap().artifacts.as_ref().unwrap().paths;
+    for f in ["port.json", "port.md", "port.txt"] {
+        assert!(paths.contains(&format!("cascade-run/{f}")), "{paths:?}");
+    }
     // A plain run's jobs build the packaging as it is.
     let (plan, r, o) = demo();
     let plain = generate(&plan, &r, &o).unwrap();
