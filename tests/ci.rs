@@ -390,6 +390,49 @@ fn classes(rep: &cascade::report::Report) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Initialises the demo stack in `work` and generates its pipeline for
+/// `arches` (`ci generate` with `extra` too). The demo's sources are in no
+/// archive: the plan reads their control files from the packaging clones a
+/// bump leaves. Returns the recipes directory and the pipeline's YAML.
+fn demo_pipeline(work: &Path, arches: &str, extra: &[&str]) -> (PathBuf, String) {
+    let ok = |out: std::process::Output, what: &str| {
+        assert!(out.status.success(), "{what}: {out:?}");
+    };
+    ok(demo_cascade(work, &["demo", "init", "demo"]), "demo init");
+    let recipes = work.join("demo/recipes");
+    let recipes_s = recipes.to_str().unwrap();
+    ok(
+        demo_cascade(
+            work,
+            &["bump", "--recipes", recipes_s, "--workdir", "planwork"],
+        ),
+        "bump for the plan",
+    );
+    let mut gen_args: Vec<String> = [
+        "--recipes",
+        recipes_s,
+        "ci",
+        "generate",
+        "--arch",
+        arches,
+        "--allow-expired",
+        "--out",
+        "pipeline.yml",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect();
+    for s in cascade::demo::PACKAGES {
+        gen_args.push("--checkout".into());
+        gen_args.push(format!("{s}={}/planwork/{s}/packaging", work.display()));
+    }
+    let gen_args: Vec<&str> = gen_args.iter().map(String::as_str).collect();
+    ok(demo_cascade(work, &gen_args), "ci generate");
+    let yaml = std::fs::read_to_string(work.join("pipeline.yml")).unwrap();
+    (recipes, yaml)
+}
+
 /// The demo stack's generated pipeline, run for real under gitlab-ci-local
 /// (shell executor, two jobs at a time, real sbuild): its report and .debs
 /// are those of `cascade run` on the same stack.
@@ -411,52 +454,8 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let t0 = std::time::Instant::now();
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
-    let ok = |out: std::process::Output, what: &str| {
-        assert!(out.status.success(), "{what}: {out:?}");
-        out
-    };
-    ok(demo_cascade(work, &["demo", "init", "demo"]), "demo init");
-    let recipes = work.join("demo/recipes");
+    let (recipes, yaml) = demo_pipeline(work, &arches_var, &[]);
     let recipes_s = recipes.to_str().unwrap();
-    // The demo's sources are in no archive: the plan reads their control
-    // files from the packaging clones a bump leaves.
-    ok(
-        demo_cascade(
-            work,
-            &["bump", "--recipes", recipes_s, "--workdir", "planwork"],
-        ),
-        "bump for the plan",
-    );
-    let sources = [
-        "demo-cmake",
-        "demo-runtime",
-        "demo-blas",
-        "demo-solver",
-        "demo-smi",
-        "demo-kernels",
-        "demo-apps",
-    ];
-    let mut gen_args: Vec<String> = [
-        "--recipes",
-        recipes_s,
-        "ci",
-        "generate",
-        "--arch",
-        &arches_var,
-        "--allow-expired",
-        "--out",
-        "pipeline.yml",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for s in sources {
-        gen_args.push("--checkout".into());
-        gen_args.push(format!("{s}={}/planwork/{s}/packaging", work.display()));
-    }
-    let gen_args: Vec<&str> = gen_args.iter().map(String::as_str).collect();
-    ok(demo_cascade(work, &gen_args), "ci generate");
-    let yaml = std::fs::read_to_string(work.join("pipeline.yml")).unwrap();
     let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
     let bin_dir = cascade_bin_dir(work);
 
@@ -885,4 +884,71 @@ fn collectors_pass_the_artifacts_on() {
         .map(|j| format!("amd64/p{j:02}_1.0_amd64.deb"))
         .collect();
     assert_eq!(report["top amd64"], want.join(" "));
+}
+
+/// The demo stack's porting pipeline on riscv64 (`ci generate --port`), run
+/// for real under gitlab-ci-local. demo-kernels, widened, fails as its
+/// recipe expects: its job succeeds and the pipeline goes on, so
+/// demo-apps's job starts, receives the failed result with the artifacts and
+/// records itself skipped instead of building against .debs that are not
+/// there. demo-solver's tests fail there unexpectedly: the pipeline fails.
+/// The report job completes the results from the pipeline's plan and
+/// publishes the porting report, demo-apps blocked by demo-kernels.
+#[test]
+fn porting_pipeline_skips_the_dependents_of_an_expected_failure() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    if let Some(why) = missing_prerequisite(SBUILD_TOOLS, &["amd64", "riscv64"]) {
+        return unavailable(&why);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let (_, yaml) = demo_pipeline(work, "riscv64", &["--port"]);
+    let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
+    let bin_dir = cascade_bin_dir(work);
+    let (passed, log) = gitlab_ci(&bin, dir.path(), &real_run_args(&bin_dir, &[]));
+    assert!(!passed, "demo-solver/riscv64 should fail:\n{log}");
+    assert!(
+        log.contains("demo-apps/riscv64: skipped: dependency demo-kernels failed on riscv64"),
+        "{log}"
+    );
+    // As in the plain pipeline's test: the `when: always` report, alone.
+    let (passed, report_log) = gitlab_ci(&bin, dir.path(), &real_run_args(&bin_dir, &["report"]));
+    assert!(
+        !passed,
+        "demo-solver fails the porting verdict:\n{report_log}"
+    );
+
+    let artifacts = dir.path().join(".gitlab-ci-local/artifacts");
+    assert!(
+        deb_names(&artifacts.join("buildOgdemo-appsOgriscv64")).is_empty(),
+        "demo-apps built nothing"
+    );
+    let rep =
+        cascade::report::Report::from_run(&artifacts.join("report/cascade-report/report.json"))
+            .unwrap_or_else(|e| panic!("{e}\n{log}\n{report_log}"));
+    let cells = classes(&rep);
+    for (cell, class) in [
+        ("demo-cmake/all", "ok"),
+        ("demo-smi/riscv64", "ok"),
+        ("demo-kernels/riscv64", "expected-failure"),
+        ("demo-apps/riscv64", "skipped"),
+        ("demo-solver/riscv64", "test-failed"),
+    ] {
+        assert_eq!(
+            cells.get(cell).map(String::as_str),
+            Some(class),
+            "{cell}: {cells:?}"
+        );
+    }
+    let port = std::fs::read_to_string(artifacts.join("report/cascade-run/port.json"))
+        .unwrap_or_else(|e| panic!("port.json: {e}\n{report_log}"));
+    let port: serde_json::Value = serde_json::from_str(&port).unwrap();
+    let riscv = &port["arches"][0];
+    assert_eq!(riscv["blocked"][0]["source"], "demo-apps", "{port}");
+    assert_eq!(riscv["blocked"][0]["by"][0], "demo-kernels", "{port}");
+    let failing = port["failing"].to_string();
+    assert!(
+        failing.contains("demo-solver") && !failing.contains("demo-apps"),
+        "{failing}"
+    );
 }
