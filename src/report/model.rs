@@ -265,9 +265,8 @@ impl Report {
     }
 
     /// The report of a run directory (its report.json, else its state.json,
-    /// else its `results/*.json` as CI build jobs leave them — these two
-    /// completed by its `plan.json`, when it has one), or of a report.json
-    /// given directly.
+    /// else its `results/*.json` as CI build jobs leave them, completed by
+    /// its `plan.json` when it has one), or of a report.json given directly.
     pub fn from_run(path: &Path) -> Result<Report, Error> {
         if path.is_file() {
             return Report::load(path);
@@ -276,14 +275,6 @@ impl Report {
         if json.is_file() {
             return Report::load(&json);
         }
-        // Without report.json the results may not cover the plan: a run
-        // that was killed, or a CI pipeline whose failed jobs' dependents
-        // never started. The run's plan names what is missing.
-        let plan = super::planned::RunPlan::load(path)?;
-        let complete = |results: Vec<BuildResult>| match &plan {
-            Some(p) => p.complete(results),
-            None => results,
-        };
         if path.join(crate::state::STATE_FILE).is_file() {
             let state = crate::state::RunState::load(path)?;
             let duration = state.entries.values().map(|e| e.result.duration_secs).sum();
@@ -291,20 +282,20 @@ impl Report {
                 None,
                 path.to_path_buf(),
                 duration,
-                complete(state.results()),
+                state.results(),
             ));
         }
-        // A CI report job: every build job's `results/PKG_ARCH.json`.
+        // A CI report job: every build job's `results/PKG_ARCH.json`. GitLab
+        // never starts the dependents of a failed job, so they leave none:
+        // the pipeline's plan names what is missing.
         let results_dir = path.join("results");
         if results_dir.is_dir() {
-            let results = read_results_dir(&results_dir)?;
+            let mut results = read_results_dir(&results_dir)?;
+            if let Some(plan) = super::planned::RunPlan::load(path)? {
+                results = plan.complete(results);
+            }
             let duration = results.iter().map(|r| r.duration_secs).sum();
-            return Ok(Report::new(
-                None,
-                path.to_path_buf(),
-                duration,
-                complete(results),
-            ));
+            return Ok(Report::new(None, path.to_path_buf(), duration, results));
         }
         Err(Error::NotARun(path.to_path_buf()))
     }
