@@ -1006,7 +1006,7 @@ fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<Bu
 
 /// Jobs that `failed` (builds of their stack dependencies, on their arch or
 /// arch:all) leave unbuildable become skipped results naming the failure.
-pub fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec<BuildResult>) {
+fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec<BuildResult>) {
     let mut keep = Vec::new();
     let mut results = Vec::new();
     for job in jobs {

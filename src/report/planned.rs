@@ -158,7 +158,6 @@ impl RunPlan {
     /// (as `all` for an arch:all-only one no arch builds).
     /// Then in plan order: sources as the plan lists them, arch by arch.
     pub fn complete(&self, mut results: Vec<BuildResult>) -> Vec<BuildResult> {
-        let key = |source: &str, arch: &Arch| (source.to_string(), arch.to_string());
         let mut known: BTreeMap<(String, String), usize> = results
             .iter()
             .enumerate()
@@ -183,7 +182,9 @@ impl RunPlan {
                             reason: reason.clone(),
                         },
                         None => {
-                            match self.failed_dependency(&s.source, &a.arch, &edges, &results) {
+                            match self
+                                .failed_dependency(&s.source, &a.arch, &edges, &known, &results)
+                            {
                                 Some((dependency, arch)) => Outcome::Skipped { dependency, arch },
                                 None => Outcome::Cancelled,
                             }
@@ -228,12 +229,14 @@ impl RunPlan {
     }
 
     /// The first failed build among `source`'s stack dependencies on `arch`,
-    /// transitively (their own result, or the failure behind a skip).
+    /// transitively (their own result, or the failure behind a skip);
+    /// `known` indexes `results` by [`key`].
     fn failed_dependency(
         &self,
         source: &str,
         arch: &Arch,
         edges: &BTreeMap<String, Vec<String>>,
+        known: &BTreeMap<(String, String), usize>,
         results: &[BuildResult],
     ) -> Option<(String, Arch)> {
         let mut seen = BTreeSet::new();
@@ -244,7 +247,7 @@ impl RunPlan {
                 continue;
             }
             let at = self.result_arch(d, arch);
-            let r = results.iter().find(|r| r.source == d && r.arch == at);
+            let r = known.get(&key(d, &at)).map(|&i| &results[i]);
             match r.map(|r| &r.outcome) {
                 Some(o) if o.is_failure() => return Some((d.to_string(), at)),
                 Some(Outcome::Skipped { dependency, arch }) => {
@@ -258,6 +261,11 @@ impl RunPlan {
         }
         None
     }
+}
+
+/// A result's key: source and arch.
+fn key(source: &str, arch: &Arch) -> (String, String) {
+    (source.to_string(), arch.to_string())
 }
 
 #[cfg(test)]
