@@ -424,6 +424,13 @@ struct Fixture {
     packaging: PathBuf,
 }
 
+impl Fixture {
+    /// The hipblas-common recipe on this fixture's repositories.
+    fn recipe(&self, tag: &str, template: &str) -> Recipe {
+        recipe(&self.upstream, &self.packaging, tag, template)
+    }
+}
+
 fn fixture_repos(changelog: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let upstream = repos::upstream(dir.path());
@@ -473,12 +480,7 @@ fn happy_path_gbp() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let opts = options(fx.dir.path());
     let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     assert_eq!(out.status, Status::Bumped);
@@ -538,12 +540,7 @@ fn second_run_is_already_at_target_and_changes_nothing() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let opts = options(fx.dir.path());
     let first = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     let pkg = opts.packaging_dir("hipblas-common");
@@ -575,21 +572,11 @@ fn successive_imports_follow_the_upstream_branch() {
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
     let opts = options(fx.dir.path());
-    let old = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.0",
-        "{upstream}-1~exp1",
-    );
+    let old = fx.recipe("rocm-7.2.0", "{upstream}-1~exp1");
     bump::bump_package(&old, &stack(), &opts, &Git2).unwrap();
     let pkg = opts.packaging_dir("hipblas-common");
     assert!(pkg.join("legacy.txt").exists());
-    let new = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let new = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let out = bump::bump_package(&new, &stack(), &opts, &Git2).unwrap();
     assert_eq!(out.previous.as_deref(), Some("7.2.0-1~exp1"));
     assert!(
@@ -617,12 +604,7 @@ fn successive_imports_follow_the_upstream_branch() {
 #[test]
 fn missing_tag_lists_the_nearest_tags() {
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.5",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.5", "{upstream}-1~exp1");
     let err = bump::bump_package(&r, &stack(), &options(fx.dir.path()), &Git2)
         .unwrap_err()
         .to_string();
@@ -642,12 +624,7 @@ fn dirty_checkout_is_refused_unless_allowed() {
     let checkout = fx.dir.path().join("mine");
     git2::Repository::clone(fx.packaging.to_str().unwrap(), &checkout).unwrap();
     std::fs::write(checkout.join("debian/control"), "Source: changed\n").unwrap();
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let mut opts = options(fx.dir.path());
     opts.checkouts
         .insert("hipblas-common".into(), checkout.clone());
@@ -680,12 +657,7 @@ fn dirty_checkout_is_refused_unless_allowed() {
 fn version_must_increase_unless_forced() {
     let text = fixture("hipblas-common").replacen("(7.1.0-1)", "(7.3.0-1)", 1);
     let fx = fixture_repos(&text);
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let err = bump::bump_package(&r, &stack(), &options(fx.dir.path()), &Git2)
         .unwrap_err()
         .to_string();
@@ -706,12 +678,7 @@ fn unreleased_top_entry_is_updated() {
         1,
     );
     let fx = fixture_repos(&text);
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let opts = options(fx.dir.path());
     bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     let cl = std::fs::read_to_string(
@@ -744,12 +711,7 @@ fn unreleased_entry_at_the_target_version_is_completed() {
         fixture("hipblas-common")
     );
     let fx = fixture_repos(&text);
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let opts = options(fx.dir.path());
     let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     assert_eq!(out.status, Status::Bumped);
@@ -769,12 +731,7 @@ fn already_at_target_still_provides_the_source_package() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let opts = options(fx.dir.path());
     bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     let pkg = opts.packaging_dir("hipblas-common");
@@ -792,12 +749,7 @@ fn epoch_is_kept_and_dropped_from_file_names() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "1:{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "1:{upstream}-1~exp1");
     let out = bump::bump_package(&r, &stack(), &options(fx.dir.path()), &Git2).unwrap();
     assert_eq!(out.version.as_deref(), Some("1:7.2.4-1~exp1"));
     assert!(
@@ -820,12 +772,7 @@ fn dfsg_repack_drops_files_excluded() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}+dfsg-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}+dfsg-1~exp1");
     let opts = options(fx.dir.path());
     let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
     assert_eq!(out.version.as_deref(), Some("7.2.4+dfsg-1~exp1"));
@@ -906,12 +853,7 @@ fn interrupted_bump_is_completed_by_a_rerun() {
     }
     for step in [Step::Changelog, Step::Tarball, Step::Import] {
         let fx = fixture_repos(&fixture("hipblas-common"));
-        let r = recipe(
-            &fx.upstream,
-            &fx.packaging,
-            "rocm-7.2.4",
-            "{upstream}-1~exp1",
-        );
+        let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
         let mut opts = options(fx.dir.path());
         opts.stop_after = Some(step);
         let err = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap_err();
@@ -939,19 +881,9 @@ fn interruption_inside_the_commit_step_is_completed_by_a_rerun() {
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
     let mut opts = options(fx.dir.path());
-    let old = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.0",
-        "{upstream}-1~exp1",
-    );
+    let old = fx.recipe("rocm-7.2.0", "{upstream}-1~exp1");
     bump::bump_package(&old, &stack(), &opts, &Git2).unwrap();
-    let new = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let new = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     opts.stop_after = Some(Step::Import);
     bump::bump_package(&new, &stack(), &opts, &Git2).unwrap_err();
     // What the work-tree update of the commit step does before the branch
@@ -1036,12 +968,7 @@ fn debian_only_repos_commit_just_the_changelog() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let mut r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let mut r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     r.packaging.import = ImportStyle::DebianOnly;
     r.commit_message = Some("Bump to ROCm 7.2.4".into());
     r.changelog = vec!["Rebuild against the ROCm 7.2.4 stack".into()];
@@ -1067,12 +994,7 @@ fn push_only_when_asked_and_only_fast_forward() {
         return;
     }
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let r = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     let remote_tip = |repo: &Path| {
         git2::Repository::open(repo)
             .unwrap()
@@ -1100,18 +1022,8 @@ fn push_only_when_asked_and_only_fast_forward() {
 #[test]
 fn stack_mode_reports_each_package_and_fail_fast_stops() {
     let fx = fixture_repos(&fixture("hipblas-common"));
-    let bad = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-9.9.9",
-        "{upstream}-1~exp1",
-    );
-    let mut dry = recipe(
-        &fx.upstream,
-        &fx.packaging,
-        "rocm-7.2.4",
-        "{upstream}-1~exp1",
-    );
+    let bad = fx.recipe("rocm-9.9.9", "{upstream}-1~exp1");
+    let mut dry = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
     dry.source = "other".into();
     let mut opts = options(fx.dir.path());
     opts.dry_run = true;

@@ -234,48 +234,50 @@ fn template(name: &str) -> String {
     std::fs::read_to_string(Path::new(TEMPLATES).join(name)).unwrap()
 }
 
-#[test]
-fn salsa_template_validates_when_included() {
-    let Some(bin) = gitlab_ci_local() else { return };
-    let salsa = template("salsa.yml");
+/// `ci/NAME`, included from a project's `.gitlab-ci.yml` as the templates
+/// say, validates and lists `jobs` (with `variables` set).
+fn assert_template_lists(bin: &Path, name: &str, variables: &[&str], jobs: &[&str]) {
+    let path = format!("ci/{name}");
+    let include = format!("include:\n  - local: {path}\n");
     let (ok, out) = gitlab_ci_list(
-        &bin,
-        &[
-            (".gitlab-ci.yml", "include:\n  - local: ci/salsa.yml\n"),
-            ("ci/salsa.yml", &salsa),
-        ],
-        &[],
+        bin,
+        &[(".gitlab-ci.yml", &include), (&path, &template(name))],
+        variables,
     );
     assert!(ok, "{out}");
-    for job in [
-        "cascade:bump",
-        "build:amd64",
-        "build:arm64",
-        "build:riscv64",
-        "rdeps:generate",
-        "rdeps ",
-        "report",
-    ] {
+    for job in jobs {
         assert!(out.contains(job), "{job} missing from:\n{out}");
     }
 }
 
 #[test]
+fn salsa_template_validates_when_included() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    assert_template_lists(
+        &bin,
+        "salsa.yml",
+        &[],
+        &[
+            "cascade:bump",
+            "build:amd64",
+            "build:arm64",
+            "build:riscv64",
+            "rdeps:generate",
+            "rdeps ",
+            "report",
+        ],
+    );
+}
+
+#[test]
 fn nightly_template_validates_when_included() {
     let Some(bin) = gitlab_ci_local() else { return };
-    let nightly = template("nightly.yml");
-    let (ok, out) = gitlab_ci_list(
+    assert_template_lists(
         &bin,
-        &[
-            (".gitlab-ci.yml", "include:\n  - local: ci/nightly.yml\n"),
-            ("ci/nightly.yml", &nightly),
-        ],
+        "nightly.yml",
         &["CASCADE_NIGHTLY=1"],
+        &["nightly:previous", "nightly:generate", "nightly "],
     );
-    assert!(ok, "{out}");
-    for job in ["nightly:previous", "nightly:generate", "nightly "] {
-        assert!(out.contains(job), "{job} missing from:\n{out}");
-    }
 }
 
 #[test]
