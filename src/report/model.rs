@@ -96,6 +96,9 @@ pub fn explain(r: &BuildResult) -> String {
         },
         Outcome::Timeout => "timed out".to_string(),
         Outcome::Cancelled => "cancelled".to_string(),
+        // The plan's blocked sources are not built either; their reason
+        // says `blocked: …` itself.
+        Outcome::Excluded { reason } if reason.starts_with("blocked: ") => reason.clone(),
         Outcome::Excluded { reason } => format!("excluded: {reason}"),
         Outcome::Skipped { dependency, arch } => {
             format!("skipped: dependency {dependency} failed on {arch}")
@@ -534,6 +537,30 @@ mod tests {
         assert_eq!(exit_code(&rep.results), std::process::ExitCode::from(1));
         rep.results[2].expected_failure = Some("known".into());
         assert_eq!(exit_code(&rep.results), std::process::ExitCode::SUCCESS);
+    }
+
+    #[test]
+    fn a_blocked_source_reads_blocked_not_excluded_blocked() {
+        let not_built = |reason: &str| {
+            BuildResult::not_built(
+                "demo-apps",
+                crate::arch::Arch::new("riscv64").unwrap(),
+                "1-1",
+                Outcome::Excluded {
+                    reason: reason.into(),
+                },
+            )
+        };
+        assert_eq!(
+            explain(&not_built(
+                "blocked: missing from the archive: libdemokernels-dev"
+            )),
+            "blocked: missing from the archive: libdemokernels-dev"
+        );
+        assert_eq!(
+            explain(&not_built("Architecture: amd64")),
+            "excluded: Architecture: amd64"
+        );
     }
 
     #[test]
