@@ -235,6 +235,25 @@ pub(crate) fn build_and_report(
         opts,
         args.print_sbuild_commands.as_deref(),
     )?;
+    let rep = write_and_print(recipes, opts, started, results)?;
+    println!(
+        "report: {} (also report.json, junit.xml, summary.md)",
+        opts.run_dir.join(report::files::REPORT_HTML).display()
+    );
+    if cancelled {
+        return Ok(ExitCode::from(130));
+    }
+    Ok(report::exit_code(&rep.results))
+}
+
+/// Writes the run directory's results and reports and prints the table:
+/// the end of `cascade build`, `run` and `port`.
+pub(crate) fn write_and_print(
+    recipes: &Recipes,
+    opts: &BuildOptions,
+    started: Instant,
+    results: Vec<BuildResult>,
+) -> Result<report::Report, Error> {
     let rep = pipeline::write_outputs(
         &opts.run_dir,
         Some(recipes.stack.name.clone()),
@@ -245,14 +264,7 @@ pub(crate) fn build_and_report(
         "{}",
         report::text::render(&rep, std::io::stdout().is_terminal())
     );
-    println!(
-        "report: {} (also report.json, junit.xml, summary.md)",
-        opts.run_dir.join(report::files::REPORT_HTML).display()
-    );
-    if cancelled {
-        return Ok(ExitCode::from(130));
-    }
-    Ok(report::exit_code(&rep.results))
+    Ok(rep)
 }
 
 /// Runs the prepared builds under sbuild on a tokio runtime, with the live

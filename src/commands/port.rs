@@ -5,7 +5,6 @@
 //! the porting report (`port.json`, `port.md`, `port.txt`) into the run
 //! directory, and exits by the porting verdict (docs/port.md).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -128,16 +127,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     }
 
     let (results, cancelled) = build::execute_with_progress(prepared, &sbuild, &opts, None)?;
-    let rep = pipeline::write_outputs(
-        &opts.run_dir,
-        Some(recipes.stack.name.clone()),
-        started.elapsed().as_secs_f64(),
-        results,
-    )?;
-    print!(
-        "{}",
-        report::text::render(&rep, std::io::stdout().is_terminal())
-    );
+    let rep = build::write_and_print(&recipes, &opts, started, results)?;
 
     let port = port_report::build(&port_report::Input {
         stack: Some(recipes.stack.name.clone()),
