@@ -44,6 +44,8 @@ pub enum Error {
     Planner(#[from] crate::planner::Error),
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::Error),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
@@ -55,10 +57,16 @@ pub enum Error {
     },
 }
 
+/// The exit code of a refusal because the run directory is locked.
+pub const LOCKED: u8 = 75;
+
 impl Error {
-    /// Exit code: 2 for bad input (recipes, arguments), 1 for everything else.
+    /// Exit code: 2 for bad input (recipes, arguments), 75 (EX_TEMPFAIL:
+    /// try again later) when another cascade holds the run directory, 1 for
+    /// everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
+            Error::Lock(crate::lock::Error::Busy { .. }) => LOCKED,
             Error::Recipe(_)
             | Error::Config(_)
             | Error::Usage(_)

@@ -36,6 +36,8 @@
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
 //! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `lock`      | one writer per run directory: flock and a holder record             | `pid`              |
+//! | `pid`       | a process's identity (pid + start time + boot id), from /proc        | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
@@ -59,6 +61,8 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod lock;
+pub mod pid;
 pub mod pipeline;
 pub mod plan;
 pub mod planner;

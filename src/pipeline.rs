@@ -129,6 +129,9 @@ pub struct BuildOptions {
     pub mirror: Option<String>,
     /// cascade's cache (archive indices).
     pub cache_dir: PathBuf,
+    /// `--dry-run`: plan without writing the run directory (no plan.json,
+    /// no plan cache).
+    pub dry_run: bool,
 }
 
 /// Where the bump step leaves source packages (its default `--out`).
@@ -474,8 +477,10 @@ pub fn plan_for(
         return Ok((only_plan(sources, opts), false));
     }
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
-    let path = opts.run_dir.join(report::planned::RUN_PLAN);
-    report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
+    if !opts.dry_run {
+        let path = opts.run_dir.join(report::planned::RUN_PLAN);
+        report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
+    }
     Ok((plan, cached))
 }
 
@@ -529,7 +534,9 @@ fn whole_plan(
     })
     .unwrap_or_default();
     // A cache that cannot be written only costs time on the next run.
-    let _ = report::files::write_atomic(&cache, &text);
+    if !opts.dry_run {
+        let _ = report::files::write_atomic(&cache, &text);
+    }
     Ok((plan, false))
 }
 
@@ -1365,6 +1372,7 @@ mod tests {
             allow_expired: false,
             mirror: None,
             cache_dir: run_dir.join("cache"),
+            dry_run: false,
         }
     }
 

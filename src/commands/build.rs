@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::events::BuildResult;
+use crate::lock::{self, RunLock};
 use crate::pipeline::{self, BuildOptions, Recording, StackSource};
 use crate::recipe::{self, BuildMode, Recipes};
 use crate::report::{self, Progress};
@@ -156,6 +157,7 @@ pub(crate) fn options(
         allow_expired: args.archive.allow_expired,
         mirror: args.archive.mirror(config),
         cache_dir: args.archive.cache_dir(config),
+        dry_run: args.dry_run,
     })
 }
 
@@ -163,8 +165,58 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     let recipes = recipe::load(&global.recipes)?;
     let opts = options(&args, &config, &recipes)?;
+    let _lock = lock_run_dir(&opts, args.dry_run)?;
     let sources = pipeline::sources_from_workdir(&recipes, &opts)?;
     build_and_report(&recipes, &config, sources, &BTreeMap::new(), &opts, &args)
+}
+
+/// The options a step that writes build copies runs with: in a dry run,
+/// the copies go to a temporary directory, removed afterwards, so that the
+/// run directory stays untouched.
+pub(crate) struct ScratchRunDir {
+    opts: BuildOptions,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl ScratchRunDir {
+    pub(crate) fn new(opts: &BuildOptions) -> Result<ScratchRunDir, Error> {
+        let mut opts = opts.clone();
+        if !opts.dry_run {
+            return Ok(ScratchRunDir { opts, _dir: None });
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("cascade-dry-run.")
+            .tempdir()
+            .map_err(|source| Error::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        opts.run_dir = dir.path().to_path_buf();
+        Ok(ScratchRunDir {
+            opts,
+            _dir: Some(dir),
+        })
+    }
+
+    pub(crate) fn options(&self) -> &BuildOptions {
+        &self.opts
+    }
+}
+
+/// Locks the run directory for the rest of the command; a dry run writes
+/// nothing and takes no lock.
+pub(crate) fn lock_run_dir(opts: &BuildOptions, dry_run: bool) -> Result<Option<RunLock>, Error> {
+    if dry_run {
+        return Ok(None);
+    }
+    let lock = RunLock::acquire(&opts.run_dir, &lock::command_line())?;
+    if let Some(h) = &lock.took_over {
+        tracing::warn!(
+            "{}: took over the lock of a cascade that is gone ({h})",
+            opts.run_dir.display()
+        );
+    }
+    Ok(Some(lock))
 }
 
 /// Plan, build, write the run directory and print the table: the part
@@ -182,7 +234,9 @@ pub(crate) fn build_and_report(
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    if !args.dry_run {
+        std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+    }
     let (plan, cached) = pipeline::plan_for(recipes, &sources, opts)?;
     if cached {
         tracing::info!(
@@ -198,12 +252,13 @@ pub(crate) fn build_and_report(
         // As `cascade port`: without SOURCE_DATE_EPOCH the build copies'
         // entries are dated by their .dsc, so a rerun reuses their builds.
         let timestamp = config.source_date_epoch.and_then(|t| u64::try_from(t).ok());
+        let scratch = ScratchRunDir::new(opts)?;
         pipeline::port_jobs(
             &mut prepared,
             recipes,
             &sources,
             &plan,
-            opts,
+            scratch.options(),
             &maintainer,
             timestamp,
         );

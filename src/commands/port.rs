@@ -67,6 +67,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let mut opts = build::options(&args.run.build, &config, &recipes)?;
     opts.arches = arches;
     opts.port = true;
+    let _lock = build::lock_run_dir(&opts, args.run.build.dry_run)?;
     // Read the earlier run first: a bad --since should not cost a build.
     let previous = match &args.since {
         Some(p) => Some((Report::from_run(p)?, p.clone())),
@@ -82,20 +83,23 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let maintainer = bump_opts.maintainer.clone();
 
     // Plan in port mode; the jobs of widened sources build from build copies.
-    std::fs::create_dir_all(&opts.run_dir).map_err(|source| Error::Io {
-        path: opts.run_dir.clone(),
-        source,
-    })?;
+    if !opts.dry_run {
+        std::fs::create_dir_all(&opts.run_dir).map_err(|source| Error::Io {
+            path: opts.run_dir.clone(),
+            source,
+        })?;
+    }
     let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
+    let scratch = build::ScratchRunDir::new(&opts)?;
     let applied = pipeline::port_jobs(
         &mut prepared,
         &recipes,
         &sources,
         &plan,
-        &opts,
+        scratch.options(),
         &maintainer,
         config.source_date_epoch.and_then(|t| u64::try_from(t).ok()),
     );
