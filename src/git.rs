@@ -120,6 +120,9 @@ fn normalize_url(url: &str) -> String {
 fn fetch_options<'a>() -> FetchOptions<'a> {
     let mut fo = FetchOptions::new();
     fo.download_tags(AutotagOption::All);
+    // Nothing reads FETCH_HEAD; not writing it keeps a fetch that brings
+    // nothing new (every dry run's) from changing the clone at all.
+    fo.update_fetchhead(false);
     fo
 }
 
@@ -298,6 +301,7 @@ impl Vcs for Git2 {
             .map_err(ctx(packaging, "remote for upstream"))?;
         let mut fo = FetchOptions::new();
         fo.download_tags(AutotagOption::None);
+        fo.update_fetchhead(false);
         remote
             .fetch(
                 &[format!("+refs/tags/{tag}:{fetched}")],
