@@ -22,6 +22,8 @@ pub struct Config {
     pub mirror: Option<String>,
     /// CI=true: running in a CI job (no progress bars, no prompts).
     pub ci: bool,
+    /// TMPDIR, else `/tmp`: where each build's own temp dir is made.
+    pub tmp_dir: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +73,7 @@ impl Config {
             cache_dir,
             mirror: var("CASCADE_MIRROR").map(|m| m.trim().to_string()),
             ci,
+            tmp_dir: var("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
         })
     }
 

@@ -29,7 +29,8 @@
 //! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
 //! | `source`    | orig tarballs (git2 tree walk) and `dpkg-source -b`                  | `process`, git2    |
 //! | `bump`      | moves a recipe's package to its target tag                           | the four above     |
-//! | `process`   | the one way to run a child process                                   | —                  |
+//! | `process`   | the one way to run a child process                                   | `groups`           |
+//! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`                    | `process`          |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
@@ -61,6 +62,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod groups;
 pub mod lock;
 pub mod pid;
 pub mod pipeline;

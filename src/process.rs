@@ -157,6 +157,9 @@ pub struct LogOptions {
     pub grace: Duration,
     /// Append to the log instead of truncating it.
     pub append: bool,
+    /// Where the live group is recorded (`RUNDIR/running.json`) so that a
+    /// rerun can end it if cascade is killed.
+    pub running: Option<crate::groups::Running>,
 }
 
 impl Default for LogOptions {
@@ -165,16 +168,20 @@ impl Default for LogOptions {
             timeout: None,
             grace: Duration::from_secs(20),
             append: false,
+            running: None,
         }
     }
 }
 
-/// Kills a process group when dropped, unless disarmed. This is what makes a
-/// dropped future (Ctrl-C, a cancelled scheduler task) leave no orphans.
+/// Stops a process group when dropped, unless disarmed. This is what makes
+/// a dropped future (Ctrl-C, a cancelled scheduler task) leave no orphans:
+/// the group is handed to `groups`, which kills it after the grace period
+/// and which cascade waits for before it exits.
 struct GroupGuard {
     pgid: libc::pid_t,
     grace: Duration,
     armed: bool,
+    running: Option<crate::groups::Running>,
 }
 
 impl GroupGuard {
@@ -187,29 +194,57 @@ impl GroupGuard {
     fn alive(&self) -> bool {
         self.signal(0)
     }
+
+    /// The group is gone (or handed over): forget it.
+    fn disarm(&mut self) {
+        self.armed = false;
+        if let Some(r) = &self.running {
+            r.remove(self.pgid);
+        }
+    }
+
+    /// Waits until the group is gone, its leader reaped through `child`:
+    /// SIGKILL once `deadline` passes, or at once when the leader has ended
+    /// (stragglers die with the program).
+    async fn until_gone(
+        &mut self,
+        child: &mut tokio::process::Child,
+        deadline: tokio::time::Instant,
+    ) {
+        let mut leader_done = false;
+        let mut killed = false;
+        loop {
+            if !leader_done {
+                leader_done = tokio::time::timeout(Duration::from_millis(50), child.wait())
+                    .await
+                    .is_ok();
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if !self.alive() {
+                break;
+            }
+            if !killed && (leader_done || tokio::time::Instant::now() >= deadline) {
+                self.signal(libc::SIGKILL);
+                killed = true;
+            }
+            if killed && tokio::time::Instant::now() >= deadline + Duration::from_secs(5) {
+                tracing::warn!(
+                    "process group {} survives SIGKILL; not waiting for it",
+                    self.pgid
+                );
+                break;
+            }
+        }
+        self.disarm();
+    }
 }
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        if !self.armed || !self.alive() {
-            return;
+        if self.armed {
+            crate::groups::stop_in_background(self.pgid, self.grace, self.running.take());
         }
-        self.signal(libc::SIGTERM);
-        // Drop cannot await: a plain thread delivers the SIGKILL after the
-        // grace period unless the group is gone by then.
-        let (pgid, grace) = (self.pgid, self.grace);
-        std::thread::spawn(move || {
-            let deadline = std::time::Instant::now() + grace;
-            while std::time::Instant::now() < deadline {
-                // SAFETY: as above.
-                if unsafe { libc::kill(-pgid, 0) } != 0 {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // SAFETY: as above.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        });
     }
 }
 
@@ -249,15 +284,25 @@ impl Cmd {
             .stdout(file)
             .stderr(file2)
             .process_group(0);
+        let parent = std::process::id() as libc::pid_t;
+        let grace_ms = u64::try_from(opts.grace.as_millis()).unwrap_or(u64::MAX);
+        // SAFETY: `supervise` makes only async-signal-safe calls (see there).
+        unsafe {
+            cmd.pre_exec(move || crate::groups::supervise(parent, grace_ms));
+        }
         let mut child = cmd.spawn().map_err(|source| Error::Spawn {
             command: self.to_string(),
             source,
         })?;
         let pgid = child.id().map(|p| p as libc::pid_t).unwrap_or(0);
+        if let (Some(r), Some(id)) = (&opts.running, crate::pid::Identity::of(pgid)) {
+            r.add(id, self.to_string());
+        }
         let mut guard = GroupGuard {
             pgid,
             grace: opts.grace,
             armed: pgid > 0,
+            running: opts.running.clone(),
         };
         let timeout = async {
             match opts.timeout {
@@ -275,7 +320,8 @@ impl Cmd {
                 // Stragglers the child left behind (daemons, background
                 // jobs) die with it.
                 guard.signal(libc::SIGKILL);
-                guard.armed = false;
+                let soon = tokio::time::Instant::now() + opts.grace;
+                guard.until_gone(&mut child, soon).await;
                 return Ok(Exit::Status(status));
             }
             _ = timeout => Exit::TimedOut,
@@ -283,19 +329,8 @@ impl Cmd {
         };
         guard.signal(libc::SIGTERM);
         let deadline = tokio::time::Instant::now() + opts.grace;
-        loop {
-            if !guard.alive() {
-                break;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                guard.signal(libc::SIGKILL);
-                break;
-            }
-            // The leader must be reaped for the group to disappear.
-            let _ = tokio::time::timeout(Duration::from_millis(50), child.wait()).await;
-        }
+        guard.until_gone(&mut child, deadline).await;
         let _ = child.wait().await;
-        guard.armed = false;
         Ok(stopped)
     }
 }
@@ -467,6 +502,122 @@ mod tests {
             }
         });
         assert_all_dead(&log, 3);
+    }
+
+    /// Sleepers that ignore SIGTERM: only SIGKILL ends them.
+    fn stubborn_sleepers() -> Cmd {
+        Cmd::new("sh").args([
+            "-c",
+            "trap '' TERM; sleep 100 & echo pid $!; sleep 100 & echo pid $!; echo pid $$; wait",
+        ])
+    }
+
+    #[test]
+    fn a_dropped_build_is_waited_for_until_every_process_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let opts = LogOptions {
+            grace: Duration::from_millis(500),
+            ..LogOptions::default()
+        };
+        let rt = rt();
+        rt.block_on(async {
+            let cmd = stubborn_sleepers();
+            tokio::select! {
+                _ = cmd.run_logged(&log, &opts) => panic!("the sleepers cannot finish first"),
+                _ = started(&log, 3) => {}
+            }
+        });
+        // As cascade does at Ctrl-C: the runtime goes, then it waits.
+        drop(rt);
+        crate::groups::wait_stopped();
+        let pids = logged_pids(&log);
+        assert_eq!(pids.len(), 3);
+        let live: Vec<i32> = pids.into_iter().filter(|p| alive(*p)).collect();
+        assert!(live.is_empty(), "wait_stopped returned with {live:?} alive");
+    }
+
+    #[test]
+    fn a_group_is_recorded_while_it_runs_and_forgotten_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let running = crate::groups::Running::new(dir.path());
+        let opts = LogOptions {
+            running: Some(running),
+            ..quick()
+        };
+        let file = dir.path().join(crate::groups::RUNNING_FILE);
+        let recorded = || -> Vec<crate::groups::Entry> {
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap()
+        };
+        let cancel = async {
+            started(&log, 3).await;
+            let entries = recorded();
+            assert_eq!(entries.len(), 1, "{entries:?}");
+            assert!(entries[0].command.starts_with("sh -c"), "{entries:?}");
+        };
+        let exit = rt()
+            .block_on(sleepers().run_logged_until(&log, &opts, cancel))
+            .unwrap();
+        assert_eq!(exit, Exit::Cancelled);
+        assert!(recorded().is_empty());
+    }
+
+    /// Run by `children_die_with_a_killed_parent` in a child process (the
+    /// test binary itself): starts the sleepers and never returns.
+    #[test]
+    fn child_process_of_the_kill_test() {
+        let Some(log) = std::env::var_os("CASCADE_TEST_SLEEPERS_LOG") else {
+            return;
+        };
+        let opts = quick();
+        rt().block_on(async {
+            let _ = stubborn_sleepers().run_logged(Path::new(&log), &opts).await;
+        });
+        unreachable!("the sleepers never end");
+    }
+
+    #[test]
+    fn children_die_with_a_killed_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let mut parent = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "process::tests::child_process_of_the_kill_test"])
+            .env("CASCADE_TEST_SLEEPERS_LOG", &log)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        rt().block_on(started(&log, 3));
+        parent.kill().unwrap(); // SIGKILL: no cleanup code runs
+        parent.wait().unwrap();
+        // The supervisor sees its parent gone within 100 ms; SIGTERM is
+        // ignored, so SIGKILL follows after the grace period (2 s).
+        let t0 = std::time::Instant::now();
+        while logged_pids(&log).iter().any(|p| alive(*p)) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "still running after their parent was killed: {:?}",
+                logged_pids(&log)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn exit_status_and_signals_come_through_the_supervisor() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let cmd = Cmd::new("sh").args(["-c", "kill -USR1 $$"]);
+        let exit = rt().block_on(cmd.run_logged(&log, &quick())).unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        match exit {
+            Exit::Status(s) => assert_eq!(s.signal(), Some(libc::SIGUSR1)),
+            other => panic!("{other:?}"),
+        }
+        let err = rt()
+            .block_on(Cmd::new("/nonexistent/prog").run_logged(&log, &quick()))
+            .unwrap_err();
+        assert!(matches!(err, Error::Spawn { .. }), "{err}");
     }
 
     #[test]

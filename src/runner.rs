@@ -191,12 +191,22 @@ impl Cancel {
         let _ = self.0.send(true);
     }
 
-    /// Cancels on the first Ctrl-C (SIGINT). Call inside a tokio runtime.
+    /// Cancels on the first Ctrl-C (SIGINT) or SIGTERM (a CI job being
+    /// cancelled). Call inside a tokio runtime.
     pub fn on_ctrl_c(&self) {
+        use tokio::signal::unix::{SignalKind, signal};
         let me = self.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                me.cancel();
+            let mut term = signal(SignalKind::terminate()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(t) => t.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if r.is_ok() { me.cancel() },
+                _ = term => me.cancel(),
             }
         });
     }

@@ -34,6 +34,12 @@ pub struct SbuildConfig {
     pub maintainer: Option<String>,
     /// SIGTERM → SIGKILL grace when a build is stopped.
     pub grace: Duration,
+    /// A cascade-owned directory under which each build gets its own
+    /// `TMPDIR` (sbuild unpacks its chroot there), removed after the build;
+    /// `None`: sbuild's default (`/tmp`).
+    pub tmp_root: Option<PathBuf>,
+    /// The run directory's record of live builds (`running.json`).
+    pub running: Option<crate::groups::Running>,
 }
 
 impl SbuildConfig {
@@ -46,6 +52,8 @@ impl SbuildConfig {
             build_arch: Arch::host(),
             maintainer: None,
             grace: Duration::from_secs(30),
+            tmp_root: None,
+            running: None,
         }
     }
 
@@ -152,8 +160,51 @@ pub fn invocation(req: &BuildRequest, cfg: &SbuildConfig) -> Invocation {
     if let Some((path, _)) = &config {
         cmd = cmd.env("SBUILD_CONFIG", path);
     }
+    if let Some(dir) = tmp_dir(req, cfg) {
+        cmd = cmd.env("TMPDIR", dir);
+    }
     cmd = cmd.arg(&req.dsc);
     Invocation { cmd, config }
+}
+
+/// The build's own `TMPDIR`, when the config has a temp root.
+pub fn tmp_dir(req: &BuildRequest, cfg: &SbuildConfig) -> Option<PathBuf> {
+    let root = cfg.tmp_root.as_ref()?;
+    Some(root.join(format!("{}_{}_{}", req.source, req.version, req.arch)))
+}
+
+/// The temp root of the builds of `run_dir`: `BASE/cascade-HASH`, one name
+/// per run directory, so that a rerun finds what a killed run left there.
+/// Not inside the run directory: the unshared build user must be able to
+/// reach it (a run directory may sit in a private 0700 directory).
+pub fn tmp_root(base: &Path, run_dir: &Path) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let run_dir = std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf());
+    let hash = hex::encode(Sha256::digest(run_dir.as_os_str().as_encoded_bytes()));
+    base.join(format!("cascade-{}", &hash[..16]))
+}
+
+/// Empties (or makes) a temp root; refuses one that is not a directory of
+/// this user (a symlink planted in a shared /tmp).
+pub fn clear_tmp_root(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(root) {
+        // SAFETY: geteuid(2) has no preconditions.
+        Ok(m) if m.is_dir() && m.uid() == unsafe { libc::geteuid() } => {
+            if let Err(e) = std::fs::remove_dir_all(root) {
+                tracing::warn!("cannot remove what a build left in {}: {e}", root.display());
+            }
+        }
+        Ok(_) => {
+            return Err(std::io::Error::other(format!(
+                "{} exists and is not a directory of this user",
+                root.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    std::fs::create_dir_all(root)
 }
 
 /// A Perl snippet setting sbuild's `$build_environment`, which (unlike the
@@ -324,12 +375,25 @@ impl SbuildBuilder {
         {
             return (failed(format!("{}: {e}", path.display())), vec![]);
         }
+        let tmp = tmp_dir(req, &self.config);
+        if let Some(dir) = &tmp
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return (failed(format!("{}: {e}", dir.display())), vec![]);
+        }
         let opts = LogOptions {
             timeout: req.timeout,
             grace: self.config.grace,
             append: false,
+            running: self.config.running.clone(),
         };
-        let exit = match inv.cmd.run_logged(&req.log, &opts).await {
+        let exit = inv.cmd.run_logged(&req.log, &opts).await;
+        // The group is gone: nothing uses its TMPDIR any more. (A dropped
+        // build's is removed with the whole root once its group is gone.)
+        if let Some(dir) = &tmp {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let exit = match exit {
             Ok(exit) => exit,
             Err(e) => return (failed(e.to_string()), vec![]),
         };
@@ -388,6 +452,8 @@ mod tests {
             build_arch: arch("amd64"),
             maintainer: Some("Cascade <cascade@example.org>".into()),
             grace: Duration::from_secs(1),
+            tmp_root: None,
+            running: None,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::events::BuildResult;
+use crate::groups;
 use crate::lock::{self, RunLock};
 use crate::pipeline::{self, BuildOptions, Recording, StackSource};
 use crate::recipe::{self, BuildMode, Recipes};
@@ -289,6 +290,7 @@ pub(crate) fn build_and_report(
         &sbuild,
         opts,
         args.print_sbuild_commands.as_deref(),
+        &config.tmp_dir,
     )?;
     let rep = write_and_print(recipes, opts, started, results)?;
     println!(
@@ -326,12 +328,15 @@ pub(crate) fn write_and_print(
 /// progress view; Ctrl-C cancels (the running sbuilds' process groups are
 /// killed). Returns the results and whether the run was cancelled.
 /// `print_sbuild_commands` appends each sbuild command line to that file.
+/// `tmp_base` holds the builds' temp dirs (see [`guard_processes`]).
 pub(crate) fn execute_with_progress(
     prepared: pipeline::Prepared,
     sbuild: &SbuildConfig,
     opts: &BuildOptions,
     print_sbuild_commands: Option<&Path>,
+    tmp_base: &Path,
 ) -> Result<(Vec<BuildResult>, bool), Error> {
+    let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
     let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
         path: PathBuf::from("(tokio runtime)"),
         source,
@@ -360,5 +365,37 @@ pub(crate) fn execute_with_progress(
         }
     });
     let _ = progress.join();
+    // Builds dropped at Ctrl-C or a timeout are still being stopped: exit
+    // only after every process group is gone, then clear their temp dirs.
+    groups::wait_stopped();
+    if let Some(root) = &sbuild.tmp_root {
+        let _ = std::fs::remove_dir_all(root);
+    }
     Ok((results?, token.is_cancelled()))
+}
+
+/// Before the builds: ends the process groups a killed earlier run left
+/// running (`RUNDIR/running.json`), clears the temp dirs its builds left,
+/// and gives this run's builds a fresh record and their own temp dirs.
+fn guard_processes(
+    sbuild: &SbuildConfig,
+    opts: &BuildOptions,
+    tmp_base: &Path,
+) -> Result<SbuildConfig, Error> {
+    for e in groups::end_stale(&opts.run_dir, sbuild.grace) {
+        tracing::warn!(
+            "ended process group {} that a killed run left running: `{}`",
+            e.leader.pid,
+            e.command
+        );
+    }
+    let root = crate::sbuild::tmp_root(tmp_base, &opts.run_dir);
+    crate::sbuild::clear_tmp_root(&root).map_err(|source| Error::Io {
+        path: root.clone(),
+        source,
+    })?;
+    let mut sbuild = sbuild.clone();
+    sbuild.tmp_root = Some(root);
+    sbuild.running = Some(groups::Running::new(&opts.run_dir));
+    Ok(sbuild)
 }

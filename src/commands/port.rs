@@ -130,7 +130,8 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (results, cancelled) = build::execute_with_progress(prepared, &sbuild, &opts, None)?;
+    let (results, cancelled) =
+        build::execute_with_progress(prepared, &sbuild, &opts, None, &config.tmp_dir)?;
     let rep = build::write_and_print(&recipes, &opts, started, results)?;
 
     let port = port_report::build(&port_report::Input {
