@@ -184,17 +184,14 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_record_of_a_dead_process_is_taken_over() {
+    fn a_record_naming_a_reused_pid_is_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id() as i32;
-        child.wait().unwrap();
+        // This process's pid, another start time: the recorded holder died
+        // and its pid went to another process.
+        let mut process = Identity::current().unwrap();
+        process.start_ticks += 1;
         let dead = Holder {
-            process: Identity {
-                pid,
-                start_ticks: 1,
-                boot_id: crate::pid::boot_id(),
-            },
+            process,
             since: 1_700_000_000,
             command: "cascade run (killed)".into(),
         };

@@ -9,19 +9,13 @@
 //! exist (nothing is built). Missing prerequisites skip, or fail under CI=true.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{missing_prerequisite, unavailable};
-
-fn mirror() -> PathBuf {
-    std::env::var_os("CASCADE_TEST_MIRROR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/debian-archive/mirror"))
-}
+use common::{missing_prerequisite, snapshot_mirror as mirror, unavailable};
 
 fn cascade(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("cascade").unwrap();

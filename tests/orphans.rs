@@ -23,7 +23,7 @@ use cascade::recipe::BuildMode;
 use cascade::sbuild::SbuildConfig;
 
 mod common;
-use common::unavailable;
+use common::{snapshot_mirror as mirror, unavailable};
 
 const FAKE_SBUILD: &str = r#"#!/bin/sh
 [ -n "$FAKE_SBUILD_FAIL" ] && exit 1
@@ -36,12 +36,6 @@ sh -c 'sleep 1000' & echo "pid $!" >> "$FAKE_SBUILD_PIDS"
 echo "pid $$" >> "$FAKE_SBUILD_PIDS"
 wait
 "#;
-
-fn mirror() -> PathBuf {
-    std::env::var_os("CASCADE_TEST_MIRROR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/debian-archive/mirror"))
-}
 
 fn missing() -> Option<String> {
     for tool in ["dpkg-source", "git"] {

@@ -24,6 +24,14 @@ pub fn unavailable(reason: &str) {
     eprintln!("skipped: {reason}");
 }
 
+/// The frozen sid + experimental archive snapshot (CASCADE_TEST_MIRROR
+/// overrides it).
+pub fn snapshot_mirror() -> PathBuf {
+    std::env::var_os("CASCADE_TEST_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/shared/debian-archive/mirror"))
+}
+
 /// Why a real sbuild build of `arches` cannot run here: a missing tool of
 /// `tools` (besides sbuild itself) or chroot tarball; `None` when all are there.
 pub fn missing_prerequisite(tools: &[&str], arches: &[&str]) -> Option<String> {
