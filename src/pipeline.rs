@@ -435,7 +435,11 @@ fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> 
         h.update([0]);
     };
     feed(PLAN_CACHE_SCHEMA);
-    for s in sources {
+    // By name: `cascade run` lists the sources in bump order (the last
+    // plan's), `cascade build` in the recipes' order; one cache serves both.
+    let mut sorted: Vec<&StackSource> = sources.iter().collect();
+    sorted.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+    for s in sorted {
         feed(&s.info.name);
         feed(&s.version);
         // The .dsc's bytes, not its path: the bump names it by a relative
@@ -1374,6 +1378,22 @@ mod tests {
             cache_dir: run_dir.join("cache"),
             dry_run: false,
         }
+    }
+
+    #[test]
+    fn the_plan_cache_key_does_not_depend_on_the_order_of_the_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let opts = options(dir.path());
+        let mut sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source("Source: runtime\n\nPackage: libruntime1\nArchitecture: any\n"),
+        ];
+        let build_order = plan_key(&recipes, &sources, &opts);
+        sources.reverse();
+        assert_eq!(plan_key(&recipes, &sources, &opts), build_order);
     }
 
     #[test]

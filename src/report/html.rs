@@ -38,7 +38,7 @@ td.cell a{color:inherit}
 .c-expected-failure{background:#f7e3b0}
 .c-skipped{background:#fbf1c7}
 .c-cancelled{background:#e0d7f0}
-.c-excluded{background:#e8e8e8;color:#666}
+.c-excluded,.c-blocked{background:#e8e8e8;color:#666}
 .summary{font-size:1.1em}
 .bad{color:#b00;font-weight:bold}
 ul.details li{margin:.3em 0}

@@ -43,11 +43,18 @@ pub enum Error {
 /// What a cell of the matrix shows: the outcome's class, except that a
 /// failure the recipe expects is `expected-failure`.
 pub fn display_class(r: &BuildResult) -> &'static str {
-    if r.expected_failure.is_some() && r.outcome.is_failure() {
-        "expected-failure"
-    } else {
-        r.outcome.class()
+    match &r.outcome {
+        _ if r.expected_failure.is_some() && r.outcome.is_failure() => "expected-failure",
+        // The plan's blocked sources come as exclusions whose reason says
+        // `blocked: …`: the cell says the same word as the detail line.
+        Outcome::Excluded { reason } if is_blocked(reason) => "blocked",
+        o => o.class(),
     }
+}
+
+/// Whether an exclusion's reason is the plan's `blocked: …`.
+fn is_blocked(reason: &str) -> bool {
+    reason.starts_with("blocked: ")
 }
 
 /// The exit code of a command that built or reports `results`: 1 when
@@ -73,6 +80,10 @@ pub const CLASSES: &[(&str, &str)] = &[
     ("expected-failure", "failed, as the recipe expects"),
     ("skipped", "not attempted: a dependency failed"),
     ("excluded", "not built for this architecture"),
+    (
+        "blocked",
+        "not buildable here: a build-dependency is missing from the archive",
+    ),
     ("cancelled", "cancelled (Ctrl-C or --fail-fast)"),
 ];
 
@@ -98,7 +109,7 @@ pub fn explain(r: &BuildResult) -> String {
         Outcome::Cancelled => "cancelled".to_string(),
         // The plan's blocked sources are not built either; their reason
         // says `blocked: …` itself.
-        Outcome::Excluded { reason } if reason.starts_with("blocked: ") => reason.clone(),
+        Outcome::Excluded { reason } if is_blocked(reason) => reason.clone(),
         Outcome::Excluded { reason } => format!("excluded: {reason}"),
         Outcome::Skipped { dependency, arch } => {
             format!("skipped: dependency {dependency} failed on {arch}")
@@ -561,6 +572,47 @@ mod tests {
             explain(&not_built("Architecture: amd64")),
             "excluded: Architecture: amd64"
         );
+    }
+
+    #[test]
+    fn a_blocked_cell_says_blocked_in_every_format() {
+        let mut rep = fixtures::demo();
+        let reason = "blocked: missing from the archive: libdemokernels-dev";
+        let r = BuildResult::not_built(
+            "demo-apps",
+            crate::arch::Arch::new("riscv64").unwrap(),
+            "1-1",
+            Outcome::Excluded {
+                reason: reason.into(),
+            },
+        );
+        assert_eq!(display_class(&r), "blocked");
+        rep.results.push(r);
+        let rep = Report::new(
+            rep.stack.clone(),
+            rep.run_dir.clone(),
+            rep.duration_secs,
+            rep.results,
+        );
+        assert_eq!(rep.counts.get("blocked"), Some(&1), "{:?}", rep.counts);
+        assert!(
+            rep.counts_line().contains("1 blocked"),
+            "{}",
+            rep.counts_line()
+        );
+        let text = crate::report::text::render(&rep, false);
+        let md = crate::report::markdown::render(&rep);
+        let html = crate::report::html::render(&rep, Path::new("."));
+        let junit = crate::report::junit::render(&rep).unwrap();
+        for (name, out) in [("text", &text), ("markdown", &md), ("html", &html)] {
+            let cell = out.lines().find(|l| l.contains("demo-apps")).unwrap();
+            assert!(
+                cell.contains("blocked") && !cell.contains("excluded"),
+                "{name}: {cell}"
+            );
+        }
+        assert!(html.contains("c-blocked"), "{html}");
+        assert!(junit.contains("message=\"blocked: missing"), "{junit}");
     }
 
     #[test]

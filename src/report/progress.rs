@@ -103,9 +103,7 @@ impl Progress {
         }
         if r.outcome != Outcome::Ok {
             let why = explain(r);
-            let why = why
-                .strip_prefix(&format!("{}: ", r.outcome.class()))
-                .unwrap_or(&why);
+            let why = why.strip_prefix(&format!("{class}: ")).unwrap_or(&why);
             line.push_str(&format!(": {why}"));
         }
         line
