@@ -91,7 +91,8 @@ unsafe fn exit_like(status: libc::c_int) -> ! {
 }
 
 /// cascade is gone: SIGTERM to the group, SIGKILL (this process included)
-/// once the program has ended or the grace period is over.
+/// after the grace period — the whole period, as the program's cleanup may
+/// outlive it and this process cannot see the rest of its group.
 unsafe fn end_orphaned_group(pgid: libc::pid_t, child: libc::pid_t, grace_ms: u64) -> ! {
     // SAFETY: async-signal-safe calls; kill(2) with a negative pid signals
     // the group this process leads.
@@ -99,7 +100,8 @@ unsafe fn end_orphaned_group(pgid: libc::pid_t, child: libc::pid_t, grace_ms: u6
         libc::kill(-pgid, libc::SIGTERM);
         let mut status = 0;
         let mut waited = 0;
-        while waited < grace_ms && libc::waitpid(child, &mut status, libc::WNOHANG) != child {
+        while waited < grace_ms {
+            libc::waitpid(child, &mut status, libc::WNOHANG);
             sleep_ms(50);
             waited += 50;
         }
@@ -136,23 +138,22 @@ fn reap(pgid: libc::pid_t) -> bool {
     r == pgid || r < 0
 }
 
-/// Waits until group `pgid` is gone: SIGKILL at `deadline`, or at once when
-/// its leader has ended (the stragglers of a finished program die with it).
-/// `own` says whether the leader is our child (to reap it). After SIGKILL,
-/// gives up after `grace` more (a process stuck in the kernel), and says so.
+/// Waits until group `pgid`, sent SIGTERM, is gone: SIGKILL at `deadline`
+/// (a stopped program's own cleanup may outlive it: the whole group gets
+/// the grace period). `own` says whether the leader is our child, to reap
+/// it. After SIGKILL, gives up after `grace` more (a process stuck in the
+/// kernel), and says so.
 pub fn wait_gone(pgid: libc::pid_t, deadline: Instant, grace: Duration, own: bool) -> bool {
     let mut killed_at: Option<Instant> = None;
     loop {
-        let leader_gone = if own {
-            reap(pgid)
-        } else {
-            Stat::of(pgid).is_none_or(|s| s.is_zombie())
-        };
+        if own {
+            reap(pgid);
+        }
         if !group_alive(pgid) {
             return true;
         }
         let now = Instant::now();
-        if killed_at.is_none() && (leader_gone || now >= deadline) {
+        if killed_at.is_none() && now >= deadline {
             signal_group(pgid, libc::SIGKILL);
             killed_at = Some(now);
         }

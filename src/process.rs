@@ -204,12 +204,14 @@ impl GroupGuard {
     }
 
     /// Waits until the group is gone, its leader reaped through `child`:
-    /// SIGKILL once `deadline` passes, or at once when the leader has ended
-    /// (stragglers die with the program).
+    /// SIGKILL once `deadline` passes, or, with `stragglers`, at once when
+    /// the leader has ended (what a finished program leaves dies with it; a
+    /// program being stopped may leave its own cleanup running).
     async fn until_gone(
         &mut self,
         child: &mut tokio::process::Child,
         deadline: tokio::time::Instant,
+        stragglers: bool,
     ) {
         let mut leader_done = false;
         let mut killed = false;
@@ -224,7 +226,7 @@ impl GroupGuard {
             if !self.alive() {
                 break;
             }
-            if !killed && (leader_done || tokio::time::Instant::now() >= deadline) {
+            if !killed && ((stragglers && leader_done) || tokio::time::Instant::now() >= deadline) {
                 self.signal(libc::SIGKILL);
                 killed = true;
             }
@@ -321,7 +323,7 @@ impl Cmd {
                 // jobs) die with it.
                 guard.signal(libc::SIGKILL);
                 let soon = tokio::time::Instant::now() + opts.grace;
-                guard.until_gone(&mut child, soon).await;
+                guard.until_gone(&mut child, soon, true).await;
                 return Ok(Exit::Status(status));
             }
             _ = timeout => Exit::TimedOut,
@@ -329,7 +331,7 @@ impl Cmd {
         };
         guard.signal(libc::SIGTERM);
         let deadline = tokio::time::Instant::now() + opts.grace;
-        guard.until_gone(&mut child, deadline).await;
+        guard.until_gone(&mut child, deadline, false).await;
         let _ = child.wait().await;
         Ok(stopped)
     }

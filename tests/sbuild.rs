@@ -212,8 +212,15 @@ fn a_timed_out_build_leaves_no_session_behind() {
     );
     // Long enough for sbuild to unpack its chroot, far too short to finish.
     req.timeout = Some(Duration::from_secs(12));
+    // As `cascade build` does: the build's own TMPDIR, removed after it.
+    // sbuild stopped while it sets the chroot up leaves its session behind
+    // (sbuild 0.89.3: "Error creating chroot session"), so this is the
+    // only thing that makes the session go.
+    let tmp_root = cascade::sbuild::tmp_root(&std::env::temp_dir(), work);
+    cascade::sbuild::clear_tmp_root(&tmp_root).unwrap();
     let builder = SbuildBuilder::new(SbuildConfig {
         grace: Duration::from_secs(60),
+        tmp_root: Some(tmp_root.clone()),
         ..cfg
     });
     let out = tokio::runtime::Runtime::new()
@@ -224,11 +231,13 @@ fn a_timed_out_build_leaves_no_session_behind() {
     let log = std::fs::read_to_string(&req.log).unwrap();
     assert!(log.contains("Unpacking"), "sbuild had started:\n{log}");
     let session = session_of(&log).expect("the log names the chroot session");
+    assert!(session.starts_with(&tmp_root), "{}", session.display());
     assert!(
         !session.exists(),
         "left behind: {}\n{log}",
         session.display()
     );
+    let _ = std::fs::remove_dir_all(&tmp_root);
 }
 
 /// What a porting run would do to an Architecture list (test-only stand-in).
