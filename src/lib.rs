@@ -36,6 +36,7 @@
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
 //! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
@@ -59,6 +60,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod git;
+pub mod outfile;
 pub mod pipeline;
 pub mod plan;
 pub mod planner;

@@ -89,10 +89,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         }
     };
     match &args.out {
-        Some(path) => std::fs::write(path, doc).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?,
+        Some(path) => {
+            crate::outfile::write_out(path, doc.as_bytes()).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?
+        }
         None => std::io::stdout()
             .lock()
             .write_all(doc.as_bytes())
