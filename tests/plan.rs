@@ -175,3 +175,12 @@ fn a_source_missing_everywhere_is_named() {
         .code(1)
         .stderr(predicates::str::contains("nosuch: no control data"));
 }
+
+/// `plan --suite sid` (what unstable can build today) marks the stack
+/// sources sid lacks as not in this suite and plans the rest (issue 17.9).
+#[test]
+fn a_suite_without_some_sources_plans_the_rest() {
+    let out = plan(&["--suite", "sid", "--arch", "amd64"]);
+    assert!(out.contains("aqlprofile: not in this suite (sid)"), "{out}");
+    assert!(out.contains("rocblas 6.4.4-4"), "{out}");
+}

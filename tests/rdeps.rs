@@ -139,4 +139,9 @@ fn bad_arguments() {
         .stderr(predicate::str::contains("unknown architecture `riscv`"));
     let mut c = Command::cargo_bin("cascade").unwrap();
     c.arg("rdeps").assert().code(2);
+    // Issue 17.9: an empty name is refused before the archive is read.
+    let (mut c, _cache) = rdeps(&[""]);
+    c.assert()
+        .code(2)
+        .stderr(predicate::str::contains("`` is not a binary package name"));
 }
