@@ -381,12 +381,14 @@ pub fn load_suites(
     mirror: Option<&str>,
     cache: &Path,
     allow_expired: bool,
+    policy: &archive::Policy,
 ) -> Result<(archive::Suite, Option<archive::Suite>), Error> {
     let fetcher = Fetcher::new(
         Mirror::parse(mirror.unwrap_or(&stack.mirror)),
         &FetchOptions {
             cache_dir: Some(cache.to_path_buf()),
             allow_expired,
+            policy: policy.clone(),
         },
     )?;
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
@@ -438,6 +440,7 @@ mod tests {
                 architectures: vec![],
                 expired: false,
                 all_in_arch_indices: true,
+                sha256: Default::default(),
             },
             sources: Default::default(),
             packages: packages

@@ -69,6 +69,7 @@ fn over_http_too() {
             "hipcc",
             "--no-indep",
             "--allow-expired",
+            "--no-verify-signature", // the fixture is not signed
             "--suite",
             "unstable",
         ])

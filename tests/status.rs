@@ -30,6 +30,7 @@ fn cascade(mirror: &str, cache: &Path, extra: &[&str]) -> Command {
         .args([
             "status",
             "--allow-expired",
+            "--no-verify-signature", // the fixture is not signed
             "--mirror",
             mirror,
             "--cache-dir",

@@ -178,6 +178,7 @@ fn stack_plan(
         archive.mirror(config).as_deref(),
         &archive.cache_dir(config),
         archive.allow_expired,
+        &archive.policy(config),
     )?;
     let suites: Vec<&crate::archive::Suite> = stack_suite.iter().chain([&base]).collect();
     let sources = planner::stack_sources(recipes, checkouts, &suites)?;

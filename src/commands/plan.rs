@@ -82,6 +82,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         args.archive.mirror(&config).as_deref(),
         &args.archive.cache_dir(&config),
         args.archive.allow_expired,
+        &args.archive.policy(&config),
     )?;
     let mut suites = Vec::new();
     if let Some(s) = &stack_suite {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+use crate::archive::{Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
@@ -80,13 +80,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         .archive
         .mirror(&config)
         .unwrap_or_else(|| DEFAULT_MIRROR.to_string());
-    let fetcher = Fetcher::new(
-        Mirror::parse(&mirror),
-        &FetchOptions {
-            cache_dir: Some(args.archive.cache_dir(&config)),
-            allow_expired: args.archive.allow_expired,
-        },
-    )?;
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
     let started = Instant::now();
     let suite = load_suite(&fetcher, &args.suite, &[args.arch.as_str()])?;
     let packages = suite

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+use crate::archive::{Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
@@ -44,13 +44,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         .archive
         .mirror(&config)
         .unwrap_or_else(|| stack.mirror.clone());
-    let fetcher = Fetcher::new(
-        Mirror::parse(&mirror),
-        &FetchOptions {
-            cache_dir: Some(args.archive.cache_dir(&config)),
-            allow_expired: args.archive.allow_expired,
-        },
-    )?;
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
     let mut arches = if args.arch.is_empty() {
         stack.architectures.clone()
     } else {
