@@ -267,6 +267,25 @@ fn salsa_template_validates_when_included() {
             "report",
         ],
     );
+    // Issue 17.11: the rdeps rebuild is manual unless asked for (or a tag).
+    let path = "ci/salsa.yml";
+    let include = format!("include:\n  - local: {path}\n");
+    let files = [
+        (".gitlab-ci.yml", include.as_str()),
+        (path, &template("salsa.yml")),
+    ];
+    let when = |variables: &[&str]| {
+        let (ok, out) = gitlab_ci_list(&bin, &files, variables);
+        assert!(ok, "{out}");
+        let line = out.lines().find(|l| l.starts_with("rdeps:generate "));
+        line.map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
+    };
+    assert_eq!(when(&[]).as_deref(), Some("manual"));
+    assert_eq!(
+        when(&["CASCADE_RDEPS=always"]).as_deref(),
+        Some("on_success")
+    );
+    assert_eq!(when(&["CASCADE_RDEPS=never"]), None);
 }
 
 #[test]
@@ -300,6 +319,36 @@ fn generate_rejects_rdeps_of_an_unknown_source() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("no recipe for nope"));
+}
+
+/// Issue 17.11: `--max-rdeps` caps the child pipeline the Salsa template
+/// starts (CASCADE_RDEPS_MAX): above it, generate fails naming the count.
+#[test]
+fn generate_caps_the_reverse_dependencies() {
+    let cache = tempfile::tempdir().unwrap();
+    let generate = |max: &str| {
+        let mut c = Cargo::cargo_bin("cascade").unwrap();
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("CASCADE_MIRROR")
+            .args(["--recipes", "recipes", "ci", "generate"])
+            .args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
+            .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .args(["--max-rdeps", max]);
+        c
+    };
+    generate("3")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "19 in-stack reverse build-dependencies to rebuild",
+        ))
+        .stderr(predicates::str::contains("more than --max-rdeps 3"));
+    generate("19")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("build:rocblas:amd64:"));
 }
 
 /// `cascade` with the demo's fixed identity and date, in `dir`.
