@@ -426,3 +426,36 @@ fn a_silent_server_times_out_naming_the_url() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     drop(held);
 }
+
+/// Issue 17.8: a 5xx answer is tried again (CASCADE_HTTP_RETRIES more
+/// times, after a pause), then reported with the URL and the status.
+#[test]
+fn a_server_error_is_retried_then_reported() {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = conn.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(&url, cache.path(), &["--allow-expired"])
+        .env("CASCADE_HTTP_RETRIES", "1")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{url}/dists/sid/Release: HTTP status 503"
+        )));
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
