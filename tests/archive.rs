@@ -459,3 +459,71 @@ fn a_server_error_is_retried_then_reported() {
         )));
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// Issue 17.5: a Release signed by the keyring's key is read from InRelease
+/// (what it signs is what is used: here there is no plain Release), and a
+/// Release changed after its detached Release.gpg was made is refused.
+#[test]
+#[ignore = "needs gpg"]
+fn signed_release_verifies_with_its_keyring() {
+    let home = tempfile::tempdir().unwrap();
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .env("GNUPGHOME", home.path())
+            .args(["--batch", "--passphrase", ""])
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) runs");
+        assert!(out.status.success(), "{out:?}");
+        out.stdout
+    };
+    gpg(&[
+        "--quick-gen-key",
+        "Test Archive <t@example.org>",
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let keyring = home.path().join("keyring.gpg");
+    std::fs::write(&keyring, gpg(&["--export"])).unwrap();
+    let dir = copy_fixture();
+    let (sid, exp) = (
+        dir.path().join("dists/sid"),
+        dir.path().join("dists/experimental"),
+    );
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    gpg(&[
+        "--clearsign",
+        "-o",
+        &path(&sid.join("InRelease")),
+        &path(&sid.join("Release")),
+    ]);
+    std::fs::remove_file(sid.join("Release")).unwrap();
+    gpg(&[
+        "--detach-sign",
+        "-o",
+        &path(&exp.join("Release.gpg")),
+        &path(&exp.join("Release")),
+    ]);
+    let release = std::fs::read_to_string(exp.join("Release")).unwrap();
+    std::fs::write(exp.join("Release"), format!("X-Changed: yes\n{release}")).unwrap();
+    let server = Server::serve(dir.path());
+    let rdeps = |suite: &str| {
+        let cache = tempfile::tempdir().unwrap();
+        let mut c = cascade();
+        c.env("CASCADE_KEYRING", &keyring)
+            .args(["rdeps", "--parse-only", "--allow-expired", "--suite", suite])
+            .args(["--mirror", &server.url, "--cache-dir"])
+            .arg(cache.path());
+        c.assert()
+    };
+    rdeps("sid")
+        .success()
+        .stdout(predicate::str::contains("parsed 47 sources"));
+    rdeps("experimental")
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{}/dists/experimental/Release: bad signature",
+            server.url
+        )));
+}

@@ -83,7 +83,8 @@ pub fn inline(keyring: &Path, signed: &[u8], name: &str) -> Result<Signed, Error
     let file = dir.path().join("InRelease");
     write(&file, signed, name)?;
     let out = dir.path().join("Release");
-    let argv = [file.as_os_str(), "--output".as_ref(), out.as_os_str()];
+    // Options first: gpgv stops reading options at the first file name.
+    let argv = ["--output".as_ref(), out.as_os_str(), file.as_os_str()];
     if !gpgv(keyring, &argv, name)? {
         return Ok(Signed::Unchecked);
     }
