@@ -527,3 +527,27 @@ fn signed_release_verifies_with_its_keyring() {
             server.url
         )));
 }
+
+/// Offline, a cache made before signatures were checked (no InRelease in
+/// it) still answers: the signature cannot be fetched, which is warned
+/// about, not an error.
+#[test]
+fn offline_cache_without_a_signature_still_answers() {
+    let server = Server::serve(&fixture());
+    let cache = tempfile::tempdir().unwrap();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success();
+    server.shutdown();
+    let keyring = tempfile::NamedTempFile::new().unwrap();
+    cascade()
+        .env("CASCADE_KEYRING", keyring.path())
+        .args(["rdeps", "--parse-only", "--allow-expired", "--mirror"])
+        .arg(&server.url)
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cannot check the signature"))
+        .stdout(predicate::str::contains("parsed 47 sources"));
+}

@@ -187,7 +187,18 @@ impl Fetcher {
         let dir = format!("dists/{suite}");
         let keyring = &self.policy.keyring;
         let check = self.policy.verify_signature;
-        if check && let Some(inline) = self.get(&format!("{dir}/InRelease"))? {
+        // Offline, a signature file the cache lacks (a cache from before
+        // signatures were checked) must not stop the cached Release.
+        let offline = std::cell::Cell::new(false);
+        let signature = |rel: &str| match self.get(rel) {
+            Err(Error::Network { url, message }) => {
+                tracing::warn!("cannot check the signature: {url}: {message}");
+                offline.set(true);
+                Ok(None)
+            }
+            other => other,
+        };
+        if check && let Some(inline) = signature(&format!("{dir}/InRelease"))? {
             let inrelease = self.mirror.describe(&format!("{dir}/InRelease"));
             if let Signed::Good(text) = verify::inline(keyring, &inline, &inrelease)? {
                 return Ok(text);
@@ -203,7 +214,7 @@ impl Fetcher {
         if !check {
             return Ok(bytes);
         }
-        match self.get(&format!("{dir}/Release.gpg"))? {
+        match signature(&format!("{dir}/Release.gpg"))? {
             Some(sig) => {
                 if let Signed::Unchecked = verify::detached(keyring, &sig, &bytes, name)? {
                     tracing::warn!(
@@ -214,7 +225,10 @@ impl Fetcher {
             }
             // A local snapshot is the user's own copy; a mirror over the
             // network that signs nothing is not to be trusted.
-            None if matches!(self.mirror, Mirror::Url(_)) && keyring.is_file() => {
+            None if matches!(self.mirror, Mirror::Url(_))
+                && keyring.is_file()
+                && !offline.get() =>
+            {
                 return Err(Error::Unsigned {
                     file: name.to_string(),
                 });
