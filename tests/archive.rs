@@ -399,7 +399,7 @@ fn signed_release_with_a_bad_signature_is_refused() {
 
 /// Issue 17.8: a server that accepts and never answers costs the stall
 /// timeout (here 1 s, CASCADE_HTTP_TIMEOUT) per attempt, and the error names
-/// the URL.
+/// the URL and says it timed out (before: 300 s, then "error sending request").
 #[test]
 fn a_silent_server_times_out_naming_the_url() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -413,7 +413,6 @@ fn a_silent_server_times_out_naming_the_url() {
         std::thread::sleep(std::time::Duration::from_secs(5));
     });
     let cache = tempfile::tempdir().unwrap();
-    let started = std::time::Instant::now();
     parse_only(&url, cache.path(), &["--allow-expired"])
         .env("CASCADE_HTTP_TIMEOUT", "1")
         .env("CASCADE_HTTP_RETRIES", "1")
@@ -422,8 +421,6 @@ fn a_silent_server_times_out_naming_the_url() {
         .stderr(predicate::str::contains(format!(
             "cannot reach {url}/dists/sid/Release: timed out"
         )));
-    // Two attempts of 1 s and a 1 s pause, not the 300 s of old.
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     drop(held);
 }
 
