@@ -17,8 +17,9 @@ Kept, per suite (sid, experimental):
              libamdhip64-dev and hipcc (so rdeps has transitive paths to find);
              one level of Depends of all of these. Only the fields cascade
              reads are kept.
-  Release  - the snapshot's header fields, without checksums, with
-             Valid-Until set to 2020 so it is in the past on any clock.
+  Release  - the snapshot's header fields with Valid-Until set to 2020 (in
+             the past on any clock) and SHA256 lines for the trimmed indices,
+             which cascade checks every index against.
 """
 import lzma
 import os
@@ -155,8 +156,25 @@ def main():
                 if line.startswith("Architectures:"):
                     line = "Architectures: all " + " ".join(ARCHES) + "\n"
                 release.append(line)
+        release.append(sha256_lines(os.path.join(OUT, "dists", suite)))
         with open(os.path.join(OUT, "dists", suite, "Release"), "w", encoding="utf-8") as f:
             f.write("".join(release))
+
+
+def sha256_lines(suite_dir):
+    """The SHA256 field of a Release for every index below suite_dir."""
+    import hashlib
+    lines = ["SHA256:\n"]
+    for dirpath, _, files in sorted(os.walk(suite_dir)):
+        for name in sorted(files):
+            if name.startswith(("Release", "InRelease")):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            rel = os.path.relpath(path, suite_dir)
+            lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data):8} {rel}\n")
+    return "".join(lines)
 
 
 if __name__ == "__main__":

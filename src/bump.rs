@@ -510,21 +510,10 @@ fn read(path: &Path) -> Result<String, Error> {
 /// Writes through a temporary file in the same directory and a rename, so
 /// an interruption leaves the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let io = |source| Error::Io {
+    crate::outfile::write_atomic(path, bytes).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        std::fs::set_permissions(tmp.path(), meta.permissions()).map_err(io)?;
-    }
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
 }
 
 /// A unified diff of a single contiguous change (what a changelog edit is:

@@ -24,6 +24,13 @@ pub struct Config {
     pub ci: bool,
     /// TMPDIR, else `/tmp`: where each build's own temp dir is made.
     pub tmp_dir: PathBuf,
+    /// CASCADE_HTTP_TIMEOUT (seconds): connect and stall timeout of mirror
+    /// requests; default apt's 30.
+    pub http_timeout: Option<std::time::Duration>,
+    /// CASCADE_HTTP_RETRIES: further attempts after a timeout or a 5xx.
+    pub http_retries: Option<u32>,
+    /// CASCADE_KEYRING: the keyring Release signatures are checked with.
+    pub keyring: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +39,8 @@ pub enum Error {
     SourceDateEpoch { value: String },
     #[error("no cache directory: set CASCADE_CACHE_DIR or HOME")]
     NoCacheDir,
+    #[error("{name}=`{value}` is not a whole number")]
+    Number { name: &'static str, value: String },
 }
 
 impl Config {
@@ -66,7 +75,21 @@ impl Config {
             let v = v.trim();
             v.eq_ignore_ascii_case("true") || v == "1"
         });
+        let number = |name: &'static str| -> Result<Option<u64>, Error> {
+            var(name)
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|_| Error::Number {
+                        name,
+                        value: v.clone(),
+                    })
+                })
+                .transpose()
+        };
         Ok(Config {
+            http_timeout: number("CASCADE_HTTP_TIMEOUT")?.map(std::time::Duration::from_secs),
+            http_retries: number("CASCADE_HTTP_RETRIES")?
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            keyring: var("CASCADE_KEYRING").map(PathBuf::from),
             full_name,
             email,
             source_date_epoch,

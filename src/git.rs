@@ -134,6 +134,13 @@ fn signature(author: &Author) -> Result<Signature<'static>, git2::Error> {
 impl Vcs for Git2 {
     fn sync(&self, url: &str, dest: &Path, bare: bool) -> Result<(), Error> {
         let url = normalize_url(url);
+        if dest.exists() && incomplete_clone(dest)? {
+            tracing::warn!("{}: an interrupted clone; cloning again", dest.display());
+            std::fs::remove_dir_all(dest).map_err(|source| Error::Io {
+                path: dest.to_owned(),
+                source,
+            })?;
+        }
         if dest.exists() {
             let repo = open(dest)?;
             // The recipe may have moved to another URL since the clone.
@@ -154,18 +161,7 @@ impl Vcs for Git2 {
                 .fetch(refspecs, Some(&mut fetch_options()), None)
                 .map_err(ctx(dest, format!("fetch {url}")));
         }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.to_owned(),
-                source,
-            })?;
-        }
-        git2::build::RepoBuilder::new()
-            .bare(bare)
-            .fetch_options(fetch_options())
-            .clone(&url, dest)
-            .map(|_| ())
-            .map_err(ctx(dest, format!("clone {url}")))
+        clone_into_place(&url, dest, bare)
     }
 
     fn tags(&self, repo: &Path) -> Result<Vec<String>, Error> {
@@ -333,10 +329,7 @@ impl Vcs for Git2 {
             .map_err(ctx(packaging, "write upstream tree"))?;
         let tree = r.find_tree(tree_id).map_err(ctx(packaging, "find tree"))?;
         let sig = signature(author).map_err(ctx(packaging, "signature"))?;
-        let parent = r
-            .find_branch("upstream", BranchType::Local)
-            .ok()
-            .and_then(|b| b.get().peel_to_commit().ok());
+        let parent = upstream_tip(&r);
         let version = upstream_tag.rsplit('/').next().unwrap_or(upstream_tag);
         let message = format!("New upstream version {version}\n");
         let parents: Vec<&git2::Commit> = parent.iter().collect();
@@ -462,6 +455,85 @@ impl Vcs for Git2 {
             });
         }
         Ok(())
+    }
+}
+
+/// The commit a new upstream import goes on: the newer of the local
+/// `upstream` branch and `origin/upstream`. A fresh clone has only the
+/// remote one; an import without it as parent could never be pushed.
+/// Diverged branches keep the local one (the push then says why).
+fn upstream_tip(r: &Repository) -> Option<git2::Commit<'_>> {
+    let tip = |name: &str, kind| {
+        r.find_branch(name, kind)
+            .ok()
+            .and_then(|b| b.get().peel_to_commit().ok())
+    };
+    match (
+        tip("upstream", BranchType::Local),
+        tip("origin/upstream", BranchType::Remote),
+    ) {
+        (Some(l), Some(o)) if r.graph_descendant_of(o.id(), l.id()).unwrap_or(false) => Some(o),
+        (Some(l), _) => Some(l),
+        (None, o) => o,
+    }
+}
+
+/// Clones into a temporary directory next to `dest` and renames it into
+/// place, so that a clone killed halfway never sits at `dest`. Temporary
+/// clones an earlier killed run left behind are removed first.
+fn clone_into_place(url: &str, dest: &Path, bare: bool) -> Result<(), Error> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{name}.clone-");
+    for old in std::fs::read_dir(parent).map_err(io(parent))?.flatten() {
+        if old.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(parent)
+        .map_err(io(parent))?;
+    git2::build::RepoBuilder::new()
+        .bare(bare)
+        .fetch_options(fetch_options())
+        .clone(url, tmp.path())
+        .map_err(ctx(dest, format!("clone {url}")))?;
+    std::fs::rename(tmp.path(), dest).map_err(io(dest))?;
+    // Renamed away: nothing left for the guard to remove.
+    let _ = tmp.keep();
+    Ok(())
+}
+
+/// Is `dest` a clone that never finished (an interrupted `git clone` of an
+/// older cascade, or of the user)? Such a directory has git's layout but no
+/// reference at all, so removing it loses no commit. A directory that is
+/// not a repository and holds references is left alone: `open` reports it.
+fn incomplete_clone(dest: &Path) -> Result<bool, Error> {
+    match Repository::open(dest) {
+        Ok(r) => Ok(r
+            .references()
+            .map_err(ctx(dest, "list references"))?
+            .next()
+            .is_none()),
+        Err(_) => {
+            let git_dir = if dest.join(".git").is_dir() {
+                dest.join(".git")
+            } else {
+                dest.to_owned()
+            };
+            let looks_like_git = git_dir.join("objects").is_dir() || git_dir.join("HEAD").is_file();
+            let no_refs = std::fs::read_dir(git_dir.join("refs/heads"))
+                .map_or(true, |mut d| d.next().is_none())
+                && std::fs::metadata(git_dir.join("packed-refs")).map_or(true, |m| m.len() == 0);
+            let empty = std::fs::read_dir(dest).is_ok_and(|mut d| d.next().is_none());
+            Ok(empty || (looks_like_git && no_refs))
+        }
     }
 }
 

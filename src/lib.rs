@@ -39,6 +39,7 @@
 //! | `state`     | resumable run state, written atomically                              | —                  |
 //! | `lock`      | one writer per run directory: flock and a holder record             | `pid`              |
 //! | `pid`       | a process's identity (pid + start time + boot id), from /proc        | —                  |
+//! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
@@ -65,6 +66,7 @@ pub mod git;
 pub mod groups;
 pub mod lock;
 pub mod pid;
+pub mod outfile;
 pub mod pipeline;
 pub mod plan;
 pub mod planner;

@@ -125,6 +125,7 @@ pub struct BuildOptions {
     /// Porting run: try sources whose Architecture field leaves an arch out.
     pub port: bool,
     pub allow_expired: bool,
+    pub fetch_policy: crate::archive::Policy,
     /// Mirror over the stack's (`--mirror`, `CASCADE_MIRROR`).
     pub mirror: Option<String>,
     /// cascade's cache (archive indices).
@@ -505,6 +506,7 @@ fn whole_plan(
             opts.mirror.as_deref(),
             &opts.cache_dir,
             allow_expired,
+            &opts.fetch_policy,
         )
     };
     // The archive only tells the plan what the stack does not build; sbuild
@@ -1374,6 +1376,7 @@ mod tests {
             profiles: vec![],
             port: false,
             allow_expired: false,
+            fetch_policy: Default::default(),
             mirror: None,
             cache_dir: run_dir.join("cache"),
             dry_run: false,

@@ -90,32 +90,73 @@ pub fn stack_sources(
     checkouts: &BTreeMap<String, PathBuf>,
     suites: &[&archive::Suite],
 ) -> Result<Vec<SourceInfo>, Error> {
+    recipes
+        .recipes
+        .iter()
+        .map(|r| match source_info(&r.source, checkouts, suites)? {
+            Some(info) => Ok(info),
+            None => Err(Error::NoSource {
+                package: r.source.clone(),
+                looked_in: suites.iter().map(|s| s.name.clone()).collect(),
+            }),
+        })
+        .collect()
+}
+
+/// Where a placeholder from [`stack_sources_or_absent`] says it came from.
+pub const NOT_IN_SUITE: &str = "not in this suite";
+
+/// [`stack_sources`] for a plan of what a suite can build today (`plan
+/// --suite sid`): a source missing everywhere becomes a placeholder that
+/// every arch excludes as "not in this suite (sid)", so that the rest of the
+/// stack is still planned.
+pub fn stack_sources_or_absent(
+    recipes: &Recipes,
+    checkouts: &BTreeMap<String, PathBuf>,
+    suites: &[&archive::Suite],
+) -> Result<Vec<SourceInfo>, Error> {
+    let names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
     let mut out = Vec::with_capacity(recipes.recipes.len());
-    for recipe in &recipes.recipes {
-        let name = &recipe.source;
-        let info = match checkouts.get(name) {
-            Some(dir) => {
-                let info = SourceInfo::from_control_file(&dir.join("debian/control"))?;
-                if &info.name != name {
-                    return Err(Error::WrongSource {
-                        package: name.clone(),
-                        found: info.name,
-                    });
-                }
-                info
-            }
-            None => suites
-                .iter()
-                .find_map(|s| s.sources.get(name))
-                .cloned()
-                .ok_or_else(|| Error::NoSource {
-                    package: name.clone(),
-                    looked_in: suites.iter().map(|s| s.name.clone()).collect(),
-                })?,
-        };
-        out.push(info);
+    for r in &recipes.recipes {
+        let info = source_info(&r.source, checkouts, suites)?;
+        out.push(info.unwrap_or_else(|| SourceInfo {
+            name: r.source.clone(),
+            version: None,
+            architecture: Vec::new(),
+            maintainer: None,
+            build_depends: Vec::new(),
+            build_depends_arch: Vec::new(),
+            build_depends_indep: Vec::new(),
+            binaries: Vec::new(),
+            origin: format!("{NOT_IN_SUITE} ({})", names.join(", ")),
+        }));
     }
     Ok(out)
+}
+
+/// One source's control data from its checkout or the first suite that has it.
+fn source_info(
+    name: &str,
+    checkouts: &BTreeMap<String, PathBuf>,
+    suites: &[&archive::Suite],
+) -> Result<Option<SourceInfo>, Error> {
+    let Some(dir) = checkouts.get(name) else {
+        return Ok(suites.iter().find_map(|s| s.sources.get(name)).cloned());
+    };
+    let info = SourceInfo::from_control_file(&dir.join("debian/control"))?;
+    if info.name != name {
+        return Err(Error::WrongSource {
+            package: name.to_string(),
+            found: info.name,
+        });
+    }
+    Ok(Some(info))
+}
+
+/// A placeholder of [`stack_sources_or_absent`]: its exclusion text.
+fn absent(info: &SourceInfo) -> Option<String> {
+    (info.architecture.is_empty() && info.origin.starts_with(NOT_IN_SUITE))
+        .then(|| info.origin.clone())
 }
 
 /// Does `info` build only `Architecture: all` binaries?
@@ -237,7 +278,9 @@ fn source_input(
         });
     }
 
-    let arch_exclusion = if !info.builds_on(arch) {
+    let arch_exclusion = if let Some(text) = absent(info) {
+        Some(text)
+    } else if !info.builds_on(arch) {
         Some(format!("Architecture: {}", info.architecture.join(" ")))
     } else {
         match recipe.and_then(|r| r.architectures.as_ref()) {
@@ -338,12 +381,14 @@ pub fn load_suites(
     mirror: Option<&str>,
     cache: &Path,
     allow_expired: bool,
+    policy: &archive::Policy,
 ) -> Result<(archive::Suite, Option<archive::Suite>), Error> {
     let fetcher = Fetcher::new(
         Mirror::parse(mirror.unwrap_or(&stack.mirror)),
         &FetchOptions {
             cache_dir: Some(cache.to_path_buf()),
             allow_expired,
+            policy: policy.clone(),
         },
     )?;
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
@@ -395,6 +440,7 @@ mod tests {
                 architectures: vec![],
                 expired: false,
                 all_in_arch_indices: true,
+                sha256: Default::default(),
             },
             sources: Default::default(),
             packages: packages

@@ -264,6 +264,8 @@ pub enum Error {
     },
     #[error("recipes directory {} has no {STACK_FILE}", dir.display())]
     NoStack { dir: PathBuf },
+    #[error("{} is not a regular file: a recipe must be one", path.display())]
+    NotAFile { path: PathBuf },
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
@@ -305,8 +307,15 @@ pub fn load(dir: &Path) -> Result<Recipes, Error> {
                 source,
             })?
             .path();
-        if path.extension().is_none_or(|e| e != "yaml") || !path.is_file() {
+        if path.extension().is_none_or(|e| e != "yaml") {
             continue;
+        }
+        // A `*.yaml` that is a directory, a symlink loop or a dangling link
+        // is a mistake to name, not a file to skip silently.
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => return Err(Error::NotAFile { path }),
+            Err(source) => return Err(Error::Read { path, source }),
         }
         if path.file_name().is_some_and(|n| n == STACK_FILE) {
             has_stack = true;

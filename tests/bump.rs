@@ -1019,6 +1019,69 @@ fn push_only_when_asked_and_only_fast_forward() {
     assert!(remote.find_reference("refs/heads/upstream").is_ok());
 }
 
+/// Issue 17.7: a fresh clone has only `origin/upstream`; the next import
+/// must go on top of it, or the push of `upstream` is not a fast-forward.
+#[test]
+fn push_from_a_fresh_clone_after_an_earlier_import() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let mut first = options(&fx.dir.path().join("first"));
+    first.push = true;
+    let old = fx.recipe("rocm-7.2.0", "{upstream}-1~exp1");
+    bump::bump_package(&old, &stack(), &first, &Git2).unwrap();
+
+    let mut fresh = options(&fx.dir.path().join("fresh"));
+    fresh.push = true;
+    let new = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
+    let out = bump::bump_package(&new, &stack(), &fresh, &Git2).unwrap();
+    let remote = git2::Repository::open(&fx.packaging).unwrap();
+    let tip = |r: &str| remote.revparse_single(r).unwrap().peel_to_commit().unwrap();
+    assert_eq!(
+        Some(tip("refs/heads/debian/experimental").id().to_string()),
+        out.commit
+    );
+    let up = tip("refs/heads/upstream");
+    assert_eq!(up.id(), tip("refs/tags/upstream/7.2.4").id());
+    assert_eq!(
+        up.parent_id(0).unwrap(),
+        tip("refs/tags/upstream/7.2.0").id()
+    );
+}
+
+/// Issue 17.2: a clone killed halfway (git's layout, no reference yet) and
+/// the temporary clone a killed run left are cloned again, not tripped on.
+#[test]
+fn an_interrupted_clone_is_redone() {
+    if !have_dpkg_source() {
+        return;
+    }
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let opts = options(fx.dir.path());
+    let pkg = opts.packaging_dir("hipblas-common");
+    std::fs::create_dir_all(pkg.join(".git/objects/pack")).unwrap();
+    let leftover = pkg.with_file_name(".packaging.clone-x1y2z3");
+    std::fs::create_dir_all(leftover.join(".git")).unwrap();
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
+    let out = bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert!(out.commit.is_some());
+    assert!(pkg.join("debian/changelog").is_file());
+    assert!(
+        !leftover.exists(),
+        "the killed run's temporary clone is gone"
+    );
+
+    // Killed right after `git init`: a repository without references.
+    let fx = fixture_repos(&fixture("hipblas-common"));
+    let opts = options(fx.dir.path());
+    let pkg = opts.packaging_dir("hipblas-common");
+    git2::Repository::init(&pkg).unwrap();
+    let r = fx.recipe("rocm-7.2.4", "{upstream}-1~exp1");
+    bump::bump_package(&r, &stack(), &opts, &Git2).unwrap();
+    assert!(pkg.join("debian/changelog").is_file());
+}
+
 #[test]
 fn stack_mode_reports_each_package_and_fail_fast_stops() {
     let fx = fixture_repos(&fixture("hipblas-common"));

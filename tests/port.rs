@@ -61,6 +61,7 @@ fn job(source: &str, dsc: &Path, deps: &[&str], expected: Option<&str>) -> Job {
 /// The library path of a porting run: build copies for the widened
 /// sources, the runner with sbuild, the porting report.
 #[test]
+#[ignore = "needs sbuild"]
 fn porting_jobs_under_sbuild() {
     let cfg = SbuildConfig::new("unstable");
     if let Some(why) = missing_prerequisite(PORT_TOOLS, &["riscv64"]) {
@@ -208,6 +209,7 @@ const PORT_ARGS: [&str; 11] = [
 /// only root failure, demo-kernels, is expected. A rerun with `--since` the
 /// first run reuses every build and compares the scores.
 #[test]
+#[ignore = "needs sbuild"]
 fn cascade_port_on_the_demo_stack() {
     if let Some(why) = missing_prerequisite(PORT_TOOLS, &["riscv64", "amd64"]) {
         unavailable(&why);

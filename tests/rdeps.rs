@@ -69,6 +69,7 @@ fn over_http_too() {
             "hipcc",
             "--no-indep",
             "--allow-expired",
+            "--no-verify-signature", // the fixture is not signed
             "--suite",
             "unstable",
         ])
@@ -139,4 +140,9 @@ fn bad_arguments() {
         .stderr(predicate::str::contains("unknown architecture `riscv`"));
     let mut c = Command::cargo_bin("cascade").unwrap();
     c.arg("rdeps").assert().code(2);
+    // Issue 17.9: an empty name is refused before the archive is read.
+    let (mut c, _cache) = rdeps(&[""]);
+    c.assert()
+        .code(2)
+        .stderr(predicate::str::contains("`` is not a binary package name"));
 }

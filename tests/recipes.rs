@@ -287,3 +287,24 @@ fn key_given_twice() {
         &["rocblas.yaml:8:1: field `upstream`: given twice (first on line 5)"],
     );
 }
+
+/// A `*.yaml` that is a directory or a symlink loop is named, not skipped
+/// (issue 17.9).
+#[test]
+fn a_yaml_that_is_not_a_file_is_named() {
+    let dir = recipes(STACK, &[("rocblas.yaml", GOOD)]);
+    std::fs::create_dir(dir.path().join("hipblas.yaml")).unwrap();
+    let out = check(dir.path()).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hipblas.yaml is not a regular file"),
+        "{stderr}"
+    );
+    std::fs::remove_dir(dir.path().join("hipblas.yaml")).unwrap();
+    let looped = dir.path().join("loop.yaml");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let out = check(dir.path()).code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("loop.yaml"), "{stderr}");
+    assert!(stderr.contains("symbolic links"), "{stderr}");
+}

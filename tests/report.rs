@@ -111,6 +111,38 @@ fn every_format_renders_to_a_file() {
     }
 }
 
+/// `--out` replaces a regular file atomically but never the entry itself
+/// when it is a symlink (its target is written) or a device node (issue 17.6).
+#[test]
+fn out_writes_through_symlinks_and_device_nodes() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    run_dir(dir.path(), vec![result("a", "amd64", Outcome::Ok)]);
+    let real = dir.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    // The link first: a build that would replace entries fails here,
+    // before it could replace the host's /dev/null.
+    for out in [link.as_path(), Path::new("/dev/null")] {
+        Command::cargo_bin("cascade")
+            .unwrap()
+            .args(["report", dir.path().to_str().unwrap(), "--format", "json"])
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert!(
+            std::fs::read_to_string(&real)
+                .unwrap()
+                .contains("\"schema\"")
+        );
+    }
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(null.file_type().is_char_device(), "/dev/null was replaced");
+}
+
 #[test]
 fn not_a_run_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,8 @@
 //! checks what the browser shows: one cell per package × arch, coloured by
 //! class, links to the logs that resolve. Keeps a screenshot
 //! (`$CASCADE_ARTIFACTS` or the test's temporary target dir) for CI.
-//! Without Chromium the test is skipped, unless CI=true.
+//! `#[ignore = "needs Chromium"]`: `./run-tests` runs it (`--include-ignored`);
+//! run that way without Chromium it is skipped, unless CI=true.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
@@ -63,6 +64,7 @@ fn browser(bin: &Path, args: &[&str], page: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs Chromium"]
 fn the_html_matrix_in_a_real_browser() {
     let Some(bin) = chromium() else {
         assert!(

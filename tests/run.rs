@@ -72,6 +72,7 @@ fn build_without_a_bump_says_to_bump_first() {
 }
 
 #[test]
+#[ignore = "needs sbuild"]
 fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
     if let Some(reason) =
         missing_prerequisite(&["dpkg-source", "git", "dpkg-deb"], &["amd64", "riscv64"])

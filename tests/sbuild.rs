@@ -122,6 +122,7 @@ async fn chain(
 }
 
 #[test]
+#[ignore = "needs sbuild"]
 fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
     let cfg = SbuildConfig::new("unstable");
     if Arch::host().as_str() != "amd64" {
@@ -191,6 +192,7 @@ fn session_of(log: &str) -> Option<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs sbuild"]
 fn a_timed_out_build_leaves_no_session_behind() {
     let cfg = SbuildConfig::new("unstable");
     if let Some(reason) = missing_prerequisite(TOOLS, &[Arch::host().as_str()]) {

@@ -29,6 +29,15 @@ pub enum Error {
          (pass --allow-expired to use them anyway)"
     )]
     Expired { file: String, valid_until: String },
+    #[error("{file}: does not match the Release file: {message}")]
+    Checksum { file: String, message: String },
+    #[error("{file}: bad signature (pass --no-verify-signature to skip the check): {message}")]
+    Signature { file: String, message: String },
+    #[error(
+        "{file}: no InRelease or Release.gpg, so the indices cannot be verified \
+         (pass --no-verify-signature to use them anyway)"
+    )]
+    Unsigned { file: String },
     #[error("{file}:{line}: {message}")]
     Paragraph {
         file: String,

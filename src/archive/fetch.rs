@@ -11,9 +11,10 @@
 //! cached copy the network error is returned. Local mirrors
 //! are read in place and not cached.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::Error;
 
@@ -60,6 +61,39 @@ pub struct FetchOptions {
     pub cache_dir: Option<PathBuf>,
     /// Accept a Release file whose `Valid-Until` has passed.
     pub allow_expired: bool,
+    /// Timeouts, retries and signature checking.
+    pub policy: Policy,
+}
+
+/// What cascade trusts and how long it waits, as apt does by default.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Policy {
+    /// Connect timeout, and how long a connection may stall between two
+    /// reads (apt's `Acquire::http::Timeout`, 30 s).
+    pub timeout: Duration,
+    /// Further attempts after a timeout or a 5xx answer, waiting 1 s, 2 s,
+    /// 4 s … in between (apt's `Acquire::Retries`, 3).
+    pub retries: u32,
+    /// Check the Release signature (InRelease or Release.gpg) with
+    /// `keyring` when gpgv and the keyring are installed. A mirror over HTTP
+    /// without a signature is refused; a local directory without one (a
+    /// snapshot) only warned about.
+    pub verify_signature: bool,
+    pub keyring: PathBuf,
+}
+
+/// Where debian-archive-keyring installs the archive's keys.
+pub const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            verify_signature: true,
+            keyring: PathBuf::from(DEBIAN_KEYRING),
+        }
+    }
 }
 
 /// Fetches files of one mirror.
@@ -67,6 +101,7 @@ pub struct Fetcher {
     mirror: Mirror,
     cache_dir: PathBuf,
     allow_expired: bool,
+    policy: Policy,
     client: Option<reqwest::blocking::Client>,
 }
 
@@ -84,6 +119,17 @@ pub struct Release {
     /// listed in every `binary-ARCH/Packages` (Debian's mirrors say so), so a
     /// separate `binary-all/Packages` need not be read.
     pub all_in_arch_indices: bool,
+    /// The `SHA256` lines: size and digest of each index, by its path
+    /// below the suite's directory (`main/source/Sources.xz`).
+    #[serde(skip)]
+    pub sha256: BTreeMap<String, FileSum>,
+}
+
+/// Size and SHA-256 of one file, as Release lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileSum {
+    pub size: u64,
+    pub sha256: String,
 }
 
 impl Fetcher {
@@ -95,10 +141,14 @@ impl Fetcher {
                 .join("cascade"),
         };
         let client = match mirror {
+            // The blocking client's timeout bounds the wait for the answer
+            // and then each read of the body (see `get_http`): a stall
+            // timeout, as apt's, not a deadline for the whole download.
             Mirror::Url(_) => Some(
                 reqwest::blocking::Client::builder()
                     .user_agent(concat!("cascade/", env!("CARGO_PKG_VERSION")))
-                    .timeout(std::time::Duration::from_secs(300))
+                    .connect_timeout(options.policy.timeout)
+                    .timeout(options.policy.timeout)
                     .build()
                     .map_err(|e| Error::Network {
                         url: "(client setup)".into(),
@@ -111,6 +161,7 @@ impl Fetcher {
             mirror,
             cache_dir,
             allow_expired: options.allow_expired,
+            policy: options.policy.clone(),
             client,
         })
     }
@@ -119,30 +170,87 @@ impl Fetcher {
         &self.mirror
     }
 
-    /// Reads `dists/SUITE/Release` and checks `Valid-Until` against now.
+    /// Reads `dists/SUITE/Release` (from InRelease or with Release.gpg when
+    /// the signature is checked, see [`Policy`]) and checks `Valid-Until`
+    /// against now.
     pub fn release(&self, suite: &str) -> Result<Release, Error> {
         let rel = format!("dists/{suite}/Release");
         let name = self.mirror.describe(&rel);
-        let bytes = self.get(&rel)?.ok_or_else(|| Error::NotFound {
-            what: format!("suite `{suite}`"),
-            url: name.clone(),
-            how: self.mirror.not_found(),
-        })?;
+        let bytes = self.signed_release(suite, &name)?;
         let text = String::from_utf8_lossy(&bytes);
         parse_release(&text, &name, SystemTime::now(), self.allow_expired)
     }
 
+    /// The Release file's bytes, verified as [`Policy`] says.
+    fn signed_release(&self, suite: &str, name: &str) -> Result<Vec<u8>, Error> {
+        use super::verify::{self, Signed};
+        let dir = format!("dists/{suite}");
+        let keyring = &self.policy.keyring;
+        let check = self.policy.verify_signature;
+        // Offline, a signature file the cache lacks (a cache from before
+        // signatures were checked) must not stop the cached Release.
+        let offline = std::cell::Cell::new(false);
+        let signature = |rel: &str| match self.get(rel) {
+            Err(Error::Network { url, message }) => {
+                tracing::warn!("cannot check the signature: {url}: {message}");
+                offline.set(true);
+                Ok(None)
+            }
+            other => other,
+        };
+        if check && let Some(inline) = signature(&format!("{dir}/InRelease"))? {
+            let inrelease = self.mirror.describe(&format!("{dir}/InRelease"));
+            if let Signed::Good(text) = verify::inline(keyring, &inline, &inrelease)? {
+                return Ok(text);
+            }
+        }
+        let bytes = self
+            .get(&format!("{dir}/Release"))?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("suite `{suite}`"),
+                url: name.to_string(),
+                how: self.mirror.not_found(),
+            })?;
+        if !check {
+            return Ok(bytes);
+        }
+        match signature(&format!("{dir}/Release.gpg"))? {
+            Some(sig) => {
+                if let Signed::Unchecked = verify::detached(keyring, &sig, &bytes, name)? {
+                    tracing::warn!(
+                        "{name}: gpgv or {} missing, signature not checked",
+                        keyring.display()
+                    );
+                }
+            }
+            // A local snapshot is the user's own copy; a mirror over the
+            // network that signs nothing is not to be trusted.
+            None if matches!(self.mirror, Mirror::Url(_))
+                && keyring.is_file()
+                && !offline.get() =>
+            {
+                return Err(Error::Unsigned {
+                    file: name.to_string(),
+                });
+            }
+            None => tracing::info!("{name}: not signed; its indices are checked against it only"),
+        }
+        Ok(bytes)
+    }
+
     /// Reads an index (`dists/sid/main/source/Sources`), trying `.xz`, then
     /// `.gz`, then the plain file, and returns its decompressed text.
-    pub fn index(&self, rel_base: &str) -> Result<String, Error> {
-        self.with_index(rel_base, |text| Ok(text.to_string()))
+    pub fn index(&self, release: &Release, rel_base: &str) -> Result<String, Error> {
+        self.with_index(release, rel_base, |text| Ok(text.to_string()))
     }
 
     /// Like [`Self::index`], but hands the text to `parse`; a freshly
     /// decompressed text is written to the cache by a second thread while
-    /// `parse` runs.
+    /// `parse` runs. The compressed bytes are checked against `release`'s
+    /// SHA256 line for them first.
     pub fn with_index<T>(
         &self,
+        release: &Release,
         rel_base: &str,
         parse: impl FnOnce(&str) -> Result<T, Error>,
     ) -> Result<T, Error> {
@@ -152,6 +260,8 @@ impl Fetcher {
                 continue;
             };
             let name = self.mirror.describe(&rel);
+            let below_suite = rel.splitn(3, '/').nth(2).unwrap_or(&rel);
+            super::verify::check_index(&release.sha256, below_suite, &bytes, &name)?;
             if ext.is_empty() {
                 return parse(&decompress(&bytes, ext, &name)?);
             }
@@ -180,8 +290,12 @@ impl Fetcher {
     }
 
     /// Like [`Self::index`] but `Ok(None)` when no variant exists.
-    pub fn optional_index(&self, rel_base: &str) -> Result<Option<String>, Error> {
-        match self.index(rel_base) {
+    pub fn optional_index(
+        &self,
+        release: &Release,
+        rel_base: &str,
+    ) -> Result<Option<String>, Error> {
+        match self.index(release, rel_base) {
             Ok(t) => Ok(Some(t)),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -238,7 +352,7 @@ impl Fetcher {
                 source,
             })
         };
-        let resp = match req.send() {
+        let resp = match self.send(req, &url) {
             Ok(r) => r,
             // Offline, but the last answer was "no such file": keep it.
             Err(_) if gone_path.is_file() => return Ok(None),
@@ -252,7 +366,7 @@ impl Fetcher {
             Err(e) => {
                 return Err(Error::Network {
                     url,
-                    message: format!("{e} (offline? no cached copy either)"),
+                    message: format!("{} (offline? no cached copy either)", describe(&e)),
                 });
             }
         };
@@ -280,15 +394,53 @@ impl Fetcher {
         };
         let etag = header(reqwest::header::ETAG);
         let modified = header(reqwest::header::LAST_MODIFIED);
-        let body = resp.bytes().map_err(|e| Error::Network {
+        // `Read` waits at most the timeout for each chunk; `bytes()` would
+        // give the whole body that long.
+        let mut body = Vec::new();
+        let mut resp = resp;
+        resp.read_to_end(&mut body).map_err(|e| Error::Network {
             url: url.clone(),
-            message: e.to_string(),
+            message: if e.kind() == std::io::ErrorKind::TimedOut {
+                "timed out: the download stalled (CASCADE_HTTP_TIMEOUT sets how long to wait)"
+                    .into()
+            } else {
+                e.to_string()
+            },
         })?;
         // A cache that can't be written only costs a download next time.
         if let Err(e) = store(&cached, &meta_path, &body, etag, modified) {
             tracing::warn!("cannot write the cache {}: {e}", cached.display());
         }
-        Ok(Some(body.to_vec()))
+        Ok(Some(body))
+    }
+
+    /// Sends `req`, again after a timeout or a 5xx
+    /// answer, up to `retries` more times with a doubling pause (1 s, 2 s,
+    /// 4 s …), as apt's `Acquire::Retries` does.
+    fn send(
+        &self,
+        req: reqwest::blocking::RequestBuilder,
+        url: &str,
+    ) -> Result<reqwest::blocking::Response, reqwest::Error> {
+        let mut pause = Duration::from_secs(1);
+        for _ in 0..self.policy.retries {
+            let Some(attempt) = req.try_clone() else {
+                break;
+            };
+            match attempt.send() {
+                Ok(r) if !r.status().is_server_error() => return Ok(r),
+                Ok(r) => tracing::warn!("{url}: HTTP {}; trying again in {pause:?}", r.status()),
+                // Refused or unresolvable: offline, where the cache answers
+                // at once; waiting would not help.
+                Err(e) if e.is_timeout() => {
+                    tracing::warn!("{url}: {}; trying again in {pause:?}", describe(&e));
+                }
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(pause);
+            pause *= 2;
+        }
+        req.send()
     }
 
     /// Where the decompressed text of `bytes` is cached: xz decoding is most
@@ -306,6 +458,22 @@ impl Fetcher {
     fn cache_path(&self, url: &str) -> PathBuf {
         let rest = url.split_once("://").map_or(url, |(_, r)| r);
         self.cache_dir.join("http").join(sanitize(rest))
+    }
+}
+
+/// A network error in a few words: reqwest's own text hides a timeout
+/// behind "error sending request".
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out (no answer within the stall timeout; CASCADE_HTTP_TIMEOUT sets it)".into()
+    } else {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
     }
 }
 
@@ -459,6 +627,10 @@ pub fn parse_release(
         all_in_arch_indices: para
             .get("No-Support-for-Architecture-all")
             .is_some_and(|v| v.split_whitespace().any(|w| w == "Packages")),
+        sha256: para
+            .get("SHA256")
+            .map(super::verify::parse_sha256)
+            .unwrap_or_default(),
     })
 }
 

@@ -3,6 +3,8 @@
 //! - [`fetch`]: mirror locations (directory, `file://`, `http(s)://`), the
 //!   on-disk cache with conditional requests, Release and `Valid-Until`,
 //!   decompression (`.xz`, `.gz`, plain).
+//! - [`verify`]: the Release signature (gpgv and the archive keyring) and
+//!   each index's size and SHA-256 against Release.
 //! - [`index`]: parsed [`Sources`] and per-arch [`Packages`] with
 //!   binary→source, source→binaries and Provides maps.
 //!
@@ -20,6 +22,7 @@
 //! let options = FetchOptions {
 //!     cache_dir: Some(std::env::temp_dir().join("cascade-doctest")),
 //!     allow_expired: true, // the fixture's Valid-Until has passed
+//!     ..Default::default()
 //! };
 //! let fetcher = Fetcher::new(Mirror::parse(fixture), &options)?;
 //! let sid = load_suite(&fetcher, "sid", &["amd64", "riscv64"])?;
@@ -47,8 +50,9 @@ pub mod error;
 pub mod fetch;
 pub mod index;
 pub mod suite;
+pub mod verify;
 
 pub use error::Error;
-pub use fetch::{FetchOptions, Fetcher, Mirror, Release};
+pub use fetch::{FetchOptions, Fetcher, Mirror, Policy, Release};
 pub use index::{Binary, Detail, Packages, Provider, Sources};
 pub use suite::{Suite, load_suite, load_suite_with};

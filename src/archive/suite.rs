@@ -54,7 +54,7 @@ pub fn load_suite_with(
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(task) = tasks.get(i) else { break };
-                    let r = load_one(fetcher, suite, task, detail);
+                    let r = load_one(fetcher, &release, suite, task, detail);
                     let failed = r.is_err();
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
@@ -110,6 +110,7 @@ enum Loaded {
 
 fn load_one(
     fetcher: &Fetcher,
+    release: &Release,
     suite: &str,
     task: &Task<'_>,
     detail: Detail,
@@ -118,18 +119,20 @@ fn load_one(
         Task::Sources => {
             let rel = format!("dists/{suite}/main/source/Sources");
             fetcher
-                .with_index(&rel, |text| Sources::parse(text, &rel))
+                .with_index(release, &rel, |text| Sources::parse(text, &rel))
                 .map(Loaded::Sources)
         }
         Task::Arch(arch) => {
             let rel = format!("dists/{suite}/main/binary-{arch}/Packages");
             fetcher
-                .with_index(&rel, |text| Packages::parse_with(text, &rel, arch, detail))
+                .with_index(release, &rel, |text| {
+                    Packages::parse_with(text, &rel, arch, detail)
+                })
                 .map(|p| Loaded::Packages(Some(p)))
         }
         Task::All => {
             let rel = format!("dists/{suite}/main/binary-all/Packages");
-            match fetcher.optional_index(&rel)? {
+            match fetcher.optional_index(release, &rel)? {
                 Some(text) => Packages::parse_with(&text, &rel, "all", detail)
                     .map(|p| Loaded::Packages(Some(p))),
                 None => Ok(Loaded::Packages(None)),

@@ -1,5 +1,6 @@
 //! Arguments several subcommands share: where archive indices come from
-//! (`--mirror`, `--cache-dir`, `--allow-expired`) and packaging checkouts
+//! and how far they are trusted (`--mirror`, `--cache-dir`,
+//! `--allow-expired`, `--no-verify-signature`) and packaging checkouts
 //! (`--checkout PKG=PATH`). One declaration, one help text, one reading of
 //! the environment's defaults.
 
@@ -7,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::Error;
+use crate::archive::{FetchOptions, Policy};
 use crate::config::Config;
 use crate::recipe::Recipes;
 
@@ -27,12 +29,39 @@ pub struct ArchiveArgs {
     /// Use indices whose Release file's Valid-Until has passed (snapshots).
     #[arg(long)]
     pub allow_expired: bool,
+    /// Don't check the Release file's signature (InRelease or Release.gpg)
+    /// with the Debian archive keyring; indices are still checked against
+    /// the Release file's SHA256 lines.
+    #[arg(long)]
+    pub no_verify_signature: bool,
 }
 
 impl ArchiveArgs {
     /// `--mirror`, else CASCADE_MIRROR; `None` leaves the choice to the stack.
     pub fn mirror(&self, config: &Config) -> Option<String> {
         self.mirror.clone().or_else(|| config.mirror.clone())
+    }
+
+    /// Timeouts, retries and signature checking: the flags, then the
+    /// environment (CASCADE_HTTP_TIMEOUT, CASCADE_HTTP_RETRIES,
+    /// CASCADE_KEYRING), then apt's defaults.
+    pub fn policy(&self, config: &Config) -> Policy {
+        let default = Policy::default();
+        Policy {
+            timeout: config.http_timeout.unwrap_or(default.timeout),
+            retries: config.http_retries.unwrap_or(default.retries),
+            verify_signature: !self.no_verify_signature,
+            keyring: config.keyring.clone().unwrap_or(default.keyring),
+        }
+    }
+
+    /// Everything a [`crate::archive::Fetcher`] needs from these arguments.
+    pub fn fetch_options(&self, config: &Config) -> FetchOptions {
+        FetchOptions {
+            cache_dir: Some(self.cache_dir(config)),
+            allow_expired: self.allow_expired,
+            policy: self.policy(config),
+        }
     }
 
     /// `--cache-dir`, else the config's (CASCADE_CACHE_DIR or XDG).

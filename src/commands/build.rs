@@ -156,6 +156,7 @@ pub(crate) fn options(
         profiles: args.profiles.clone(),
         port: args.port,
         allow_expired: args.archive.allow_expired,
+        fetch_policy: args.archive.policy(config),
         mirror: args.archive.mirror(config),
         cache_dir: args.archive.cache_dir(config),
         dry_run: args.dry_run,

@@ -41,6 +41,10 @@ pub struct GenerateArgs {
     /// against the .debs the parent pipeline built for it.
     #[arg(long, value_name = "SOURCE")]
     pub rdeps_of: Option<String>,
+    /// With --rdeps-of: refuse (exit 2) when more than N sources would be
+    /// rebuilt, so that a change low in the stack cannot fill shared runners.
+    #[arg(long, value_name = "N", requires = "rdeps_of")]
+    pub max_rdeps: Option<usize>,
     /// With --rdeps-of: the parent pipeline's job building ARCH is PREFIX+ARCH.
     #[arg(long, value_name = "PREFIX", default_value = "build:")]
     pub parent_job_prefix: String,
@@ -83,6 +87,24 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     match args.command {
         Command::Generate(a) => generate(*a, global),
     }
+}
+
+/// The sources a pipeline rebuilds (its `build:SOURCE:ARCH` jobs), at most `max`.
+fn check_rdeps_cap(pipeline: &ci::Pipeline, max: usize) -> Result<(), Error> {
+    let sources: std::collections::BTreeSet<&str> = pipeline
+        .jobs
+        .iter()
+        .filter_map(|(name, _)| name.strip_prefix("build:")?.split(':').next())
+        .collect();
+    if sources.len() <= max {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{} in-stack reverse build-dependencies to rebuild ({}), more than --max-rdeps {max} \
+         (CASCADE_RDEPS_MAX in ci/salsa.yml); raise it, or rebuild them in the stack's own pipeline",
+        sources.len(),
+        sources.into_iter().collect::<Vec<_>>().join(", ")
+    )))
 }
 
 fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -147,12 +169,18 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
         recipes_dir: Some(global.recipes.display().to_string()),
         report_after: args.report_after,
     };
-    let yaml = ci::generate(&plan, &recipes, &options)?.to_yaml();
+    let pipeline = ci::generate(&plan, &recipes, &options)?;
+    if let Some(max) = args.max_rdeps {
+        check_rdeps_cap(&pipeline, max)?;
+    }
+    let yaml = pipeline.to_yaml();
     match &args.out {
-        Some(path) => std::fs::write(path, yaml).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?,
+        Some(path) => {
+            crate::outfile::write_out(path, yaml.as_bytes()).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?
+        }
         None => print!("{yaml}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -176,6 +204,7 @@ fn stack_plan(
         archive.mirror(config).as_deref(),
         &archive.cache_dir(config),
         archive.allow_expired,
+        &archive.policy(config),
     )?;
     let suites: Vec<&crate::archive::Suite> = stack_suite.iter().chain([&base]).collect();
     let sources = planner::stack_sources(recipes, checkouts, &suites)?;

@@ -20,7 +20,8 @@ pub struct Args {
     #[arg(long, value_delimiter = ',')]
     pub arch: Vec<Arch>,
     /// Suite whose Sources describe the stack (before the base suite's);
-    /// default: the stack's target suite (stack.yaml `suite`).
+    /// default: the stack's target suite (stack.yaml `suite`). A stack
+    /// source in neither is shown as "not in this suite".
     #[arg(long)]
     pub suite: Option<String>,
     /// Read every source's control data from the archive, ignoring --checkout.
@@ -81,13 +82,20 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         args.archive.mirror(&config).as_deref(),
         &args.archive.cache_dir(&config),
         args.archive.allow_expired,
+        &args.archive.policy(&config),
     )?;
     let mut suites = Vec::new();
     if let Some(s) = &stack_suite {
         suites.push(s);
     }
     suites.push(&base);
-    let sources = planner::stack_sources(&recipes, &checkouts, &suites)?;
+    // `--suite` asks what that suite can build: a source it lacks is marked,
+    // not an error. Without it, a source found nowhere is a recipe mistake.
+    let sources = if args.suite.is_some() {
+        planner::stack_sources_or_absent(&recipes, &checkouts, &suites)?
+    } else {
+        planner::stack_sources(&recipes, &checkouts, &suites)?
+    };
     let opts = Options {
         arches,
         profiles: args

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+use crate::archive::{Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
@@ -17,7 +17,7 @@ use crate::rdeps::{Query, rdeps};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Binary packages that change (e.g. libamdhip64-dev hipcc).
-    #[arg(required_unless_present = "parse_only")]
+    #[arg(required_unless_present = "parse_only", value_parser = package_name)]
     pub binaries: Vec<String>,
     /// Architecture whose Build-Depends and Packages to use.
     #[arg(long, default_value = "amd64")]
@@ -54,6 +54,23 @@ pub enum Format {
 /// Version of the JSON output's shape; bump on incompatible changes.
 const JSON_SCHEMA: u32 = 1;
 
+/// A binary package name as Debian policy (5.6.1) allows it, checked
+/// before the archive is read so that `rdeps ''` says what is wrong.
+fn package_name(s: &str) -> Result<String, String> {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c);
+    let starts_right = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if s.len() < 2 || !starts_right || !s.chars().all(ok) {
+        return Err(format!(
+            "`{s}` is not a binary package name (two or more of a-z 0-9 + - ., \
+             starting with a letter or digit)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
 /// rdeps needs no stack, so no stack's mirror: this one by default.
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
@@ -63,13 +80,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         .archive
         .mirror(&config)
         .unwrap_or_else(|| DEFAULT_MIRROR.to_string());
-    let fetcher = Fetcher::new(
-        Mirror::parse(&mirror),
-        &FetchOptions {
-            cache_dir: Some(args.archive.cache_dir(&config)),
-            allow_expired: args.archive.allow_expired,
-        },
-    )?;
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
     let started = Instant::now();
     let suite = load_suite(&fetcher, &args.suite, &[args.arch.as_str()])?;
     let packages = suite

@@ -69,7 +69,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         Format::Markdown => report::markdown::render(&rep),
     };
     match &args.out {
-        Some(path) => report::files::write_atomic(path, text.as_bytes())?,
+        Some(path) => report::files::write_out(path, text.as_bytes())?,
         None => print!("{text}"),
     }
     if args.port.is_empty() {

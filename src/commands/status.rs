@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::archive::{FetchOptions, Fetcher, Mirror, load_suite};
+use crate::archive::{Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
@@ -44,13 +44,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         .archive
         .mirror(&config)
         .unwrap_or_else(|| stack.mirror.clone());
-    let fetcher = Fetcher::new(
-        Mirror::parse(&mirror),
-        &FetchOptions {
-            cache_dir: Some(args.archive.cache_dir(&config)),
-            allow_expired: args.archive.allow_expired,
-        },
-    )?;
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
     let mut arches = if args.arch.is_empty() {
         stack.architectures.clone()
     } else {
@@ -89,10 +83,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         }
     };
     match &args.out {
-        Some(path) => std::fs::write(path, doc).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?,
+        Some(path) => {
+            crate::outfile::write_out(path, doc.as_bytes()).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?
+        }
         None => std::io::stdout()
             .lock()
             .write_all(doc.as_bytes())

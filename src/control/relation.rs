@@ -300,6 +300,9 @@ fn parse_one(s: &str) -> Result<Relation, String> {
                         Some(p) => (true, p),
                         None => (false, t),
                     };
+                    if pattern.is_empty() {
+                        return Err(bad("`!` without an architecture name"));
+                    }
                     rel.arches.push(ArchTerm {
                         negated,
                         pattern: pattern.to_string(),
@@ -515,5 +518,15 @@ mod tests {
         assert!(parse_relations("foo [amd64").is_err());
         assert!(parse_relations("foo (~ 1)").is_err());
         assert!(parse_relations("foo bar").is_err());
+    }
+
+    /// `[!]` names no architecture: both parsers refuse it (issue 17.9).
+    #[test]
+    fn a_bare_negation_is_refused() {
+        let e = parse_relations("foo [!], bar").unwrap_err();
+        assert!(e.contains("`!` without an architecture name"), "{e}");
+        let (_, errors) = from_lossless("foo [!], bar");
+        assert!(!errors.is_empty(), "lossless parser accepted `[!]`");
+        assert!(from_lossless("foo [!riscv64], bar").1.is_empty());
     }
 }

@@ -32,21 +32,18 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Writes a file through a temporary sibling and a rename, so a reader (or
 /// a CI artifact upload) never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let io = |source| Error::Io {
+    crate::outfile::write_atomic(path, bytes).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
+}
+
+/// Writes a user-named `--out` file: see [`crate::outfile::write_out`].
+pub fn write_out(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    crate::outfile::write_out(path, bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
