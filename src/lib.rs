@@ -20,7 +20,7 @@
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
-//! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
+//! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
 //! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
@@ -44,6 +44,7 @@
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
+//! | `fsio`      | the one I/O error (`IoError`: a path and what failed)                 | —                  |
 
 pub mod arch;
 pub mod archive;
@@ -58,6 +59,7 @@ pub mod control;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod fsio;
 pub mod git;
 pub mod pipeline;
 pub mod plan;

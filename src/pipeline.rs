@@ -59,25 +59,19 @@ pub enum Error {
         dir.display()
     )]
     NoSourcePackage { source_name: String, dir: PathBuf },
-    #[error("{path}: not a usable .dsc: {message}")]
-    BadDsc { path: PathBuf, message: String },
     #[error(
         "no chroot for {arch} ({mode}): {} is missing; run `cascade setup --arch {arch}`",
         path.display()
     )]
     NoChroot {
         arch: Arch,
-        mode: String,
+        mode: BuildMode,
         path: PathBuf,
     },
     #[error("--only {0}: no recipe for it in the stack")]
     UnknownSource(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error(transparent)]
     Control(#[from] crate::control::Error),
     #[error(transparent)]
@@ -92,12 +86,7 @@ pub enum Error {
     Report(#[from] crate::report::Error),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// How to build: the validated options of `cascade build` / `cascade run`.
 #[derive(Clone, Debug)]
@@ -145,55 +134,12 @@ pub struct StackSource {
     pub dsc: Option<PathBuf>,
 }
 
-/// Reads a .dsc (unsigned, as dpkg-source writes it, or clear-signed) into
-/// a [`SourceInfo`] with its version. A .dsc is a Sources paragraph whose
-/// first field is `Source:` instead of `Package:`; it is what sbuild builds,
-/// so the plan is made from exactly that.
-pub fn dsc_source_info(path: &Path) -> Result<SourceInfo, Error> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let bad = |message: String| Error::BadDsc {
-        path: path.to_path_buf(),
-        message,
-    };
-    // Clear-signed: the paragraph sits between the armour header's blank
-    // line and the signature.
-    let body = match text.find("-----BEGIN PGP SIGNED MESSAGE-----") {
-        Some(_) => {
-            let start = text.find("\n\n").map(|i| i + 2).unwrap_or(0);
-            let end = text
-                .find("-----BEGIN PGP SIGNATURE-----")
-                .unwrap_or(text.len());
-            &text[start..end]
-        }
-        None => &text[..],
-    };
-    let mut renamed = String::with_capacity(body.len());
-    for line in body.lines() {
-        match line.strip_prefix("Source:") {
-            Some(rest) => {
-                renamed.push_str("Package:");
-                renamed.push_str(rest);
-            }
-            None => renamed.push_str(line),
-        }
-        renamed.push('\n');
-    }
-    let origin = path.display().to_string();
-    let mut paras = crate::control::deb822::paragraphs(&renamed);
-    let para = match paras.next() {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => return Err(bad(format!("line {}: {}", e.line, e.message))),
-        None => return Err(bad("empty".into())),
-    };
-    Ok(SourceInfo::from_sources_paragraph(&para, &origin)?)
-}
-
 /// The newest .dsc of `source` in `dir` (`SOURCE_*.dsc`), by Debian version.
 pub fn find_dsc(dir: &Path, source: &str) -> Result<Option<(PathBuf, SourceInfo)>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(dir)(e)),
+        Err(e) => return Err(io(dir)(e).into()),
     };
     let prefix = format!("{source}_");
     let mut best: Option<(debversion::Version, PathBuf, SourceInfo)> = None;
@@ -205,7 +151,7 @@ pub fn find_dsc(dir: &Path, source: &str) -> Result<Option<(PathBuf, SourceInfo)
         if !name.starts_with(&prefix) || !name.ends_with(".dsc") {
             continue;
         }
-        let info = dsc_source_info(&path)?;
+        let info = SourceInfo::from_dsc_file(&path)?;
         let Some(v) = info.version.as_deref().and_then(|v| v.parse().ok()) else {
             continue;
         };
@@ -265,7 +211,7 @@ pub fn sources_after_bump(
     for o in outcomes {
         let reason = match (&o.status, &o.dsc) {
             (BumpStatus::Bumped | BumpStatus::AlreadyAtTarget, Some(dsc)) => {
-                let info = dsc_source_info(dsc)?;
+                let info = SourceInfo::from_dsc_file(dsc)?;
                 sources.push(StackSource {
                     version: info.version.clone().unwrap_or_default(),
                     info,
@@ -602,10 +548,6 @@ pub struct Prepared {
     pub plan_cached: bool,
 }
 
-fn all_arch() -> Arch {
-    Arch::new("all").unwrap_or_else(Arch::host)
-}
-
 /// The runner's jobs for `plan`: one per buildable source × arch (one `all`
 /// job, on the host arch, per arch:all-only source), the rest as results.
 /// A source whose bump failed gets a `failed` result at stage `bump` on each
@@ -619,7 +561,7 @@ pub fn prepare(
     sbuild: &SbuildConfig,
 ) -> Result<Prepared, Error> {
     let host = sbuild.build_arch.clone();
-    let all = all_arch();
+    let all = Arch::ALL;
     let by_name: BTreeMap<&str, &StackSource> =
         sources.iter().map(|s| (s.info.name.as_str(), s)).collect();
     let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
@@ -643,16 +585,16 @@ pub fn prepare(
             (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
         }
     };
-    let mut chroot_ids: BTreeMap<(Arch, &'static str), String> = BTreeMap::new();
+    let mut chroot_ids: BTreeMap<(Arch, BuildMode), String> = BTreeMap::new();
     let mut chroot_id = |arch: &Arch, mode: BuildMode| -> Result<String, Error> {
-        let key = (arch.clone(), mode_name(mode));
+        let key = (arch.clone(), mode);
         if let Some(id) = chroot_ids.get(&key) {
             return Ok(id.clone());
         }
         let path = sbuild.chroot_for(arch, mode);
         let id = state::chroot_id(&path).map_err(|_| Error::NoChroot {
             arch: arch.clone(),
-            mode: mode_name(mode).into(),
+            mode,
             path: path.clone(),
         })?;
         chroot_ids.insert(key, id.clone());
@@ -1013,9 +955,7 @@ fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec
         let key = job.key();
         let root = failed
             .iter()
-            .filter(|f| {
-                f.arch == key.arch || f.arch.as_str() == "all" || key.arch.as_str() == "all"
-            })
+            .filter(|f| f.arch == key.arch || f.arch.is_all() || key.arch.is_all())
             .min_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
         match root {
             Some(f) => results.push(skipped(&job, &f.source, &f.arch)),
@@ -1040,14 +980,6 @@ fn skipped(job: &Job, dependency: &str, arch: &Arch) -> BuildResult {
     );
     r.expected_failure = job.expected_failure.clone();
     r
-}
-
-fn mode_name(mode: BuildMode) -> &'static str {
-    match mode {
-        BuildMode::Native => "native",
-        BuildMode::Qemu => "qemu",
-        BuildMode::Cross => "cross",
-    }
 }
 
 fn file_name(p: &Path) -> String {
@@ -1103,7 +1035,7 @@ pub async fn execute<B: Builder>(
 fn sort_results(results: &mut [BuildResult], sources: &[String], arches: &[Arch]) {
     let row = |s: &str| sources.iter().position(|x| x == s).unwrap_or(usize::MAX);
     let col = |a: &Arch| {
-        if a.as_str() == "all" {
+        if a.is_all() {
             0
         } else {
             arches
@@ -1183,7 +1115,7 @@ pub struct Recording<B> {
 
 impl<B: Builder> Builder for Recording<B> {
     fn build(&self, req: BuildRequest) -> impl std::future::Future<Output = BuildOutput> + Send {
-        let line = command_line(&sbuild::invocation(&req, &self.config).cmd);
+        let line = sbuild::invocation(&req, &self.config).cmd.shell_line();
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -1194,35 +1126,6 @@ impl<B: Builder> Builder for Recording<B> {
         }
         self.inner.build(req)
     }
-}
-
-/// A shell line: `env K=V … program 'arg' …`. Hand-written (one quoting
-/// rule) rather than a crate for four lines.
-pub fn command_line(cmd: &crate::process::Cmd) -> String {
-    let q = |s: &std::ffi::OsStr| {
-        let s = s.to_string_lossy();
-        if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_=./,:+~@".contains(c))
-        {
-            s.into_owned()
-        } else {
-            format!("'{}'", s.replace('\'', "'\\''"))
-        }
-    };
-    let mut parts = Vec::new();
-    if !cmd.get_env().is_empty() {
-        parts.push("env".to_string());
-        for (k, v) in cmd.get_env() {
-            let mut kv = k.clone();
-            kv.push("=");
-            kv.push(v);
-            parts.push(q(&kv));
-        }
-    }
-    parts.push(q(cmd.program()));
-    parts.extend(cmd.get_args().iter().map(|a| q(a)));
-    parts.join(" ")
 }
 
 use crate::planner as stack_planner;
@@ -1560,7 +1463,7 @@ mod tests {
              Files:\n 0123 12 demo-blas_7.2.4.orig.tar.xz\n",
         )
         .unwrap();
-        let info = dsc_source_info(&dsc).unwrap();
+        let info = SourceInfo::from_dsc_file(&dsc).unwrap();
         assert_eq!(info.name, "demo-blas");
         assert_eq!(info.version.as_deref(), Some("7.2.4-1~exp1"));
         assert_eq!(info.binaries.len(), 2);
@@ -1589,17 +1492,5 @@ mod tests {
             .map(|r| format!("{}/{}", r.source, r.arch))
             .collect();
         assert_eq!(got, ["a/all", "b/amd64", "b/riscv64", "c/amd64"]);
-    }
-
-    #[test]
-    fn command_lines_quote_what_the_shell_would_split() {
-        let cmd = crate::process::Cmd::new("sbuild")
-            .arg("--arch=amd64")
-            .arg("/tmp/a b.dsc")
-            .env("DEB_BUILD_OPTIONS", "nocheck");
-        assert_eq!(
-            command_line(&cmd),
-            "env DEB_BUILD_OPTIONS=nocheck sbuild --arch=amd64 '/tmp/a b.dsc'"
-        );
     }
 }

@@ -88,7 +88,7 @@ impl Job {
     /// The schedule key: `source/arch`, or `source/all` (see `all_only`).
     pub fn key(&self) -> JobKey {
         let arch = if self.all_only {
-            Arch::new("all").unwrap_or_else(|| self.request.arch.clone())
+            Arch::ALL
         } else {
             self.request.arch.clone()
         };
@@ -137,12 +137,8 @@ pub enum Error {
     Schedule(#[from] crate::schedule::Error),
     #[error(transparent)]
     State(#[from] crate::state::Error),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 /// Where the log of a build goes: `RUNDIR/logs/PKG_VERSION_ARCH.build`, the
@@ -161,14 +157,6 @@ fn out_dir(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
 
 fn strip_epoch(version: &str) -> &str {
     version.split_once(':').map(|(_, v)| v).unwrap_or(version)
-}
-
-fn mode_name(mode: &BuildMode) -> &'static str {
-    match mode {
-        BuildMode::Native => "native",
-        BuildMode::Qemu => "qemu",
-        BuildMode::Cross => "cross",
-    }
 }
 
 fn deb_names(debs: &[PathBuf]) -> Vec<String> {
@@ -250,10 +238,8 @@ pub async fn run<B: Builder>(
 ) -> Result<Vec<BuildResult>, Error> {
     let started = Instant::now();
     let run_dir = opts.run_dir.clone();
-    std::fs::create_dir_all(run_dir.join("logs")).map_err(|source| Error::Io {
-        path: run_dir.join("logs"),
-        source,
-    })?;
+    std::fs::create_dir_all(run_dir.join("logs"))
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(run_dir.join("logs"), source)))?;
     let mut state = RunState::load(&run_dir)?;
     let specs = jobs
         .iter()
@@ -472,7 +458,7 @@ fn prepare(
         stack_debs: deb_names(&req.extra_debs),
         dep_hashes,
         chroot: &job.chroot_id,
-        mode: mode_name(&req.mode),
+        mode: req.mode.as_str(),
         profiles: &req.profiles,
         arch_all: req.arch_all,
         binnmu: req.binnmu.as_ref(),

@@ -24,12 +24,8 @@ pub const SCHEMA: &str = "cascade-state/1";
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a cascade state file ({source}); move it away to start the run afresh")]
     Corrupt {
         path: PathBuf,
@@ -38,12 +34,7 @@ pub enum Error {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// Everything a build's result depends on. Two builds with equal inputs give
 /// the same result, so the second one can be skipped.
@@ -144,7 +135,7 @@ impl RunState {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunState::new()),
-            Err(e) => return Err(io(&path)(e)),
+            Err(e) => return Err(io(&path)(e).into()),
         };
         let state: RunState =
             serde_json::from_str(&text).map_err(|source| Error::Corrupt { path, source })?;

@@ -126,12 +126,7 @@ pub(crate) fn options(
         let bad = || Error::Usage(format!("--mode `{m}`: expected ARCH=native|qemu|cross"));
         let (a, mode) = m.split_once('=').ok_or_else(bad)?;
         let a = Arch::new(a).ok_or_else(bad)?;
-        let mode = match mode {
-            "native" => BuildMode::Native,
-            "qemu" => BuildMode::Qemu,
-            "cross" => BuildMode::Cross,
-            _ => return Err(bad()),
-        };
+        let mode: BuildMode = mode.parse().map_err(|_| bad())?;
         modes.insert(a, mode);
     }
     if args.jobs == Some(0) {
@@ -180,7 +175,7 @@ pub(crate) fn build_and_report(
     let started = Instant::now();
     let io = |path: &std::path::Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io(crate::fsio::IoError::new(path, source))
     };
     std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
     let (plan, cached) = pipeline::plan_for(recipes, &sources, opts)?;
@@ -277,9 +272,11 @@ pub(crate) fn execute_with_progress(
     opts: &BuildOptions,
     print_sbuild_commands: Option<&Path>,
 ) -> Result<(Vec<BuildResult>, bool), Error> {
-    let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-        path: PathBuf::from("(tokio runtime)"),
-        source,
+    let rt = tokio::runtime::Runtime::new().map_err(|source| {
+        Error::Io(crate::fsio::IoError::new(
+            PathBuf::from("(tokio runtime)"),
+            source,
+        ))
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = std::thread::spawn(move || {

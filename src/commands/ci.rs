@@ -149,10 +149,8 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     };
     let yaml = ci::generate(&plan, &recipes, &options)?.to_yaml();
     match &args.out {
-        Some(path) => std::fs::write(path, yaml).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?,
+        Some(path) => std::fs::write(path, yaml)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?,
         None => print!("{yaml}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -82,10 +82,8 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let maintainer = bump_opts.maintainer.clone();
 
     // Plan in port mode; the jobs of widened sources build from build copies.
-    std::fs::create_dir_all(&opts.run_dir).map_err(|source| Error::Io {
-        path: opts.run_dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&opts.run_dir)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();

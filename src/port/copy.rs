@@ -28,12 +28,8 @@ pub const DISTRIBUTION: &str = "UNRELEASED";
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{source_name} {version}: `{version}{PORT_SUFFIX}` is not a valid Debian version")]
     Version {
         source_name: String,
@@ -62,12 +58,7 @@ pub enum Error {
     NoDsc { path: PathBuf },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// Where the sources to port come from.
 #[derive(Clone, Copy, Debug)]
@@ -139,6 +130,11 @@ pub fn patch_path(run_dir: &Path, arch: &Arch, source: &str) -> PathBuf {
 /// The porting version of `version`.
 pub fn port_version(version: &str) -> String {
     format!("{version}{PORT_SUFFIX}")
+}
+
+/// Is `version` a porting version (a binNMU of one included)?
+pub fn is_port_version(version: &str) -> bool {
+    version.contains(PORT_SUFFIX)
 }
 
 /// `1:7.2.4+dfsg-1~exp1` → `7.2.4+dfsg`; a native version is its own

@@ -33,10 +33,7 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// a CI artifact upload) never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),

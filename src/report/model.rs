@@ -14,12 +14,8 @@ pub const SCHEMA: &str = "cascade-report/1";
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a cascade report: {source}")]
     Parse {
         path: PathBuf,
@@ -241,10 +237,8 @@ impl Report {
 
     /// Reads a report.json.
     pub fn load(path: &Path) -> Result<Report, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|source| Error::Parse {
                 path: path.to_path_buf(),
@@ -376,10 +370,7 @@ impl Report {
 
 /// Every `*.json` in `dir`, one `BuildResult` each, by file name.
 pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io(crate::fsio::IoError::new(dir.to_path_buf(), source));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -389,10 +380,8 @@ pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
     files
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?;
             serde_json::from_str(&text).map_err(|source| Error::Parse { path, source })
         })
         .collect()

@@ -52,12 +52,8 @@ pub struct PlannedSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a run plan: {source}")]
     Parse {
         path: std::path::PathBuf,
@@ -111,7 +107,7 @@ impl RunPlan {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(source) => return Err(Error::Io(crate::fsio::IoError::new(path, source))),
         };
         let plan: RunPlan = serde_json::from_str(&text).map_err(|source| Error::Parse {
             path: path.clone(),
@@ -145,7 +141,7 @@ impl RunPlan {
     /// sources.
     fn result_arch(&self, source: &str, arch: &Arch) -> Arch {
         if self.all_only.contains(source) {
-            Arch::new("all").unwrap_or_else(|| arch.clone())
+            Arch::ALL
         } else {
             arch.clone()
         }
@@ -211,7 +207,7 @@ impl RunPlan {
             .map(|(i, s)| (s.to_string(), i))
             .collect();
         let col = |arch: &Arch| -> usize {
-            if arch.as_str() == "all" {
+            if arch.is_all() {
                 return 0;
             }
             self.arches

@@ -266,7 +266,7 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
     let all: BTreeMap<&str, &BuildResult> = input
         .results
         .iter()
-        .filter(|r| r.arch.as_str() == "all")
+        .filter(|r| r.arch.is_all())
         .map(|r| (r.source.as_str(), r))
         .collect();
     let previous: Option<BTreeMap<&str, &BuildResult>> = input.previous.map(|(rep, _)| {
@@ -725,9 +725,8 @@ pub fn write_all(report: &PortReport, dir: &Path) -> Result<Vec<PathBuf>, super:
 
 /// Reads a port.json (schema checked).
 pub fn load(path: &Path) -> Result<PortReport, super::Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| super::Error::Io {
-        path: path.to_path_buf(),
-        source,
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        super::Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source))
     })?;
     let rep: PortReport = serde_json::from_str(&text).map_err(|source| super::Error::Parse {
         path: path.to_path_buf(),
