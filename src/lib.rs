@@ -35,7 +35,8 @@
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
-//! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `state`     | resumable run state, written atomically                              | `rundir`           |
+//! | `rundir`    | the run directory's layout: every path in it (pure)                  | `arch`             |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
@@ -69,6 +70,7 @@ pub mod process;
 pub mod rdeps;
 pub mod recipe;
 pub mod report;
+pub mod rundir;
 pub mod runner;
 pub mod sbuild;
 pub mod schedule;

@@ -35,6 +35,7 @@ use crate::plan;
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::planned::{ArchSources, PlannedSource, RunPlan};
 use crate::report::{self, Report};
+use crate::rundir::RunDir;
 use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
 use crate::sbuild::{self, SbuildConfig};
 use crate::schedule::JobKey;
@@ -48,7 +49,7 @@ pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// run directory knows (riscv64 under qemu-user: 3–5× for the demo stack).
 const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
-pub const PLAN_CACHE: &str = "plan-cache.json";
+pub use crate::rundir::PLAN_CACHE;
 const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/1";
 
 /// Errors of this module. Each variant carries what a user needs to act.
@@ -420,7 +421,7 @@ pub fn plan_for(
         return Ok((only_plan(sources, opts), false));
     }
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
-    let path = opts.run_dir.join(report::planned::RUN_PLAN);
+    let path = RunDir::new(&opts.run_dir).plan();
     report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
     Ok((plan, cached))
 }
@@ -431,7 +432,7 @@ fn whole_plan(
     opts: &BuildOptions,
 ) -> Result<(BuildPlan, bool), Error> {
     let key = plan_key(recipes, sources, opts);
-    let cache = opts.run_dir.join(PLAN_CACHE);
+    let cache = RunDir::new(&opts.run_dir).plan_cache();
     if let Some(plan) = read_plan_cache(&cache, &key) {
         return Ok((plan, true));
     }
@@ -496,7 +497,7 @@ fn read_plan_cache(path: &Path, key: &str) -> Option<BuildPlan> {
 /// has one (whatever its age: bumps do not depend on each other, the order
 /// only makes the output read like the build), else the recipes' order.
 pub fn bump_order<'r>(recipes: &'r Recipes, run_dir: &Path) -> Vec<&'r crate::recipe::Recipe> {
-    let rows: Vec<String> = std::fs::read(run_dir.join(PLAN_CACHE))
+    let rows: Vec<String> = std::fs::read(RunDir::new(run_dir).plan_cache())
         .ok()
         .and_then(|b| serde_json::from_slice::<PlanCache>(&b).ok())
         .map(|c| {
@@ -649,7 +650,7 @@ pub fn prepare(
             // --only without artifacts: the stack .debs of this run dir,
             // except the selected sources' own.
             None => (
-                opts.run_dir.join("debs"),
+                RunDir::new(&opts.run_dir).debs(),
                 own_deb_names(&opts.run_dir, &opts.only),
             ),
         };
@@ -936,7 +937,7 @@ pub fn fail_bumps(
 /// The failed builds among the results that came with `--from-artifacts`
 /// (`DIR/results/*.json`), leaving out the selected sources' own.
 fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<BuildResult>, Error> {
-    let results_dir = dir.join("results");
+    let results_dir = RunDir::new(dir).results();
     if !results_dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -1059,10 +1060,11 @@ pub fn write_outputs(
     duration_secs: f64,
     results: Vec<BuildResult>,
 ) -> Result<Report, Error> {
-    let dir = run_dir.join("results");
+    let layout = RunDir::new(run_dir);
+    let dir = layout.results();
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     for r in &results {
-        let path = dir.join(format!("{}_{}.json", r.source, r.arch));
+        let path = layout.result(&r.source, &r.arch);
         let text = serde_json::to_vec_pretty(r).unwrap_or_default();
         report::files::write_atomic(&path, &text)?;
     }
@@ -1075,9 +1077,10 @@ pub fn write_outputs(
 /// Rebuilds `RUNDIR/debs/` from the state: what it holds is always the
 /// latest successful build of each package × arch, never a stale version.
 fn link_debs(run_dir: &Path) -> Result<(), Error> {
-    let debs = run_dir.join("debs");
+    let layout = RunDir::new(run_dir);
+    let debs = layout.debs();
     let st = state::RunState::load(run_dir)?;
-    let tmp = run_dir.join(".debs.new");
+    let tmp = layout.debs_staging();
     let _ = std::fs::remove_dir_all(&tmp);
     for r in st.results() {
         if r.outcome != Outcome::Ok {

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::arch::Arch;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::recipe::BuildMode;
+use crate::rundir::RunDir;
 use crate::schedule::{JobKey, JobSpec, Limits, Schedule};
 use crate::state::{self, Inputs, RunState};
 
@@ -141,24 +142,6 @@ pub enum Error {
     Io(#[from] crate::fsio::IoError),
 }
 
-/// Where the log of a build goes: `RUNDIR/logs/PKG_VERSION_ARCH.build`, the
-/// version without its epoch as in Debian file names.
-pub fn log_path(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
-    run_dir
-        .join("logs")
-        .join(format!("{source}_{}_{arch}.build", strip_epoch(version)))
-}
-
-fn out_dir(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
-    run_dir
-        .join("out")
-        .join(format!("{source}_{}_{arch}", strip_epoch(version)))
-}
-
-fn strip_epoch(version: &str) -> &str {
-    version.split_once(':').map(|(_, v)| v).unwrap_or(version)
-}
-
 fn deb_names(debs: &[PathBuf]) -> Vec<String> {
     debs.iter()
         .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -238,8 +221,8 @@ pub async fn run<B: Builder>(
 ) -> Result<Vec<BuildResult>, Error> {
     let started = Instant::now();
     let run_dir = opts.run_dir.clone();
-    std::fs::create_dir_all(run_dir.join("logs"))
-        .map_err(|source| Error::Io(crate::fsio::IoError::new(run_dir.join("logs"), source)))?;
+    let logs = RunDir::new(&run_dir).logs();
+    std::fs::create_dir_all(&logs).map_err(crate::fsio::at(&logs))?;
     let mut state = RunState::load(&run_dir)?;
     let specs = jobs
         .iter()
@@ -444,8 +427,9 @@ fn prepare(
     let req = &mut job.request;
     let arch = key.arch.as_str().to_string();
     req.extra_debs = extra;
-    req.log = log_path(&opts.run_dir, &req.source, &req.version, &arch);
-    req.out_dir = out_dir(&opts.run_dir, &req.source, &req.version, &arch);
+    let dir = RunDir::new(&opts.run_dir);
+    req.log = dir.log(&req.source, &req.version, &arch);
+    req.out_dir = dir.out(&req.source, &req.version, &arch);
     if req.timeout.is_none() {
         req.timeout = opts.default_timeout;
     }

@@ -17,7 +17,7 @@ use crate::events::BuildResult;
 use crate::schedule::JobKey;
 
 /// The state file's name inside the run directory.
-pub const STATE_FILE: &str = "state.json";
+pub use crate::rundir::STATE as STATE_FILE;
 /// Bumped when the file's layout changes; older files are then ignored.
 pub const SCHEMA: &str = "cascade-state/1";
 
@@ -131,7 +131,7 @@ impl RunState {
     /// Reads `RUNDIR/state.json`; an absent file or one of an older schema is
     /// an empty state.
     pub fn load(run_dir: &Path) -> Result<RunState, Error> {
-        let path = run_dir.join(STATE_FILE);
+        let path = crate::rundir::RunDir::new(run_dir).state();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunState::new()),
@@ -148,7 +148,7 @@ impl RunState {
     /// Replaces `RUNDIR/state.json` atomically.
     pub fn save(&self, run_dir: &Path) -> Result<(), Error> {
         std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
-        let path = run_dir.join(STATE_FILE);
+        let path = crate::rundir::RunDir::new(run_dir).state();
         let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Corrupt {
             path: path.clone(),
             source,

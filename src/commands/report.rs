@@ -110,7 +110,7 @@ fn port_contexts(
             for r in rep.results.iter().filter(|r| &r.arch == arch) {
                 if crate::port::copy::is_port_version(&r.version) {
                     ctx.widened.insert(r.source.clone());
-                    let patch = crate::port::copy::patch_path(run_dir, arch, &r.source);
+                    let patch = crate::rundir::RunDir::new(run_dir).port_patch(arch, &r.source);
                     if patch.exists() {
                         ctx.patches.insert(r.source.clone(), patch);
                     }

@@ -13,6 +13,7 @@ use crate::arch::Arch;
 use crate::changelog::{self, Maintainer, NewEntry};
 use crate::process::Cmd;
 use crate::recipe::PortSettings;
+use crate::rundir::RunDir;
 
 /// The suffix that makes a porting version: `7.2.4-1~exp1~port1` sorts just
 /// below `7.2.4-1~exp1`, so a porting build never shadows the archive's or
@@ -113,20 +114,6 @@ pub struct PortedSource {
     pub applied: Vec<String>,
 }
 
-/// `RUNDIR/port/ARCH/SOURCE/`: the build copy's directory.
-pub fn copy_dir(run_dir: &Path, arch: &Arch, source: &str) -> PathBuf {
-    run_dir.join("port").join(arch.as_str()).join(source)
-}
-
-/// `RUNDIR/port/ARCH/patches/SOURCE.patch`.
-pub fn patch_path(run_dir: &Path, arch: &Arch, source: &str) -> PathBuf {
-    run_dir
-        .join("port")
-        .join(arch.as_str())
-        .join("patches")
-        .join(format!("{source}.patch"))
-}
-
 /// The porting version of `version`.
 pub fn port_version(version: &str) -> String {
     format!("{version}{PORT_SUFFIX}")
@@ -158,7 +145,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
             version: req.version.to_string(),
         });
     }
-    let dir = copy_dir(req.run_dir, req.arch, req.source);
+    let dir = RunDir::new(req.run_dir).port_copy(req.arch, req.source);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
     }
@@ -258,7 +245,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
     let patch = if combined.is_empty() {
         None
     } else {
-        let path = patch_path(req.run_dir, req.arch, req.source);
+        let path = RunDir::new(req.run_dir).port_patch(req.arch, req.source);
         let parent = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(io(parent))?;
         std::fs::write(&path, &combined).map_err(io(&path))?;
@@ -408,18 +395,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn paths() {
-        let arch = Arch::new("riscv64").unwrap();
-        assert_eq!(
-            patch_path(Path::new("/r"), &arch, "demo-smi"),
-            Path::new("/r/port/riscv64/patches/demo-smi.patch")
-        );
-        assert_eq!(
-            copy_dir(Path::new("/r"), &arch, "demo-smi"),
-            Path::new("/r/port/riscv64/demo-smi")
-        );
-    }
     /// Writes demo-smi 7.1.0 (upstream + debian/) as `DIR/demo-smi-7.1.0`
     /// with its orig tarball next to it, as dpkg-source expects.
     fn demo_tree(dir: &Path) -> PathBuf {

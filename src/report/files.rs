@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use super::model::{Error, Report};
 
 /// The files [`write_all`] writes, relative to its directory.
-pub const REPORT_JSON: &str = "report.json";
-pub const REPORT_HTML: &str = "report.html";
-pub const JUNIT_XML: &str = "junit.xml";
-pub const SUMMARY_MD: &str = "summary.md";
+pub use crate::rundir::{JUNIT_XML, REPORT_HTML, REPORT_JSON, SUMMARY_MD};
 
 /// Writes report.json, report.html, junit.xml and summary.md into `dir`
 /// and returns their paths.

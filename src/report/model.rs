@@ -268,11 +268,12 @@ impl Report {
         if path.is_file() {
             return Report::load(path);
         }
-        let json = path.join("report.json");
+        let dir = crate::rundir::RunDir::new(path);
+        let json = dir.report_json();
         if json.is_file() {
             return Report::load(&json);
         }
-        if path.join(crate::state::STATE_FILE).is_file() {
+        if dir.state().is_file() {
             let state = crate::state::RunState::load(path)?;
             let duration = state.entries.values().map(|e| e.result.duration_secs).sum();
             return Ok(Report::new(
@@ -285,7 +286,7 @@ impl Report {
         // A CI report job: every build job's `results/PKG_ARCH.json`. GitLab
         // never starts the dependents of a failed job, so they leave none:
         // the pipeline's plan names what is missing.
-        let results_dir = path.join("results");
+        let results_dir = dir.results();
         if results_dir.is_dir() {
             let mut results = read_results_dir(&results_dir)?;
             if let Some(plan) = super::planned::RunPlan::load(path)? {

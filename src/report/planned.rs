@@ -19,7 +19,7 @@ use crate::events::{BuildResult, Outcome};
 use crate::plan::Plan;
 use crate::plan::render::not_built_reason;
 
-pub const RUN_PLAN: &str = "plan.json";
+pub use crate::rundir::PLAN as RUN_PLAN;
 pub const SCHEMA: &str = "cascade-run-plan/1";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ impl RunPlan {
 
     /// `RUNDIR/plan.json`, or `None` when the run has none.
     pub fn load(run_dir: &Path) -> Result<Option<RunPlan>, Error> {
-        let path = run_dir.join(RUN_PLAN);
+        let path = crate::rundir::RunDir::new(run_dir).plan();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

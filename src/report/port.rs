@@ -28,9 +28,7 @@ use crate::events::{BuildResult, Outcome};
 /// The `schema` value of port.json; bumped on incompatible changes.
 pub const SCHEMA: &str = "cascade-port/1";
 /// The porting report's files in the run directory.
-pub const PORT_JSON: &str = "port.json";
-pub const PORT_MD: &str = "port.md";
-pub const PORT_TXT: &str = "port.txt";
+pub use crate::rundir::{PORT_JSON, PORT_MD, PORT_TXT};
 
 /// How many error lines a root failure keeps.
 const ERROR_LINES: usize = 5;
