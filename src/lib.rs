@@ -23,7 +23,7 @@
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
-//! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
+//! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents" | `arch`   |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
 //! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
@@ -34,12 +34,12 @@
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
 //! | `events`    | the typed events the runner emits                                    | —                  |
-//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
+//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
 //! | `state`     | resumable run state, written atomically                              | `rundir`           |
 //! | `rundir`    | the run directory's layout: every path in it (pure)                  | `arch`             |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
-//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
+//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; the run's plan.json    | `events`, `plan`, `schedule` (which failure blocked a build), `rundir` |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
 //! | `pipeline`  | build/run orchestration: sources → plan → jobs → runner → run dir    | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |

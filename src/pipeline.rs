@@ -36,7 +36,9 @@ use crate::recipe::{BuildMode, Recipes};
 use crate::report::planned::{ArchSources, PlannedSource, RunPlan};
 use crate::report::{self, Report};
 use crate::rundir::RunDir;
-use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
+use crate::runner::{
+    self, BuildOutput, BuildRequest, Builder, CancelToken, EarlyFailure, Job, RunOptions,
+};
 use crate::sbuild::{self, SbuildConfig};
 use crate::schedule::JobKey;
 use crate::state;
@@ -804,22 +806,11 @@ pub fn prepare(
             }
         }
     }
-    // Cells the plan builds become failed-at-bump (or skipped); cells it
-    // excludes stay excluded.
-    let (jobs, mut failed) = fail_bumps(jobs, bump_failures);
+    // Cells the plan builds become failed-at-bump, cells it excludes stay
+    // excluded; what builds against a failure is skipped.
+    let failures = early_failures(&jobs, bump_failures, opts)?;
+    let (jobs, mut failed) = runner::take_failed(jobs, &failures)?;
     not_built.append(&mut failed);
-    // A CI job's stack dependencies were built by the jobs it needs; their
-    // results came with their .debs. One that failed (expectedly: an
-    // unexpected failure stops the pipeline before this job) skips this
-    // build, as the runner skips a failure's dependents in one run.
-    let (jobs, mut skipped) = match &opts.from_artifacts {
-        Some(dir) if !opts.only.is_empty() => {
-            let failed = failed_artifact_results(dir, &opts.only)?;
-            skip_after_failures(jobs, &failed)
-        }
-        _ => (jobs, Vec::new()),
-    };
-    not_built.append(&mut skipped);
     Ok(Prepared {
         jobs,
         not_built,
@@ -872,7 +863,7 @@ pub fn port_jobs(
     opts: &BuildOptions,
     maintainer: &crate::changelog::Maintainer,
     timestamp: Option<u64>,
-) -> crate::port::run::Applied {
+) -> Result<crate::port::run::Applied, Error> {
     let targets = widened(sources, plan, &opts.arches);
     let mut applied = crate::port::run::apply(
         std::mem::take(&mut prepared.jobs),
@@ -883,7 +874,7 @@ pub fn port_jobs(
             timestamp,
             targets: &targets,
         },
-    );
+    )?;
     if let Some(t) = opts.timeout {
         for job in &mut applied.jobs {
             job.request.timeout = Some(t);
@@ -891,7 +882,7 @@ pub fn port_jobs(
     }
     prepared.jobs = std::mem::take(&mut applied.jobs);
     prepared.not_built.append(&mut applied.failed);
-    applied
+    Ok(applied)
 }
 
 fn bump_failed(why: &str) -> Outcome {
@@ -901,37 +892,45 @@ fn bump_failed(why: &str) -> Outcome {
     }
 }
 
-/// Takes out the jobs of sources whose bump failed (a `failed` result at
-/// stage `bump`) and of everything depending on them (`skipped`). Jobs are in
-/// an order where dependencies come first (the plan's).
-pub fn fail_bumps(
-    jobs: Vec<Job>,
-    failures: &BTreeMap<String, String>,
-) -> (Vec<Job>, Vec<BuildResult>) {
-    let mut root: BTreeMap<JobKey, JobKey> = BTreeMap::new();
-    let mut keep = Vec::new();
-    let mut results = Vec::new();
-    for job in jobs {
-        let key = job.key();
-        let req = &job.request;
-        if let Some(why) = failures.get(&req.source) {
-            results.push(BuildResult::not_built(
-                &req.source,
-                key.arch.clone(),
-                &req.version,
-                bump_failed(why),
-            ));
-            root.insert(key.clone(), key);
-            continue;
-        }
-        if let Some(r) = job.deps.iter().find_map(|d| root.get(d)).cloned() {
-            results.push(skipped(&job, &r.source, &r.arch));
-            root.insert(key, r);
-            continue;
-        }
-        keep.push(job);
+/// What fails before building: the jobs of sources whose bump failed
+/// (`failed` at stage `bump`), then, in a CI job, the failed builds of its
+/// stack dependencies that came with `--from-artifacts`. A CI job's jobs
+/// know no edges to those (their plan has no archive), so each blocks every
+/// job on its arch, or on every arch when either is `all`; they come sorted
+/// by arch and source, so a job blocked by several names the first.
+fn early_failures(
+    jobs: &[Job],
+    bump_failures: &BTreeMap<String, String>,
+    opts: &BuildOptions,
+) -> Result<Vec<EarlyFailure>, Error> {
+    let mut out: Vec<EarlyFailure> = jobs
+        .iter()
+        .filter_map(|j| {
+            let why = bump_failures.get(&j.request.source)?;
+            Some(EarlyFailure::Job(j.key(), bump_failed(why)))
+        })
+        .collect();
+    let Some(dir) = opts
+        .from_artifacts
+        .as_ref()
+        .filter(|_| !opts.only.is_empty())
+    else {
+        return Ok(out);
+    };
+    let mut external = failed_artifact_results(dir, &opts.only)?;
+    external.sort_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
+    for f in external {
+        let blocks = jobs
+            .iter()
+            .map(Job::key)
+            .filter(|k| f.arch == k.arch || f.arch.is_all() || k.arch.is_all())
+            .collect();
+        out.push(EarlyFailure::External {
+            failed: JobKey::new(f.source, f.arch),
+            blocks,
+        });
     }
-    (keep, results)
+    Ok(out)
 }
 
 /// The failed builds among the results that came with `--from-artifacts`
@@ -945,42 +944,6 @@ fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<Bu
         .into_iter()
         .filter(|r| r.outcome.is_failure() && !only.contains(&r.source))
         .collect())
-}
-
-/// Jobs that `failed` (builds of their stack dependencies, on their arch or
-/// arch:all) leave unbuildable become skipped results naming the failure.
-fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec<BuildResult>) {
-    let mut keep = Vec::new();
-    let mut results = Vec::new();
-    for job in jobs {
-        let key = job.key();
-        let root = failed
-            .iter()
-            .filter(|f| f.arch == key.arch || f.arch.is_all() || key.arch.is_all())
-            .min_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
-        match root {
-            Some(f) => results.push(skipped(&job, &f.source, &f.arch)),
-            None => keep.push(job),
-        }
-    }
-    (keep, results)
-}
-
-/// The result of `job` not attempted because the build of `dependency` on
-/// `arch` failed.
-fn skipped(job: &Job, dependency: &str, arch: &Arch) -> BuildResult {
-    let req = &job.request;
-    let mut r = BuildResult::not_built(
-        &req.source,
-        job.key().arch,
-        &req.version,
-        Outcome::Skipped {
-            dependency: dependency.to_string(),
-            arch: arch.clone(),
-        },
-    );
-    r.expected_failure = job.expected_failure.clone();
-    r
 }
 
 fn file_name(p: &Path) -> String {
@@ -1199,10 +1162,12 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["kernels"]
         );
-        let (kept, skipped) = skip_after_failures(
-            vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])],
-            &failures,
-        );
+        let mut opts = options(dir.path());
+        opts.only = only.clone();
+        opts.from_artifacts = Some(dir.path().to_path_buf());
+        let jobs = vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])];
+        let early = early_failures(&jobs, &BTreeMap::new(), &opts).unwrap();
+        let (kept, skipped) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(kept.len(), 1, "the amd64 build does not need riscv64's");
         assert_eq!(
             crate::report::model::explain(&skipped[0]),
@@ -1424,7 +1389,9 @@ mod tests {
             job("other", "amd64", &[]),
         ];
         let failures = BTreeMap::from([("runtime".to_string(), "bump failed: no tag".to_string())]);
-        let (kept, results) = fail_bumps(jobs, &failures);
+        let opts = options(Path::new("/nonexistent"));
+        let early = early_failures(&jobs, &failures, &opts).unwrap();
+        let (kept, results) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(
             kept.iter()
                 .map(|j| j.request.source.as_str())

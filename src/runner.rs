@@ -95,6 +95,113 @@ impl Job {
         };
         JobKey::new(self.request.source.clone(), arch)
     }
+
+    /// This job's result when it is not built (failed before building,
+    /// cancelled), with the recipe's expected failure.
+    pub fn not_built(&self, outcome: Outcome) -> BuildResult {
+        let req = &self.request;
+        let mut r = BuildResult::not_built(&req.source, self.key().arch, &req.version, outcome);
+        r.expected_failure = self.expected_failure.clone();
+        r
+    }
+
+    /// This job's result when the failure of `failed` skips it.
+    pub fn skipped(&self, failed: &JobKey) -> BuildResult {
+        let req = &self.request;
+        let mut r = BuildResult::skipped(
+            &req.source,
+            self.key().arch,
+            &req.version,
+            &failed.source,
+            &failed.arch,
+        );
+        r.expected_failure = self.expected_failure.clone();
+        r
+    }
+}
+
+/// A failure before building, as [`take_failed`] takes it.
+#[derive(Clone, Debug)]
+pub enum EarlyFailure {
+    /// A job of this run that cannot be built (its bump or build copy
+    /// failed): it gets this outcome.
+    Job(JobKey, Outcome),
+    /// A failed build outside this run (another CI job), and the jobs of
+    /// this run that build against it. It gets no result here.
+    External { failed: JobKey, blocks: Vec<JobKey> },
+}
+
+/// Takes out of `jobs` those that failed before building and, transitively,
+/// the jobs depending on them, with the schedule's rule for a failed build
+/// (the first failure given wins a job behind several). Returns the jobs
+/// left and the results of those taken out.
+pub fn take_failed(
+    jobs: Vec<Job>,
+    failures: &[EarlyFailure],
+) -> Result<(Vec<Job>, Vec<BuildResult>), Error> {
+    if failures.is_empty() {
+        return Ok((jobs, Vec::new()));
+    }
+    let mut specs: Vec<JobSpec> = jobs
+        .iter()
+        .map(|j| JobSpec {
+            key: j.key(),
+            deps: j.deps.clone(),
+            weight: 0,
+            memory: 0,
+        })
+        .collect();
+    for f in failures {
+        if let EarlyFailure::External { failed, blocks } = f {
+            for s in specs.iter_mut().filter(|s| blocks.contains(&s.key)) {
+                s.deps.push(failed.clone());
+            }
+        }
+    }
+    for f in failures {
+        if let EarlyFailure::External { failed, .. } = f {
+            specs.push(JobSpec {
+                key: failed.clone(),
+                deps: Vec::new(),
+                weight: 0,
+                memory: 0,
+            });
+        }
+    }
+    let mut schedule = Schedule::new(
+        specs,
+        Limits {
+            jobs: 1,
+            memory: None,
+        },
+    )?;
+    let mut outcome: BTreeMap<JobKey, Outcome> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for f in failures {
+        match f {
+            EarlyFailure::Job(key, o) => {
+                outcome.insert(key.clone(), o.clone());
+                failed.push(key.clone());
+            }
+            EarlyFailure::External { failed: key, .. } => failed.push(key.clone()),
+        }
+    }
+    let skips: BTreeMap<JobKey, JobKey> = schedule
+        .fail_unstarted(&failed)
+        .into_iter()
+        .map(|s| (s.job, s.failed))
+        .collect();
+    let mut keep = Vec::new();
+    let mut results = Vec::new();
+    for job in jobs {
+        let key = job.key();
+        match (outcome.get(&key), skips.get(&key)) {
+            (Some(o), _) => results.push(job.not_built(o.clone())),
+            (None, Some(failed)) => results.push(job.skipped(failed)),
+            (None, None) => keep.push(job),
+        }
+    }
+    Ok((keep, results))
 }
 
 /// How to run. [`RunOptions::new`] gives the defaults.
@@ -374,18 +481,7 @@ pub async fn run<B: Builder>(
         if results.contains_key(&key) {
             continue;
         }
-        let req = &job.request;
-        let result = BuildResult {
-            source: req.source.clone(),
-            arch: key.arch.clone(),
-            version: req.version.clone(),
-            outcome: Outcome::Cancelled,
-            expected_failure: job.expected_failure.clone(),
-            log: None,
-            duration_secs: 0.0,
-            debs: Vec::new(),
-            reused: false,
-        };
+        let result = job.not_built(Outcome::Cancelled);
         let _ = events.send(Event::BuildFinished {
             result: result.clone(),
         });
@@ -489,20 +585,7 @@ fn finish(
         let Some(job) = pending.get(&skip.job) else {
             continue;
         };
-        let skipped = BuildResult {
-            source: skip.job.source.clone(),
-            arch: skip.job.arch.clone(),
-            version: job.request.version.clone(),
-            outcome: Outcome::Skipped {
-                dependency: skip.failed.source.clone(),
-                arch: skip.failed.arch.clone(),
-            },
-            expected_failure: job.expected_failure.clone(),
-            log: None,
-            duration_secs: 0.0,
-            debs: Vec::new(),
-            reused: false,
-        };
+        let skipped = job.skipped(&skip.failed);
         state.record(&skip.job, String::new(), skipped.clone());
         finished.push(skipped.clone());
         results.insert(skip.job, skipped);

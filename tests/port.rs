@@ -110,7 +110,8 @@ fn porting_jobs_under_sbuild() {
             timestamp: Some(1_764_590_400),
             targets: &targets,
         },
-    );
+    )
+    .unwrap();
     assert!(applied.failed.is_empty(), "{:?}", applied.failed);
     assert_eq!(applied.ported.len(), 2);
 

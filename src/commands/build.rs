@@ -201,7 +201,7 @@ pub(crate) fn build_and_report(
             opts,
             &maintainer,
             timestamp,
-        );
+        )?;
     }
     if args.dry_run {
         for job in &prepared.jobs {

@@ -96,7 +96,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         &opts,
         &maintainer,
         config.source_date_epoch.and_then(|t| u64::try_from(t).ok()),
-    );
+    )?;
     for p in &applied.ported {
         println!(
             "port {}/{}: {}{}",

@@ -173,21 +173,31 @@ impl RunPlan {
                     if known.contains_key(&key(&s.source, &arch)) {
                         continue;
                     }
-                    let outcome = match &s.not_built {
-                        Some(reason) => Outcome::Excluded {
-                            reason: reason.clone(),
-                        },
+                    let failed = match &s.not_built {
+                        Some(_) => None,
                         None => {
-                            match self
-                                .failed_dependency(&s.source, &a.arch, &edges, &known, &results)
-                            {
-                                Some((dependency, arch)) => Outcome::Skipped { dependency, arch },
-                                None => Outcome::Cancelled,
-                            }
+                            self.failed_dependency(&s.source, &a.arch, &edges, &known, &results)
                         }
                     };
+                    let (source, version) = (&s.source, &s.version);
+                    let result = match (&s.not_built, failed) {
+                        (_, Some((dep, at))) => {
+                            BuildResult::skipped(source, arch.clone(), version, &dep, &at)
+                        }
+                        (Some(reason), None) => {
+                            let reason = reason.clone();
+                            let outcome = Outcome::Excluded { reason };
+                            BuildResult::not_built(source, arch.clone(), version, outcome)
+                        }
+                        (None, None) => BuildResult::not_built(
+                            source,
+                            arch.clone(),
+                            version,
+                            Outcome::Cancelled,
+                        ),
+                    };
                     known.insert(key(&s.source, &arch), results.len());
-                    results.push(BuildResult::not_built(&s.source, arch, &s.version, outcome));
+                    results.push(result);
                 }
             }
         }
@@ -235,27 +245,16 @@ impl RunPlan {
         known: &BTreeMap<(String, String), usize>,
         results: &[BuildResult],
     ) -> Option<(String, Arch)> {
-        let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = edges.get(source)?.iter().map(String::as_str).collect();
-        todo.reverse();
-        while let Some(d) = todo.pop() {
-            if !seen.insert(d) {
-                continue;
-            }
+        let deps = crate::schedule::upstream(source, |s| edges.get(s).map(Vec::as_slice));
+        deps.into_iter().find_map(|d| {
             let at = self.result_arch(d, arch);
-            let r = known.get(&key(d, &at)).map(|&i| &results[i]);
-            match r.map(|r| &r.outcome) {
-                Some(o) if o.is_failure() => return Some((d.to_string(), at)),
-                Some(Outcome::Skipped { dependency, arch }) => {
-                    return Some((dependency.clone(), arch.clone()));
-                }
-                _ => {}
+            let r = known.get(&key(d, &at)).map(|&i| &results[i])?;
+            match &r.outcome {
+                o if o.is_failure() => Some((d.to_string(), at)),
+                Outcome::Skipped { dependency, arch } => Some((dependency.clone(), arch.clone())),
+                _ => None,
             }
-            if let Some(next) = edges.get(d) {
-                todo.extend(next.iter().rev().map(String::as_str));
-            }
-        }
-        None
+        })
     }
 }
 

@@ -284,31 +284,14 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
     // The failed stack dependencies of a source, transitively, by name
     // (`SOURCE/all` for an arch:all one).
     let failed_deps = |source: &str| -> BTreeSet<String> {
-        let mut roots = BTreeSet::new();
-        let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = ctx
-            .depends_on
-            .get(source)
-            .map(|d| d.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        while let Some(d) = todo.pop() {
-            if !seen.insert(d) {
-                continue;
-            }
-            if let Some(r) = by_source.get(d) {
-                if r.outcome.is_failure() {
-                    roots.insert(d.to_string());
-                }
-            } else if let Some(r) = all.get(d)
-                && r.outcome.is_failure()
-            {
-                roots.insert(format!("{d}/all"));
-            }
-            if let Some(next) = ctx.depends_on.get(d) {
-                todo.extend(next.iter().map(String::as_str));
-            }
-        }
-        roots
+        let deps = crate::schedule::upstream(source, |s| ctx.depends_on.get(s).map(Vec::as_slice));
+        deps.into_iter()
+            .filter_map(|d| match (by_source.get(d), all.get(d)) {
+                (Some(r), _) => r.outcome.is_failure().then(|| d.to_string()),
+                (None, Some(r)) => r.outcome.is_failure().then(|| format!("{d}/all")),
+                (None, None) => None,
+            })
+            .collect()
     };
 
     let mut out = ArchPort {
