@@ -551,10 +551,100 @@ pub struct Prepared {
     pub plan_cached: bool,
 }
 
-/// The runner's jobs for `plan`: one per buildable source × arch (one `all`
-/// job, on the host arch, per arch:all-only source), the rest as results.
-/// A source whose bump failed gets a `failed` result at stage `bump` on each
-/// arch it would build on, and its dependents are skipped.
+/// What [`jobs`] needs from disk, gathered first as plain values.
+#[derive(Clone, Debug)]
+pub struct JobFacts {
+    /// The arch `all` jobs build on: the build machine's.
+    pub host: Arch,
+    /// The chroot id of each arch × mode the run may use, or the missing
+    /// tarball's path (an error only when a job needs it).
+    pub chroots: BTreeMap<(Arch, BuildMode), Result<String, PathBuf>>,
+    /// binNMUs the bump step recorded.
+    pub binnmus: Vec<crate::bump::BinNmu>,
+    /// The run directory's state: which builds have a recorded duration.
+    pub known: state::RunState,
+    /// Per arch, the stack's .debs built elsewhere (`--only` builds).
+    pub artifacts: BTreeMap<Arch, Vec<PathBuf>>,
+    /// The failed builds among the results that came with `--from-artifacts`.
+    pub failed_artifacts: Vec<BuildResult>,
+}
+
+impl JobFacts {
+    /// No chroots, no binNMUs, no state, no artifacts.
+    pub fn new(host: Arch) -> JobFacts {
+        JobFacts {
+            host,
+            chroots: BTreeMap::new(),
+            binnmus: Vec::new(),
+            known: state::RunState::default(),
+            artifacts: BTreeMap::new(),
+            failed_artifacts: Vec::new(),
+        }
+    }
+}
+
+/// Reads what [`jobs`] needs: chroots, binNMUs, the state, artifacts.
+pub fn gather(
+    recipes: &Recipes,
+    opts: &BuildOptions,
+    sbuild: &SbuildConfig,
+) -> Result<JobFacts, Error> {
+    let host = sbuild.build_arch.clone();
+    let mut arches = opts.arches.clone();
+    if !arches.contains(&host) {
+        arches.push(host.clone());
+    }
+    let mut facts = JobFacts::new(host);
+    facts.binnmus = binnmus(&opts.workdir);
+    facts.known = state::RunState::load(&opts.run_dir).unwrap_or_default();
+    for arch in &arches {
+        let mode = mode_of(recipes, opts, arch);
+        let path = sbuild.chroot_for(arch, mode);
+        let id = state::chroot_id(&path).map_err(|_| path);
+        facts.chroots.insert((arch.clone(), mode), id);
+        if !opts.only.is_empty() {
+            facts.artifacts.insert(arch.clone(), artifacts(opts, arch));
+        }
+    }
+    if let Some(dir) = opts
+        .from_artifacts
+        .as_ref()
+        .filter(|_| !opts.only.is_empty())
+    {
+        facts.failed_artifacts = failed_artifact_results(dir, &opts.only)?;
+    }
+    Ok(facts)
+}
+
+fn mode_of(recipes: &Recipes, opts: &BuildOptions, arch: &Arch) -> BuildMode {
+    opts.modes
+        .get(arch)
+        .copied()
+        .unwrap_or_else(|| recipes.stack.mode_for(arch))
+}
+
+/// The stack .debs an `--only` build on `arch` gets: from `from_artifacts`,
+/// else this run dir's, except the selected sources' own.
+fn artifacts(opts: &BuildOptions, arch: &Arch) -> Vec<PathBuf> {
+    let (dir, own): (PathBuf, BTreeSet<String>) = match &opts.from_artifacts {
+        Some(d) => (d.clone(), BTreeSet::new()),
+        None => (
+            RunDir::new(&opts.run_dir).debs(),
+            own_deb_names(&opts.run_dir, &opts.only),
+        ),
+    };
+    let mut debs = Vec::new();
+    for sub in [arch.as_str(), "all"] {
+        debs.extend(
+            list_debs(&dir.join(sub))
+                .into_iter()
+                .filter(|d| !own.contains(&file_name(d))),
+        );
+    }
+    debs
+}
+
+/// [`gather`], then [`jobs`].
 pub fn prepare(
     recipes: &Recipes,
     sources: &[StackSource],
@@ -563,210 +653,151 @@ pub fn prepare(
     opts: &BuildOptions,
     sbuild: &SbuildConfig,
 ) -> Result<Prepared, Error> {
-    let host = sbuild.build_arch.clone();
-    let all = Arch::ALL;
-    let by_name: BTreeMap<&str, &StackSource> =
-        sources.iter().map(|s| (s.info.name.as_str(), s)).collect();
-    let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
-    let mode_of = |arch: &Arch| {
-        opts.modes
-            .get(arch)
-            .copied()
-            .unwrap_or_else(|| recipes.stack.mode_for(arch))
-    };
-    let profiles = all_profiles(recipes, opts);
-    let binnmus = binnmus(&opts.workdir);
-    // Builds with no recorded duration: emulation is several times slower
-    // than a native build, so that the first run already starts the qemu
-    // chains early. A recorded duration (weight 0: the runner looks it up)
-    // wins on later runs.
-    let known = state::RunState::load(&opts.run_dir).unwrap_or_default();
-    let weight_of = |key: &JobKey, mode: BuildMode| -> u64 {
-        match (known.get(key), mode) {
-            (Some(_), _) => 0,
-            (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
-            (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
-        }
-    };
-    let mut chroot_ids: BTreeMap<(Arch, BuildMode), String> = BTreeMap::new();
-    let mut chroot_id = |arch: &Arch, mode: BuildMode| -> Result<String, Error> {
-        let key = (arch.clone(), mode);
-        if let Some(id) = chroot_ids.get(&key) {
-            return Ok(id.clone());
-        }
-        let path = sbuild.chroot_for(arch, mode);
-        let id = state::chroot_id(&path).map_err(|_| Error::NoChroot {
-            arch: arch.clone(),
-            mode,
-            path: path.clone(),
-        })?;
-        chroot_ids.insert(key, id.clone());
-        Ok(id)
-    };
+    let facts = gather(recipes, opts, sbuild)?;
+    jobs(recipes, sources, bump_failures, plan, opts, &facts)
+}
 
-    // Report rows: plan order across arches, then what the plan lacks.
+/// The inputs of [`jobs`], read by the helpers that make one job.
+struct JobInputs<'a> {
+    recipes: &'a Recipes,
+    by_name: BTreeMap<&'a str, &'a StackSource>,
+    plan: &'a BuildPlan,
+    opts: &'a BuildOptions,
+    facts: &'a JobFacts,
+    profiles: Vec<String>,
+    /// Which job keys exist, so that deps name only jobs of this run.
+    keys: BTreeSet<JobKey>,
+}
+
+/// Pure: the runner's jobs for `plan`, one per buildable source × arch (one
+/// `all` job, on the host arch, per arch:all-only source), the rest as
+/// results. A source whose bump failed gets a `failed` result at stage
+/// `bump` on each arch it would build on, and its dependents are skipped.
+pub fn jobs(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    bump_failures: &BTreeMap<String, String>,
+    plan: &BuildPlan,
+    opts: &BuildOptions,
+    facts: &JobFacts,
+) -> Result<Prepared, Error> {
+    let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
+    let (keys, all_job_from) = job_keys(plan, &facts.host, &selected);
+    let input = JobInputs {
+        recipes,
+        by_name: sources.iter().map(|s| (s.info.name.as_str(), s)).collect(),
+        plan,
+        opts,
+        facts,
+        profiles: all_profiles(recipes, opts),
+        keys,
+    };
+    let mut jobs = Vec::new();
+    let mut not_built = Vec::new();
+    let mut done_all: BTreeSet<String> = BTreeSet::new();
+    for (arch, ps) in &plan.arches {
+        for p in ps.iter().filter(|p| selected(&p.source)) {
+            let all_only = plan.all_only.contains(&p.source);
+            if !p.buildable {
+                if !all_only {
+                    not_built.push(excluded(&input, p, arch));
+                }
+            } else if !all_only {
+                jobs.extend(input.job(&p.source, arch, arch, p)?);
+            } else if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone())
+            {
+                jobs.extend(input.job(&p.source, &Arch::ALL, &facts.host, p)?);
+            }
+        }
+    }
+    not_built.extend(unbuildable_all_only(&input, &done_all, &selected));
+    not_built.extend(unplanned_bump_failures(&input, bump_failures, &selected));
+    // Cells the plan builds become failed-at-bump, cells it excludes stay
+    // excluded; what builds against a failure is skipped.
+    let failures = early_failures(&jobs, bump_failures, &facts.failed_artifacts);
+    let (jobs, mut failed) = runner::take_failed(jobs, &failures)?;
+    not_built.append(&mut failed);
+    Ok(Prepared {
+        jobs,
+        not_built,
+        sources: report_rows(recipes, &input.by_name, plan, &selected),
+        plan_cached: false,
+    })
+}
+
+/// Report rows: plan order across arches, then what the plan lacks.
+fn report_rows(
+    recipes: &Recipes,
+    by_name: &BTreeMap<&str, &StackSource>,
+    plan: &BuildPlan,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let mut rows: Vec<String> = Vec::new();
     for s in &plan.all_only {
         if by_name.contains_key(s.as_str()) && selected(s) {
             rows.push(s.clone());
         }
     }
-    for (_, ps) in &plan.arches {
-        for p in ps {
-            if !rows.contains(&p.source) && selected(&p.source) {
-                rows.push(p.source.clone());
-            }
+    let planned = plan
+        .arches
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().map(|p| &p.source));
+    for s in planned.chain(recipes.recipes.iter().map(|r| &r.source)) {
+        if !rows.contains(s) && selected(s) {
+            rows.push(s.clone());
         }
     }
-    for r in &recipes.recipes {
-        if !rows.contains(&r.source) && selected(&r.source) {
-            rows.push(r.source.clone());
-        }
-    }
+    rows
+}
 
-    // Which job keys exist, so that deps name only jobs of this run.
+/// The job keys of the run, and the arch each arch:all-only source's `all`
+/// job is planned from: the host arch when it is in the run, else the
+/// first arch that can build it.
+fn job_keys(
+    plan: &BuildPlan,
+    host: &Arch,
+    selected: &dyn Fn(&str) -> bool,
+) -> (BTreeSet<JobKey>, BTreeMap<String, Arch>) {
     let mut keys: BTreeSet<JobKey> = BTreeSet::new();
     let mut all_job_from: BTreeMap<String, Arch> = BTreeMap::new();
     for (arch, ps) in &plan.arches {
         for p in ps.iter().filter(|p| p.buildable && selected(&p.source)) {
             if plan.all_only.contains(&p.source) {
-                // Planned on the host arch when it is in the run, else on
-                // the first arch that can build it.
-                let prefer = !all_job_from.contains_key(&p.source) || *arch == host;
-                if prefer {
+                if !all_job_from.contains_key(&p.source) || arch == host {
                     all_job_from.insert(p.source.clone(), arch.clone());
                 }
-                keys.insert(JobKey::new(p.source.clone(), all.clone()));
+                keys.insert(JobKey::new(p.source.clone(), Arch::ALL));
             } else {
                 keys.insert(JobKey::new(p.source.clone(), arch.clone()));
             }
         }
     }
+    (keys, all_job_from)
+}
 
-    let artifacts = |arch: &Arch| -> Vec<PathBuf> {
-        if opts.only.is_empty() {
-            return Vec::new();
-        }
-        let (dir, own): (PathBuf, BTreeSet<String>) = match &opts.from_artifacts {
-            Some(d) => (d.clone(), BTreeSet::new()),
-            // --only without artifacts: the stack .debs of this run dir,
-            // except the selected sources' own.
-            None => (
-                RunDir::new(&opts.run_dir).debs(),
-                own_deb_names(&opts.run_dir, &opts.only),
-            ),
-        };
-        let mut debs = Vec::new();
-        for sub in [arch.as_str(), "all"] {
-            debs.extend(
-                list_debs(&dir.join(sub))
-                    .into_iter()
-                    .filter(|d| !own.contains(&file_name(d))),
-            );
-        }
-        debs
-    };
+fn excluded(input: &JobInputs, p: &Planned, arch: &Arch) -> BuildResult {
+    let version = input
+        .by_name
+        .get(p.source.as_str())
+        .map(|s| s.version.clone())
+        .unwrap_or_default();
+    let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
+    BuildResult::not_built(
+        &p.source,
+        arch.clone(),
+        &version,
+        Outcome::Excluded { reason },
+    )
+}
 
-    let mut jobs = Vec::new();
-    let mut not_built = Vec::new();
-    let mut emit_job = |source: &str,
-                        key_arch: &Arch,
-                        build_arch: &Arch,
-                        planned: &Planned,
-                        jobs: &mut Vec<Job>|
-     -> Result<(), Error> {
-        let Some(src) = by_name.get(source) else {
-            return Ok(());
-        };
-        let recipe = recipes.get(source);
-        let mode = if *key_arch == all {
-            mode_of(&host)
-        } else {
-            mode_of(build_arch)
-        };
-        let mut deps = Vec::new();
-        for d in &planned.depends_on {
-            let candidates = if plan.all_only.contains(d) {
-                vec![JobKey::new(d.clone(), all.clone())]
-            } else {
-                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
-                if plan.mixed.contains(d) && *build_arch != host {
-                    c.push(JobKey::new(d.clone(), host.clone()));
-                }
-                c
-            };
-            deps.extend(candidates.into_iter().filter(|k| keys.contains(k)));
-        }
-        let timeout = opts.timeout.or_else(|| {
-            recipe
-                .and_then(|r| r.timeout_minutes)
-                .or(recipes.stack.timeout_minutes)
-                .map(|m| Duration::from_secs(m * 60))
-        });
-        let binnmu = binnmus
-            .iter()
-            .find(|b| b.source == source && b.source_version == src.version)
-            .map(|b| (b.binnmu, b.reason.clone()));
-        let request = BuildRequest {
-            source: source.to_string(),
-            version: src.version.clone(),
-            arch: build_arch.clone(),
-            mode,
-            dsc: src.dsc.clone().unwrap_or_default(),
-            extra_debs: artifacts(build_arch),
-            out_dir: PathBuf::new(),
-            log: PathBuf::new(),
-            timeout,
-            profiles: profiles.clone(),
-            arch_all: *key_arch == all || (plan.mixed.contains(source) && *build_arch == host),
-            binnmu,
-            env: BTreeMap::new(),
-        };
-        let key = JobKey::new(source.to_string(), key_arch.clone());
-        jobs.push(Job {
-            request,
-            deps,
-            weight: weight_of(&key, mode),
-            memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
-            expected_failure: recipe
-                .and_then(|r| r.expected_failures.get(key_arch))
-                .map(|e| e.reason.clone()),
-            chroot_id: chroot_id(build_arch, mode)?,
-            all_only: *key_arch == all,
-        });
-        Ok(())
-    };
-
-    let mut done_all: BTreeSet<String> = BTreeSet::new();
-    for (arch, ps) in &plan.arches {
-        for p in ps.iter().filter(|p| selected(&p.source)) {
-            let version = by_name
-                .get(p.source.as_str())
-                .map(|s| s.version.clone())
-                .unwrap_or_default();
-            if !p.buildable {
-                if plan.all_only.contains(&p.source) {
-                    continue;
-                }
-                let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
-                not_built.push(BuildResult::not_built(
-                    &p.source,
-                    arch.clone(),
-                    &version,
-                    Outcome::Excluded { reason },
-                ));
-                continue;
-            }
-            if plan.all_only.contains(&p.source) {
-                if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone()) {
-                    emit_job(&p.source, &all, &host, p, &mut jobs)?;
-                }
-            } else {
-                emit_job(&p.source, arch, arch, p, &mut jobs)?;
-            }
-        }
-    }
-    // An arch:all-only source no arch can build: one `all` result saying why.
+/// An arch:all-only source no arch can build: one `all` result saying why.
+fn unbuildable_all_only(
+    input: &JobInputs,
+    done_all: &BTreeSet<String>,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<BuildResult> {
+    let plan = input.plan;
+    let mut out = Vec::new();
     for s in plan.all_only.iter().filter(|s| selected(s)) {
         if done_all.contains(s) {
             continue;
@@ -777,46 +808,148 @@ pub fn prepare(
             .flat_map(|(_, ps)| ps.iter())
             .find(|p| &p.source == s)
             .and_then(|p| p.reason.clone());
-        if let (Some(why), Some(src)) = (why, by_name.get(s.as_str())) {
-            not_built.push(BuildResult::not_built(
-                s,
-                all.clone(),
-                &src.version,
-                Outcome::Excluded { reason: why },
-            ));
+        if let (Some(why), Some(src)) = (why, input.by_name.get(s.as_str())) {
+            let outcome = Outcome::Excluded { reason: why };
+            out.push(BuildResult::not_built(s, Arch::ALL, &src.version, outcome));
         }
     }
-    // Selected sources the plan does not know: the bump failed before a
-    // checkout existed. Failed at bump on every arch of its recipe.
+    out
+}
+
+/// Selected sources the plan does not know: the bump failed before a
+/// checkout existed. Failed at bump on every arch of its recipe.
+fn unplanned_bump_failures(
+    input: &JobInputs,
+    bump_failures: &BTreeMap<String, String>,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<BuildResult> {
+    let mut out = Vec::new();
     for (source, why) in bump_failures.iter().filter(|(s, _)| selected(s)) {
-        if by_name.contains_key(source.as_str()) {
+        if input.by_name.contains_key(source.as_str()) {
             continue;
         }
-        let Some(r) = recipes.get(source) else {
+        let Some(r) = input.recipes.get(source) else {
             continue;
         };
-        for arch in recipes.arches_for(r) {
-            if opts.arches.contains(&arch) {
-                not_built.push(BuildResult::not_built(
+        for arch in input.recipes.arches_for(r) {
+            if input.opts.arches.contains(&arch) {
+                let version = r.debian_version();
+                out.push(BuildResult::not_built(
                     source,
                     arch,
-                    &r.debian_version(),
+                    &version,
                     bump_failed(why),
                 ));
             }
         }
     }
-    // Cells the plan builds become failed-at-bump, cells it excludes stay
-    // excluded; what builds against a failure is skipped.
-    let failures = early_failures(&jobs, bump_failures, opts)?;
-    let (jobs, mut failed) = runner::take_failed(jobs, &failures)?;
-    not_built.append(&mut failed);
-    Ok(Prepared {
-        jobs,
-        not_built,
-        sources: rows,
-        plan_cached: false,
-    })
+    out
+}
+
+impl JobInputs<'_> {
+    /// The job of `source` keyed `key_arch` (`all` or `build_arch`), built
+    /// on `build_arch`; none for a source without a package.
+    fn job(
+        &self,
+        source: &str,
+        key_arch: &Arch,
+        build_arch: &Arch,
+        planned: &Planned,
+    ) -> Result<Option<Job>, Error> {
+        let Some(src) = self.by_name.get(source) else {
+            return Ok(None);
+        };
+        let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
+        let recipe = recipes.get(source);
+        let is_all = key_arch.is_all();
+        let mode_arch = if is_all { &facts.host } else { build_arch };
+        let mode = mode_of(recipes, opts, mode_arch);
+        let timeout = opts.timeout.or_else(|| {
+            recipe
+                .and_then(|r| r.timeout_minutes)
+                .or(recipes.stack.timeout_minutes)
+                .map(|m| Duration::from_secs(m * 60))
+        });
+        let binnmu = facts
+            .binnmus
+            .iter()
+            .find(|b| b.source == source && b.source_version == src.version)
+            .map(|b| (b.binnmu, b.reason.clone()));
+        let mixed_here = self.plan.mixed.contains(source) && *build_arch == facts.host;
+        let request = BuildRequest {
+            source: source.to_string(),
+            version: src.version.clone(),
+            arch: build_arch.clone(),
+            mode,
+            dsc: src.dsc.clone().unwrap_or_default(),
+            extra_debs: facts.artifacts.get(build_arch).cloned().unwrap_or_default(),
+            out_dir: PathBuf::new(),
+            log: PathBuf::new(),
+            timeout,
+            profiles: self.profiles.clone(),
+            arch_all: is_all || mixed_here,
+            binnmu,
+            env: BTreeMap::new(),
+        };
+        let key = JobKey::new(source.to_string(), key_arch.clone());
+        Ok(Some(Job {
+            request,
+            deps: self.deps(planned, build_arch),
+            weight: weight_of(&facts.known, &key, mode),
+            memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
+            expected_failure: recipe
+                .and_then(|r| r.expected_failures.get(key_arch))
+                .map(|e| e.reason.clone()),
+            chroot_id: self.chroot_id(build_arch, mode)?,
+            all_only: is_all,
+        }))
+    }
+
+    /// The jobs a build on `build_arch` needs: each stack dependency's
+    /// `all` job, else its job on this arch, and a mixed dependency's host
+    /// job too (its arch:all packages are built there).
+    fn deps(&self, planned: &Planned, build_arch: &Arch) -> Vec<JobKey> {
+        let (plan, host) = (self.plan, &self.facts.host);
+        let mut deps = Vec::new();
+        for d in &planned.depends_on {
+            let candidates = if plan.all_only.contains(d) {
+                vec![JobKey::new(d.clone(), Arch::ALL)]
+            } else {
+                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
+                if plan.mixed.contains(d) && build_arch != host {
+                    c.push(JobKey::new(d.clone(), host.clone()));
+                }
+                c
+            };
+            deps.extend(candidates.into_iter().filter(|k| self.keys.contains(k)));
+        }
+        deps
+    }
+
+    fn chroot_id(&self, arch: &Arch, mode: BuildMode) -> Result<String, Error> {
+        let missing = |path: PathBuf| Error::NoChroot {
+            arch: arch.clone(),
+            mode,
+            path,
+        };
+        match self.facts.chroots.get(&(arch.clone(), mode)) {
+            Some(Ok(id)) => Ok(id.clone()),
+            Some(Err(path)) => Err(missing(path.clone())),
+            None => Err(missing(PathBuf::new())),
+        }
+    }
+}
+
+/// Builds with no recorded duration: emulation is several times slower
+/// than a native build, so that the first run already starts the qemu
+/// chains early. A recorded duration (weight 0: the runner looks it up)
+/// wins on later runs.
+fn weight_of(known: &state::RunState, key: &JobKey, mode: BuildMode) -> u64 {
+    match (known.get(key), mode) {
+        (Some(_), _) => 0,
+        (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
+        (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
+    }
 }
 
 /// Porting run: per arch, the sources the plan tries only because of
@@ -901,8 +1034,8 @@ fn bump_failed(why: &str) -> Outcome {
 fn early_failures(
     jobs: &[Job],
     bump_failures: &BTreeMap<String, String>,
-    opts: &BuildOptions,
-) -> Result<Vec<EarlyFailure>, Error> {
+    failed_artifacts: &[BuildResult],
+) -> Vec<EarlyFailure> {
     let mut out: Vec<EarlyFailure> = jobs
         .iter()
         .filter_map(|j| {
@@ -910,14 +1043,7 @@ fn early_failures(
             Some(EarlyFailure::Job(j.key(), bump_failed(why)))
         })
         .collect();
-    let Some(dir) = opts
-        .from_artifacts
-        .as_ref()
-        .filter(|_| !opts.only.is_empty())
-    else {
-        return Ok(out);
-    };
-    let mut external = failed_artifact_results(dir, &opts.only)?;
+    let mut external: Vec<&BuildResult> = failed_artifacts.iter().collect();
     external.sort_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
     for f in external {
         let blocks = jobs
@@ -926,11 +1052,11 @@ fn early_failures(
             .filter(|k| f.arch == k.arch || f.arch.is_all() || k.arch.is_all())
             .collect();
         out.push(EarlyFailure::External {
-            failed: JobKey::new(f.source, f.arch),
+            failed: JobKey::new(f.source.clone(), f.arch.clone()),
             blocks,
         });
     }
-    Ok(out)
+    out
 }
 
 /// The failed builds among the results that came with `--from-artifacts`
@@ -1166,7 +1292,7 @@ mod tests {
         opts.only = only.clone();
         opts.from_artifacts = Some(dir.path().to_path_buf());
         let jobs = vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])];
-        let early = early_failures(&jobs, &BTreeMap::new(), &opts).unwrap();
+        let early = early_failures(&jobs, &BTreeMap::new(), &failures);
         let (kept, skipped) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(kept.len(), 1, "the amd64 build does not need riscv64's");
         assert_eq!(
@@ -1245,14 +1371,11 @@ mod tests {
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
         let recipes = recipes(&rdir);
-        let chroots = dir.path().join("chroots");
-        std::fs::create_dir_all(&chroots).unwrap();
-        for a in ["amd64", "riscv64"] {
-            std::fs::write(chroots.join(format!("unstable-{a}.tar")), "").unwrap();
-        }
-        let mut cfg = SbuildConfig::new("unstable");
-        cfg.chroot_dir = chroots;
-        cfg.build_arch = arch("amd64");
+        let mut facts = JobFacts::new(arch("amd64"));
+        facts.chroots = BTreeMap::from([
+            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
+            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
+        ]);
         let sources = vec![
             source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
             source(
@@ -1285,8 +1408,8 @@ mod tests {
             mixed: BTreeSet::new(),
         };
         let opts = options(dir.path());
-        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
-        let jobs: Vec<(String, Vec<String>, bool)> = p
+        let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
+        let got: Vec<(String, Vec<String>, bool)> = p
             .jobs
             .iter()
             .map(|j| {
@@ -1305,7 +1428,7 @@ mod tests {
             )
         };
         assert_eq!(
-            jobs,
+            got,
             [
                 expect("cmake/all", &[], true),
                 expect("runtime/amd64", &["cmake/all"], false),
@@ -1324,9 +1447,13 @@ mod tests {
         assert_eq!(p.not_built[0].outcome.class(), "excluded");
         assert_eq!(p.sources, ["cmake", "runtime", "smi"]);
 
+        assert_eq!(p.jobs[3].chroot_id, "riscv64-id");
         // A missing chroot is named, with the command that makes it.
-        std::fs::remove_file(cfg.chroot_dir.join("unstable-riscv64.tar")).unwrap();
-        let err = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap_err();
+        let tarball = PathBuf::from("/srv/unstable-riscv64.tar");
+        facts
+            .chroots
+            .insert((arch("riscv64"), BuildMode::Qemu), Err(tarball));
+        let err = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap_err();
         assert!(
             err.to_string().contains("cascade setup --arch riscv64"),
             "{err}"
@@ -1339,11 +1466,7 @@ mod tests {
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
         let recipes = recipes(&rdir);
-        let chroots = dir.path().join("chroots");
-        std::fs::create_dir_all(&chroots).unwrap();
-        std::fs::write(chroots.join("unstable-riscv64.tar"), "").unwrap();
         let mut cfg = SbuildConfig::new("unstable");
-        cfg.chroot_dir = chroots;
         cfg.build_arch = arch("amd64");
         let artifacts = dir.path().join("artifacts");
         for (sub, name) in [
@@ -1363,7 +1486,11 @@ mod tests {
         opts.from_artifacts = Some(artifacts.clone());
         let (plan, cached) = plan_for(&recipes, &sources, &opts).unwrap();
         assert!(!cached);
-        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        let mut facts = gather(&recipes, &opts, &cfg).unwrap();
+        let riscv64 = (arch("riscv64"), BuildMode::Qemu);
+        // Whatever this machine has: the jobs are decided from facts.
+        facts.chroots.insert(riscv64, Ok("riscv64-id".into()));
+        let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
         assert_eq!(p.jobs.len(), 1);
         let names: Vec<String> = p.jobs[0]
             .request
@@ -1389,8 +1516,7 @@ mod tests {
             job("other", "amd64", &[]),
         ];
         let failures = BTreeMap::from([("runtime".to_string(), "bump failed: no tag".to_string())]);
-        let opts = options(Path::new("/nonexistent"));
-        let early = early_failures(&jobs, &failures, &opts).unwrap();
+        let early = early_failures(&jobs, &failures, &[]);
         let (kept, results) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(
             kept.iter()
