@@ -341,12 +341,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     let stack = &recipes.stack;
     let first = plan.arches.first().ok_or(Error::NoArch)?;
     let host = options.host_arch.clone().unwrap_or_else(|| {
-        stack
-            .architectures
-            .iter()
-            .find(|a| stack.modes.get(*a) == Some(&crate::recipe::BuildMode::Native))
-            .or_else(|| stack.architectures.first())
-            .map_or_else(|| first.arch.clone(), |a| a.to_string())
+        crate::planner::host_arch(stack).map_or_else(|| first.arch.clone(), |a| a.to_string())
     });
     let host_plan = plan.arches.iter().find(|a| a.arch == host).unwrap_or(first);
     let indep = |s: &str| options.indep_only.contains(s);
