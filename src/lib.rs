@@ -41,7 +41,7 @@
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; the run's plan.json    | `events`, `plan`, `schedule` (which failure blocked a build), `rundir` |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
-//! | `pipeline`  | build/run orchestration: sources → plan → jobs → runner → run dir    | most of the above  |
+//! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
