@@ -4,6 +4,7 @@
 //! Wildcard matching with dpkg's semantics (`linux-any`, `any-amd64`) lives in
 //! `control`, next to the relations that use it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Release architectures and ports cascade knows about. A recipe naming any
@@ -35,12 +36,23 @@ pub const KNOWN: &[&str] = &[
 /// A Debian architecture name, validated against [`KNOWN`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
-pub struct Arch(String);
+pub struct Arch(Cow<'static, str>);
 
 impl Arch {
+    /// The pseudo-architecture of arch-independent packages and jobs.
+    pub const ALL: Arch = Arch(Cow::Borrowed("all"));
+
     /// Accepts a known architecture name; `None` otherwise.
     pub fn new(name: &str) -> Option<Arch> {
-        KNOWN.contains(&name).then(|| Arch(name.to_string()))
+        KNOWN
+            .iter()
+            .find(|k| **k == name)
+            .map(|k| Arch(Cow::Borrowed(k)))
+    }
+
+    /// Is this `all`, the arch of arch-independent packages?
+    pub fn is_all(&self) -> bool {
+        *self == Arch::ALL
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,7 +70,7 @@ impl Arch {
             "x86" => "i386",
             _ => "amd64",
         };
-        Arch(name.to_string())
+        Arch(Cow::Borrowed(name))
     }
 }
 
@@ -91,6 +103,8 @@ mod tests {
     fn known_and_unknown() {
         assert_eq!(Arch::new("riscv64").unwrap().as_str(), "riscv64");
         assert!(Arch::new("riscv").is_none());
+        assert_eq!(Arch::new("all"), Some(Arch::ALL));
+        assert!(Arch::ALL.is_all() && !Arch::host().is_all());
         assert!(
             "x86_64"
                 .parse::<Arch>()

@@ -47,6 +47,7 @@ use crate::plan::{ArchPlan, Plan, Status};
 use crate::recipe::Recipes;
 use crate::report::planned::{self, RunPlan};
 use crate::report::port as port_report;
+use crate::rundir::{DEBS, LOGS, RESULTS};
 
 /// GitLab rejects a job with more than this many `needs`.
 pub const MAX_NEEDS: usize = 50;
@@ -340,12 +341,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     let stack = &recipes.stack;
     let first = plan.arches.first().ok_or(Error::NoArch)?;
     let host = options.host_arch.clone().unwrap_or_else(|| {
-        stack
-            .architectures
-            .iter()
-            .find(|a| stack.modes.get(*a) == Some(&crate::recipe::BuildMode::Native))
-            .or_else(|| stack.architectures.first())
-            .map_or_else(|| first.arch.clone(), |a| a.to_string())
+        crate::planner::host_arch(stack).map_or_else(|| first.arch.clone(), |a| a.to_string())
     });
     let host_plan = plan.arches.iter().find(|a| a.arch == host).unwrap_or(first);
     let indep = |s: &str| options.indep_only.contains(s);
@@ -481,9 +477,9 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     let mut collectors = Collectors::default();
     let host_tags = tags_for(recipes, &host_plan.arch, &host_plan.arch);
     let artifact_paths = vec![
-        format!("{RUN_DIR}/debs/"),
-        format!("{RUN_DIR}/results/"),
-        format!("{RUN_DIR}/logs/"),
+        format!("{RUN_DIR}/{DEBS}/"),
+        format!("{RUN_DIR}/{RESULTS}/"),
+        format!("{RUN_DIR}/{LOGS}/"),
     ];
     let mut built: Vec<String> = Vec::new();
     for name in &order {
@@ -513,7 +509,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
             // The needed jobs' results come along: one that failed (as its
             // recipe expects, so the pipeline went on) skips this build.
             format!(
-                "if [ -d {RUN_DIR}/debs ]; then cp -a {RUN_DIR}/debs/. {ARTIFACTS_DIR}/; fi; if [ -d {RUN_DIR}/results ]; then cp -a {RUN_DIR}/results {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
+                "if [ -d {RUN_DIR}/{DEBS} ]; then cp -a {RUN_DIR}/{DEBS}/. {ARTIFACTS_DIR}/; fi; if [ -d {RUN_DIR}/{RESULTS} ]; then cp -a {RUN_DIR}/{RESULTS} {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
             ),
         ];
         // The job bumps its own source (a clone and `dpkg-source -b`: seconds)
@@ -593,7 +589,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     let since_arg = match &options.since {
         Some(s) => {
             script.push(format!(
-                "SINCE=\"\"; if ls {}/results/*.json >/dev/null 2>&1; then SINCE=\"--since {}\"; fi",
+                "SINCE=\"\"; if ls {}/{RESULTS}/*.json >/dev/null 2>&1; then SINCE=\"--since {}\"; fi",
                 s.run_dir, s.run_dir
             ));
             " $SINCE"
@@ -613,7 +609,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     } else {
         format!(" --port {}", port_arches.join(","))
     };
-    script.push(format!("mkdir -p {RUN_DIR}/results {REPORT_DIR}"));
+    script.push(format!("mkdir -p {RUN_DIR}/{RESULTS} {REPORT_DIR}"));
     // The pipeline's plan, for the report: GitLab never starts the
     // dependents of a failed job, and the plan says what they were.
     let run_plan = pipeline_plan(plan, options, &built, &not_built);
@@ -626,17 +622,17 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     // is still written, and the job fails at the end with that status.
     script.push("status=0".into());
     for (format, file) in [
-        ("junit", "junit.xml"),
+        ("junit", crate::rundir::JUNIT_XML),
         ("html", "index.html"),
         ("markdown", "report.md"),
-        ("json", "report.json"),
+        ("json", crate::rundir::REPORT_JSON),
     ] {
         script.push(format!(
             "cascade report {RUN_DIR}{since_arg}{port_arg} --format {format} --out {REPORT_DIR}/{file} || status=$?"
         ));
     }
     script.push(format!("cat {REPORT_DIR}/report.md || true"));
-    let mut report_paths = vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/results/")];
+    let mut report_paths = vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/{RESULTS}/")];
     if !port_arches.is_empty() {
         // `cascade report --port` writes the porting report into the run
         // directory: publish it, and show it in the job log.
@@ -875,9 +871,9 @@ impl Collectors {
                             when: "always".into(),
                             expire_in: options.expire_in.clone(),
                             paths: vec![
-                                format!("{RUN_DIR}/debs/"),
-                                format!("{RUN_DIR}/results/"),
-                                format!("{RUN_DIR}/logs/"),
+                                format!("{RUN_DIR}/{DEBS}/"),
+                                format!("{RUN_DIR}/{RESULTS}/"),
+                                format!("{RUN_DIR}/{LOGS}/"),
                             ],
                             reports: None,
                         }),

@@ -49,12 +49,8 @@ pub enum Error {
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 /// The exit code of a refusal because the run directory is locked.

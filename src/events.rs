@@ -104,6 +104,23 @@ impl BuildResult {
         }
     }
 
+    /// The one record of a build not attempted because the build of
+    /// `dependency` on `dependency_arch`, a stack dependency, failed (or,
+    /// transitively, the failure behind it).
+    pub fn skipped(
+        source: &str,
+        arch: Arch,
+        version: &str,
+        dependency: &str,
+        dependency_arch: &Arch,
+    ) -> BuildResult {
+        let outcome = Outcome::Skipped {
+            dependency: dependency.to_string(),
+            arch: dependency_arch.clone(),
+        };
+        BuildResult::not_built(source, arch, version, outcome)
+    }
+
     /// A failure the recipes did not expect.
     pub fn is_unexpected_failure(&self) -> bool {
         self.outcome.is_failure() && self.expected_failure.is_none()

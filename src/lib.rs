@@ -20,10 +20,10 @@
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
-//! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control`          |
+//! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
-//! | `schedule`  | pure: dependency queue with critical-path priorities                 | `plan`             |
+//! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents" | `arch`   |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
 //! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
@@ -35,19 +35,21 @@
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
 //! | `events`    | the typed events the runner emits                                    | —                  |
-//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events        | `schedule`,`state` |
-//! | `state`     | resumable run state, written atomically                              | —                  |
+//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
+//! | `state`     | resumable run state, written atomically                              | `rundir`           |
+//! | `rundir`    | the run directory's layout: every path in it (pure)                  | `arch`             |
 //! | `lock`      | one writer per run directory: flock and a holder record             | `pid`              |
 //! | `pid`       | a process's identity (pid + start time + boot id), from /proc        | —                  |
 //! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
-//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown                         | `events`           |
+//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; the run's plan.json    | `events`, `plan`, `schedule` (which failure blocked a build), `rundir` |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
-//! | `pipeline`  | build/run orchestration: sources → plan → jobs → runner → run dir    | most of the above  |
+//! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
+//! | `fsio`      | the one I/O error (`IoError`: a path and what failed)                 | —                  |
 
 pub mod arch;
 pub mod archive;
@@ -62,11 +64,12 @@ pub mod control;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod fsio;
 pub mod git;
 pub mod groups;
 pub mod lock;
-pub mod pid;
 pub mod outfile;
+pub mod pid;
 pub mod pipeline;
 pub mod plan;
 pub mod planner;
@@ -75,6 +78,7 @@ pub mod process;
 pub mod rdeps;
 pub mod recipe;
 pub mod report;
+pub mod rundir;
 pub mod runner;
 pub mod sbuild;
 pub mod schedule;

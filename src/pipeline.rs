@@ -35,7 +35,10 @@ use crate::plan;
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::planned::{ArchSources, PlannedSource, RunPlan};
 use crate::report::{self, Report};
-use crate::runner::{self, BuildOutput, BuildRequest, Builder, CancelToken, Job, RunOptions};
+use crate::rundir::RunDir;
+use crate::runner::{
+    self, BuildOutput, BuildRequest, Builder, CancelToken, EarlyFailure, Job, RunOptions,
+};
 use crate::sbuild::{self, SbuildConfig};
 use crate::schedule::JobKey;
 use crate::state;
@@ -48,7 +51,7 @@ pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 /// run directory knows (riscv64 under qemu-user: 3–5× for the demo stack).
 const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
-pub const PLAN_CACHE: &str = "plan-cache.json";
+pub use crate::rundir::PLAN_CACHE;
 const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/1";
 
 /// Errors of this module. Each variant carries what a user needs to act.
@@ -59,25 +62,19 @@ pub enum Error {
         dir.display()
     )]
     NoSourcePackage { source_name: String, dir: PathBuf },
-    #[error("{path}: not a usable .dsc: {message}")]
-    BadDsc { path: PathBuf, message: String },
     #[error(
         "no chroot for {arch} ({mode}): {} is missing; run `cascade setup --arch {arch}`",
         path.display()
     )]
     NoChroot {
         arch: Arch,
-        mode: String,
+        mode: BuildMode,
         path: PathBuf,
     },
     #[error("--only {0}: no recipe for it in the stack")]
     UnknownSource(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error(transparent)]
     Control(#[from] crate::control::Error),
     #[error(transparent)]
@@ -92,12 +89,7 @@ pub enum Error {
     Report(#[from] crate::report::Error),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// How to build: the validated options of `cascade build` / `cascade run`.
 #[derive(Clone, Debug)]
@@ -149,55 +141,12 @@ pub struct StackSource {
     pub dsc: Option<PathBuf>,
 }
 
-/// Reads a .dsc (unsigned, as dpkg-source writes it, or clear-signed) into
-/// a [`SourceInfo`] with its version. A .dsc is a Sources paragraph whose
-/// first field is `Source:` instead of `Package:`; it is what sbuild builds,
-/// so the plan is made from exactly that.
-pub fn dsc_source_info(path: &Path) -> Result<SourceInfo, Error> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let bad = |message: String| Error::BadDsc {
-        path: path.to_path_buf(),
-        message,
-    };
-    // Clear-signed: the paragraph sits between the armour header's blank
-    // line and the signature.
-    let body = match text.find("-----BEGIN PGP SIGNED MESSAGE-----") {
-        Some(_) => {
-            let start = text.find("\n\n").map(|i| i + 2).unwrap_or(0);
-            let end = text
-                .find("-----BEGIN PGP SIGNATURE-----")
-                .unwrap_or(text.len());
-            &text[start..end]
-        }
-        None => &text[..],
-    };
-    let mut renamed = String::with_capacity(body.len());
-    for line in body.lines() {
-        match line.strip_prefix("Source:") {
-            Some(rest) => {
-                renamed.push_str("Package:");
-                renamed.push_str(rest);
-            }
-            None => renamed.push_str(line),
-        }
-        renamed.push('\n');
-    }
-    let origin = path.display().to_string();
-    let mut paras = crate::control::deb822::paragraphs(&renamed);
-    let para = match paras.next() {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => return Err(bad(format!("line {}: {}", e.line, e.message))),
-        None => return Err(bad("empty".into())),
-    };
-    Ok(SourceInfo::from_sources_paragraph(&para, &origin)?)
-}
-
 /// The newest .dsc of `source` in `dir` (`SOURCE_*.dsc`), by Debian version.
 pub fn find_dsc(dir: &Path, source: &str) -> Result<Option<(PathBuf, SourceInfo)>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(dir)(e)),
+        Err(e) => return Err(io(dir)(e).into()),
     };
     let prefix = format!("{source}_");
     let mut best: Option<(debversion::Version, PathBuf, SourceInfo)> = None;
@@ -209,7 +158,7 @@ pub fn find_dsc(dir: &Path, source: &str) -> Result<Option<(PathBuf, SourceInfo)
         if !name.starts_with(&prefix) || !name.ends_with(".dsc") {
             continue;
         }
-        let info = dsc_source_info(&path)?;
+        let info = SourceInfo::from_dsc_file(&path)?;
         let Some(v) = info.version.as_deref().and_then(|v| v.parse().ok()) else {
             continue;
         };
@@ -269,7 +218,7 @@ pub fn sources_after_bump(
     for o in outcomes {
         let reason = match (&o.status, &o.dsc) {
             (BumpStatus::Bumped | BumpStatus::AlreadyAtTarget, Some(dsc)) => {
-                let info = dsc_source_info(dsc)?;
+                let info = SourceInfo::from_dsc_file(dsc)?;
                 sources.push(StackSource {
                     version: info.version.clone().unwrap_or_default(),
                     info,
@@ -483,7 +432,7 @@ pub fn plan_for(
     }
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
     if !opts.dry_run {
-        let path = opts.run_dir.join(report::planned::RUN_PLAN);
+        let path = RunDir::new(&opts.run_dir).plan();
         report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
     }
     Ok((plan, cached))
@@ -495,7 +444,7 @@ fn whole_plan(
     opts: &BuildOptions,
 ) -> Result<(BuildPlan, bool), Error> {
     let key = plan_key(recipes, sources, opts);
-    let cache = opts.run_dir.join(PLAN_CACHE);
+    let cache = RunDir::new(&opts.run_dir).plan_cache();
     if let Some(plan) = read_plan_cache(&cache, &key) {
         return Ok((plan, true));
     }
@@ -563,7 +512,7 @@ fn read_plan_cache(path: &Path, key: &str) -> Option<BuildPlan> {
 /// has one (whatever its age: bumps do not depend on each other, the order
 /// only makes the output read like the build), else the recipes' order.
 pub fn bump_order<'r>(recipes: &'r Recipes, run_dir: &Path) -> Vec<&'r crate::recipe::Recipe> {
-    let rows: Vec<String> = std::fs::read(run_dir.join(PLAN_CACHE))
+    let rows: Vec<String> = std::fs::read(RunDir::new(run_dir).plan_cache())
         .ok()
         .and_then(|b| serde_json::from_slice::<PlanCache>(&b).ok())
         .map(|c| {
@@ -615,14 +564,100 @@ pub struct Prepared {
     pub plan_cached: bool,
 }
 
-fn all_arch() -> Arch {
-    Arch::new("all").unwrap_or_else(Arch::host)
+/// What [`jobs`] needs from disk, gathered first as plain values.
+#[derive(Clone, Debug)]
+pub struct JobFacts {
+    /// The arch `all` jobs build on: the build machine's.
+    pub host: Arch,
+    /// The chroot id of each arch × mode the run may use, or the missing
+    /// tarball's path (an error only when a job needs it).
+    pub chroots: BTreeMap<(Arch, BuildMode), Result<String, PathBuf>>,
+    /// binNMUs the bump step recorded.
+    pub binnmus: Vec<crate::bump::BinNmu>,
+    /// The run directory's state: which builds have a recorded duration.
+    pub known: state::RunState,
+    /// Per arch, the stack's .debs built elsewhere (`--only` builds).
+    pub artifacts: BTreeMap<Arch, Vec<PathBuf>>,
+    /// The failed builds among the results that came with `--from-artifacts`.
+    pub failed_artifacts: Vec<BuildResult>,
 }
 
-/// The runner's jobs for `plan`: one per buildable source × arch (one `all`
-/// job, on the host arch, per arch:all-only source), the rest as results.
-/// A source whose bump failed gets a `failed` result at stage `bump` on each
-/// arch it would build on, and its dependents are skipped.
+impl JobFacts {
+    /// No chroots, no binNMUs, no state, no artifacts.
+    pub fn new(host: Arch) -> JobFacts {
+        JobFacts {
+            host,
+            chroots: BTreeMap::new(),
+            binnmus: Vec::new(),
+            known: state::RunState::default(),
+            artifacts: BTreeMap::new(),
+            failed_artifacts: Vec::new(),
+        }
+    }
+}
+
+/// Reads what [`jobs`] needs: chroots, binNMUs, the state, artifacts.
+pub fn gather(
+    recipes: &Recipes,
+    opts: &BuildOptions,
+    sbuild: &SbuildConfig,
+) -> Result<JobFacts, Error> {
+    let host = sbuild.build_arch.clone();
+    let mut arches = opts.arches.clone();
+    if !arches.contains(&host) {
+        arches.push(host.clone());
+    }
+    let mut facts = JobFacts::new(host);
+    facts.binnmus = binnmus(&opts.workdir);
+    facts.known = state::RunState::load(&opts.run_dir).unwrap_or_default();
+    for arch in &arches {
+        let mode = mode_of(recipes, opts, arch);
+        let path = sbuild.chroot_for(arch, mode);
+        let id = state::chroot_id(&path).map_err(|_| path);
+        facts.chroots.insert((arch.clone(), mode), id);
+        if !opts.only.is_empty() {
+            facts.artifacts.insert(arch.clone(), artifacts(opts, arch));
+        }
+    }
+    if let Some(dir) = opts
+        .from_artifacts
+        .as_ref()
+        .filter(|_| !opts.only.is_empty())
+    {
+        facts.failed_artifacts = failed_artifact_results(dir, &opts.only)?;
+    }
+    Ok(facts)
+}
+
+fn mode_of(recipes: &Recipes, opts: &BuildOptions, arch: &Arch) -> BuildMode {
+    opts.modes
+        .get(arch)
+        .copied()
+        .unwrap_or_else(|| recipes.stack.mode_for(arch))
+}
+
+/// The stack .debs an `--only` build on `arch` gets: from `from_artifacts`,
+/// else this run dir's, except the selected sources' own.
+fn artifacts(opts: &BuildOptions, arch: &Arch) -> Vec<PathBuf> {
+    let (dir, own): (PathBuf, BTreeSet<String>) = match &opts.from_artifacts {
+        Some(d) => (d.clone(), BTreeSet::new()),
+        None => (
+            RunDir::new(&opts.run_dir).debs(),
+            own_deb_names(&opts.run_dir, &opts.only),
+        ),
+    };
+    let mut debs = Vec::new();
+    for sub in [arch.as_str(), "all"] {
+        debs.extend(
+            list_debs(&dir.join(sub))
+                .into_iter()
+                .filter(|d| !own.contains(&file_name(d))),
+        );
+    }
+    debs
+}
+
+/// [`gather`], then [`jobs`].
 pub fn prepare(
     recipes: &Recipes,
     sources: &[StackSource],
@@ -631,210 +666,151 @@ pub fn prepare(
     opts: &BuildOptions,
     sbuild: &SbuildConfig,
 ) -> Result<Prepared, Error> {
-    let host = sbuild.build_arch.clone();
-    let all = all_arch();
-    let by_name: BTreeMap<&str, &StackSource> =
-        sources.iter().map(|s| (s.info.name.as_str(), s)).collect();
-    let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
-    let mode_of = |arch: &Arch| {
-        opts.modes
-            .get(arch)
-            .copied()
-            .unwrap_or_else(|| recipes.stack.mode_for(arch))
-    };
-    let profiles = all_profiles(recipes, opts);
-    let binnmus = binnmus(&opts.workdir);
-    // Builds with no recorded duration: emulation is several times slower
-    // than a native build, so that the first run already starts the qemu
-    // chains early. A recorded duration (weight 0: the runner looks it up)
-    // wins on later runs.
-    let known = state::RunState::load(&opts.run_dir).unwrap_or_default();
-    let weight_of = |key: &JobKey, mode: BuildMode| -> u64 {
-        match (known.get(key), mode) {
-            (Some(_), _) => 0,
-            (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
-            (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
-        }
-    };
-    let mut chroot_ids: BTreeMap<(Arch, &'static str), String> = BTreeMap::new();
-    let mut chroot_id = |arch: &Arch, mode: BuildMode| -> Result<String, Error> {
-        let key = (arch.clone(), mode_name(mode));
-        if let Some(id) = chroot_ids.get(&key) {
-            return Ok(id.clone());
-        }
-        let path = sbuild.chroot_for(arch, mode);
-        let id = state::chroot_id(&path).map_err(|_| Error::NoChroot {
-            arch: arch.clone(),
-            mode: mode_name(mode).into(),
-            path: path.clone(),
-        })?;
-        chroot_ids.insert(key, id.clone());
-        Ok(id)
-    };
+    let facts = gather(recipes, opts, sbuild)?;
+    jobs(recipes, sources, bump_failures, plan, opts, &facts)
+}
 
-    // Report rows: plan order across arches, then what the plan lacks.
+/// The inputs of [`jobs`], read by the helpers that make one job.
+struct JobInputs<'a> {
+    recipes: &'a Recipes,
+    by_name: BTreeMap<&'a str, &'a StackSource>,
+    plan: &'a BuildPlan,
+    opts: &'a BuildOptions,
+    facts: &'a JobFacts,
+    profiles: Vec<String>,
+    /// Which job keys exist, so that deps name only jobs of this run.
+    keys: BTreeSet<JobKey>,
+}
+
+/// Pure: the runner's jobs for `plan`, one per buildable source × arch (one
+/// `all` job, on the host arch, per arch:all-only source), the rest as
+/// results. A source whose bump failed gets a `failed` result at stage
+/// `bump` on each arch it would build on, and its dependents are skipped.
+pub fn jobs(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    bump_failures: &BTreeMap<String, String>,
+    plan: &BuildPlan,
+    opts: &BuildOptions,
+    facts: &JobFacts,
+) -> Result<Prepared, Error> {
+    let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
+    let (keys, all_job_from) = job_keys(plan, &facts.host, &selected);
+    let input = JobInputs {
+        recipes,
+        by_name: sources.iter().map(|s| (s.info.name.as_str(), s)).collect(),
+        plan,
+        opts,
+        facts,
+        profiles: all_profiles(recipes, opts),
+        keys,
+    };
+    let mut jobs = Vec::new();
+    let mut not_built = Vec::new();
+    let mut done_all: BTreeSet<String> = BTreeSet::new();
+    for (arch, ps) in &plan.arches {
+        for p in ps.iter().filter(|p| selected(&p.source)) {
+            let all_only = plan.all_only.contains(&p.source);
+            if !p.buildable {
+                if !all_only {
+                    not_built.push(excluded(&input, p, arch));
+                }
+            } else if !all_only {
+                jobs.extend(input.job(&p.source, arch, arch, p)?);
+            } else if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone())
+            {
+                jobs.extend(input.job(&p.source, &Arch::ALL, &facts.host, p)?);
+            }
+        }
+    }
+    not_built.extend(unbuildable_all_only(&input, &done_all, &selected));
+    not_built.extend(unplanned_bump_failures(&input, bump_failures, &selected));
+    // Cells the plan builds become failed-at-bump, cells it excludes stay
+    // excluded; what builds against a failure is skipped.
+    let failures = early_failures(&jobs, bump_failures, &facts.failed_artifacts);
+    let (jobs, mut failed) = runner::take_failed(jobs, &failures)?;
+    not_built.append(&mut failed);
+    Ok(Prepared {
+        jobs,
+        not_built,
+        sources: report_rows(recipes, &input.by_name, plan, &selected),
+        plan_cached: false,
+    })
+}
+
+/// Report rows: plan order across arches, then what the plan lacks.
+fn report_rows(
+    recipes: &Recipes,
+    by_name: &BTreeMap<&str, &StackSource>,
+    plan: &BuildPlan,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
     let mut rows: Vec<String> = Vec::new();
     for s in &plan.all_only {
         if by_name.contains_key(s.as_str()) && selected(s) {
             rows.push(s.clone());
         }
     }
-    for (_, ps) in &plan.arches {
-        for p in ps {
-            if !rows.contains(&p.source) && selected(&p.source) {
-                rows.push(p.source.clone());
-            }
+    let planned = plan
+        .arches
+        .iter()
+        .flat_map(|(_, ps)| ps.iter().map(|p| &p.source));
+    for s in planned.chain(recipes.recipes.iter().map(|r| &r.source)) {
+        if !rows.contains(s) && selected(s) {
+            rows.push(s.clone());
         }
     }
-    for r in &recipes.recipes {
-        if !rows.contains(&r.source) && selected(&r.source) {
-            rows.push(r.source.clone());
-        }
-    }
+    rows
+}
 
-    // Which job keys exist, so that deps name only jobs of this run.
+/// The job keys of the run, and the arch each arch:all-only source's `all`
+/// job is planned from: the host arch when it is in the run, else the
+/// first arch that can build it.
+fn job_keys(
+    plan: &BuildPlan,
+    host: &Arch,
+    selected: &dyn Fn(&str) -> bool,
+) -> (BTreeSet<JobKey>, BTreeMap<String, Arch>) {
     let mut keys: BTreeSet<JobKey> = BTreeSet::new();
     let mut all_job_from: BTreeMap<String, Arch> = BTreeMap::new();
     for (arch, ps) in &plan.arches {
         for p in ps.iter().filter(|p| p.buildable && selected(&p.source)) {
             if plan.all_only.contains(&p.source) {
-                // Planned on the host arch when it is in the run, else on
-                // the first arch that can build it.
-                let prefer = !all_job_from.contains_key(&p.source) || *arch == host;
-                if prefer {
+                if !all_job_from.contains_key(&p.source) || arch == host {
                     all_job_from.insert(p.source.clone(), arch.clone());
                 }
-                keys.insert(JobKey::new(p.source.clone(), all.clone()));
+                keys.insert(JobKey::new(p.source.clone(), Arch::ALL));
             } else {
                 keys.insert(JobKey::new(p.source.clone(), arch.clone()));
             }
         }
     }
+    (keys, all_job_from)
+}
 
-    let artifacts = |arch: &Arch| -> Vec<PathBuf> {
-        if opts.only.is_empty() {
-            return Vec::new();
-        }
-        let (dir, own): (PathBuf, BTreeSet<String>) = match &opts.from_artifacts {
-            Some(d) => (d.clone(), BTreeSet::new()),
-            // --only without artifacts: the stack .debs of this run dir,
-            // except the selected sources' own.
-            None => (
-                opts.run_dir.join("debs"),
-                own_deb_names(&opts.run_dir, &opts.only),
-            ),
-        };
-        let mut debs = Vec::new();
-        for sub in [arch.as_str(), "all"] {
-            debs.extend(
-                list_debs(&dir.join(sub))
-                    .into_iter()
-                    .filter(|d| !own.contains(&file_name(d))),
-            );
-        }
-        debs
-    };
+fn excluded(input: &JobInputs, p: &Planned, arch: &Arch) -> BuildResult {
+    let version = input
+        .by_name
+        .get(p.source.as_str())
+        .map(|s| s.version.clone())
+        .unwrap_or_default();
+    let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
+    BuildResult::not_built(
+        &p.source,
+        arch.clone(),
+        &version,
+        Outcome::Excluded { reason },
+    )
+}
 
-    let mut jobs = Vec::new();
-    let mut not_built = Vec::new();
-    let mut emit_job = |source: &str,
-                        key_arch: &Arch,
-                        build_arch: &Arch,
-                        planned: &Planned,
-                        jobs: &mut Vec<Job>|
-     -> Result<(), Error> {
-        let Some(src) = by_name.get(source) else {
-            return Ok(());
-        };
-        let recipe = recipes.get(source);
-        let mode = if *key_arch == all {
-            mode_of(&host)
-        } else {
-            mode_of(build_arch)
-        };
-        let mut deps = Vec::new();
-        for d in &planned.depends_on {
-            let candidates = if plan.all_only.contains(d) {
-                vec![JobKey::new(d.clone(), all.clone())]
-            } else {
-                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
-                if plan.mixed.contains(d) && *build_arch != host {
-                    c.push(JobKey::new(d.clone(), host.clone()));
-                }
-                c
-            };
-            deps.extend(candidates.into_iter().filter(|k| keys.contains(k)));
-        }
-        let timeout = opts.timeout.or_else(|| {
-            recipe
-                .and_then(|r| r.timeout_minutes)
-                .or(recipes.stack.timeout_minutes)
-                .map(|m| Duration::from_secs(m * 60))
-        });
-        let binnmu = binnmus
-            .iter()
-            .find(|b| b.source == source && b.source_version == src.version)
-            .map(|b| (b.binnmu, b.reason.clone()));
-        let request = BuildRequest {
-            source: source.to_string(),
-            version: src.version.clone(),
-            arch: build_arch.clone(),
-            mode,
-            dsc: src.dsc.clone().unwrap_or_default(),
-            extra_debs: artifacts(build_arch),
-            out_dir: PathBuf::new(),
-            log: PathBuf::new(),
-            timeout,
-            profiles: profiles.clone(),
-            arch_all: *key_arch == all || (plan.mixed.contains(source) && *build_arch == host),
-            binnmu,
-            env: BTreeMap::new(),
-        };
-        let key = JobKey::new(source.to_string(), key_arch.clone());
-        jobs.push(Job {
-            request,
-            deps,
-            weight: weight_of(&key, mode),
-            memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
-            expected_failure: recipe
-                .and_then(|r| r.expected_failures.get(key_arch))
-                .map(|e| e.reason.clone()),
-            chroot_id: chroot_id(build_arch, mode)?,
-            all_only: *key_arch == all,
-        });
-        Ok(())
-    };
-
-    let mut done_all: BTreeSet<String> = BTreeSet::new();
-    for (arch, ps) in &plan.arches {
-        for p in ps.iter().filter(|p| selected(&p.source)) {
-            let version = by_name
-                .get(p.source.as_str())
-                .map(|s| s.version.clone())
-                .unwrap_or_default();
-            if !p.buildable {
-                if plan.all_only.contains(&p.source) {
-                    continue;
-                }
-                let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
-                not_built.push(BuildResult::not_built(
-                    &p.source,
-                    arch.clone(),
-                    &version,
-                    Outcome::Excluded { reason },
-                ));
-                continue;
-            }
-            if plan.all_only.contains(&p.source) {
-                if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone()) {
-                    emit_job(&p.source, &all, &host, p, &mut jobs)?;
-                }
-            } else {
-                emit_job(&p.source, arch, arch, p, &mut jobs)?;
-            }
-        }
-    }
-    // An arch:all-only source no arch can build: one `all` result saying why.
+/// An arch:all-only source no arch can build: one `all` result saying why.
+fn unbuildable_all_only(
+    input: &JobInputs,
+    done_all: &BTreeSet<String>,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<BuildResult> {
+    let plan = input.plan;
+    let mut out = Vec::new();
     for s in plan.all_only.iter().filter(|s| selected(s)) {
         if done_all.contains(s) {
             continue;
@@ -845,57 +821,148 @@ pub fn prepare(
             .flat_map(|(_, ps)| ps.iter())
             .find(|p| &p.source == s)
             .and_then(|p| p.reason.clone());
-        if let (Some(why), Some(src)) = (why, by_name.get(s.as_str())) {
-            not_built.push(BuildResult::not_built(
-                s,
-                all.clone(),
-                &src.version,
-                Outcome::Excluded { reason: why },
-            ));
+        if let (Some(why), Some(src)) = (why, input.by_name.get(s.as_str())) {
+            let outcome = Outcome::Excluded { reason: why };
+            out.push(BuildResult::not_built(s, Arch::ALL, &src.version, outcome));
         }
     }
-    // Selected sources the plan does not know: the bump failed before a
-    // checkout existed. Failed at bump on every arch of its recipe.
+    out
+}
+
+/// Selected sources the plan does not know: the bump failed before a
+/// checkout existed. Failed at bump on every arch of its recipe.
+fn unplanned_bump_failures(
+    input: &JobInputs,
+    bump_failures: &BTreeMap<String, String>,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<BuildResult> {
+    let mut out = Vec::new();
     for (source, why) in bump_failures.iter().filter(|(s, _)| selected(s)) {
-        if by_name.contains_key(source.as_str()) {
+        if input.by_name.contains_key(source.as_str()) {
             continue;
         }
-        let Some(r) = recipes.get(source) else {
+        let Some(r) = input.recipes.get(source) else {
             continue;
         };
-        for arch in recipes.arches_for(r) {
-            if opts.arches.contains(&arch) {
-                not_built.push(BuildResult::not_built(
+        for arch in input.recipes.arches_for(r) {
+            if input.opts.arches.contains(&arch) {
+                let version = r.debian_version();
+                out.push(BuildResult::not_built(
                     source,
                     arch,
-                    &r.debian_version(),
+                    &version,
                     bump_failed(why),
                 ));
             }
         }
     }
-    // Cells the plan builds become failed-at-bump (or skipped); cells it
-    // excludes stay excluded.
-    let (jobs, mut failed) = fail_bumps(jobs, bump_failures);
-    not_built.append(&mut failed);
-    // A CI job's stack dependencies were built by the jobs it needs; their
-    // results came with their .debs. One that failed (expectedly: an
-    // unexpected failure stops the pipeline before this job) skips this
-    // build, as the runner skips a failure's dependents in one run.
-    let (jobs, mut skipped) = match &opts.from_artifacts {
-        Some(dir) if !opts.only.is_empty() => {
-            let failed = failed_artifact_results(dir, &opts.only)?;
-            skip_after_failures(jobs, &failed)
+    out
+}
+
+impl JobInputs<'_> {
+    /// The job of `source` keyed `key_arch` (`all` or `build_arch`), built
+    /// on `build_arch`; none for a source without a package.
+    fn job(
+        &self,
+        source: &str,
+        key_arch: &Arch,
+        build_arch: &Arch,
+        planned: &Planned,
+    ) -> Result<Option<Job>, Error> {
+        let Some(src) = self.by_name.get(source) else {
+            return Ok(None);
+        };
+        let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
+        let recipe = recipes.get(source);
+        let is_all = key_arch.is_all();
+        let mode_arch = if is_all { &facts.host } else { build_arch };
+        let mode = mode_of(recipes, opts, mode_arch);
+        let timeout = opts.timeout.or_else(|| {
+            recipe
+                .and_then(|r| r.timeout_minutes)
+                .or(recipes.stack.timeout_minutes)
+                .map(|m| Duration::from_secs(m * 60))
+        });
+        let binnmu = facts
+            .binnmus
+            .iter()
+            .find(|b| b.source == source && b.source_version == src.version)
+            .map(|b| (b.binnmu, b.reason.clone()));
+        let mixed_here = self.plan.mixed.contains(source) && *build_arch == facts.host;
+        let request = BuildRequest {
+            source: source.to_string(),
+            version: src.version.clone(),
+            arch: build_arch.clone(),
+            mode,
+            dsc: src.dsc.clone().unwrap_or_default(),
+            extra_debs: facts.artifacts.get(build_arch).cloned().unwrap_or_default(),
+            out_dir: PathBuf::new(),
+            log: PathBuf::new(),
+            timeout,
+            profiles: self.profiles.clone(),
+            arch_all: is_all || mixed_here,
+            binnmu,
+            env: BTreeMap::new(),
+        };
+        let key = JobKey::new(source.to_string(), key_arch.clone());
+        Ok(Some(Job {
+            request,
+            deps: self.deps(planned, build_arch),
+            weight: weight_of(&facts.known, &key, mode),
+            memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
+            expected_failure: recipe
+                .and_then(|r| r.expected_failures.get(key_arch))
+                .map(|e| e.reason.clone()),
+            chroot_id: self.chroot_id(build_arch, mode)?,
+            all_only: is_all,
+        }))
+    }
+
+    /// The jobs a build on `build_arch` needs: each stack dependency's
+    /// `all` job, else its job on this arch, and a mixed dependency's host
+    /// job too (its arch:all packages are built there).
+    fn deps(&self, planned: &Planned, build_arch: &Arch) -> Vec<JobKey> {
+        let (plan, host) = (self.plan, &self.facts.host);
+        let mut deps = Vec::new();
+        for d in &planned.depends_on {
+            let candidates = if plan.all_only.contains(d) {
+                vec![JobKey::new(d.clone(), Arch::ALL)]
+            } else {
+                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
+                if plan.mixed.contains(d) && build_arch != host {
+                    c.push(JobKey::new(d.clone(), host.clone()));
+                }
+                c
+            };
+            deps.extend(candidates.into_iter().filter(|k| self.keys.contains(k)));
         }
-        _ => (jobs, Vec::new()),
-    };
-    not_built.append(&mut skipped);
-    Ok(Prepared {
-        jobs,
-        not_built,
-        sources: rows,
-        plan_cached: false,
-    })
+        deps
+    }
+
+    fn chroot_id(&self, arch: &Arch, mode: BuildMode) -> Result<String, Error> {
+        let missing = |path: PathBuf| Error::NoChroot {
+            arch: arch.clone(),
+            mode,
+            path,
+        };
+        match self.facts.chroots.get(&(arch.clone(), mode)) {
+            Some(Ok(id)) => Ok(id.clone()),
+            Some(Err(path)) => Err(missing(path.clone())),
+            None => Err(missing(PathBuf::new())),
+        }
+    }
+}
+
+/// Builds with no recorded duration: emulation is several times slower
+/// than a native build, so that the first run already starts the qemu
+/// chains early. A recorded duration (weight 0: the runner looks it up)
+/// wins on later runs.
+fn weight_of(known: &state::RunState, key: &JobKey, mode: BuildMode) -> u64 {
+    match (known.get(key), mode) {
+        (Some(_), _) => 0,
+        (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
+        (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
+    }
 }
 
 /// Porting run: per arch, the sources the plan tries only because of
@@ -942,7 +1009,7 @@ pub fn port_jobs(
     opts: &BuildOptions,
     maintainer: &crate::changelog::Maintainer,
     timestamp: Option<u64>,
-) -> crate::port::run::Applied {
+) -> Result<crate::port::run::Applied, Error> {
     let targets = widened(sources, plan, &opts.arches);
     let mut applied = crate::port::run::apply(
         std::mem::take(&mut prepared.jobs),
@@ -953,7 +1020,7 @@ pub fn port_jobs(
             timestamp,
             targets: &targets,
         },
-    );
+    )?;
     if let Some(t) = opts.timeout {
         for job in &mut applied.jobs {
             job.request.timeout = Some(t);
@@ -961,7 +1028,7 @@ pub fn port_jobs(
     }
     prepared.jobs = std::mem::take(&mut applied.jobs);
     prepared.not_built.append(&mut applied.failed);
-    applied
+    Ok(applied)
 }
 
 fn bump_failed(why: &str) -> Outcome {
@@ -971,43 +1038,44 @@ fn bump_failed(why: &str) -> Outcome {
     }
 }
 
-/// Takes out the jobs of sources whose bump failed (a `failed` result at
-/// stage `bump`) and of everything depending on them (`skipped`). Jobs are in
-/// an order where dependencies come first (the plan's).
-pub fn fail_bumps(
-    jobs: Vec<Job>,
-    failures: &BTreeMap<String, String>,
-) -> (Vec<Job>, Vec<BuildResult>) {
-    let mut root: BTreeMap<JobKey, JobKey> = BTreeMap::new();
-    let mut keep = Vec::new();
-    let mut results = Vec::new();
-    for job in jobs {
-        let key = job.key();
-        let req = &job.request;
-        if let Some(why) = failures.get(&req.source) {
-            results.push(BuildResult::not_built(
-                &req.source,
-                key.arch.clone(),
-                &req.version,
-                bump_failed(why),
-            ));
-            root.insert(key.clone(), key);
-            continue;
-        }
-        if let Some(r) = job.deps.iter().find_map(|d| root.get(d)).cloned() {
-            results.push(skipped(&job, &r.source, &r.arch));
-            root.insert(key, r);
-            continue;
-        }
-        keep.push(job);
+/// What fails before building: the jobs of sources whose bump failed
+/// (`failed` at stage `bump`), then, in a CI job, the failed builds of its
+/// stack dependencies that came with `--from-artifacts`. A CI job's jobs
+/// know no edges to those (their plan has no archive), so each blocks every
+/// job on its arch, or on every arch when either is `all`; they come sorted
+/// by arch and source, so a job blocked by several names the first.
+fn early_failures(
+    jobs: &[Job],
+    bump_failures: &BTreeMap<String, String>,
+    failed_artifacts: &[BuildResult],
+) -> Vec<EarlyFailure> {
+    let mut out: Vec<EarlyFailure> = jobs
+        .iter()
+        .filter_map(|j| {
+            let why = bump_failures.get(&j.request.source)?;
+            Some(EarlyFailure::Job(j.key(), bump_failed(why)))
+        })
+        .collect();
+    let mut external: Vec<&BuildResult> = failed_artifacts.iter().collect();
+    external.sort_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
+    for f in external {
+        let blocks = jobs
+            .iter()
+            .map(Job::key)
+            .filter(|k| f.arch == k.arch || f.arch.is_all() || k.arch.is_all())
+            .collect();
+        out.push(EarlyFailure::External {
+            failed: JobKey::new(f.source.clone(), f.arch.clone()),
+            blocks,
+        });
     }
-    (keep, results)
+    out
 }
 
 /// The failed builds among the results that came with `--from-artifacts`
 /// (`DIR/results/*.json`), leaving out the selected sources' own.
 fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<BuildResult>, Error> {
-    let results_dir = dir.join("results");
+    let results_dir = RunDir::new(dir).results();
     if !results_dir.is_dir() {
         return Ok(Vec::new());
     }
@@ -1015,52 +1083,6 @@ fn failed_artifact_results(dir: &Path, only: &BTreeSet<String>) -> Result<Vec<Bu
         .into_iter()
         .filter(|r| r.outcome.is_failure() && !only.contains(&r.source))
         .collect())
-}
-
-/// Jobs that `failed` (builds of their stack dependencies, on their arch or
-/// arch:all) leave unbuildable become skipped results naming the failure.
-fn skip_after_failures(jobs: Vec<Job>, failed: &[BuildResult]) -> (Vec<Job>, Vec<BuildResult>) {
-    let mut keep = Vec::new();
-    let mut results = Vec::new();
-    for job in jobs {
-        let key = job.key();
-        let root = failed
-            .iter()
-            .filter(|f| {
-                f.arch == key.arch || f.arch.as_str() == "all" || key.arch.as_str() == "all"
-            })
-            .min_by(|a, b| (a.arch.as_str(), &a.source).cmp(&(b.arch.as_str(), &b.source)));
-        match root {
-            Some(f) => results.push(skipped(&job, &f.source, &f.arch)),
-            None => keep.push(job),
-        }
-    }
-    (keep, results)
-}
-
-/// The result of `job` not attempted because the build of `dependency` on
-/// `arch` failed.
-fn skipped(job: &Job, dependency: &str, arch: &Arch) -> BuildResult {
-    let req = &job.request;
-    let mut r = BuildResult::not_built(
-        &req.source,
-        job.key().arch,
-        &req.version,
-        Outcome::Skipped {
-            dependency: dependency.to_string(),
-            arch: arch.clone(),
-        },
-    );
-    r.expected_failure = job.expected_failure.clone();
-    r
-}
-
-fn mode_name(mode: BuildMode) -> &'static str {
-    match mode {
-        BuildMode::Native => "native",
-        BuildMode::Qemu => "qemu",
-        BuildMode::Cross => "cross",
-    }
 }
 
 fn file_name(p: &Path) -> String {
@@ -1116,7 +1138,7 @@ pub async fn execute<B: Builder>(
 fn sort_results(results: &mut [BuildResult], sources: &[String], arches: &[Arch]) {
     let row = |s: &str| sources.iter().position(|x| x == s).unwrap_or(usize::MAX);
     let col = |a: &Arch| {
-        if a.as_str() == "all" {
+        if a.is_all() {
             0
         } else {
             arches
@@ -1140,10 +1162,11 @@ pub fn write_outputs(
     duration_secs: f64,
     results: Vec<BuildResult>,
 ) -> Result<Report, Error> {
-    let dir = run_dir.join("results");
+    let layout = RunDir::new(run_dir);
+    let dir = layout.results();
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     for r in &results {
-        let path = dir.join(format!("{}_{}.json", r.source, r.arch));
+        let path = layout.result(&r.source, &r.arch);
         let text = serde_json::to_vec_pretty(r).unwrap_or_default();
         report::files::write_atomic(&path, &text)?;
     }
@@ -1156,9 +1179,10 @@ pub fn write_outputs(
 /// Rebuilds `RUNDIR/debs/` from the state: what it holds is always the
 /// latest successful build of each package × arch, never a stale version.
 fn link_debs(run_dir: &Path) -> Result<(), Error> {
-    let debs = run_dir.join("debs");
+    let layout = RunDir::new(run_dir);
+    let debs = layout.debs();
     let st = state::RunState::load(run_dir)?;
-    let tmp = run_dir.join(".debs.new");
+    let tmp = layout.debs_staging();
     let _ = std::fs::remove_dir_all(&tmp);
     for r in st.results() {
         if r.outcome != Outcome::Ok {
@@ -1196,7 +1220,7 @@ pub struct Recording<B> {
 
 impl<B: Builder> Builder for Recording<B> {
     fn build(&self, req: BuildRequest) -> impl std::future::Future<Output = BuildOutput> + Send {
-        let line = command_line(&sbuild::invocation(&req, &self.config).cmd);
+        let line = sbuild::invocation(&req, &self.config).cmd.shell_line();
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -1207,35 +1231,6 @@ impl<B: Builder> Builder for Recording<B> {
         }
         self.inner.build(req)
     }
-}
-
-/// A shell line: `env K=V … program 'arg' …`. Hand-written (one quoting
-/// rule) rather than a crate for four lines.
-pub fn command_line(cmd: &crate::process::Cmd) -> String {
-    let q = |s: &std::ffi::OsStr| {
-        let s = s.to_string_lossy();
-        if !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_=./,:+~@".contains(c))
-        {
-            s.into_owned()
-        } else {
-            format!("'{}'", s.replace('\'', "'\\''"))
-        }
-    };
-    let mut parts = Vec::new();
-    if !cmd.get_env().is_empty() {
-        parts.push("env".to_string());
-        for (k, v) in cmd.get_env() {
-            let mut kv = k.clone();
-            kv.push("=");
-            kv.push(v);
-            parts.push(q(&kv));
-        }
-    }
-    parts.push(q(cmd.program()));
-    parts.extend(cmd.get_args().iter().map(|a| q(a)));
-    parts.join(" ")
 }
 
 use crate::planner as stack_planner;
@@ -1306,10 +1301,12 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["kernels"]
         );
-        let (kept, skipped) = skip_after_failures(
-            vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])],
-            &failures,
-        );
+        let mut opts = options(dir.path());
+        opts.only = only.clone();
+        opts.from_artifacts = Some(dir.path().to_path_buf());
+        let jobs = vec![job("apps", "riscv64", &[]), job("apps", "amd64", &[])];
+        let early = early_failures(&jobs, &BTreeMap::new(), &failures);
+        let (kept, skipped) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(kept.len(), 1, "the amd64 build does not need riscv64's");
         assert_eq!(
             crate::report::model::explain(&skipped[0]),
@@ -1405,14 +1402,11 @@ mod tests {
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
         let recipes = recipes(&rdir);
-        let chroots = dir.path().join("chroots");
-        std::fs::create_dir_all(&chroots).unwrap();
-        for a in ["amd64", "riscv64"] {
-            std::fs::write(chroots.join(format!("unstable-{a}.tar")), "").unwrap();
-        }
-        let mut cfg = SbuildConfig::new("unstable");
-        cfg.chroot_dir = chroots;
-        cfg.build_arch = arch("amd64");
+        let mut facts = JobFacts::new(arch("amd64"));
+        facts.chroots = BTreeMap::from([
+            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
+            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
+        ]);
         let sources = vec![
             source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
             source(
@@ -1445,8 +1439,8 @@ mod tests {
             mixed: BTreeSet::new(),
         };
         let opts = options(dir.path());
-        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
-        let jobs: Vec<(String, Vec<String>, bool)> = p
+        let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
+        let got: Vec<(String, Vec<String>, bool)> = p
             .jobs
             .iter()
             .map(|j| {
@@ -1465,7 +1459,7 @@ mod tests {
             )
         };
         assert_eq!(
-            jobs,
+            got,
             [
                 expect("cmake/all", &[], true),
                 expect("runtime/amd64", &["cmake/all"], false),
@@ -1484,9 +1478,13 @@ mod tests {
         assert_eq!(p.not_built[0].outcome.class(), "excluded");
         assert_eq!(p.sources, ["cmake", "runtime", "smi"]);
 
+        assert_eq!(p.jobs[3].chroot_id, "riscv64-id");
         // A missing chroot is named, with the command that makes it.
-        std::fs::remove_file(cfg.chroot_dir.join("unstable-riscv64.tar")).unwrap();
-        let err = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap_err();
+        let tarball = PathBuf::from("/srv/unstable-riscv64.tar");
+        facts
+            .chroots
+            .insert((arch("riscv64"), BuildMode::Qemu), Err(tarball));
+        let err = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap_err();
         assert!(
             err.to_string().contains("cascade setup --arch riscv64"),
             "{err}"
@@ -1499,11 +1497,7 @@ mod tests {
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
         let recipes = recipes(&rdir);
-        let chroots = dir.path().join("chroots");
-        std::fs::create_dir_all(&chroots).unwrap();
-        std::fs::write(chroots.join("unstable-riscv64.tar"), "").unwrap();
         let mut cfg = SbuildConfig::new("unstable");
-        cfg.chroot_dir = chroots;
         cfg.build_arch = arch("amd64");
         let artifacts = dir.path().join("artifacts");
         for (sub, name) in [
@@ -1523,7 +1517,11 @@ mod tests {
         opts.from_artifacts = Some(artifacts.clone());
         let (plan, cached) = plan_for(&recipes, &sources, &opts).unwrap();
         assert!(!cached);
-        let p = prepare(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &cfg).unwrap();
+        let mut facts = gather(&recipes, &opts, &cfg).unwrap();
+        let riscv64 = (arch("riscv64"), BuildMode::Qemu);
+        // Whatever this machine has: the jobs are decided from facts.
+        facts.chroots.insert(riscv64, Ok("riscv64-id".into()));
+        let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
         assert_eq!(p.jobs.len(), 1);
         let names: Vec<String> = p.jobs[0]
             .request
@@ -1549,7 +1547,8 @@ mod tests {
             job("other", "amd64", &[]),
         ];
         let failures = BTreeMap::from([("runtime".to_string(), "bump failed: no tag".to_string())]);
-        let (kept, results) = fail_bumps(jobs, &failures);
+        let early = early_failures(&jobs, &failures, &[]);
+        let (kept, results) = runner::take_failed(jobs, &early).unwrap();
         assert_eq!(
             kept.iter()
                 .map(|j| j.request.source.as_str())
@@ -1591,7 +1590,7 @@ mod tests {
              Files:\n 0123 12 demo-blas_7.2.4.orig.tar.xz\n",
         )
         .unwrap();
-        let info = dsc_source_info(&dsc).unwrap();
+        let info = SourceInfo::from_dsc_file(&dsc).unwrap();
         assert_eq!(info.name, "demo-blas");
         assert_eq!(info.version.as_deref(), Some("7.2.4-1~exp1"));
         assert_eq!(info.binaries.len(), 2);
@@ -1620,17 +1619,5 @@ mod tests {
             .map(|r| format!("{}/{}", r.source, r.arch))
             .collect();
         assert_eq!(got, ["a/all", "b/amd64", "b/riscv64", "c/amd64"]);
-    }
-
-    #[test]
-    fn command_lines_quote_what_the_shell_would_split() {
-        let cmd = crate::process::Cmd::new("sbuild")
-            .arg("--arch=amd64")
-            .arg("/tmp/a b.dsc")
-            .env("DEB_BUILD_OPTIONS", "nocheck");
-        assert_eq!(
-            command_line(&cmd),
-            "env DEB_BUILD_OPTIONS=nocheck sbuild --arch=amd64 '/tmp/a b.dsc'"
-        );
     }
 }

@@ -38,8 +38,7 @@ use serde::{Deserialize, Serialize};
 /// A version constraint on a relation, e.g. `>= 7.2.4~`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionReq {
-    /// `<<`, `<=`, `=`, `>=` or `>>`.
-    pub op: String,
+    pub op: crate::control::Op,
     pub version: String,
 }
 

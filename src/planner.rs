@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 
 use crate::arch::Arch;
 use crate::archive::{self, Detail, FetchOptions, Fetcher, Mirror, Packages};
-use crate::control::{self, Dep, Op, Profiles, SourceInfo};
+use crate::control::{self, Dep, Profiles, SourceInfo};
 use crate::plan::{self, Alternative, ArchInput, Available, Plan, SourceInput, VersionReq};
 use crate::recipe::{BuildMode, Recipes, Stack};
 
@@ -203,17 +203,7 @@ fn to_dep(a: &Alternative) -> Dep {
     Dep {
         name: a.name.clone(),
         archqual: a.arch_qualifier.clone(),
-        version: a.version.as_ref().and_then(|v| {
-            let op = match v.op.as_str() {
-                "<<" => Op::Lt,
-                "<=" | "<" => Op::Le,
-                "=" => Op::Eq,
-                ">=" | ">" => Op::Ge,
-                ">>" => Op::Gt,
-                _ => return None,
-            };
-            Some((op, v.version.clone()))
-        }),
+        version: a.version.as_ref().map(|v| (v.op, v.version.clone())),
     }
 }
 
@@ -221,7 +211,7 @@ fn to_alternative(d: &Dep) -> Alternative {
     Alternative {
         name: d.name.clone(),
         version: d.version.as_ref().map(|(op, v)| VersionReq {
-            op: op.as_str().to_string(),
+            op: *op,
             version: v.clone(),
         }),
         arch_qualifier: d.archqual.clone(),

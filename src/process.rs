@@ -115,18 +115,47 @@ impl Cmd {
 }
 
 impl fmt::Display for Cmd {
-    /// A readable rendering for messages; never executed by a shell.
+    /// A readable rendering for messages, quoted as a shell would need;
+    /// never executed by a shell.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.program.to_string_lossy())?;
+        f.write_str(&shell_quote(&self.program))?;
         for a in &self.args {
-            let a = a.to_string_lossy();
-            if a.is_empty() || a.contains(char::is_whitespace) {
-                write!(f, " '{a}'")?;
-            } else {
-                write!(f, " {a}")?;
-            }
+            write!(f, " {}", shell_quote(a))?;
         }
         Ok(())
+    }
+}
+
+impl Cmd {
+    /// A line a shell runs as this command: `env K=V … program 'arg' …`.
+    pub fn shell_line(&self) -> String {
+        if self.env.is_empty() {
+            return self.to_string();
+        }
+        let mut parts = vec!["env".to_string()];
+        for (k, v) in &self.env {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            parts.push(shell_quote(&kv));
+        }
+        parts.push(self.to_string());
+        parts.join(" ")
+    }
+}
+
+/// `s` as one shell word: bare when it has only characters no shell treats
+/// specially, else single-quoted. Hand-written (one quoting rule, four lines)
+/// rather than a crate.
+pub fn shell_quote(s: &OsStr) -> String {
+    let s = s.to_string_lossy();
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_=./,:+~@".contains(c))
+    {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -636,5 +665,17 @@ mod tests {
     fn missing_program_is_an_error() {
         let err = Cmd::new("/nonexistent/prog").run().unwrap_err();
         assert!(matches!(err, Error::Spawn { .. }));
+    }
+
+    #[test]
+    fn command_lines_quote_what_the_shell_would_split() {
+        let cmd = Cmd::new("sbuild")
+            .arg("--arch=amd64")
+            .arg("/tmp/a b.dsc")
+            .env("DEB_BUILD_OPTIONS", "nocheck");
+        assert_eq!(
+            cmd.shell_line(),
+            "env DEB_BUILD_OPTIONS=nocheck sbuild --arch=amd64 '/tmp/a b.dsc'"
+        );
     }
 }

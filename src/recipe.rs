@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::Arch;
 
 /// How one architecture is built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BuildMode {
     /// The host's own architecture.
@@ -21,6 +21,34 @@ pub enum BuildMode {
     Qemu,
     /// `sbuild --host=ARCH` in a chroot of the build machine's architecture.
     Cross,
+}
+
+impl BuildMode {
+    pub const ALL: [BuildMode; 3] = [BuildMode::Native, BuildMode::Qemu, BuildMode::Cross];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildMode::Native => "native",
+            BuildMode::Qemu => "qemu",
+            BuildMode::Cross => "cross",
+        }
+    }
+}
+
+impl std::fmt::Display for BuildMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for BuildMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BuildMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| format!("unknown build mode `{s}` (known: native, qemu, cross)"))
+    }
 }
 
 /// `recipes/stack.yaml`: what the whole stack is built for, and how.

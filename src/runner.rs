@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use crate::arch::Arch;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::recipe::BuildMode;
+use crate::rundir::RunDir;
 use crate::schedule::{JobKey, JobSpec, Limits, Schedule};
 use crate::state::{self, Inputs, RunState};
 
@@ -88,12 +89,119 @@ impl Job {
     /// The schedule key: `source/arch`, or `source/all` (see `all_only`).
     pub fn key(&self) -> JobKey {
         let arch = if self.all_only {
-            Arch::new("all").unwrap_or_else(|| self.request.arch.clone())
+            Arch::ALL
         } else {
             self.request.arch.clone()
         };
         JobKey::new(self.request.source.clone(), arch)
     }
+
+    /// This job's result when it is not built (failed before building,
+    /// cancelled), with the recipe's expected failure.
+    pub fn not_built(&self, outcome: Outcome) -> BuildResult {
+        let req = &self.request;
+        let mut r = BuildResult::not_built(&req.source, self.key().arch, &req.version, outcome);
+        r.expected_failure = self.expected_failure.clone();
+        r
+    }
+
+    /// This job's result when the failure of `failed` skips it.
+    pub fn skipped(&self, failed: &JobKey) -> BuildResult {
+        let req = &self.request;
+        let mut r = BuildResult::skipped(
+            &req.source,
+            self.key().arch,
+            &req.version,
+            &failed.source,
+            &failed.arch,
+        );
+        r.expected_failure = self.expected_failure.clone();
+        r
+    }
+}
+
+/// A failure before building, as [`take_failed`] takes it.
+#[derive(Clone, Debug)]
+pub enum EarlyFailure {
+    /// A job of this run that cannot be built (its bump or build copy
+    /// failed): it gets this outcome.
+    Job(JobKey, Outcome),
+    /// A failed build outside this run (another CI job), and the jobs of
+    /// this run that build against it. It gets no result here.
+    External { failed: JobKey, blocks: Vec<JobKey> },
+}
+
+/// Takes out of `jobs` those that failed before building and, transitively,
+/// the jobs depending on them, with the schedule's rule for a failed build
+/// (the first failure given wins a job behind several). Returns the jobs
+/// left and the results of those taken out.
+pub fn take_failed(
+    jobs: Vec<Job>,
+    failures: &[EarlyFailure],
+) -> Result<(Vec<Job>, Vec<BuildResult>), Error> {
+    if failures.is_empty() {
+        return Ok((jobs, Vec::new()));
+    }
+    let mut specs: Vec<JobSpec> = jobs
+        .iter()
+        .map(|j| JobSpec {
+            key: j.key(),
+            deps: j.deps.clone(),
+            weight: 0,
+            memory: 0,
+        })
+        .collect();
+    for f in failures {
+        if let EarlyFailure::External { failed, blocks } = f {
+            for s in specs.iter_mut().filter(|s| blocks.contains(&s.key)) {
+                s.deps.push(failed.clone());
+            }
+        }
+    }
+    for f in failures {
+        if let EarlyFailure::External { failed, .. } = f {
+            specs.push(JobSpec {
+                key: failed.clone(),
+                deps: Vec::new(),
+                weight: 0,
+                memory: 0,
+            });
+        }
+    }
+    let mut schedule = Schedule::new(
+        specs,
+        Limits {
+            jobs: 1,
+            memory: None,
+        },
+    )?;
+    let mut outcome: BTreeMap<JobKey, Outcome> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for f in failures {
+        match f {
+            EarlyFailure::Job(key, o) => {
+                outcome.insert(key.clone(), o.clone());
+                failed.push(key.clone());
+            }
+            EarlyFailure::External { failed: key, .. } => failed.push(key.clone()),
+        }
+    }
+    let skips: BTreeMap<JobKey, JobKey> = schedule
+        .fail_unstarted(&failed)
+        .into_iter()
+        .map(|s| (s.job, s.failed))
+        .collect();
+    let mut keep = Vec::new();
+    let mut results = Vec::new();
+    for job in jobs {
+        let key = job.key();
+        match (outcome.get(&key), skips.get(&key)) {
+            (Some(o), _) => results.push(job.not_built(o.clone())),
+            (None, Some(failed)) => results.push(job.skipped(failed)),
+            (None, None) => keep.push(job),
+        }
+    }
+    Ok((keep, results))
 }
 
 /// How to run. [`RunOptions::new`] gives the defaults.
@@ -137,38 +245,8 @@ pub enum Error {
     Schedule(#[from] crate::schedule::Error),
     #[error(transparent)]
     State(#[from] crate::state::Error),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// Where the log of a build goes: `RUNDIR/logs/PKG_VERSION_ARCH.build`, the
-/// version without its epoch as in Debian file names.
-pub fn log_path(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
-    run_dir
-        .join("logs")
-        .join(format!("{source}_{}_{arch}.build", strip_epoch(version)))
-}
-
-fn out_dir(run_dir: &Path, source: &str, version: &str, arch: &str) -> PathBuf {
-    run_dir
-        .join("out")
-        .join(format!("{source}_{}_{arch}", strip_epoch(version)))
-}
-
-fn strip_epoch(version: &str) -> &str {
-    version.split_once(':').map(|(_, v)| v).unwrap_or(version)
-}
-
-fn mode_name(mode: &BuildMode) -> &'static str {
-    match mode {
-        BuildMode::Native => "native",
-        BuildMode::Qemu => "qemu",
-        BuildMode::Cross => "cross",
-    }
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 fn deb_names(debs: &[PathBuf]) -> Vec<String> {
@@ -259,145 +337,28 @@ pub async fn run<B: Builder>(
     mut cancel: CancelToken,
 ) -> Result<Vec<BuildResult>, Error> {
     let started = Instant::now();
-    let run_dir = opts.run_dir.clone();
-    std::fs::create_dir_all(run_dir.join("logs")).map_err(|source| Error::Io {
-        path: run_dir.join("logs"),
-        source,
-    })?;
-    let mut state = RunState::load(&run_dir)?;
-    let specs = jobs
-        .iter()
-        .map(|j| JobSpec {
-            key: j.key(),
-            deps: j.deps.clone(),
-            // No weight given: the duration this build took last time in
-            // this run directory, else a default estimate.
-            weight: if j.weight > 0 {
-                j.weight
-            } else {
-                state
-                    .get(&j.key())
-                    .map(|e| e.result.duration_secs.round() as u64)
-                    .filter(|&d| d > 0)
-                    .unwrap_or(crate::schedule::DEFAULT_WEIGHT_SECS)
-            },
-            memory: j.memory,
-        })
-        .collect();
-    let mut schedule = Schedule::new(
-        specs,
-        Limits {
-            jobs: opts.jobs.max(1),
-            memory: opts.memory_budget,
-        },
-    )?;
-    // Results come back in the order the jobs were given (the plan's order).
-    let order: Vec<JobKey> = jobs.iter().map(Job::key).collect();
-    let mut by_key: BTreeMap<JobKey, Job> = jobs.into_iter().map(|j| (j.key(), j)).collect();
-    let _ = events.send(Event::RunStarted {
-        run_dir: run_dir.clone(),
-        total: by_key.len(),
-        jobs: opts.jobs.max(1),
-    });
-
+    let mut drain = Drain::new(jobs, opts, events)?;
     let builder = Arc::new(builder);
-    let mut results: BTreeMap<JobKey, BuildResult> = BTreeMap::new();
     let mut running: JoinSet<(JobKey, String, BuildOutput)> = JoinSet::new();
-    let mut stop_starting = false;
-
     loop {
-        // Start (or reuse) as much as the schedule allows.
-        while !stop_starting && !cancel.is_cancelled() {
-            let Some(key) = schedule.start_next() else {
+        while !drain.stop_starting && !cancel.is_cancelled() {
+            let Some(started) = drain.start_next()? else {
                 break;
             };
-            let Some(job) = by_key.remove(&key) else {
-                continue;
-            };
-            let prepared = prepare(job, &key, &schedule, &results, &state, &opts);
-            let req = &prepared.job.request;
-            if let Some(reused) = reusable(&state, &key, &prepared.input_hash, opts.retry_failed) {
-                let mut result = reused;
-                result.reused = true;
-                result.expected_failure = prepared.job.expected_failure.clone();
-                let ok = result.outcome == Outcome::Ok;
-                finish(
-                    &mut schedule,
-                    &mut state,
-                    &mut results,
-                    &by_key,
-                    &events,
-                    &run_dir,
-                    &key,
-                    prepared.input_hash,
-                    result,
-                    ok,
-                )?;
-                continue;
-            }
-            let _ = events.send(Event::BuildStarted {
-                source: req.source.clone(),
-                arch: key.arch.clone(),
-                version: req.version.clone(),
-            });
-            // Earlier output of this build must not be mistaken for new.
-            let _ = std::fs::remove_dir_all(&req.out_dir);
-            let _ = std::fs::create_dir_all(&req.out_dir);
-            let b = Arc::clone(&builder);
-            let req = req.clone();
-            let timeout = req.timeout;
-            let hash = prepared.input_hash;
-            let k = key.clone();
-            by_key.insert(key.clone(), prepared.job);
-            running.spawn(async move {
-                let t0 = Instant::now();
-                let out = match timeout {
-                    Some(t) => match tokio::time::timeout(t, b.build(req)).await {
-                        Ok(out) => out,
-                        // Dropping the build future killed the process group.
-                        Err(_) => BuildOutput {
-                            outcome: Outcome::Timeout,
-                            debs: Vec::new(),
-                            duration: t0.elapsed(),
-                        },
-                    },
-                    None => b.build(req).await,
-                };
-                (k, hash, out)
-            });
+            running.spawn(build(Arc::clone(&builder), started));
         }
-
         if running.is_empty() {
             break;
         }
-
         tokio::select! {
             joined = running.join_next() => {
-                let Some(joined) = joined else { break };
-                let (key, hash, out) = match joined {
-                    Ok(v) => v,
+                match joined {
+                    None => break,
+                    Some(Ok((key, hash, out))) => drain.built(&key, hash, out)?,
                     // A panicking builder is a bug in it; the build's key is lost
                     // with the task, so it stays "running" and is reported cancelled.
-                    Err(_) => continue,
-                };
-                let Some(job) = by_key.remove(&key) else { continue };
-                let req = &job.request;
-                let result = BuildResult {
-                    source: req.source.clone(),
-                    arch: key.arch.clone(),
-                    version: req.version.clone(),
-                    outcome: out.outcome.clone(),
-                    expected_failure: job.expected_failure.clone(),
-                    log: Some(req.log.clone()),
-                    duration_secs: out.duration.as_secs_f64(),
-                    debs: if out.outcome == Outcome::Ok { out.debs } else { Vec::new() },
-                    reused: false,
-                };
-                let ok = result.outcome == Outcome::Ok;
-                if result.is_unexpected_failure() && opts.fail_fast {
-                    stop_starting = true;
+                    Some(Err(_)) => {}
                 }
-                finish(&mut schedule, &mut state, &mut results, &by_key, &events, &run_dir, &key, hash, result, ok)?;
             }
             _ = cancel.cancelled() => {
                 // Dropping the futures kills the builds' process groups; wait
@@ -408,40 +369,233 @@ pub async fn run<B: Builder>(
             }
         }
     }
-
-    // Whatever never ran (fail-fast, Ctrl-C) or was running at Ctrl-C is cancelled.
-    schedule.cancel_pending();
-    for (key, job) in by_key {
-        if results.contains_key(&key) {
-            continue;
-        }
-        let req = &job.request;
-        let result = BuildResult {
-            source: req.source.clone(),
-            arch: key.arch.clone(),
-            version: req.version.clone(),
-            outcome: Outcome::Cancelled,
-            expected_failure: job.expected_failure.clone(),
-            log: None,
-            duration_secs: 0.0,
-            debs: Vec::new(),
-            reused: false,
-        };
-        let _ = events.send(Event::BuildFinished {
-            result: result.clone(),
-        });
-        state.record(&key, String::new(), result.clone());
-        results.insert(key, result);
-    }
-    // Skips and cancellations are kept too, so that `cascade report` on the
-    // state alone shows the whole matrix; their empty hash never matches.
-    state.save(&run_dir)?;
-    let results: Vec<BuildResult> = order.iter().filter_map(|k| results.remove(k)).collect();
-    let _ = events.send(Event::RunFinished {
+    let results = drain.end()?;
+    let _ = drain.events.send(Event::RunFinished {
         results: results.clone(),
         duration_secs: started.elapsed().as_secs_f64(),
     });
     Ok(results)
+}
+
+/// A build the runner started: its key, input hash and request.
+struct Started {
+    key: JobKey,
+    hash: String,
+    request: BuildRequest,
+}
+
+/// Runs one build under its timeout.
+async fn build<B: Builder>(builder: Arc<B>, started: Started) -> (JobKey, String, BuildOutput) {
+    let t0 = Instant::now();
+    let out = match started.request.timeout {
+        Some(t) => match tokio::time::timeout(t, builder.build(started.request)).await {
+            Ok(out) => out,
+            // Dropping the build future killed the process group.
+            Err(_) => BuildOutput {
+                outcome: Outcome::Timeout,
+                debs: Vec::new(),
+                duration: t0.elapsed(),
+            },
+        },
+        None => builder.build(started.request).await,
+    };
+    (started.key, started.hash, out)
+}
+
+/// The run loop's state (as cargo's `DrainState`): the schedule, the jobs
+/// not finished yet, the results so far and the run directory's state.
+/// The loop in [`run`] only waits; every decision is a method here.
+struct Drain {
+    schedule: Schedule,
+    state: RunState,
+    /// Jobs not finished yet, by key (running ones included).
+    pending: BTreeMap<JobKey, Job>,
+    results: BTreeMap<JobKey, BuildResult>,
+    /// Results come back in the order the jobs were given (the plan's).
+    order: Vec<JobKey>,
+    events: UnboundedSender<Event>,
+    opts: RunOptions,
+    /// Fail-fast after an unexpected failure: start nothing more.
+    stop_starting: bool,
+}
+
+impl Drain {
+    fn new(
+        jobs: Vec<Job>,
+        opts: RunOptions,
+        events: UnboundedSender<Event>,
+    ) -> Result<Drain, Error> {
+        let logs = RunDir::new(&opts.run_dir).logs();
+        std::fs::create_dir_all(&logs).map_err(crate::fsio::at(&logs))?;
+        let state = RunState::load(&opts.run_dir)?;
+        let specs = jobs.iter().map(|j| spec(j, &state)).collect();
+        let limits = Limits {
+            jobs: opts.jobs.max(1),
+            memory: opts.memory_budget,
+        };
+        let schedule = Schedule::new(specs, limits)?;
+        let order: Vec<JobKey> = jobs.iter().map(Job::key).collect();
+        let pending: BTreeMap<JobKey, Job> = jobs.into_iter().map(|j| (j.key(), j)).collect();
+        let _ = events.send(Event::RunStarted {
+            run_dir: opts.run_dir.clone(),
+            total: pending.len(),
+            jobs: opts.jobs.max(1),
+        });
+        Ok(Drain {
+            schedule,
+            state,
+            pending,
+            results: BTreeMap::new(),
+            order,
+            events,
+            opts,
+            stop_starting: false,
+        })
+    }
+
+    /// Starts the next job the schedule allows: a build to spawn, or `None`
+    /// when nothing can start now. Reusable results are recorded on the
+    /// way without building.
+    fn start_next(&mut self) -> Result<Option<Started>, Error> {
+        while let Some(key) = self.schedule.start_next() {
+            let Some(job) = self.pending.remove(&key) else {
+                continue;
+            };
+            let prepared = prepare(
+                job,
+                &key,
+                &self.schedule,
+                &self.results,
+                &self.state,
+                &self.opts,
+            );
+            let reused = reusable(
+                &self.state,
+                &key,
+                &prepared.input_hash,
+                self.opts.retry_failed,
+            );
+            if let Some(mut result) = reused {
+                result.reused = true;
+                result.expected_failure = prepared.job.expected_failure.clone();
+                self.finish(&key, prepared.input_hash, result)?;
+                continue;
+            }
+            let request = prepared.job.request.clone();
+            let _ = self.events.send(Event::BuildStarted {
+                source: request.source.clone(),
+                arch: key.arch.clone(),
+                version: request.version.clone(),
+            });
+            // Earlier output of this build must not be mistaken for new.
+            let _ = std::fs::remove_dir_all(&request.out_dir);
+            let _ = std::fs::create_dir_all(&request.out_dir);
+            self.pending.insert(key.clone(), prepared.job);
+            let hash = prepared.input_hash;
+            return Ok(Some(Started { key, hash, request }));
+        }
+        Ok(None)
+    }
+
+    /// Records a finished build.
+    fn built(&mut self, key: &JobKey, hash: String, out: BuildOutput) -> Result<(), Error> {
+        let Some(job) = self.pending.remove(key) else {
+            return Ok(());
+        };
+        let req = &job.request;
+        let ok = out.outcome == Outcome::Ok;
+        let result = BuildResult {
+            source: req.source.clone(),
+            arch: key.arch.clone(),
+            version: req.version.clone(),
+            outcome: out.outcome,
+            expected_failure: job.expected_failure.clone(),
+            log: Some(req.log.clone()),
+            duration_secs: out.duration.as_secs_f64(),
+            debs: if ok { out.debs } else { Vec::new() },
+            reused: false,
+        };
+        if result.is_unexpected_failure() && self.opts.fail_fast {
+            self.stop_starting = true;
+        }
+        self.finish(key, hash, result)
+    }
+
+    /// Records a result, and the skips a failure causes: in the state on
+    /// disk first, then as events.
+    fn finish(&mut self, key: &JobKey, hash: String, result: BuildResult) -> Result<(), Error> {
+        let reused = result.reused;
+        let ok = result.outcome == Outcome::Ok;
+        self.state.record(key, hash, result.clone());
+        let mut finished = vec![result.clone()];
+        self.results.insert(key.clone(), result);
+        for skip in self.schedule.finish(key, ok) {
+            let Some(job) = self.pending.get(&skip.job) else {
+                continue;
+            };
+            let skipped = job.skipped(&skip.failed);
+            self.state.record(&skip.job, String::new(), skipped.clone());
+            finished.push(skipped.clone());
+            self.results.insert(skip.job, skipped);
+        }
+        // On disk before anyone is told: a reporter never shows a result
+        // that a crash right after would lose. A reused result is on disk
+        // already (the end of the run saves its `reused` flag): a no-op
+        // rerun stays fast.
+        if !reused || finished.len() > 1 {
+            self.state.save(&self.opts.run_dir)?;
+        }
+        for result in finished {
+            let _ = self.events.send(Event::BuildFinished { result });
+        }
+        Ok(())
+    }
+
+    /// Ends the run: whatever never ran (fail-fast, Ctrl-C) or was running
+    /// at Ctrl-C is cancelled; the state is saved. The results in job order.
+    fn end(&mut self) -> Result<Vec<BuildResult>, Error> {
+        self.schedule.cancel_pending();
+        for (key, job) in std::mem::take(&mut self.pending) {
+            if self.results.contains_key(&key) {
+                continue;
+            }
+            let result = job.not_built(Outcome::Cancelled);
+            let _ = self.events.send(Event::BuildFinished {
+                result: result.clone(),
+            });
+            self.state.record(&key, String::new(), result.clone());
+            self.results.insert(key, result);
+        }
+        // Skips and cancellations are kept too, so that `cascade report` on
+        // the state alone shows the whole matrix; their empty hash never
+        // matches.
+        self.state.save(&self.opts.run_dir)?;
+        let order = std::mem::take(&mut self.order);
+        Ok(order
+            .iter()
+            .filter_map(|k| self.results.remove(k))
+            .collect())
+    }
+}
+
+/// A job's node in the schedule. No weight given: the duration this build
+/// took last time in this run directory, else a default estimate.
+fn spec(job: &Job, state: &RunState) -> JobSpec {
+    let weight = if job.weight > 0 {
+        job.weight
+    } else {
+        state
+            .get(&job.key())
+            .map(|e| e.result.duration_secs.round() as u64)
+            .filter(|&d| d > 0)
+            .unwrap_or(crate::schedule::DEFAULT_WEIGHT_SECS)
+    };
+    JobSpec {
+        key: job.key(),
+        deps: job.deps.clone(),
+        weight,
+        memory: job.memory,
+    }
 }
 
 fn prepare(
@@ -468,8 +622,9 @@ fn prepare(
     let req = &mut job.request;
     let arch = key.arch.as_str().to_string();
     req.extra_debs = extra;
-    req.log = log_path(&opts.run_dir, &req.source, &req.version, &arch);
-    req.out_dir = out_dir(&opts.run_dir, &req.source, &req.version, &arch);
+    let dir = RunDir::new(&opts.run_dir);
+    req.log = dir.log(&req.source, &req.version, &arch);
+    req.out_dir = dir.out(&req.source, &req.version, &arch);
     if req.timeout.is_none() {
         req.timeout = opts.default_timeout;
     }
@@ -482,7 +637,7 @@ fn prepare(
         stack_debs: deb_names(&req.extra_debs),
         dep_hashes,
         chroot: &job.chroot_id,
-        mode: mode_name(&req.mode),
+        mode: req.mode.as_str(),
         profiles: &req.profiles,
         arch_all: req.arch_all,
         binnmu: req.binnmu.as_ref(),
@@ -508,61 +663,11 @@ fn reusable(state: &RunState, key: &JobKey, hash: &str, retry_failed: bool) -> O
     keep.then(|| r.clone())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    schedule: &mut Schedule,
-    state: &mut RunState,
-    results: &mut BTreeMap<JobKey, BuildResult>,
-    pending: &BTreeMap<JobKey, Job>,
-    events: &UnboundedSender<Event>,
-    run_dir: &Path,
-    key: &JobKey,
-    hash: String,
-    result: BuildResult,
-    ok: bool,
-) -> Result<(), Error> {
-    let reused = result.reused;
-    state.record(key, hash, result.clone());
-    let mut finished = vec![result.clone()];
-    results.insert(key.clone(), result);
-    for skip in schedule.finish(key, ok) {
-        let Some(job) = pending.get(&skip.job) else {
-            continue;
-        };
-        let skipped = BuildResult {
-            source: skip.job.source.clone(),
-            arch: skip.job.arch.clone(),
-            version: job.request.version.clone(),
-            outcome: Outcome::Skipped {
-                dependency: skip.failed.source.clone(),
-                arch: skip.failed.arch.clone(),
-            },
-            expected_failure: job.expected_failure.clone(),
-            log: None,
-            duration_secs: 0.0,
-            debs: Vec::new(),
-            reused: false,
-        };
-        state.record(&skip.job, String::new(), skipped.clone());
-        finished.push(skipped.clone());
-        results.insert(skip.job, skipped);
-    }
-    // On disk before anyone is told: a reporter never shows a result that a
-    // crash right after would lose. A reused result is on disk already (the
-    // end of the run saves its `reused` flag): a no-op rerun stays fast.
-    if !reused || finished.len() > 1 {
-        state.save(run_dir)?;
-    }
-    for result in finished {
-        let _ = events.send(Event::BuildFinished { result });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+    use std::path::Path;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

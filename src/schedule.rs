@@ -246,28 +246,55 @@ impl Schedule {
             Vec::new()
         } else {
             self.nodes[i].state = State::Failed;
-            let mut skipped = Vec::new();
-            let mut stack = self.nodes[i].dependents.clone();
-            let mut seen = BTreeSet::new();
-            while let Some(d) = stack.pop() {
-                if !seen.insert(d) {
-                    continue;
-                }
-                if matches!(self.nodes[d].state, State::Waiting | State::Ready) {
-                    self.nodes[d].state = State::Skipped;
-                    skipped.push(d);
-                    stack.extend(self.nodes[d].dependents.iter().copied());
-                }
-            }
-            skipped.sort_by(|&a, &b| self.nodes[a].spec.key.cmp(&self.nodes[b].spec.key));
-            skipped
-                .into_iter()
-                .map(|d| Skip {
-                    job: self.nodes[d].spec.key.clone(),
-                    failed: job.clone(),
-                })
-                .collect()
+            self.skip_dependents(i)
         }
+    }
+
+    /// Records jobs that failed before they could start (their bump, their
+    /// build copy, the artifacts they need) with the same rule as a failed
+    /// build: every transitive dependent that has not started is skipped
+    /// and returned, naming the first of `jobs` behind it. Jobs that
+    /// started, finished or are unknown are left alone.
+    pub fn fail_unstarted(&mut self, jobs: &[JobKey]) -> Vec<Skip> {
+        let failed: Vec<usize> = jobs
+            .iter()
+            .filter_map(|k| self.index.get(k).copied())
+            .filter(|&i| matches!(self.nodes[i].state, State::Waiting | State::Ready))
+            .collect();
+        for &i in &failed {
+            self.nodes[i].state = State::Failed;
+        }
+        failed
+            .into_iter()
+            .flat_map(|i| self.skip_dependents(i))
+            .collect()
+    }
+
+    /// Marks the transitive dependents of the failed job `i` that have not
+    /// started as skipped, naming `i` as the failure.
+    fn skip_dependents(&mut self, i: usize) -> Vec<Skip> {
+        let mut skipped = Vec::new();
+        let mut stack = self.nodes[i].dependents.clone();
+        let mut seen = BTreeSet::new();
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d) {
+                continue;
+            }
+            if matches!(self.nodes[d].state, State::Waiting | State::Ready) {
+                self.nodes[d].state = State::Skipped;
+                skipped.push(d);
+                stack.extend(self.nodes[d].dependents.iter().copied());
+            }
+        }
+        skipped.sort_by(|&a, &b| self.nodes[a].spec.key.cmp(&self.nodes[b].spec.key));
+        let failed = self.nodes[i].spec.key.clone();
+        skipped
+            .into_iter()
+            .map(|d| Skip {
+                job: self.nodes[d].spec.key.clone(),
+                failed: failed.clone(),
+            })
+            .collect()
     }
 
     /// Marks every job that has not started as cancelled and returns them
@@ -351,6 +378,34 @@ impl Schedule {
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
+}
+
+/// Every node `start` depends on through `edges`, directly or not, each
+/// once, depth first in the edges' order: the dependent's side of "a failure
+/// skips its dependents", for a caller holding edges rather than a
+/// `Schedule` (reports asking which failure blocked a build).
+pub fn upstream<'a, F>(start: &'a str, edges: F) -> Vec<&'a str>
+where
+    F: Fn(&str) -> Option<&'a [String]>,
+{
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut todo: Vec<&str> = edges(start)
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .map(String::as_str)
+        .collect();
+    while let Some(d) = todo.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        out.push(d);
+        if let Some(next) = edges(d) {
+            todo.extend(next.iter().rev().map(String::as_str));
+        }
+    }
+    out
 }
 
 fn topo_order(nodes: &[Node]) -> Result<Vec<usize>, Error> {
@@ -655,5 +710,63 @@ mod tests {
         ];
         assert_eq!(simulate(specs.clone(), 2).unwrap(), 20);
         assert_eq!(simulate(specs, 1).unwrap(), 30);
+    }
+
+    #[test]
+    fn a_failure_before_building_skips_dependents_like_a_failed_build() {
+        let specs = || {
+            vec![
+                spec("bump/amd64", &[], 1),
+                spec("copy/amd64", &[], 1),
+                spec("a/amd64", &["bump/amd64"], 1),
+                spec("b/amd64", &["a/amd64", "copy/amd64"], 1),
+                spec("c/amd64", &["copy/amd64"], 1),
+                spec("free/amd64", &[], 1),
+            ]
+        };
+        let mut s = Schedule::new(specs(), limits(1)).unwrap();
+        let skips = s.fail_unstarted(&[key("bump/amd64"), key("copy/amd64")]);
+        let got: Vec<String> = skips
+            .iter()
+            .map(|k| format!("{} <- {}", k.job, k.failed))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "a/amd64 <- bump/amd64",
+                "b/amd64 <- bump/amd64",
+                "c/amd64 <- copy/amd64"
+            ]
+        );
+        // Only the independent job is left, and the run can finish.
+        assert_eq!(s.start_next(), Some(key("free/amd64")));
+        assert!(s.finish(&key("free/amd64"), true).is_empty());
+        assert!(s.is_finished());
+        // The same graph failing `bump` while building skips the same jobs.
+        let mut t = Schedule::new(specs(), limits(2)).unwrap();
+        assert_eq!(t.start_next(), Some(key("bump/amd64")));
+        let built: Vec<String> = t
+            .finish(&key("bump/amd64"), false)
+            .iter()
+            .map(|k| k.job.to_string())
+            .collect();
+        assert_eq!(built, ["a/amd64", "b/amd64"]);
+        // A job that started is not failed again.
+        assert!(t.fail_unstarted(&[key("bump/amd64")]).is_empty());
+    }
+
+    #[test]
+    fn upstream_walks_dependencies_depth_first_once() {
+        let edges: BTreeMap<String, Vec<String>> = [
+            ("apps", vec!["blas", "runtime"]),
+            ("blas", vec!["runtime", "cmake"]),
+            ("runtime", vec!["cmake"]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+        .collect();
+        let got = upstream("apps", |s| edges.get(s).map(Vec::as_slice));
+        assert_eq!(got, ["blas", "runtime", "cmake"]);
+        assert!(upstream("cmake", |s| edges.get(s).map(Vec::as_slice)).is_empty());
     }
 }

@@ -17,19 +17,15 @@ use crate::events::BuildResult;
 use crate::schedule::JobKey;
 
 /// The state file's name inside the run directory.
-pub const STATE_FILE: &str = "state.json";
+pub use crate::rundir::STATE as STATE_FILE;
 /// Bumped when the file's layout changes; older files are then ignored.
 pub const SCHEMA: &str = "cascade-state/1";
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a cascade state file ({source}); move it away to start the run afresh")]
     Corrupt {
         path: PathBuf,
@@ -38,12 +34,7 @@ pub enum Error {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// Everything a build's result depends on. Two builds with equal inputs give
 /// the same result, so the second one can be skipped.
@@ -140,11 +131,11 @@ impl RunState {
     /// Reads `RUNDIR/state.json`; an absent file or one of an older schema is
     /// an empty state.
     pub fn load(run_dir: &Path) -> Result<RunState, Error> {
-        let path = run_dir.join(STATE_FILE);
+        let path = crate::rundir::RunDir::new(run_dir).state();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(RunState::new()),
-            Err(e) => return Err(io(&path)(e)),
+            Err(e) => return Err(io(&path)(e).into()),
         };
         let state: RunState =
             serde_json::from_str(&text).map_err(|source| Error::Corrupt { path, source })?;
@@ -157,7 +148,7 @@ impl RunState {
     /// Replaces `RUNDIR/state.json` atomically.
     pub fn save(&self, run_dir: &Path) -> Result<(), Error> {
         std::fs::create_dir_all(run_dir).map_err(io(run_dir))?;
-        let path = run_dir.join(STATE_FILE);
+        let path = crate::rundir::RunDir::new(run_dir).state();
         let json = serde_json::to_vec_pretty(self).map_err(|source| Error::Corrupt {
             path: path.clone(),
             source,

@@ -111,7 +111,8 @@ fn porting_jobs_under_sbuild() {
             timestamp: Some(1_764_590_400),
             targets: &targets,
         },
-    );
+    )
+    .unwrap();
     assert!(applied.failed.is_empty(), "{:?}", applied.failed);
     assert_eq!(applied.ported.len(), 2);
 
@@ -360,5 +361,8 @@ fn build_only_port_plans_a_build_copy() {
     );
     // A dry run writes nothing: the widened copy and its patch live in a
     // scratch directory that is gone afterwards (issue 17.3).
-    assert!(!dir.join("run").exists(), "a dry run made the run directory");
+    assert!(
+        !dir.join("run").exists(),
+        "a dry run made the run directory"
+    );
 }

@@ -128,12 +128,7 @@ pub(crate) fn options(
         let bad = || Error::Usage(format!("--mode `{m}`: expected ARCH=native|qemu|cross"));
         let (a, mode) = m.split_once('=').ok_or_else(bad)?;
         let a = Arch::new(a).ok_or_else(bad)?;
-        let mode = match mode {
-            "native" => BuildMode::Native,
-            "qemu" => BuildMode::Qemu,
-            "cross" => BuildMode::Cross,
-            _ => return Err(bad()),
-        };
+        let mode: BuildMode = mode.parse().map_err(|_| bad())?;
         modes.insert(a, mode);
     }
     if args.jobs == Some(0) {
@@ -189,10 +184,7 @@ impl ScratchRunDir {
         let dir = tempfile::Builder::new()
             .prefix("cascade-dry-run.")
             .tempdir()
-            .map_err(|source| Error::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(std::env::temp_dir(), source)))?;
         opts.run_dir = dir.path().to_path_buf();
         Ok(ScratchRunDir {
             opts,
@@ -234,7 +226,7 @@ pub(crate) fn build_and_report(
     let started = Instant::now();
     let io = |path: &std::path::Path| {
         let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io(crate::fsio::IoError::new(path, source))
     };
     if !args.dry_run {
         std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
@@ -263,7 +255,7 @@ pub(crate) fn build_and_report(
             scratch.options(),
             &maintainer,
             timestamp,
-        );
+        )?;
     }
     if args.dry_run {
         for job in &prepared.jobs {
@@ -338,9 +330,11 @@ pub(crate) fn execute_with_progress(
     tmp_base: &Path,
 ) -> Result<(Vec<BuildResult>, bool), Error> {
     let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
-    let rt = tokio::runtime::Runtime::new().map_err(|source| Error::Io {
-        path: PathBuf::from("(tokio runtime)"),
-        source,
+    let rt = tokio::runtime::Runtime::new().map_err(|source| {
+        Error::Io(crate::fsio::IoError::new(
+            PathBuf::from("(tokio runtime)"),
+            source,
+        ))
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = std::thread::spawn(move || {
@@ -391,10 +385,8 @@ fn guard_processes(
         );
     }
     let root = crate::sbuild::tmp_root(tmp_base, &opts.run_dir);
-    crate::sbuild::clear_tmp_root(&root).map_err(|source| Error::Io {
-        path: root.clone(),
-        source,
-    })?;
+    crate::sbuild::clear_tmp_root(&root)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(root.clone(), source)))?;
     let mut sbuild = sbuild.clone();
     sbuild.tmp_root = Some(root);
     sbuild.running = Some(groups::Running::new(&opts.run_dir));

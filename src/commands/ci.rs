@@ -175,12 +175,8 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     }
     let yaml = pipeline.to_yaml();
     match &args.out {
-        Some(path) => {
-            crate::outfile::write_out(path, yaml.as_bytes()).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?
-        }
+        Some(path) => crate::outfile::write_out(path, yaml.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?,
         None => print!("{yaml}"),
     }
     Ok(ExitCode::SUCCESS)

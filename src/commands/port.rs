@@ -84,10 +84,8 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
 
     // Plan in port mode; the jobs of widened sources build from build copies.
     if !opts.dry_run {
-        std::fs::create_dir_all(&opts.run_dir).map_err(|source| Error::Io {
-            path: opts.run_dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&opts.run_dir)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
     let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
@@ -102,7 +100,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         scratch.options(),
         &maintainer,
         config.source_date_epoch.and_then(|t| u64::try_from(t).ok()),
-    );
+    )?;
     for p in &applied.ported {
         println!(
             "port {}/{}: {}{}",

@@ -88,10 +88,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         .get(args.arch.as_str())
         .ok_or_else(|| Error::Usage(format!("no Packages for {}", args.arch)))?;
     let mut out = std::io::stdout().lock();
-    let w = |e: std::io::Error| Error::Io {
-        path: "<stdout>".into(),
-        source: e,
-    };
+    let w = |e: std::io::Error| Error::Io(crate::fsio::IoError::new("<stdout>", e));
     if args.parse_only {
         writeln!(
             out,

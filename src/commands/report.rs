@@ -108,13 +108,9 @@ fn port_contexts(
                 ctx.depends_on = plan.edges(arch.as_str());
             }
             for r in rep.results.iter().filter(|r| &r.arch == arch) {
-                if r.version.contains("~port") {
+                if crate::port::copy::is_port_version(&r.version) {
                     ctx.widened.insert(r.source.clone());
-                    let patch = run_dir
-                        .join("port")
-                        .join(arch.as_str())
-                        .join("patches")
-                        .join(format!("{}.patch", r.source));
+                    let patch = crate::rundir::RunDir::new(run_dir).port_patch(arch, &r.source);
                     if patch.exists() {
                         ctx.patches.insert(r.source.clone(), patch);
                     }

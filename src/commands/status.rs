@@ -74,28 +74,23 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         Format::Text => text::render(&status),
         Format::Html => html::render(&status),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&status).map_err(|e| Error::Io {
-                path: "<json>".into(),
-                source: std::io::Error::other(e),
+            let mut s = serde_json::to_string_pretty(&status).map_err(|e| {
+                Error::Io(crate::fsio::IoError::new(
+                    "<json>",
+                    std::io::Error::other(e),
+                ))
             })?;
             s.push('\n');
             s
         }
     };
     match &args.out {
-        Some(path) => {
-            crate::outfile::write_out(path, doc.as_bytes()).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?
-        }
+        Some(path) => crate::outfile::write_out(path, doc.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?,
         None => std::io::stdout()
             .lock()
             .write_all(doc.as_bytes())
-            .map_err(|source| Error::Io {
-                path: "<stdout>".into(),
-                source,
-            })?,
+            .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source)))?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,22 +18,23 @@ use debian_control::relations::{BuildProfile, VersionConstraint};
 use super::wildcard::arch_matches;
 
 /// A version comparison operator of a relation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     #[serde(rename = "<<")]
     Lt,
-    #[serde(rename = "<=")]
+    #[serde(rename = "<=", alias = "<")]
     Le,
     #[serde(rename = "=")]
     Eq,
-    #[serde(rename = ">=")]
+    #[serde(rename = ">=", alias = ">")]
     Ge,
     #[serde(rename = ">>")]
     Gt,
 }
 
 impl Op {
-    fn parse(s: &str) -> Option<Op> {
+    /// Parses an operator as written in a relation; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Op> {
         Some(match s {
             "<<" => Op::Lt,
             // `<` and `>` are obsolete spellings of `<=` and `>=` (policy 7.1).
@@ -53,6 +54,24 @@ impl Op {
             Op::Ge => ">=",
             Op::Gt => ">>",
         }
+    }
+
+    /// Does `ordering` (a version compared with the wanted one) satisfy this
+    /// operator?
+    pub fn accepts(self, ordering: std::cmp::Ordering) -> bool {
+        match self {
+            Op::Lt => ordering.is_lt(),
+            Op::Le => ordering.is_le(),
+            Op::Eq => ordering.is_eq(),
+            Op::Ge => ordering.is_ge(),
+            Op::Gt => ordering.is_gt(),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -82,14 +101,7 @@ impl Dep {
         ) else {
             return true;
         };
-        let ord = have.cmp(&want);
-        match op {
-            Op::Lt => ord.is_lt(),
-            Op::Le => ord.is_le(),
-            Op::Eq => ord.is_eq(),
-            Op::Ge => ord.is_ge(),
-            Op::Gt => ord.is_gt(),
-        }
+        op.accepts(have.cmp(&want))
     }
 }
 

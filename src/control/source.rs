@@ -146,6 +146,55 @@ impl SourceInfo {
         SourceInfo::from_control_str(&text, &path.display().to_string())
     }
 
+    /// Reads a .dsc (unsigned, as dpkg-source writes it, or clear-signed).
+    /// A .dsc is a Sources paragraph whose first field is `Source:` instead
+    /// of `Package:`; it is what sbuild builds, so plans are made from
+    /// exactly that.
+    pub fn from_dsc_file(path: &Path) -> Result<SourceInfo, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        SourceInfo::from_dsc_str(&text, &path.display().to_string())
+    }
+
+    /// Parses the text of a .dsc; `origin` names it in errors.
+    pub fn from_dsc_str(text: &str, origin: &str) -> Result<SourceInfo, Error> {
+        // Clear-signed: the paragraph sits between the armour header's blank
+        // line and the signature.
+        let body = match text.find("-----BEGIN PGP SIGNED MESSAGE-----") {
+            Some(_) => {
+                let start = text.find("\n\n").map(|i| i + 2).unwrap_or(0);
+                let end = text
+                    .find("-----BEGIN PGP SIGNATURE-----")
+                    .unwrap_or(text.len());
+                &text[start..end]
+            }
+            None => text,
+        };
+        let mut renamed = String::with_capacity(body.len());
+        for line in body.lines() {
+            match line.strip_prefix("Source:") {
+                Some(rest) => {
+                    renamed.push_str("Package:");
+                    renamed.push_str(rest);
+                }
+                None => renamed.push_str(line),
+            }
+            renamed.push('\n');
+        }
+        let syntax = |line: usize, message: String| Error::Syntax {
+            origin: origin.to_string(),
+            line,
+            message,
+        };
+        match paragraphs(&renamed).next() {
+            Some(Ok(para)) => SourceInfo::from_sources_paragraph(&para, origin),
+            Some(Err(e)) => Err(syntax(e.line, e.message)),
+            None => Err(syntax(1, "empty .dsc".into())),
+        }
+    }
+
     /// Parses the text of a `debian/control` file; `origin` names it in errors.
     /// Relations go through `debian-control`'s relaxed parser (substvars allowed).
     pub fn from_control_str(text: &str, origin: &str) -> Result<SourceInfo, Error> {

@@ -26,7 +26,7 @@ fn alt(text: &str) -> Alternative {
             let (op, version) = rest.trim_end_matches(')').split_once(' ').unwrap();
             Alternative {
                 version: Some(VersionReq {
-                    op: op.into(),
+                    op: crate::control::Op::parse(op).unwrap(),
                     version: version.into(),
                 }),
                 ..Alternative::new(name)

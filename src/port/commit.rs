@@ -9,12 +9,8 @@ use crate::git::{Author, CommitRequest, Vcs};
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error(
         "{}: debian/control has uncommitted changes; commit or stash them before --commit-port",
         repo.display()
@@ -54,18 +50,14 @@ pub fn commit_port(
         });
     }
     let path = repo.join(CONTROL);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?;
     let ported = super::widen(&path, &text, arch, options)?;
     if !ported.changed() {
         return Ok(None);
     }
-    std::fs::write(&path, &ported.text).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    std::fs::write(&path, &ported.text)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?;
     let msg = message(arch, &ported.changes);
     let id = vcs.commit(
         repo,

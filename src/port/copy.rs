@@ -13,6 +13,7 @@ use crate::arch::Arch;
 use crate::changelog::{self, Maintainer, NewEntry};
 use crate::process::Cmd;
 use crate::recipe::PortSettings;
+use crate::rundir::RunDir;
 
 /// The suffix that makes a porting version: `7.2.4-1~exp1~port1` sorts just
 /// below `7.2.4-1~exp1`, so a porting build never shadows the archive's or
@@ -28,12 +29,8 @@ pub const DISTRIBUTION: &str = "UNRELEASED";
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{source_name} {version}: `{version}{PORT_SUFFIX}` is not a valid Debian version")]
     Version {
         source_name: String,
@@ -62,12 +59,7 @@ pub enum Error {
     NoDsc { path: PathBuf },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
+use crate::fsio::at as io;
 
 /// Where the sources to port come from.
 #[derive(Clone, Copy, Debug)]
@@ -122,23 +114,14 @@ pub struct PortedSource {
     pub applied: Vec<String>,
 }
 
-/// `RUNDIR/port/ARCH/SOURCE/`: the build copy's directory.
-pub fn copy_dir(run_dir: &Path, arch: &Arch, source: &str) -> PathBuf {
-    run_dir.join("port").join(arch.as_str()).join(source)
-}
-
-/// `RUNDIR/port/ARCH/patches/SOURCE.patch`.
-pub fn patch_path(run_dir: &Path, arch: &Arch, source: &str) -> PathBuf {
-    run_dir
-        .join("port")
-        .join(arch.as_str())
-        .join("patches")
-        .join(format!("{source}.patch"))
-}
-
 /// The porting version of `version`.
 pub fn port_version(version: &str) -> String {
     format!("{version}{PORT_SUFFIX}")
+}
+
+/// Is `version` a porting version (a binNMU of one included)?
+pub fn is_port_version(version: &str) -> bool {
+    version.contains(PORT_SUFFIX)
 }
 
 /// `1:7.2.4+dfsg-1~exp1` → `7.2.4+dfsg`; a native version is its own
@@ -162,7 +145,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
             version: req.version.to_string(),
         });
     }
-    let dir = copy_dir(req.run_dir, req.arch, req.source);
+    let dir = RunDir::new(req.run_dir).port_copy(req.arch, req.source);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
     }
@@ -262,7 +245,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
     let patch = if combined.is_empty() {
         None
     } else {
-        let path = patch_path(req.run_dir, req.arch, req.source);
+        let path = RunDir::new(req.run_dir).port_patch(req.arch, req.source);
         let parent = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(io(parent))?;
         std::fs::write(&path, &combined).map_err(io(&path))?;
@@ -412,18 +395,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn paths() {
-        let arch = Arch::new("riscv64").unwrap();
-        assert_eq!(
-            patch_path(Path::new("/r"), &arch, "demo-smi"),
-            Path::new("/r/port/riscv64/patches/demo-smi.patch")
-        );
-        assert_eq!(
-            copy_dir(Path::new("/r"), &arch, "demo-smi"),
-            Path::new("/r/port/riscv64/demo-smi")
-        );
-    }
     /// Writes demo-smi 7.1.0 (upstream + debian/) as `DIR/demo-smi-7.1.0`
     /// with its orig tarball next to it, as dpkg-source expects.
     fn demo_tree(dir: &Path) -> PathBuf {

@@ -20,7 +20,7 @@ use crate::changelog::Maintainer;
 use crate::events::{BuildResult, Outcome};
 use crate::recipe::{PortSettings, Recipes};
 use crate::report::port::ArchContext;
-use crate::runner::Job;
+use crate::runner::{EarlyFailure, Job, take_failed};
 use crate::schedule::JobKey;
 
 /// What a porting run adds to a run.
@@ -58,7 +58,7 @@ pub fn needs_copy(widened: bool, settings: &PortSettings) -> bool {
 
 /// Changes the jobs of the porting arches (see the module documentation).
 /// Jobs on other arches and arch:all-only jobs pass unchanged.
-pub fn apply(jobs: Vec<Job>, run: &PortRun) -> Applied {
+pub fn apply(jobs: Vec<Job>, run: &PortRun) -> Result<Applied, crate::runner::Error> {
     let none = PortSettings::default();
     let mut contexts: BTreeMap<Arch, ArchContext> = run
         .targets
@@ -127,8 +127,18 @@ pub fn apply(jobs: Vec<Job>, run: &PortRun) -> Applied {
         }
         out.push(job);
     }
-    let (jobs, failed) = take_out(out, &broken);
-    Applied {
+    let broken: Vec<EarlyFailure> = broken
+        .into_iter()
+        .map(|(key, why)| {
+            let outcome = Outcome::Failed {
+                stage: "port".into(),
+                errors: vec![why],
+            };
+            EarlyFailure::Job(key, outcome)
+        })
+        .collect();
+    let (jobs, failed) = take_failed(out, &broken)?;
+    Ok(Applied {
         jobs,
         contexts: run
             .targets
@@ -137,64 +147,7 @@ pub fn apply(jobs: Vec<Job>, run: &PortRun) -> Applied {
             .collect(),
         failed,
         ported,
-    }
-}
-
-/// Removes the jobs whose build copy failed (a `failed` result at stage
-/// `port`) and, transitively, the jobs depending on them (`skipped`, naming
-/// the root).
-fn take_out(jobs: Vec<Job>, broken: &BTreeMap<JobKey, String>) -> (Vec<Job>, Vec<BuildResult>) {
-    if broken.is_empty() {
-        return (jobs, Vec::new());
-    }
-    // Root of each removed key; grown until nothing changes, so the jobs'
-    // order does not matter.
-    let mut root: BTreeMap<JobKey, JobKey> =
-        broken.keys().map(|k| (k.clone(), k.clone())).collect();
-    loop {
-        let mut grew = false;
-        for job in &jobs {
-            let key = job.key();
-            if root.contains_key(&key) {
-                continue;
-            }
-            if let Some(r) = job.deps.iter().find_map(|d| root.get(d)).cloned() {
-                root.insert(key, r);
-                grew = true;
-            }
-        }
-        if !grew {
-            break;
-        }
-    }
-    let mut keep = Vec::new();
-    let mut results = Vec::new();
-    for job in jobs {
-        let key = job.key();
-        let Some(r) = root.get(&key) else {
-            keep.push(job);
-            continue;
-        };
-        let outcome = match broken.get(&key) {
-            Some(why) => Outcome::Failed {
-                stage: "port".into(),
-                errors: vec![why.clone()],
-            },
-            None => Outcome::Skipped {
-                dependency: r.source.clone(),
-                arch: r.arch.clone(),
-            },
-        };
-        let mut result = BuildResult::not_built(
-            &job.request.source,
-            key.arch.clone(),
-            &job.request.version,
-            outcome,
-        );
-        result.expected_failure = job.expected_failure.clone();
-        results.push(result);
-    }
-    (keep, results)
+    })
 }
 
 /// Seconds since the epoch of a file's last modification (0 if unknown:
@@ -307,7 +260,8 @@ mod tests {
                 timestamp: None,
                 targets: &targets,
             },
-        );
+        )
+        .unwrap();
         let keys: Vec<String> = applied.jobs.iter().map(|j| j.key().to_string()).collect();
         assert_eq!(keys, ["demo-solver/riscv64", "demo-kernels/amd64"]);
         let solver = &applied.jobs[0].request;

@@ -6,10 +6,7 @@ use std::path::{Path, PathBuf};
 use super::model::{Error, Report};
 
 /// The files [`write_all`] writes, relative to its directory.
-pub const REPORT_JSON: &str = "report.json";
-pub const REPORT_HTML: &str = "report.html";
-pub const JUNIT_XML: &str = "junit.xml";
-pub const SUMMARY_MD: &str = "summary.md";
+pub use crate::rundir::{JUNIT_XML, REPORT_HTML, REPORT_JSON, SUMMARY_MD};
 
 /// Writes report.json, report.html, junit.xml and summary.md into `dir`
 /// and returns their paths.
@@ -32,18 +29,14 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Writes a file through a temporary sibling and a rename, so a reader (or
 /// a CI artifact upload) never sees half a report.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::outfile::write_atomic(path, bytes).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::outfile::write_atomic(path, bytes)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))
 }
 
 /// Writes a user-named `--out` file: see [`crate::outfile::write_out`].
 pub fn write_out(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::outfile::write_out(path, bytes).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::outfile::write_out(path, bytes)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))
 }
 
 #[cfg(test)]

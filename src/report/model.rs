@@ -14,12 +14,8 @@ pub const SCHEMA: &str = "cascade-report/1";
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a cascade report: {source}")]
     Parse {
         path: PathBuf,
@@ -252,10 +248,8 @@ impl Report {
 
     /// Reads a report.json.
     pub fn load(path: &Path) -> Result<Report, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
         let value: serde_json::Value =
             serde_json::from_str(&text).map_err(|source| Error::Parse {
                 path: path.to_path_buf(),
@@ -285,11 +279,12 @@ impl Report {
         if path.is_file() {
             return Report::load(path);
         }
-        let json = path.join("report.json");
+        let dir = crate::rundir::RunDir::new(path);
+        let json = dir.report_json();
         if json.is_file() {
             return Report::load(&json);
         }
-        if path.join(crate::state::STATE_FILE).is_file() {
+        if dir.state().is_file() {
             let state = crate::state::RunState::load(path)?;
             let duration = state.entries.values().map(|e| e.result.duration_secs).sum();
             return Ok(Report::new(
@@ -302,7 +297,7 @@ impl Report {
         // A CI report job: every build job's `results/PKG_ARCH.json`. GitLab
         // never starts the dependents of a failed job, so they leave none:
         // the pipeline's plan names what is missing.
-        let results_dir = path.join("results");
+        let results_dir = dir.results();
         if results_dir.is_dir() {
             let mut results = read_results_dir(&results_dir)?;
             if let Some(plan) = super::planned::RunPlan::load(path)? {
@@ -387,10 +382,7 @@ impl Report {
 
 /// Every `*.json` in `dir`, one `BuildResult` each, by file name.
 pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io(crate::fsio::IoError::new(dir.to_path_buf(), source));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -400,10 +392,8 @@ pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
     files
         .into_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?;
             serde_json::from_str(&text).map_err(|source| Error::Parse { path, source })
         })
         .collect()

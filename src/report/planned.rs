@@ -19,7 +19,7 @@ use crate::events::{BuildResult, Outcome};
 use crate::plan::Plan;
 use crate::plan::render::not_built_reason;
 
-pub const RUN_PLAN: &str = "plan.json";
+pub use crate::rundir::PLAN as RUN_PLAN;
 pub const SCHEMA: &str = "cascade-run-plan/1";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,12 +52,8 @@ pub struct PlannedSource {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{path}: not a run plan: {source}")]
     Parse {
         path: std::path::PathBuf,
@@ -107,11 +103,11 @@ impl RunPlan {
 
     /// `RUNDIR/plan.json`, or `None` when the run has none.
     pub fn load(run_dir: &Path) -> Result<Option<RunPlan>, Error> {
-        let path = run_dir.join(RUN_PLAN);
+        let path = crate::rundir::RunDir::new(run_dir).plan();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(Error::Io { path, source }),
+            Err(source) => return Err(Error::Io(crate::fsio::IoError::new(path, source))),
         };
         let plan: RunPlan = serde_json::from_str(&text).map_err(|source| Error::Parse {
             path: path.clone(),
@@ -145,7 +141,7 @@ impl RunPlan {
     /// sources.
     fn result_arch(&self, source: &str, arch: &Arch) -> Arch {
         if self.all_only.contains(source) {
-            Arch::new("all").unwrap_or_else(|| arch.clone())
+            Arch::ALL
         } else {
             arch.clone()
         }
@@ -177,21 +173,31 @@ impl RunPlan {
                     if known.contains_key(&key(&s.source, &arch)) {
                         continue;
                     }
-                    let outcome = match &s.not_built {
-                        Some(reason) => Outcome::Excluded {
-                            reason: reason.clone(),
-                        },
+                    let failed = match &s.not_built {
+                        Some(_) => None,
                         None => {
-                            match self
-                                .failed_dependency(&s.source, &a.arch, &edges, &known, &results)
-                            {
-                                Some((dependency, arch)) => Outcome::Skipped { dependency, arch },
-                                None => Outcome::Cancelled,
-                            }
+                            self.failed_dependency(&s.source, &a.arch, &edges, &known, &results)
                         }
                     };
+                    let (source, version) = (&s.source, &s.version);
+                    let result = match (&s.not_built, failed) {
+                        (_, Some((dep, at))) => {
+                            BuildResult::skipped(source, arch.clone(), version, &dep, &at)
+                        }
+                        (Some(reason), None) => {
+                            let reason = reason.clone();
+                            let outcome = Outcome::Excluded { reason };
+                            BuildResult::not_built(source, arch.clone(), version, outcome)
+                        }
+                        (None, None) => BuildResult::not_built(
+                            source,
+                            arch.clone(),
+                            version,
+                            Outcome::Cancelled,
+                        ),
+                    };
                     known.insert(key(&s.source, &arch), results.len());
-                    results.push(BuildResult::not_built(&s.source, arch, &s.version, outcome));
+                    results.push(result);
                 }
             }
         }
@@ -211,7 +217,7 @@ impl RunPlan {
             .map(|(i, s)| (s.to_string(), i))
             .collect();
         let col = |arch: &Arch| -> usize {
-            if arch.as_str() == "all" {
+            if arch.is_all() {
                 return 0;
             }
             self.arches
@@ -239,27 +245,16 @@ impl RunPlan {
         known: &BTreeMap<(String, String), usize>,
         results: &[BuildResult],
     ) -> Option<(String, Arch)> {
-        let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = edges.get(source)?.iter().map(String::as_str).collect();
-        todo.reverse();
-        while let Some(d) = todo.pop() {
-            if !seen.insert(d) {
-                continue;
-            }
+        let deps = crate::schedule::upstream(source, |s| edges.get(s).map(Vec::as_slice));
+        deps.into_iter().find_map(|d| {
             let at = self.result_arch(d, arch);
-            let r = known.get(&key(d, &at)).map(|&i| &results[i]);
-            match r.map(|r| &r.outcome) {
-                Some(o) if o.is_failure() => return Some((d.to_string(), at)),
-                Some(Outcome::Skipped { dependency, arch }) => {
-                    return Some((dependency.clone(), arch.clone()));
-                }
-                _ => {}
+            let r = known.get(&key(d, &at)).map(|&i| &results[i])?;
+            match &r.outcome {
+                o if o.is_failure() => Some((d.to_string(), at)),
+                Outcome::Skipped { dependency, arch } => Some((dependency.clone(), arch.clone())),
+                _ => None,
             }
-            if let Some(next) = edges.get(d) {
-                todo.extend(next.iter().rev().map(String::as_str));
-            }
-        }
-        None
+        })
     }
 }
 

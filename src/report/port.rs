@@ -28,9 +28,7 @@ use crate::events::{BuildResult, Outcome};
 /// The `schema` value of port.json; bumped on incompatible changes.
 pub const SCHEMA: &str = "cascade-port/1";
 /// The porting report's files in the run directory.
-pub const PORT_JSON: &str = "port.json";
-pub const PORT_MD: &str = "port.md";
-pub const PORT_TXT: &str = "port.txt";
+pub use crate::rundir::{PORT_JSON, PORT_MD, PORT_TXT};
 
 /// How many error lines a root failure keeps.
 const ERROR_LINES: usize = 5;
@@ -266,7 +264,7 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
     let all: BTreeMap<&str, &BuildResult> = input
         .results
         .iter()
-        .filter(|r| r.arch.as_str() == "all")
+        .filter(|r| r.arch.is_all())
         .map(|r| (r.source.as_str(), r))
         .collect();
     let previous: Option<BTreeMap<&str, &BuildResult>> = input.previous.map(|(rep, _)| {
@@ -286,31 +284,14 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
     // The failed stack dependencies of a source, transitively, by name
     // (`SOURCE/all` for an arch:all one).
     let failed_deps = |source: &str| -> BTreeSet<String> {
-        let mut roots = BTreeSet::new();
-        let mut seen = BTreeSet::new();
-        let mut todo: Vec<&str> = ctx
-            .depends_on
-            .get(source)
-            .map(|d| d.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        while let Some(d) = todo.pop() {
-            if !seen.insert(d) {
-                continue;
-            }
-            if let Some(r) = by_source.get(d) {
-                if r.outcome.is_failure() {
-                    roots.insert(d.to_string());
-                }
-            } else if let Some(r) = all.get(d)
-                && r.outcome.is_failure()
-            {
-                roots.insert(format!("{d}/all"));
-            }
-            if let Some(next) = ctx.depends_on.get(d) {
-                todo.extend(next.iter().map(String::as_str));
-            }
-        }
-        roots
+        let deps = crate::schedule::upstream(source, |s| ctx.depends_on.get(s).map(Vec::as_slice));
+        deps.into_iter()
+            .filter_map(|d| match (by_source.get(d), all.get(d)) {
+                (Some(r), _) => r.outcome.is_failure().then(|| d.to_string()),
+                (None, Some(r)) => r.outcome.is_failure().then(|| format!("{d}/all")),
+                (None, None) => None,
+            })
+            .collect()
     };
 
     let mut out = ArchPort {
@@ -725,9 +706,8 @@ pub fn write_all(report: &PortReport, dir: &Path) -> Result<Vec<PathBuf>, super:
 
 /// Reads a port.json (schema checked).
 pub fn load(path: &Path) -> Result<PortReport, super::Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| super::Error::Io {
-        path: path.to_path_buf(),
-        source,
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        super::Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source))
     })?;
     let rep: PortReport = serde_json::from_str(&text).map_err(|source| super::Error::Parse {
         path: path.to_path_buf(),
