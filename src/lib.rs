@@ -58,6 +58,7 @@ pub mod control;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod frontier;
 pub mod git;
 pub mod pipeline;
 pub mod plan;
