@@ -365,7 +365,7 @@ impl<'a> Explainer<'a> {
                 );
                 self.nodes[id].why.push(Why::BuildDeps { failure });
                 if let (Some(g), true) = (group, explain) {
-                    let deps = s.build_deps(arch, &self.profiles, self.indep);
+                    let deps = Query::relations(self.u, s, &self.profiles, self.indep);
                     for d in deps.get(g).cloned().unwrap_or_default() {
                         let child = self.binary(&d);
                         self.link(id, child);

@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use super::universe::{SourceRec, Universe};
-use crate::control::Profiles;
+use crate::control::{Dep, Profiles};
 
 /// Why a set of relations can't be installed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,6 +103,7 @@ fn cands<'a>(u: &'a Universe, q: &'a Query, item: Item) -> &'a [u32] {
     match item {
         Item::Root(i) => &q.groups[i as usize],
         Item::Pkg(k) => u.clause(k),
+        Item::Essential(i) => std::slice::from_ref(&u.essential()[i as usize]),
     }
 }
 
@@ -112,6 +113,7 @@ fn cands<'a>(u: &'a Universe, q: &'a Query, item: Item) -> &'a [u32] {
 enum Item {
     Root(u32),
     Pkg(u32),
+    Essential(u32),
 }
 
 struct Choice {
@@ -125,7 +127,6 @@ struct Choice {
 pub struct Solver<'u> {
     u: &'u Universe,
     viable: &'u [bool],
-    essential: Vec<u32>,
     installed: Vec<bool>,
     blocked: Vec<u32>,
     trail: Vec<u32>,
@@ -144,10 +145,27 @@ pub struct Query {
 }
 
 impl Query {
+    /// The OR-groups a build of `src` needs: build-essential (policy 4.2,
+    /// and dose adds it too), then its build relations for the arch.
+    pub fn relations(
+        u: &Universe,
+        src: &SourceRec,
+        profiles: &Profiles,
+        indep: bool,
+    ) -> Vec<Vec<Dep>> {
+        let mut groups = vec![vec![Dep {
+            name: "build-essential".into(),
+            archqual: None,
+            version: None,
+        }]];
+        groups.extend(src.build_deps(&u.arch, profiles, indep));
+        groups
+    }
+
     /// The build relations of `src` for the universe's arch.
     pub fn for_source(u: &Universe, src: &SourceRec, profiles: &Profiles, indep: bool) -> Query {
         let mut q = Query::default();
-        for group in src.build_deps(&u.arch, profiles, indep) {
+        for group in Query::relations(u, src, profiles, indep) {
             let mut c = Vec::new();
             for d in &group {
                 u.dep_candidates_ro(d, &mut c);
@@ -172,16 +190,9 @@ impl Query {
 impl<'u> Solver<'u> {
     pub fn new(u: &'u Universe, viable: &'u [bool]) -> Solver<'u> {
         let n = u.pkgs.len();
-        // One version of each Essential name: the highest, as apt would.
-        let mut essential: Vec<u32> = (0..n as u32)
-            .filter(|&p| u.pkgs[p as usize].essential)
-            .filter(|&p| u.named(u.pkg_name(p)).first() == Some(&p))
-            .collect();
-        essential.sort_unstable();
         Solver {
             u,
             viable,
-            essential,
             installed: vec![false; n],
             blocked: vec![0; n],
             trail: Vec::new(),
@@ -256,30 +267,17 @@ impl<'u> Solver<'u> {
     fn search(&mut self, q: &Query) -> Result<(), Failure> {
         let u = self.u;
         self.agenda.clear();
+        self.choices.clear();
+        // The Essential packages first (dose: every installation has them),
+        // so a conflict with one is blamed on the root relation that hits it.
+        self.agenda
+            .extend((0..u.essential().len() as u32).map(Item::Essential));
         self.agenda
             .extend((0..q.groups.len() as u32).map(Item::Root));
         let mut pos = 0usize;
         let mut steps = 0u64;
         let mut first_fail: Option<Item> = None;
-        let mut ess_done = false;
         loop {
-            // Essentials once the roots' closure is in: they are units, and
-            // a conflict with one must be found like any other.
-            if pos == self.agenda.len() && !ess_done {
-                ess_done = true;
-                for i in 0..self.essential.len() {
-                    let e = self.essential[i];
-                    if self.installed[e as usize] {
-                        continue;
-                    }
-                    if !self.can_install(e) {
-                        return Err(Failure::Conflict {
-                            relation: format!("essential package {}", u.pkg_name(e)),
-                        });
-                    }
-                    self.install(e);
-                }
-            }
             if pos == self.agenda.len() {
                 return Ok(());
             }
@@ -354,6 +352,10 @@ impl<'u> Solver<'u> {
         match item {
             Item::Root(i) => q.texts[i as usize].clone(),
             Item::Pkg(k) => self.u.clause_text(k),
+            Item::Essential(i) => format!(
+                "essential package {}",
+                self.u.pkg_name(self.u.essential()[i as usize])
+            ),
         }
     }
 

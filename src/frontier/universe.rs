@@ -29,7 +29,7 @@ pub enum MultiArch {
 enum Qual {
     /// None, `:native` or the native arch by name: any package here.
     Native,
-    /// `:any`: a `Multi-Arch: allowed` package.
+    /// `:any`: the real package (see `candidates_into`).
     Any,
     /// Another arch by name: nothing in a one-arch universe.
     Foreign,
@@ -76,6 +76,8 @@ pub struct Universe {
     cands: Vec<u32>,
     conf_atoms: Vec<Atom>,
     conf_targets: Vec<u32>,
+    /// The Essential packages, one version per name (the highest).
+    essential: Vec<u32>,
 }
 
 impl Universe {
@@ -216,6 +218,15 @@ impl Universe {
             self.pkgs[id].conflicts = start..self.conf_targets.len() as u32;
         }
         self.conf_atoms = Vec::new();
+        self.essential = (0..self.pkgs.len() as u32)
+            .filter(|&p| self.pkgs[p as usize].essential)
+            .filter(|&p| self.real[self.pkgs[p as usize].name as usize].first() == Some(&p))
+            .collect();
+    }
+
+    /// The Essential packages every installation includes.
+    pub fn essential(&self) -> &[u32] {
+        &self.essential
     }
 
     fn intern(&mut self, name: &str) -> u32 {
@@ -249,18 +260,20 @@ impl Universe {
 
     /// Appends the packages satisfying `a`: the real package of that name if
     /// its version fits, then providers (a versioned dep needs a versioned
-    /// Provides that fits, policy 7.5). `:any` needs `Multi-Arch: allowed`.
+    /// Provides that fits, policy 7.5). `:any` takes the real package only,
+    /// whatever its Multi-Arch, and no Provides: what dose-builddebcheck
+    /// answers for a native build (checked in tests/frontier.rs).
     fn candidates_into(&self, a: &Atom, out: &mut Vec<u32>) {
         if a.qual == Qual::Foreign {
             return;
         }
-        let allowed = |id: u32| {
-            a.qual != Qual::Any || self.pkgs[id as usize].multi_arch == MultiArch::Allowed
-        };
         for &id in &self.real[a.name as usize] {
-            if allowed(id) && fits(&a.constraint, self.pkgs[id as usize].parsed.as_ref()) {
+            if fits(&a.constraint, self.pkgs[id as usize].parsed.as_ref()) {
                 out.push(id);
             }
+        }
+        if a.qual == Qual::Any {
+            return;
         }
         for (id, v) in &self.provided[a.name as usize] {
             let ok = match (&a.constraint, v) {
@@ -268,7 +281,7 @@ impl Universe {
                 (Some(_), Some(v)) => fits(&a.constraint, Some(v)),
                 (Some(_), None) => false,
             };
-            if ok && allowed(*id) {
+            if ok {
                 out.push(*id);
             }
         }
