@@ -114,6 +114,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         profiles.clone(),
     );
     ex.set_indep(args.indep);
+    ex.set_expand_stack(true);
     for item in &args.items {
         ex.ask(item, Vec::new());
     }

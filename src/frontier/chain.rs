@@ -137,6 +137,9 @@ pub struct Explainer<'a> {
     memo: HashMap<(Kind, String), NodeId>,
     on_path: Vec<bool>,
     tops: Vec<Top>,
+    /// How many binaries deep the current explanation is (0: asked directly).
+    depth: usize,
+    expand_stack: bool,
 }
 
 impl<'a> Explainer<'a> {
@@ -159,12 +162,21 @@ impl<'a> Explainer<'a> {
             memo: HashMap::default(),
             on_path: Vec::new(),
             tops: Vec::new(),
+            depth: 0,
+            expand_stack: false,
         }
     }
 
     /// Also follow Build-Depends-Indep (off by default: a port builds arch-dependent packages).
     pub fn set_indep(&mut self, indep: bool) {
         self.indep = indep;
+    }
+
+    /// Follow binaries the stack builds into the stack's sources at any
+    /// depth (`cascade frontier`), rather than stopping there (`plan --port`,
+    /// whose plan explains the stack itself).
+    pub fn set_expand_stack(&mut self, expand: bool) {
+        self.expand_stack = expand;
     }
 
     /// Explains a relation as written (`a (>= 1) | b`), or a bare binary or
@@ -258,6 +270,7 @@ impl<'a> Explainer<'a> {
             Ok(id) => id,
             Err(id) => return id,
         };
+        self.depth += 1;
         let mut cands = Vec::new();
         self.u.dep_candidates_ro(dep, &mut cands);
         let builders: Vec<u32> = self.sources.building(&dep.name).to_vec();
@@ -274,9 +287,18 @@ impl<'a> Explainer<'a> {
             self.uninstallable(id, c);
         } else if !in_stack.is_empty() && in_stack.len() == dedup_names(self.sources, &builders) {
             self.nodes[id].why.push(Why::InStack { sources: in_stack });
+            // Asked about directly, a stack binary is explained like any
+            // other; reached from a chain, it points back into the stack.
+            if self.expand_stack || self.depth == 1 {
+                for &i in &builders {
+                    let child = self.source(i, Some(&dep.name));
+                    self.link(id, child);
+                }
+            }
         } else {
             self.absent(id, dep, &builders);
         }
+        self.depth -= 1;
         self.on_path[id] = false;
         id
     }
@@ -433,19 +455,35 @@ fn dedup_names(sources: &SourceSet, ids: &[u32]) -> usize {
 /// trailing version or ABI suffix: `rocm-device-libs-21` → `rocm-device-libs-22`),
 /// from what sources build and what this arch has (virtual names included).
 fn closest_names(u: &Universe, sources: &SourceSet, name: &str) -> Vec<String> {
+    let names = || {
+        sources
+            .binary_names()
+            .chain(u.all_names())
+            .filter(|n| *n != name)
+    };
     let stem = stem(name);
-    if stem.len() < 3 {
-        return Vec::new();
+    let mut same: BTreeSet<&str> = BTreeSet::new();
+    if stem.len() >= 3 {
+        same = names().filter(|n| self::stem(n) == stem).collect();
     }
-    let mut out: BTreeSet<&str> = sources
-        .binary_names()
-        .chain(u.all_names())
-        .filter(|n| *n != name && self::stem(n) == stem)
-        .collect();
-    let mut v: Vec<String> = std::mem::take(&mut out)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    if same.is_empty() {
+        // No rename: the names sharing the longest prefix (at least 6
+        // bytes), e.g. libhsakmt-dev → libhsa-runtime-dev.
+        let lcp = |n: &str| {
+            n.bytes()
+                .zip(name.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let best = names().map(lcp).max().unwrap_or(0);
+        if best >= 6 {
+            same = names().filter(|n| lcp(n) == best).collect();
+        }
+    }
+    let suffix = name.rsplit('-').next().unwrap_or("");
+    let mut v: Vec<String> = same.into_iter().map(str::to_string).collect();
+    // Same kind first (`-dev` for `-dev`).
+    v.sort_by_key(|n| !n.ends_with(suffix));
     v.truncate(8);
     v
 }
