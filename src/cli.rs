@@ -62,4 +62,6 @@ pub enum Command {
     Ci(commands::ci::Args),
     /// The team's survey: versions in unstable/experimental, binaries per arch, the porting frontier.
     Status(commands::status::Args),
+    /// Why binaries or sources are missing on an arch, through the whole archive, down to the roots.
+    Frontier(commands::frontier::Args),
 }

@@ -20,6 +20,7 @@
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
+//! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
@@ -64,6 +65,7 @@ pub mod control;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod frontier;
 pub mod fsio;
 pub mod git;
 pub mod groups;

@@ -8,6 +8,7 @@ pub mod check;
 pub mod ci;
 pub mod demo;
 pub mod doctor;
+pub mod frontier;
 pub mod plan;
 pub mod port;
 pub mod rdeps;
@@ -38,5 +39,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Report(a) => report::run(a, g),
         Command::Ci(a) => ci::run(a, g),
         Command::Status(a) => status::run(a, g),
+        Command::Frontier(a) => frontier::run(a, g),
     }
 }

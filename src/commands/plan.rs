@@ -111,13 +111,58 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         print!("{}", jobs_json(&plan, &indep_only));
         return Ok(ExitCode::SUCCESS);
     }
+    let chains = if args.port {
+        frontier_chains(&plan, &recipes, &stack, &args, &config)?
+    } else {
+        render::Chains::new()
+    };
     let out = match args.format {
-        Format::Text => render::text(&plan),
-        Format::Json => render::json(&plan),
+        Format::Text => render::text_with(&plan, &chains),
+        Format::Json => render::json_with(&plan, (!chains.is_empty()).then_some(&chains)),
         Format::Dot => render::dot(&plan),
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The blocker chains of each arch's porting frontier, through the whole
+/// archive (`crate::frontier`); arches without a frontier load nothing.
+fn frontier_chains(
+    plan: &crate::plan::Plan,
+    recipes: &recipe::Recipes,
+    stack: &recipe::Stack,
+    args: &Args,
+    config: &Config,
+) -> Result<render::Chains, Error> {
+    use crate::archive::{Fetcher, Mirror};
+    use crate::frontier::{Explainer, load};
+    let mirror = args
+        .archive
+        .mirror(config)
+        .unwrap_or_else(|| stack.mirror.clone());
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(config))?;
+    let names = load::stack_names(recipes.recipes.iter().map(|r| r.source.as_str()));
+    let profiles = crate::control::Profiles::new(
+        args.profiles
+            .clone()
+            .unwrap_or_else(|| stack.profiles.clone()),
+    );
+    let mut out = render::Chains::new();
+    for a in plan.arches.iter().filter(|a| !a.frontier.is_empty()) {
+        let loaded = load::load(&fetcher, &stack.base_suite, &[&stack.suite], &a.arch)?;
+        let mut ex = Explainer::new(
+            &loaded.universe,
+            &loaded.viable,
+            &loaded.sources,
+            &names,
+            profiles.clone(),
+        );
+        for m in &a.frontier {
+            ex.ask(&m.package, m.needed_by.clone());
+        }
+        out.insert(a.arch.clone(), ex.finish());
+    }
+    Ok(out)
 }
 
 /// The buildable (source, arch) jobs and their stack dependencies, for

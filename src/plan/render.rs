@@ -15,14 +15,27 @@ pub const JSON_SCHEMA: &str = "cascade-plan/1";
 struct JsonDoc<'a> {
     schema: &'static str,
     arches: &'a [ArchPlan],
+    /// `plan --port`: the blocker chains of each arch's frontier, by arch
+    /// (schema of `cascade frontier --format json`'s items/nodes/roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chains: Option<&'a Chains>,
 }
+
+/// Blocker chains of each arch's porting frontier, by arch name.
+pub type Chains = std::collections::BTreeMap<String, crate::frontier::Chains>;
 
 /// JSON: `{"schema": "cascade-plan/1", "arches": [...]}`, pretty-printed,
 /// ending with a newline.
 pub fn json(plan: &Plan) -> String {
+    json_with(plan, None)
+}
+
+/// [`json`] with the frontier's blocker chains (`plan --port`).
+pub fn json_with(plan: &Plan, chains: Option<&Chains>) -> String {
     let doc = JsonDoc {
         schema: JSON_SCHEMA,
         arches: &plan.arches,
+        chains,
     };
     // Serialising these structs can't fail: every map key is a string.
     let mut s = serde_json::to_string_pretty(&doc)
@@ -33,12 +46,18 @@ pub fn json(plan: &Plan) -> String {
 
 /// Text, one section per architecture.
 pub fn text(plan: &Plan) -> String {
+    text_with(plan, &Chains::new())
+}
+
+/// [`text`], with each frontier entry's blocker chain under it and the
+/// roots ranked after the frontier (`plan --port`).
+pub fn text_with(plan: &Plan, chains: &Chains) -> String {
     let mut out = String::new();
     for (i, a) in plan.arches.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        arch_text(&mut out, a);
+        arch_text(&mut out, a, chains.get(&a.arch));
     }
     out
 }
@@ -121,7 +140,7 @@ fn source_notes(s: &SourcePlan) -> String {
     }
 }
 
-fn arch_text(out: &mut String, a: &ArchPlan) {
+fn arch_text(out: &mut String, a: &ArchPlan, chains: Option<&crate::frontier::Chains>) {
     let buildable = a.order.len();
     let _ = writeln!(
         out,
@@ -176,6 +195,15 @@ fn arch_text(out: &mut String, a: &ArchPlan) {
         );
         for m in &a.frontier {
             let _ = writeln!(out, "  {}: needed by {}", m.package, m.needed_by.join(", "));
+            if let Some(c) = chains
+                && let Some(top) = c.tops.iter().find(|t| t.item == m.package)
+            {
+                crate::frontier::render::chain_text(out, c, &top.nodes, 2);
+            }
+        }
+        if let Some(c) = chains {
+            out.push('\n');
+            crate::frontier::render::roots_text(out, c, 20);
         }
     }
     if !a.cycles.is_empty() {

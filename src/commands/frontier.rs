@@ -1,0 +1,153 @@
+//! `cascade frontier`: why binaries or sources are missing on an arch,
+//! through the whole archive, down to the roots; `--all` answers for every
+//! source of the base suite (whole-archive buildability).
+
+use std::process::ExitCode;
+
+use crate::Error;
+use crate::arch::Arch;
+use crate::archive::{Fetcher, Mirror};
+use crate::cli::GlobalArgs;
+use crate::commands::args::ArchiveArgs;
+use crate::config::Config;
+use crate::control::Profiles;
+use crate::frontier::{Explainer, buildability, load, render};
+use crate::recipe;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The architecture to explain.
+    #[arg(long)]
+    pub arch: Arch,
+    /// Binaries (or relations such as `foo (>= 2)`) and sources to explain.
+    #[arg(value_name = "BINARY|SOURCE")]
+    pub items: Vec<String>,
+    /// Every source of the base suite that cannot be built on the arch,
+    /// with its failing relation; the roots count what each unblocks.
+    #[arg(long)]
+    pub all: bool,
+    /// Base suite (Packages and Sources); default: the stack's base suite, else sid.
+    #[arg(long)]
+    pub suite: Option<String>,
+    /// Extra suites whose Sources also count as builders (default: the stack's suite).
+    #[arg(long = "also", value_delimiter = ',')]
+    pub also: Option<Vec<String>>,
+    /// Include Build-Depends-Indep (dose-builddebcheck's default).
+    #[arg(long)]
+    pub indep: bool,
+    /// Build profiles to activate (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub profiles: Vec<String>,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Dot,
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    if args.items.is_empty() && !args.all {
+        return Err(Error::Usage(
+            "frontier: name a BINARY or SOURCE, or pass --all".into(),
+        ));
+    }
+    let config = Config::from_env()?;
+    // Outside a stack the command still answers for the archive alone.
+    let recipes = recipe::load(&global.recipes).ok();
+    let stack = recipes.as_ref().map(|r| &r.stack);
+    let base = args
+        .suite
+        .clone()
+        .or_else(|| stack.map(|s| s.base_suite.clone()))
+        .unwrap_or_else(|| "sid".into());
+    let also = args
+        .also
+        .clone()
+        .or_else(|| stack.map(|s| vec![s.suite.clone()]))
+        .unwrap_or_default();
+    let mirror = args
+        .archive
+        .mirror(&config)
+        .or_else(|| stack.map(|s| s.mirror.clone()))
+        .ok_or_else(|| Error::Usage("frontier: no --mirror and no stack to take it from".into()))?;
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
+    let also: Vec<&str> = also.iter().map(String::as_str).collect();
+    let loaded = load::load(&fetcher, &base, &also, args.arch.as_str())?;
+    let stack_names = load::stack_names(
+        recipes
+            .iter()
+            .flat_map(|r| r.recipes.iter().map(|x| x.source.as_str())),
+    );
+    let profiles = Profiles::new(args.profiles.iter().cloned());
+    let base_sources: Vec<_> = loaded
+        .base
+        .iter()
+        .map(|&i| loaded.sources.get(i).clone())
+        .collect();
+    let all = args.all.then(|| {
+        buildability(
+            &loaded.universe,
+            &loaded.viable,
+            &base_sources,
+            &profiles,
+            args.indep,
+        )
+    });
+    let mut ex = Explainer::new(
+        &loaded.universe,
+        &loaded.viable,
+        &loaded.sources,
+        &stack_names,
+        profiles.clone(),
+    );
+    ex.set_indep(args.indep);
+    ex.set_expand_stack(true);
+    for item in &args.items {
+        ex.ask(item, Vec::new());
+    }
+    if let Some(all) = &all {
+        for b in all.iter().filter(|b| b.failure.is_some()) {
+            ex.ask_source(&b.source, vec![b.source.clone()]);
+        }
+    }
+    let chains = ex.finish();
+    let out = match args.format {
+        Format::Text => {
+            let mut s = String::new();
+            if let Some(all) = &all {
+                render::all_text(&mut s, args.arch.as_str(), all);
+                s.push('\n');
+            }
+            if !args.items.is_empty() {
+                let items = crate::frontier::Chains {
+                    tops: chains
+                        .tops
+                        .iter()
+                        .filter(|t| args.items.contains(&t.item))
+                        .cloned()
+                        .collect(),
+                    ..chains.clone()
+                };
+                s.push_str(&render::text(&items));
+                if all.is_some() {
+                    s.push('\n');
+                    render::roots_text(&mut s, &chains, 50);
+                }
+            } else {
+                render::roots_text(&mut s, &chains, 50);
+            }
+            s
+        }
+        Format::Json => render::json(&chains, all.as_deref()),
+        Format::Dot => render::dot(&chains),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,85 @@
+//! Loading a universe and the sources of a mirror's suites, in parallel
+//! threads, through the parsed-index cache (`archive::cache`).
+
+use std::collections::BTreeSet;
+
+use super::solve::viable;
+use super::universe::{SourceSet, Universe};
+use crate::archive::{Error, Fetcher};
+
+/// What the frontier needs of a mirror: one arch's universe, its viability
+/// fixpoint, and the sources of the stack suite (first) and the base suite.
+pub struct Loaded {
+    pub universe: Universe,
+    pub viable: Vec<bool>,
+    pub sources: SourceSet,
+    /// How many of `sources` come from the base suite (the `--all` set).
+    pub base: Vec<u32>,
+}
+
+/// Loads `base` suite's Packages for `arch` (with `binary-all` when the
+/// Release says arch:all packages are not in the arch's index) and the
+/// Sources of `extra` suites (e.g. experimental) followed by `base`'s.
+pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result<Loaded, Error> {
+    let canon = |s: &str| {
+        if s == "unstable" {
+            "sid".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let base = canon(base);
+    let extra: Vec<String> = extra
+        .iter()
+        .map(|s| canon(s))
+        .filter(|s| *s != base)
+        .collect();
+    let release = fetcher.release(&base)?;
+    let (universe, texts) = std::thread::scope(|s| {
+        let uni = s.spawn(|| -> Result<Universe, Error> {
+            let rel = format!("dists/{base}/main/binary-{arch}/Packages");
+            let mut u = fetcher.with_index(&release, &rel, |t| Universe::parse(t, &rel, arch))?;
+            if !release.all_in_arch_indices {
+                let rel_all = format!("dists/{base}/main/binary-all/Packages");
+                if let Some(t) = fetcher.optional_index(&release, &rel_all)? {
+                    let mut text = fetcher.index(&release, &rel)?;
+                    text.push('\n');
+                    text.push_str(&t);
+                    u = Universe::parse(&text, &rel, arch)?;
+                }
+            }
+            Ok(u)
+        });
+        let mut suites: Vec<&str> = extra.iter().map(String::as_str).collect();
+        suites.push(&base);
+        let srcs = s.spawn(move || -> Result<SourceSet, Error> {
+            let mut set = SourceSet::default();
+            for suite in suites {
+                let rel = format!("dists/{suite}/main/source/Sources");
+                let release = fetcher.release(suite)?;
+                fetcher.with_index(&release, &rel, |t| set.add_suite(t, &rel, suite))?;
+            }
+            Ok(set)
+        });
+        let u = uni.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let t = srcs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (u, t)
+    });
+    let universe = universe?;
+    let sources = texts?;
+    let viable = viable(&universe);
+    let base_ids = (0..sources.sources.len() as u32)
+        .filter(|&i| sources.get(i).suite == base)
+        .collect();
+    Ok(Loaded {
+        universe,
+        viable,
+        sources,
+        base: base_ids,
+    })
+}
+
+/// The stack's source names, for "points back into the stack".
+pub fn stack_names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    names.into_iter().map(str::to_string).collect()
+}

@@ -1,0 +1,584 @@
+//! One architecture's binary packages as flat arrays, and a suite's sources.
+//!
+//! Names are interned to `u32`; every package's Depends/Pre-Depends become
+//! clauses (an OR of atoms) whose candidate packages are resolved once, so
+//! the solver only walks integer slices. Conflicts and Breaks (dose treats
+//! both alike) are resolved to target packages once as well.
+
+use std::ops::Range;
+
+use debversion::Version;
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::archive::Error;
+use crate::control::deb822::{Paragraph, paragraphs};
+use crate::control::relation::{Dep, Op, Relation, evaluate, parse_relations_with};
+use crate::control::{Profiles, SourceInfo};
+
+/// `Multi-Arch:` of a binary package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum MultiArch {
+    No,
+    Same,
+    Foreign,
+    Allowed,
+}
+
+/// What an architecture qualifier asks of a candidate, for a native build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Qual {
+    /// None, `:native` or the native arch by name: any package here.
+    Native,
+    /// `:any`: the real package (see `candidates_into`).
+    Any,
+    /// Another arch by name: nothing in a one-arch universe.
+    Foreign,
+}
+
+/// One alternative of a relation, interned.
+#[derive(Clone, Debug)]
+struct Atom {
+    name: u32,
+    qual: Qual,
+    constraint: Option<(Op, Version)>,
+}
+
+/// One binary package of the universe.
+#[derive(Clone, Debug)]
+pub struct Pkg {
+    pub name: u32,
+    pub version: String,
+    parsed: Option<Version>,
+    pub source: String,
+    pub multi_arch: MultiArch,
+    pub essential: bool,
+    /// Its Depends + Pre-Depends clauses, a range of [`Universe::clause_cands`].
+    deps: Range<u32>,
+    /// Its Conflicts + Breaks targets, a range of `conf_targets`.
+    conflicts: Range<u32>,
+}
+
+/// One architecture's Packages (arch:all included), flat.
+#[derive(Debug, Default)]
+pub struct Universe {
+    pub arch: String,
+    names: Vec<Box<str>>,
+    ids: HashMap<Box<str>, u32>,
+    pub pkgs: Vec<Pkg>,
+    /// Per name id: the packages of that name, highest version first.
+    real: Vec<Vec<u32>>,
+    /// Per name id: the packages providing it, with the provided version.
+    provided: Vec<Vec<(u32, Option<Version>)>>,
+    atoms: Vec<Atom>,
+    /// Clause k is `atoms[clause_atoms[k]]`; its candidates `cands[clause_cands[k]]`.
+    clause_atoms: Vec<Range<u32>>,
+    clause_cands: Vec<Range<u32>>,
+    cands: Vec<u32>,
+    conf_atoms: Vec<Atom>,
+    conf_targets: Vec<u32>,
+    /// The Essential packages, one version per name (the highest).
+    essential: Vec<u32>,
+}
+
+impl Universe {
+    /// Parses the text of one arch's Packages; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str, arch: &str) -> Result<Universe, Error> {
+        let mut u = Universe {
+            arch: arch.to_string(),
+            ..Universe::default()
+        };
+        let mut pending_conf: Vec<Range<u32>> = Vec::new();
+        let mut seen: HashMap<(u32, String), ()> = HashMap::default();
+        let mut paras = paragraphs(text);
+        let mut p = Paragraph::default();
+        while let Some(r) = paras.next_into(&mut p) {
+            r.map_err(|e| para_error(origin, e.line, e.message))?;
+            let Some((pkg, conf)) = u.package(&p, origin, &mut seen)? else {
+                continue;
+            };
+            u.pkgs.push(pkg);
+            pending_conf.push(conf);
+        }
+        u.resolve(pending_conf);
+        Ok(u)
+    }
+
+    /// One paragraph → a package (`None` for a duplicate name+version or
+    /// another arch) and its pending conflict atoms.
+    fn package(
+        &mut self,
+        p: &Paragraph<'_>,
+        origin: &str,
+        seen: &mut HashMap<(u32, String), ()>,
+    ) -> Result<Option<(Pkg, Range<u32>)>, Error> {
+        let need = |f: &'static str| {
+            p.get(f)
+                .ok_or_else(|| para_error(origin, p.line, format!("missing field {f}")))
+        };
+        let arch = need("Architecture")?;
+        if arch != "all" && arch != self.arch {
+            return Ok(None);
+        }
+        let name = self.intern(need("Package")?);
+        let version = need("Version")?.to_string();
+        if seen.insert((name, version.clone()), ()).is_some() {
+            return Ok(None);
+        }
+        let id = self.pkgs.len() as u32;
+        let rels = |f: &str| -> Result<Vec<Vec<Dep>>, Error> {
+            match p.field(f) {
+                None => Ok(Vec::new()),
+                Some(fl) => parse_relations_with(fl.value, |r| r.dep)
+                    .map_err(|m| para_error(origin, fl.line, format!("{f}: {m}"))),
+            }
+        };
+        let first = self.clause_atoms.len() as u32;
+        for group in rels("Pre-Depends")?.iter().chain(&rels("Depends")?) {
+            let start = self.atoms.len() as u32;
+            for d in group {
+                let a = self.atom(d);
+                self.atoms.push(a);
+            }
+            self.clause_atoms.push(start..self.atoms.len() as u32);
+        }
+        let deps = first..self.clause_atoms.len() as u32;
+        let cstart = self.conf_atoms.len() as u32;
+        for d in rels("Conflicts")?.iter().chain(&rels("Breaks")?).flatten() {
+            let a = self.atom(d);
+            self.conf_atoms.push(a);
+        }
+        let conf = cstart..self.conf_atoms.len() as u32;
+        let parsed = version.parse::<Version>().ok();
+        for d in rels("Provides")?.iter().flatten() {
+            let n = self.intern(&d.name);
+            let v = d.version.as_ref().and_then(|(_, v)| v.parse().ok());
+            self.provided[n as usize].push((id, v));
+        }
+        let source = match p.get("Source") {
+            Some(s) => s.split_once('(').map_or(s, |(n, _)| n).trim().to_string(),
+            None => self.names[name as usize].to_string(),
+        };
+        let multi_arch = match p.get("Multi-Arch") {
+            Some("same") => MultiArch::Same,
+            Some("foreign") => MultiArch::Foreign,
+            Some("allowed") => MultiArch::Allowed,
+            _ => MultiArch::No,
+        };
+        self.real[name as usize].push(id);
+        let pkg = Pkg {
+            name,
+            version,
+            parsed,
+            source,
+            multi_arch,
+            essential: p.get("Essential") == Some("yes"),
+            deps,
+            conflicts: 0..0,
+        };
+        Ok(Some((pkg, conf)))
+    }
+
+    /// Resolves every clause's candidates and every package's conflict targets.
+    fn resolve(&mut self, pending_conf: Vec<Range<u32>>) {
+        for list in &mut self.real {
+            if list.len() > 1 {
+                let pkgs = &self.pkgs;
+                list.sort_by(|a, b| cmp_version(&pkgs[*b as usize], &pkgs[*a as usize]));
+            }
+        }
+        let mut scratch = Vec::new();
+        self.clause_cands = Vec::with_capacity(self.clause_atoms.len());
+        for k in 0..self.clause_atoms.len() {
+            scratch.clear();
+            for a in self.clause_atoms[k].clone() {
+                self.candidates_into(&self.atoms[a as usize], &mut scratch);
+            }
+            let start = self.cands.len() as u32;
+            for &c in &scratch {
+                if !self.cands[start as usize..].contains(&c) {
+                    self.cands.push(c);
+                }
+            }
+            self.clause_cands.push(start..self.cands.len() as u32);
+        }
+        for (id, conf) in pending_conf.into_iter().enumerate() {
+            scratch.clear();
+            for a in conf {
+                self.candidates_into(&self.conf_atoms[a as usize], &mut scratch);
+            }
+            // Other versions of the same name can't be installed alongside.
+            scratch.extend(self.real[self.pkgs[id].name as usize].iter().copied());
+            let start = self.conf_targets.len() as u32;
+            for &c in &scratch {
+                // A package may conflict with what it provides itself (policy 7.6.2).
+                if c as usize != id && !self.conf_targets[start as usize..].contains(&c) {
+                    self.conf_targets.push(c);
+                }
+            }
+            self.pkgs[id].conflicts = start..self.conf_targets.len() as u32;
+        }
+        self.conf_atoms = Vec::new();
+        self.essential = (0..self.pkgs.len() as u32)
+            .filter(|&p| self.pkgs[p as usize].essential)
+            .filter(|&p| self.real[self.pkgs[p as usize].name as usize].first() == Some(&p))
+            .collect();
+    }
+
+    /// The Essential packages every installation includes.
+    pub fn essential(&self) -> &[u32] {
+        &self.essential
+    }
+
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        self.real.push(Vec::new());
+        self.provided.push(Vec::new());
+        id
+    }
+
+    fn atom(&mut self, d: &Dep) -> Atom {
+        let qual = match d.archqual.as_deref() {
+            None | Some("native") => Qual::Native,
+            Some("any") => Qual::Any,
+            Some(a) if a == self.arch => Qual::Native,
+            Some(_) => Qual::Foreign,
+        };
+        Atom {
+            name: self.intern(&d.name),
+            qual,
+            constraint: d
+                .version
+                .as_ref()
+                .and_then(|(op, v)| Some((*op, v.parse().ok()?))),
+        }
+    }
+
+    /// Appends the packages satisfying `a`: the real package of that name if
+    /// its version fits, then providers (a versioned dep needs a versioned
+    /// Provides that fits, policy 7.5). `:any` takes the real package only,
+    /// whatever its Multi-Arch, and no Provides: what dose-builddebcheck
+    /// answers for a native build (checked in tests/frontier.rs).
+    fn candidates_into(&self, a: &Atom, out: &mut Vec<u32>) {
+        if a.qual == Qual::Foreign {
+            return;
+        }
+        for &id in &self.real[a.name as usize] {
+            if fits(&a.constraint, self.pkgs[id as usize].parsed.as_ref()) {
+                out.push(id);
+            }
+        }
+        if a.qual == Qual::Any {
+            return;
+        }
+        for (id, v) in &self.provided[a.name as usize] {
+            let ok = match (&a.constraint, v) {
+                (None, _) => true,
+                (Some(_), Some(v)) => fits(&a.constraint, Some(v)),
+                (Some(_), None) => false,
+            };
+            if ok {
+                out.push(*id);
+            }
+        }
+    }
+
+    /// The candidates of one build relation (a source's, not in the universe).
+    pub fn dep_candidates(&mut self, d: &Dep, out: &mut Vec<u32>) {
+        let a = self.atom(d);
+        self.candidates_into(&a, out);
+    }
+
+    /// Like [`Self::dep_candidates`] without interning (`&self`): an unknown
+    /// name has no candidates.
+    pub fn dep_candidates_ro(&self, d: &Dep, out: &mut Vec<u32>) {
+        let Some(&name) = self.ids.get(d.name.as_str()) else {
+            return;
+        };
+        let qual = match d.archqual.as_deref() {
+            None | Some("native") => Qual::Native,
+            Some("any") => Qual::Any,
+            Some(a) if a == self.arch => Qual::Native,
+            Some(_) => Qual::Foreign,
+        };
+        let constraint = d
+            .version
+            .as_ref()
+            .and_then(|(op, v)| Some((*op, v.parse().ok()?)));
+        self.candidates_into(
+            &Atom {
+                name,
+                qual,
+                constraint,
+            },
+            out,
+        );
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn pkg_name(&self, pkg: u32) -> &str {
+        self.name(self.pkgs[pkg as usize].name)
+    }
+
+    /// The packages named `name` (highest version first).
+    pub fn named(&self, name: &str) -> &[u32] {
+        self.ids
+            .get(name)
+            .map_or(&[], |&id| &self.real[id as usize])
+    }
+
+    /// The packages providing `name`.
+    pub fn providers(&self, name: &str) -> impl Iterator<Item = u32> + '_ {
+        self.ids
+            .get(name)
+            .into_iter()
+            .flat_map(|&id| self.provided[id as usize].iter().map(|(p, _)| *p))
+    }
+
+    /// Every interned name (real and virtual), for "closest name" searches.
+    pub fn all_names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
+    }
+
+    pub(crate) fn deps_of(&self, pkg: u32) -> Range<u32> {
+        self.pkgs[pkg as usize].deps.clone()
+    }
+
+    pub(crate) fn clause(&self, k: u32) -> &[u32] {
+        let r = &self.clause_cands[k as usize];
+        &self.cands[r.start as usize..r.end as usize]
+    }
+
+    pub(crate) fn clause_count(&self) -> usize {
+        self.clause_cands.len()
+    }
+
+    /// Clause `k` as written: `a (>= 1) | b:any`.
+    pub fn clause_text(&self, k: u32) -> String {
+        let r = &self.clause_atoms[k as usize];
+        self.atoms[r.start as usize..r.end as usize]
+            .iter()
+            .map(|a| self.atom_text(a))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// The names clause `k` mentions.
+    pub fn clause_names(&self, k: u32) -> Vec<&str> {
+        let r = &self.clause_atoms[k as usize];
+        self.atoms[r.start as usize..r.end as usize]
+            .iter()
+            .map(|a| self.name(a.name))
+            .collect()
+    }
+
+    /// Clause `k` as deps, to explain each alternative.
+    pub fn clause_deps(&self, k: u32) -> Vec<Dep> {
+        let r = &self.clause_atoms[k as usize];
+        self.atoms[r.start as usize..r.end as usize]
+            .iter()
+            .map(|a| Dep {
+                name: self.name(a.name).to_string(),
+                archqual: match a.qual {
+                    Qual::Native => None,
+                    Qual::Any => Some("any".into()),
+                    Qual::Foreign => Some("foreign".into()),
+                },
+                version: a.constraint.as_ref().map(|(op, v)| (*op, v.to_string())),
+            })
+            .collect()
+    }
+
+    fn atom_text(&self, a: &Atom) -> String {
+        let q = match a.qual {
+            Qual::Native => "",
+            Qual::Any => ":any",
+            Qual::Foreign => ":foreign",
+        };
+        match &a.constraint {
+            Some((op, v)) => format!("{}{q} ({} {v})", self.name(a.name), op.as_str()),
+            None => format!("{}{q}", self.name(a.name)),
+        }
+    }
+
+    pub(crate) fn conflicts_of(&self, pkg: u32) -> &[u32] {
+        let r = &self.pkgs[pkg as usize].conflicts;
+        &self.conf_targets[r.start as usize..r.end as usize]
+    }
+}
+
+fn cmp_version(a: &Pkg, b: &Pkg) -> std::cmp::Ordering {
+    match (&a.parsed, &b.parsed) {
+        (Some(x), Some(y)) => x.cmp(y),
+        _ => a.version.cmp(&b.version),
+    }
+}
+
+/// Does a package of version `have` meet `constraint`? A version that does
+/// not parse meets it, as in [`Dep::satisfied_by_version`].
+fn fits(constraint: &Option<(Op, Version)>, have: Option<&Version>) -> bool {
+    let (Some((op, want)), Some(have)) = (constraint, have) else {
+        return true;
+    };
+    let ord = have.cmp(want);
+    match op {
+        Op::Lt => ord.is_lt(),
+        Op::Le => ord.is_le(),
+        Op::Eq => ord.is_eq(),
+        Op::Ge => ord.is_ge(),
+        Op::Gt => ord.is_gt(),
+    }
+}
+
+fn para_error(origin: &str, line: usize, message: String) -> Error {
+    Error::Paragraph {
+        file: origin.to_string(),
+        line,
+        message,
+    }
+}
+
+/// One source of a suite: what the planner knows ([`SourceInfo`]) plus its
+/// Build-Conflicts, which only buildability needs.
+#[derive(Clone, Debug)]
+pub struct SourceRec {
+    pub info: SourceInfo,
+    pub suite: String,
+    pub build_conflicts: Vec<Vec<Relation>>,
+    pub build_conflicts_arch: Vec<Vec<Relation>>,
+    pub build_conflicts_indep: Vec<Vec<Relation>>,
+}
+
+impl SourceRec {
+    /// Build-Depends (+ -Arch, + -Indep if `indep`) for `arch` and `profiles`.
+    pub fn build_deps(&self, arch: &str, profiles: &Profiles, indep: bool) -> Vec<Vec<Dep>> {
+        let mut d = evaluate(&self.info.build_depends, arch, profiles);
+        d.extend(evaluate(&self.info.build_depends_arch, arch, profiles));
+        if indep {
+            d.extend(evaluate(&self.info.build_depends_indep, arch, profiles));
+        }
+        d
+    }
+
+    /// Build-Conflicts (+ -Arch, + -Indep if `indep`), flattened.
+    pub fn build_conflicts(&self, arch: &str, profiles: &Profiles, indep: bool) -> Vec<Dep> {
+        let mut d = evaluate(&self.build_conflicts, arch, profiles);
+        d.extend(evaluate(&self.build_conflicts_arch, arch, profiles));
+        if indep {
+            d.extend(evaluate(&self.build_conflicts_indep, arch, profiles));
+        }
+        d.into_iter().flatten().collect()
+    }
+}
+
+/// The sources of one or more suites (earlier suites first), with a
+/// binary → sources map from `Package-List` (or `Binary`).
+#[derive(Clone, Debug, Default)]
+pub struct SourceSet {
+    pub sources: Vec<SourceRec>,
+    by_name: HashMap<String, Vec<u32>>,
+    by_binary: HashMap<String, Vec<u32>>,
+}
+
+impl SourceSet {
+    /// Parses a Sources text of `suite` and adds its sources. Like
+    /// `archive::Sources`, `Extra-Source-Only: yes` entries are skipped and
+    /// only a name's highest version is kept within one suite.
+    pub fn add_suite(&mut self, text: &str, origin: &str, suite: &str) -> Result<(), Error> {
+        let mut paras = paragraphs(text);
+        let mut p = Paragraph::default();
+        let mut local: HashMap<String, u32> = HashMap::default();
+        while let Some(r) = paras.next_into(&mut p) {
+            r.map_err(|e| para_error(origin, e.line, e.message))?;
+            if p.get("Extra-Source-Only") == Some("yes") {
+                continue;
+            }
+            let rec = source_rec(&p, origin, suite)?;
+            match local.get(&rec.info.name) {
+                Some(&i) => {
+                    let old = &self.sources[i as usize].info.version;
+                    if newer(rec.info.version.as_deref(), old.as_deref()) {
+                        self.sources[i as usize] = rec;
+                    }
+                }
+                None => {
+                    local.insert(rec.info.name.clone(), self.sources.len() as u32);
+                    self.sources.push(rec);
+                }
+            }
+        }
+        self.index();
+        Ok(())
+    }
+
+    fn index(&mut self) {
+        self.by_name.clear();
+        self.by_binary.clear();
+        for (i, s) in self.sources.iter().enumerate() {
+            self.by_name
+                .entry(s.info.name.clone())
+                .or_default()
+                .push(i as u32);
+            for b in &s.info.binaries {
+                self.by_binary
+                    .entry(b.name.clone())
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+    }
+
+    /// The sources named `name`, one per suite, earlier suites first.
+    pub fn named(&self, name: &str) -> &[u32] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The sources whose Package-List names `binary`.
+    pub fn building(&self, binary: &str) -> &[u32] {
+        self.by_binary.get(binary).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every binary name some source builds, for "closest name" searches.
+    pub fn binary_names(&self) -> impl Iterator<Item = &str> {
+        self.by_binary.keys().map(String::as_str)
+    }
+
+    pub fn get(&self, i: u32) -> &SourceRec {
+        &self.sources[i as usize]
+    }
+}
+
+fn newer(a: Option<&str>, b: Option<&str>) -> bool {
+    match (
+        a.and_then(|v| v.parse::<Version>().ok()),
+        b.and_then(|v| v.parse::<Version>().ok()),
+    ) {
+        (Some(a), Some(b)) => a > b,
+        _ => a > b,
+    }
+}
+
+fn source_rec(p: &Paragraph<'_>, origin: &str, suite: &str) -> Result<SourceRec, Error> {
+    let info = SourceInfo::from_sources_paragraph(p, origin)?;
+    let rel = |f: &str| -> Result<Vec<Vec<Relation>>, Error> {
+        match p.field(f) {
+            None => Ok(Vec::new()),
+            Some(fl) => crate::control::parse_relations(fl.value)
+                .map_err(|m| para_error(origin, fl.line, format!("{f}: {m}"))),
+        }
+    };
+    Ok(SourceRec {
+        info,
+        suite: suite.to_string(),
+        build_conflicts: rel("Build-Conflicts")?,
+        build_conflicts_arch: rel("Build-Conflicts-Arch")?,
+        build_conflicts_indep: rel("Build-Conflicts-Indep")?,
+    })
+}
