@@ -522,6 +522,9 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
             node.plan_arch,
             if node.port { " --port" } else { "" }
         ));
+        // Only what dependents and the report need goes up, within Salsa's
+        // artifact cap (CASCADE_ARTIFACT_BUDGET).
+        script.push("cascade ci artifacts".to_string());
         built.push(format!("{}:{}", node.source, node.arch));
         jobs.push((
             name.clone(),

@@ -45,6 +45,7 @@
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; the run's plan.json    | `events`, `plan`, `schedule` (which failure blocked a build), `rundir` |
+//! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
 //! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
 //! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
@@ -54,6 +55,7 @@
 
 pub mod arch;
 pub mod archive;
+pub mod artifacts;
 pub mod buildlog;
 pub mod bump;
 pub mod changelog;

@@ -1018,3 +1018,61 @@ fn porting_pipeline_skips_the_dependents_of_an_expected_failure() {
         "{failing}"
     );
 }
+
+/// `cascade ci artifacts`: a build job passes on no test or debug packages,
+/// and fails naming the budget when what is left is still too big (17.12).
+#[test]
+fn a_build_jobs_artifacts_leave_out_tests_and_keep_to_the_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("cascade-run");
+    let amd64 = run.join("debs/amd64");
+    std::fs::create_dir_all(&amd64).unwrap();
+    std::fs::write(
+        amd64.join("librocprim-dev_7.2.4-1_amd64.deb"),
+        vec![0; 4000],
+    )
+    .unwrap();
+    std::fs::write(
+        amd64.join("librocprim-tests_7.2.4-1_amd64.deb"),
+        vec![0; 9000],
+    )
+    .unwrap();
+    let out = Cargo::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["ci", "artifacts", "--budget", "5K"])
+        .env_remove("CASCADE_ARTIFACT_BUDGET")
+        .env_remove("CASCADE_ARTIFACTS_ALL")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("left out 1 test, benchmark and debug-symbol packages"),
+        "{out}"
+    );
+    assert!(amd64.join("librocprim-dev_7.2.4-1_amd64.deb").exists());
+    assert!(!amd64.join("librocprim-tests_7.2.4-1_amd64.deb").exists());
+    let err = Cargo::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(tmp.path())
+        .args(["ci", "artifacts"])
+        .env("CASCADE_ARTIFACT_BUDGET", "3K")
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(err).unwrap();
+    assert!(
+        err.contains("would weigh 4.0 kB, over the budget of 3.0 kB"),
+        "{err}"
+    );
+    assert!(err.contains("librocprim-dev_7.2.4-1_amd64.deb"), "{err}");
+    assert!(
+        !run.join("debs").exists(),
+        "over budget, no .deb is passed on"
+    );
+}

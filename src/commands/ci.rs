@@ -27,6 +27,25 @@ pub enum Command {
     /// Write a GitLab child pipeline: one job per package × arch, `needs:`
     /// along the build DAG, a final report job.
     Generate(Box<GenerateArgs>),
+    /// In a build job, before the upload: leave out the .debs no dependent
+    /// needs (-tests, -bench, -dbgsym) and fail, passing no .debs on, when
+    /// the artifacts would still exceed the budget.
+    Artifacts(ArtifactsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ArtifactsArgs {
+    /// The job's run directory.
+    #[arg(long, default_value = ci::RUN_DIR)]
+    pub run_dir: PathBuf,
+    /// The most the artifacts may weigh (bytes, or with K, M, G); Salsa caps
+    /// artifacts at 750 MB.
+    #[arg(long, env = "CASCADE_ARTIFACT_BUDGET", default_value = "700M",
+          value_parser = crate::artifacts::parse_size)]
+    pub budget: u64,
+    /// Pass test, benchmark and debug-symbol packages on too.
+    #[arg(long, env = "CASCADE_ARTIFACTS_ALL")]
+    pub keep_all: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,7 +105,42 @@ pub struct GenerateArgs {
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     match args.command {
         Command::Generate(a) => generate(*a, global),
+        Command::Artifacts(a) => artifacts(&a),
     }
+}
+
+fn artifacts(args: &ArtifactsArgs) -> Result<ExitCode, Error> {
+    use crate::artifacts::{apply, human as mb, survey};
+    let plan = survey(&args.run_dir, args.budget, args.keep_all)?;
+    apply(&args.run_dir, &plan)?;
+    if !plan.left_out.is_empty() {
+        let size = plan.left_out.iter().map(|f| f.size).sum();
+        println!(
+            "artifacts: left out {} test, benchmark and debug-symbol packages ({}; --keep-all passes them on)",
+            plan.left_out.len(),
+            mb(size)
+        );
+    }
+    if !plan.over_budget() {
+        println!("artifacts: {} of {}", mb(plan.total), mb(plan.budget));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut largest = plan.kept.clone();
+    largest.sort_by_key(|f| std::cmp::Reverse(f.size));
+    let names: Vec<String> = largest
+        .iter()
+        .take(3)
+        .map(|f| format!("{} ({})", f.path.display(), mb(f.size)))
+        .collect();
+    eprintln!(
+        "cascade: error: the artifacts would weigh {}, over the budget of {} \
+         (--budget, CASCADE_ARTIFACT_BUDGET); largest: {}; the job fails and \
+         passes no .debs on, so the jobs that need it do not run",
+        mb(plan.total),
+        mb(plan.budget),
+        names.join(", ")
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 /// The sources a pipeline rebuilds (its `build:SOURCE:ARCH` jobs), at most `max`.
