@@ -84,6 +84,37 @@ pub trait Vcs {
     fn push(&self, repo: &Path, url: &str, refs: &[String]) -> Result<(), Error>;
 }
 
+/// Serialises the cascades that sync one clone (two CI jobs sharing a
+/// workdir, as gitlab-ci-local runs them): the second waits for the first's
+/// clone instead of racing its rename or taking it for an interrupted one.
+/// The lock file lives in the temp dir, so a sync (a dry run's too) adds
+/// nothing to the workdir; the kernel drops the lock with its holder.
+fn sync_lock(dest: &Path) -> Result<std::fs::File, Error> {
+    use sha2::Digest;
+    use std::os::fd::AsRawFd;
+    let abs = std::path::absolute(dest).unwrap_or_else(|_| dest.to_owned());
+    let hash = hex::encode(sha2::Sha256::digest(abs.as_os_str().as_encoded_bytes()));
+    let path = std::env::temp_dir().join(format!("cascade-git-{}.lock", &hash[..16]));
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    // SAFETY: flock on a descriptor this function owns; no memory involved.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(io(e));
+        }
+    }
+    Ok(file)
+}
+
 /// The git2 implementation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Git2;
@@ -134,6 +165,7 @@ fn signature(author: &Author) -> Result<Signature<'static>, git2::Error> {
 impl Vcs for Git2 {
     fn sync(&self, url: &str, dest: &Path, bare: bool) -> Result<(), Error> {
         let url = normalize_url(url);
+        let _lock = sync_lock(dest)?;
         if dest.exists() && incomplete_clone(dest)? {
             tracing::warn!("{}: an interrupted clone; cloning again", dest.display());
             std::fs::remove_dir_all(dest).map_err(|source| Error::Io {
@@ -641,5 +673,33 @@ mod tests {
         assert_eq!(near, ["rocm-7.2.4", "rocm-7.3.0"]);
         let near = nearest_tags("release-1.0", &tags, 2);
         assert_eq!(near.len(), 2);
+    }
+
+    /// Two CI jobs sharing a workdir clone the same repository at once: both
+    /// end with the clone, neither takes the other's for an interrupted one.
+    #[test]
+    fn concurrent_syncs_of_one_clone_both_succeed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let origin = tmp.path().join("origin");
+        let repo = Repository::init(&origin).unwrap();
+        std::fs::write(origin.join("f"), "x").unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("f")).unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.org").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &[])
+            .unwrap();
+        let dest = tmp.path().join("work/upstream.git");
+        let url = origin.to_string_lossy().into_owned();
+        let results: Vec<Result<(), Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| Git2.sync(&url, &dest, true)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for r in results {
+            r.unwrap();
+        }
+        assert!(Repository::open(&dest).unwrap().head().is_ok());
     }
 }
