@@ -45,12 +45,8 @@ pub struct Args {
     pub format: Format,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Dot,
-}
+/// The same three formats as `cascade plan`.
+pub use super::plan::Format;
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     if args.items.is_empty() && !args.all {
