@@ -570,7 +570,16 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
         "cascade run: {run:?}"
     );
     let local = cascade::report::Report::from_run(&work.join("run")).unwrap();
-    let local_debs = deb_names(&work.join("run/debs"));
+    // CI passes on no debug symbols, tests or benchmarks (`cascade ci
+    // artifacts`); a local run keeps everything it built.
+    let local_debs: BTreeSet<String> = deb_names(&work.join("run/debs"))
+        .into_iter()
+        .filter(|d| cascade::artifacts::passes_on(d))
+        .collect();
+    assert!(
+        local_debs.len() < deb_names(&work.join("run/debs")).len(),
+        "the demo builds -dbgsym packages, which CI leaves out"
+    );
 
     // The pipeline builds what the plan builds; the cells it does not build
     // (excluded, blocked) come from the pipeline's plan.json, as the local
