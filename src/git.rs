@@ -91,7 +91,6 @@ pub trait Vcs {
 /// nothing to the workdir; the kernel drops the lock with its holder.
 fn sync_lock(dest: &Path) -> Result<std::fs::File, Error> {
     use sha2::Digest;
-    use std::os::fd::AsRawFd;
     let abs = std::path::absolute(dest).unwrap_or_else(|_| dest.to_owned());
     let hash = hex::encode(sha2::Sha256::digest(abs.as_os_str().as_encoded_bytes()));
     let path = std::env::temp_dir().join(format!("cascade-git-{}.lock", &hash[..16]));
@@ -105,13 +104,7 @@ fn sync_lock(dest: &Path) -> Result<std::fs::File, Error> {
         .write(true)
         .open(&path)
         .map_err(io)?;
-    // SAFETY: flock on a descriptor this function owns; no memory involved.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(io(e));
-        }
-    }
+    crate::lock::wait_exclusive(&file).map_err(io)?;
     Ok(file)
 }
 

@@ -11,7 +11,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -97,10 +96,8 @@ impl RunLock {
             .truncate(false)
             .open(&path)
             .map_err(io)?;
-        // SAFETY: flock(2) on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+        if let Err(e) = file.try_lock() {
+            if let std::fs::TryLockError::Error(err) = e {
                 return Err(io(err));
             }
             return Err(Error::Busy {
@@ -138,6 +135,17 @@ impl Drop for RunLock {
         // A lock released in order leaves no holder to name; the flock goes
         // with the descriptor.
         let _ = self.file.set_len(0);
+    }
+}
+
+/// Waits for an exclusive flock(2) on `file` (std's `File::lock` is flock
+/// on Linux), again after a signal interrupts the wait.
+pub fn wait_exclusive(file: &File) -> std::io::Result<()> {
+    loop {
+        match file.lock() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
     }
 }
 
