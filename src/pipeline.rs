@@ -389,7 +389,7 @@ fn whole_plan(
     // The archive only tells the plan what the stack does not build; sbuild
     // resolves against the chroot's own apt. Stale indices are worth a
     // warning here, not a refusal to build.
-    let (base, _target) = match load(opts.allow_expired) {
+    let (base, target) = match load(opts.allow_expired) {
         Err(crate::planner::Error::Archive(crate::archive::Error::Expired {
             file,
             valid_until,
@@ -401,7 +401,11 @@ fn whole_plan(
         }
         other => other?,
     };
-    let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let mut infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let suites: Vec<&crate::archive::Suite> = target.iter().chain([&base]).collect();
+    infos.extend(from_archive(recipes, sources, |name| {
+        suites.iter().find_map(|s| s.sources.get(name)).cloned()
+    }));
     let popts = stack_planner::Options {
         arches: opts.arches.clone(),
         profiles: all_profiles(recipes, opts),
@@ -433,6 +437,23 @@ fn whole_plan(
         let _ = report::files::write_atomic(&cache, &text);
     }
     Ok((plan, false))
+}
+
+/// The archive's control data (`lookup`) of the recipes `sources` lacks: a
+/// source whose bump failed before a checkout existed. The plan then knows
+/// its dependents, which are skipped behind its failed bump rather than
+/// blocked by binaries missing from the archive.
+fn from_archive(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    lookup: impl Fn(&str) -> Option<SourceInfo>,
+) -> Vec<SourceInfo> {
+    recipes
+        .recipes
+        .iter()
+        .filter(|r| !sources.iter().any(|s| s.info.name == r.source))
+        .filter_map(|r| lookup(&r.source))
+        .collect()
 }
 
 fn read_plan_cache(path: &Path, key: &str) -> Option<RunPlan> {
@@ -609,6 +630,7 @@ struct JobInputs<'a> {
     opts: &'a BuildOptions,
     facts: &'a JobFacts,
     profiles: Vec<String>,
+    bump_failures: &'a BTreeMap<String, String>,
 }
 
 /// Pure: the runner's jobs, one per node of the plan's [`JobGraph`]; what
@@ -631,6 +653,7 @@ pub fn jobs(
         opts,
         facts,
         profiles: all_profiles(recipes, opts),
+        bump_failures,
     };
     let mut jobs = Vec::new();
     for node in graph.nodes.iter().filter(|n| selected(&n.key.source)) {
@@ -642,7 +665,9 @@ pub fn jobs(
         .filter(|n| selected(&n.key.source))
         .map(|n| input.not_built(n))
         .collect();
-    not_built.extend(unplanned_bump_failures(&input, bump_failures, &selected));
+    let planned = plan.rows();
+    let unplanned = |s: &str| selected(s) && !planned.iter().any(|p| p == s);
+    not_built.extend(unplanned_bump_failures(&input, bump_failures, &unplanned));
     // Cells the plan builds become failed-at-bump, cells it excludes stay
     // excluded; what builds against a failure is skipped.
     let failures = early_failures(&jobs, bump_failures, &facts.failed_artifacts);
@@ -676,7 +701,8 @@ fn report_rows(
 }
 
 /// Selected sources the plan does not know: the bump failed before a
-/// checkout existed. Failed at bump on every arch of its recipe.
+/// checkout existed and the archive lacks them. Failed at bump on every
+/// arch of its recipe.
 fn unplanned_bump_failures(
     input: &JobInputs,
     bump_failures: &BTreeMap<String, String>,
@@ -706,11 +732,17 @@ fn unplanned_bump_failures(
 }
 
 impl JobInputs<'_> {
-    /// The runner's job of `node`; none for a source without a package.
+    /// The runner's job of `node`; none for a source without a package,
+    /// unless its bump failed: that job enters the schedule failed.
     fn job(&self, node: &Node) -> Result<Option<Job>, Error> {
         let source = node.key.source.as_str();
-        let Some(src) = self.by_name.get(source) else {
-            return Ok(None);
+        let (version, dsc) = match self.by_name.get(source) {
+            Some(src) => (src.version.clone(), src.dsc.clone()),
+            None if self.bump_failures.contains_key(source) => {
+                let version = self.recipes.get(source).map(|r| r.debian_version());
+                (version.unwrap_or_else(|| node.version.clone()), None)
+            }
+            None => return Ok(None),
         };
         let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
         let recipe = recipes.get(source);
@@ -725,14 +757,14 @@ impl JobInputs<'_> {
         let binnmu = facts
             .binnmus
             .iter()
-            .find(|b| b.source == source && b.source_version == src.version)
+            .find(|b| b.source == source && b.source_version == version)
             .map(|b| (b.binnmu, b.reason.clone()));
         let request = BuildRequest {
             source: source.to_string(),
-            version: src.version.clone(),
+            version,
             arch: build_arch.clone(),
             mode,
-            dsc: src.dsc.clone().unwrap_or_default(),
+            dsc: dsc.unwrap_or_default(),
             extra_debs: facts.artifacts.get(build_arch).cloned().unwrap_or_default(),
             out_dir: PathBuf::new(),
             log: PathBuf::new(),
@@ -1224,27 +1256,9 @@ mod tests {
         assert_eq!(plan_key(&recipes, &sources, &opts), build_order);
     }
 
-    #[test]
-    fn jobs_follow_the_plan_with_arch_all_built_once_on_the_host() {
-        let dir = tempfile::tempdir().unwrap();
-        let rdir = dir.path().join("recipes");
-        std::fs::create_dir_all(&rdir).unwrap();
-        let recipes = recipes(&rdir);
-        let mut facts = JobFacts::new(arch("amd64"));
-        facts.chroots = BTreeMap::from([
-            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
-            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
-        ]);
-        let sources = vec![
-            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
-            source(
-                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
-            ),
-            source(
-                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
-            ),
-        ];
-        let plan = RunPlan {
+    /// cmake (arch:all only) ← runtime ← smi, smi excluded on riscv64.
+    fn three_sources() -> RunPlan {
+        RunPlan {
             schema: crate::jobgraph::SCHEMA.into(),
             host: Some(arch("amd64")),
             arches: vec![
@@ -1267,7 +1281,96 @@ mod tests {
             ],
             all_only: BTreeSet::from(["cmake".to_string()]),
             mixed: BTreeSet::new(),
-        };
+        }
+    }
+
+    fn facts() -> JobFacts {
+        let mut facts = JobFacts::new(arch("amd64"));
+        facts.chroots = BTreeMap::from([
+            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
+            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
+        ]);
+        facts
+    }
+
+    /// Issue 17.2: a bump that failed before any checkout existed. The
+    /// plan takes the source from the archive, so its dependents are
+    /// skipped behind the failed bump instead of "blocked: missing from
+    /// the archive".
+    #[test]
+    fn a_failed_bump_without_a_checkout_skips_its_dependents() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let archive = "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n";
+        let runtime = SourceInfo::from_control_str(archive, "Sources").unwrap();
+        let planned = from_archive(&recipes, &sources, |name| {
+            (name == "runtime").then(|| runtime.clone())
+        });
+        assert_eq!(planned, [runtime]);
+
+        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        let opts = options(dir.path());
+        let p = jobs(
+            &recipes,
+            &sources,
+            &failures,
+            &three_sources(),
+            &opts,
+            &facts(),
+        )
+        .unwrap();
+        let keys: Vec<String> = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        assert_eq!(keys, ["cmake/all"]);
+        let mut cells: Vec<String> = p
+            .not_built
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}: {}",
+                    r.source,
+                    r.arch,
+                    crate::report::model::explain(r)
+                )
+            })
+            .collect();
+        cells.sort();
+        assert_eq!(
+            cells,
+            [
+                "runtime/amd64: failed at bump: could not clone /x",
+                "runtime/riscv64: failed at bump: could not clone /x",
+                "smi/amd64: skipped: dependency runtime failed on amd64, \
+                 but the recipe expects a failure (flaky): drop the expectation",
+                "smi/riscv64: excluded: Architecture: amd64",
+            ]
+        );
+    }
+
+    #[test]
+    fn jobs_follow_the_plan_with_arch_all_built_once_on_the_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let mut facts = facts();
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let plan = three_sources();
         let opts = options(dir.path());
         let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
         let got: Vec<(String, Vec<String>, bool)> = p
