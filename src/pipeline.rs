@@ -4,7 +4,7 @@
 //! arguments, print, and call these functions in order.
 //!
 //! ```text
-//! bump outcomes / WORKDIR/source/PKG/*.dsc ─► StackSource ─► plan (cached) ─► Prepared{jobs, not_built}
+//! bump outcomes / WORKDIR/source/PKG/*.dsc ─► StackSource ─► plan (cached RunPlan) ─► JobGraph ─► Prepared{jobs, not_built}
 //!      ─► runner::run (SbuildBuilder) ─► results ─► RUNDIR/{debs,results,report.*}
 //! ```
 //!
