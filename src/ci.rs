@@ -297,14 +297,20 @@ struct Ctx<'a> {
 
 /// Generates the child pipeline of `plan`.
 pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pipeline, Error> {
-    let first = plan.arches.first().ok_or(Error::NoArch)?;
+    if plan.arches.is_empty() {
+        return Err(Error::NoArch);
+    }
+    let arches: Vec<Arch> = plan
+        .arches
+        .iter()
+        .filter_map(|a| Arch::new(&a.arch))
+        .collect();
+    // `--host-arch` over the one rule.
     let host = options
         .host_arch
         .as_deref()
         .and_then(Arch::new)
-        .or_else(|| crate::jobgraph::host_arch(&recipes.stack))
-        .or_else(|| Arch::new(&first.arch))
-        .ok_or(Error::NoArch)?;
+        .unwrap_or_else(|| crate::jobgraph::run_host(&recipes.stack, &arches));
     let run_plan = RunPlan::from_plan(plan, &host, &options.indep_only, &options.mixed);
     let selected: BTreeMap<&str, BTreeSet<String>> = plan
         .arches

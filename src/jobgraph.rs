@@ -156,6 +156,14 @@ pub fn host_arch(stack: &Stack) -> Option<Arch> {
         .cloned()
 }
 
+/// [`host_arch`] for a run on `arches`: the run's first arch for a stack
+/// without any (a validated stack has some).
+pub fn run_host(stack: &Stack, arches: &[Arch]) -> Arch {
+    host_arch(stack)
+        .or_else(|| arches.first().cloned())
+        .unwrap_or(Arch::ALL)
+}
+
 /// What a job does. Later kinds (rebuilding the archive's reverse
 /// dependencies, autopkgtest and lintian after a build) join here and get
 /// the same needs and failure rule.

@@ -31,7 +31,7 @@ use crate::arch::Arch;
 use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, Outcome};
-use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan};
+use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan, run_host};
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::{self, Report};
 use crate::rundir::RunDir;
@@ -290,14 +290,6 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions, host: &Arch) -> R
     }
 }
 
-/// The arch that builds arch:all binaries in this run: the stack's
-/// ([`crate::jobgraph::host_arch`]).
-pub fn host_arch(recipes: &Recipes, opts: &BuildOptions) -> Arch {
-    crate::jobgraph::host_arch(&recipes.stack)
-        .or_else(|| opts.arches.first().cloned())
-        .unwrap_or(Arch::ALL)
-}
-
 #[derive(Serialize, Deserialize)]
 struct PlanCache {
     schema: String,
@@ -356,7 +348,10 @@ pub fn plan_for(
     opts: &BuildOptions,
 ) -> Result<(RunPlan, bool), Error> {
     if !opts.only.is_empty() {
-        return Ok((only_plan(sources, opts, &host_arch(recipes, opts)), false));
+        return Ok((
+            only_plan(sources, opts, &run_host(&recipes.stack, &opts.arches)),
+            false,
+        ));
     }
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
     if !opts.dry_run {
@@ -414,7 +409,12 @@ fn whole_plan(
     };
     let full = stack_planner::plan_stack(recipes, &infos, &base, &popts);
     let (all_only, mixed) = stack_planner::indep_split(&infos);
-    let mut plan = RunPlan::from_plan(&full, &host_arch(recipes, opts), &all_only, &mixed);
+    let mut plan = RunPlan::from_plan(
+        &full,
+        &run_host(&recipes.stack, &opts.arches),
+        &all_only,
+        &mixed,
+    );
     // The run's versions: a source whose bump failed has its checkout's
     // debian/control, which names none.
     let version: BTreeMap<&str, &str> = sources
@@ -520,7 +520,7 @@ pub struct Prepared {
 /// What [`jobs`] needs from disk, gathered first as plain values.
 #[derive(Clone, Debug)]
 pub struct JobFacts {
-    /// The arch that builds arch:all binaries ([`host_arch`]).
+    /// The arch that builds arch:all binaries ([`run_host`]).
     pub host: Arch,
     /// The chroot id of each arch × mode the run may use, or the missing
     /// tarball's path (an error only when a job needs it).
@@ -555,7 +555,7 @@ pub fn gather(
     opts: &BuildOptions,
     sbuild: &SbuildConfig,
 ) -> Result<JobFacts, Error> {
-    let host = host_arch(recipes, opts);
+    let host = run_host(&recipes.stack, &opts.arches);
     let mut arches = opts.arches.clone();
     if !arches.contains(&host) {
         arches.push(host.clone());

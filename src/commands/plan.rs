@@ -109,9 +109,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let plan = planner::plan_stack(&recipes, &sources, &base, &opts);
     if args.jobs_json {
         let (all_only, mixed) = planner::indep_split(&sources);
-        let host = planner::host_arch(&recipes.stack)
-            .or_else(|| opts.arches.first().cloned())
-            .unwrap_or(Arch::ALL);
+        let host = crate::jobgraph::run_host(&recipes.stack, &opts.arches);
         let run_plan = RunPlan::from_plan(&plan, &host, &all_only, &mixed);
         let graph = JobGraph::new(&run_plan, &host).map_err(crate::pipeline::Error::from)?;
         print!("{}", jobs_json(&graph));
