@@ -42,12 +42,14 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use crate::plan::render::reason_text;
-use crate::plan::{ArchPlan, Plan, Status};
+use crate::arch::Arch;
+use crate::jobgraph::{JobGraph, Node, RunPlan};
+use crate::plan::{ArchPlan, Plan};
 use crate::recipe::Recipes;
-use crate::report::planned::{self, RunPlan};
+use crate::report::planned;
 use crate::report::port as port_report;
 use crate::rundir::{DEBS, LOGS, RESULTS};
+use crate::schedule::JobKey;
 
 /// GitLab rejects a job with more than this many `needs`.
 pub const MAX_NEEDS: usize = 50;
@@ -281,297 +283,221 @@ pub fn build_job_name(source: &str, arch: &str) -> String {
     format!("build:{source}:{arch}")
 }
 
-/// A job in the making: its direct dependencies, as job names.
-struct Node {
-    source: String,
-    /// `all` for arch:all-only sources.
-    arch: String,
-    /// The arch whose plan it comes from (the host's for `all`).
-    plan_arch: String,
-    direct: Vec<String>,
-    /// Needs outside this pipeline (the parent's build).
-    parent: Option<String>,
-    timeout: Option<u64>,
-    /// A porting run's job: `cascade build --port` widens the source when its
-    /// Architecture field leaves the arch out.
-    port: bool,
-}
-
-/// The run plan of this pipeline: the plan's sources as its jobs build them
-/// — a source without a job here is left out (`--rdeps-of`), or not built
-/// with the pipeline's reason when a job it needs is missing.
-fn pipeline_plan(
-    plan: &Plan,
-    options: &Options,
-    built: &[String],
-    not_built: &[NotBuilt],
-) -> RunPlan {
-    let mut run_plan = RunPlan::from_plan(plan, &options.indep_only);
-    for a in &mut run_plan.arches {
-        let arch = a.arch.to_string();
-        a.sources.retain_mut(|s| {
-            if s.not_built.is_some() {
-                return true;
-            }
-            let job_arch = if options.indep_only.contains(&s.source) {
-                ALL
-            } else {
-                arch.as_str()
-            };
-            if built.contains(&format!("{}:{job_arch}", s.source)) {
-                return true;
-            }
-            match not_built
-                .iter()
-                .find(|n| n.source == s.source && n.arch == job_arch)
-            {
-                Some(n) => {
-                    s.not_built = Some(n.reason.clone());
-                    true
-                }
-                None => false,
-            }
-        });
-    }
-    run_plan
+/// What every part of [`generate`] reads: the inputs and the job graph.
+struct Ctx<'a> {
+    plan: &'a Plan,
+    recipes: &'a Recipes,
+    options: &'a Options,
+    /// The pipeline's plan as the report reads it.
+    run_plan: RunPlan,
+    graph: JobGraph,
+    /// Tags of the host arch's runner (`all` jobs, collectors, report).
+    host_tags: Vec<String>,
 }
 
 /// Generates the child pipeline of `plan`.
 pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pipeline, Error> {
-    let stack = &recipes.stack;
-    let first = plan.arches.first().ok_or(Error::NoArch)?;
-    let host = options.host_arch.clone().unwrap_or_else(|| {
-        crate::planner::host_arch(stack).map_or_else(|| first.arch.clone(), |a| a.to_string())
-    });
-    let host_plan = plan.arches.iter().find(|a| a.arch == host).unwrap_or(first);
-    let indep = |s: &str| options.indep_only.contains(s);
-
-    let mut not_built: Vec<NotBuilt> = Vec::new();
-    for a in &plan.arches {
-        for s in &a.sources {
-            if s.status != Status::Buildable
-                && let Some(r) = &s.reason
-            {
-                let arch = if indep(&s.name) { ALL } else { &a.arch };
-                if !(indep(&s.name) && a.arch != host_plan.arch) {
-                    not_built.push(NotBuilt {
-                        source: s.name.clone(),
-                        arch: arch.to_string(),
-                        reason: format!(
-                            "{}: {}",
-                            if s.status == Status::Excluded {
-                                "excluded"
-                            } else {
-                                "blocked"
-                            },
-                            reason_text(&s.name, r)
-                        ),
-                    });
-                }
-            }
-        }
+    if plan.arches.is_empty() {
+        return Err(Error::NoArch);
     }
-
-    // Per arch, which buildable sources get a job.
+    let arches: Vec<Arch> = plan
+        .arches
+        .iter()
+        .filter_map(|a| Arch::new(&a.arch))
+        .collect();
+    // `--host-arch` over the one rule.
+    let host = options
+        .host_arch
+        .as_deref()
+        .and_then(Arch::new)
+        .unwrap_or_else(|| crate::jobgraph::run_host(&recipes.stack, &arches));
+    let run_plan = RunPlan::from_plan(plan, &host, &options.indep_only, &options.mixed);
     let selected: BTreeMap<&str, BTreeSet<String>> = plan
         .arches
         .iter()
         .map(|a| Ok((a.arch.as_str(), select(a, &options.selection)?)))
         .collect::<Result<_, Error>>()?;
-    let parent_for = |arch: &str| -> Option<String> {
-        match &options.selection {
-            Selection::All => None,
-            Selection::RdepsOf {
-                package,
-                parent_job_prefix,
-            } => {
-                let built_on = if indep(package) {
-                    &host_plan.arch
-                } else {
-                    arch
-                };
-                Some(format!("{parent_job_prefix}{built_on}"))
-            }
-        }
+    let graph = JobGraph::select(&run_plan, &host, |s, a| {
+        selected.get(a.as_str()).is_some_and(|sel| sel.contains(s))
+    })
+    .map_err(|crate::jobgraph::Error::Cycle(k)| Error::Cycle { job: job_name(&k) })?;
+    let all_from = graph.all_from.to_string();
+    let ctx = Ctx {
+        plan,
+        recipes,
+        options,
+        run_plan,
+        host_tags: tags_for(recipes, &all_from, &all_from),
+        graph,
     };
-    let timeout_of = |source: &str, arch: &str, port: bool| -> Option<u64> {
-        let recipe = recipes.get(source);
-        let port_timeout = recipe
-            .filter(|_| port)
-            .and_then(|r| r.port.iter().find(|(a, _)| a.as_str() == arch))
-            .and_then(|(_, p)| p.timeout_minutes);
-        port_timeout
-            .or_else(|| recipe.and_then(|r| r.timeout_minutes))
-            .or(stack.timeout_minutes)
-    };
-
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let job_for = |source: &str, arch: &str| {
-        if indep(source) {
-            build_job_name(source, ALL)
-        } else {
-            build_job_name(source, arch)
-        }
-    };
-    let mut add = |a: &ArchPlan, source: &str, arch: &str| {
-        let Some(s) = a.source(source) else { return };
-        let all = matches!(options.selection, Selection::All);
-        let sel = &selected[a.arch.as_str()];
-        let host_sel = &selected[host_plan.arch.as_str()];
-        let mut direct = Vec::new();
-        for d in &s.depends_on {
-            if all || sel.contains(d) {
-                direct.push(job_for(d, &a.arch));
-            }
-            // Its arch:all .debs come from the host arch's job.
-            if a.arch != host_plan.arch
-                && options.mixed.contains(d)
-                && !indep(d)
-                && (all || host_sel.contains(d))
-            {
-                direct.push(build_job_name(d, &host_plan.arch));
-            }
-        }
-        let name = build_job_name(source, arch);
-        order.push(name.clone());
-        nodes.insert(
-            name,
-            Node {
-                source: source.to_string(),
-                arch: arch.to_string(),
-                plan_arch: a.arch.clone(),
-                direct,
-                parent: parent_for(&a.arch),
-                timeout: timeout_of(source, &a.arch, a.port),
-                port: a.port,
-            },
-        );
-    };
-    // arch:all jobs first: every arch may need them.
-    for source in &host_plan.order {
-        if indep(source) && selected[host_plan.arch.as_str()].contains(source) {
-            add(host_plan, source, ALL);
-        }
-    }
-    for a in &plan.arches {
-        for source in &a.order {
-            if !indep(source) && selected[a.arch.as_str()].contains(source) {
-                add(a, source, &a.arch);
-            }
-        }
-    }
-
-    // Transitive closures, dropping (and recording) jobs that need a job the
-    // pipeline lacks: an arch:all source not buildable on the host.
-    let index: BTreeMap<String, usize> = order
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), i))
-        .collect();
-    let mut closure: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    for name in &order {
-        close(name, &nodes, &mut closure, &mut Vec::new())?;
-    }
-    let mut jobs: Vec<(String, Job)> = Vec::new();
     let mut collectors = Collectors::default();
-    let host_tags = tags_for(recipes, &host_plan.arch, &host_plan.arch);
-    let artifact_paths = vec![
-        format!("{RUN_DIR}/{DEBS}/"),
-        format!("{RUN_DIR}/{RESULTS}/"),
-        format!("{RUN_DIR}/{LOGS}/"),
-    ];
-    let mut built: Vec<String> = Vec::new();
-    for name in &order {
-        let node = &nodes[name];
-        let Some(Some(deps)) = closure.get(name) else {
-            let missing = node
-                .direct
-                .iter()
-                .find(|d| !matches!(closure.get(*d), Some(Some(_))))
-                .cloned()
-                .unwrap_or_default();
-            not_built.push(NotBuilt {
-                source: node.source.clone(),
-                arch: node.arch.clone(),
-                reason: format!("blocked: needs {missing}, which this pipeline does not build"),
-            });
-            continue;
-        };
-        let mut deps: Vec<&String> = deps.iter().collect();
-        deps.sort_by_key(|d| index.get(*d).copied().unwrap_or(usize::MAX));
-        let mut needs: Vec<Need> = deps.iter().map(|d| Need::job(d)).collect();
-        let parent: Vec<Need> = node.parent.iter().map(|p| Need::parent(p)).collect();
-        needs = collectors.reduce(needs, parent.len(), &node.arch, false, &host_tags, options);
-        needs.extend(parent);
-        let mut script = vec![
-            format!("mkdir -p {ARTIFACTS_DIR}"),
-            // The needed jobs' results come along: one that failed (as its
-            // recipe expects, so the pipeline went on) skips this build.
-            format!(
-                "if [ -d {RUN_DIR}/{DEBS} ]; then cp -a {RUN_DIR}/{DEBS}/. {ARTIFACTS_DIR}/; fi; if [ -d {RUN_DIR}/{RESULTS} ]; then cp -a {RUN_DIR}/{RESULTS} {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
-            ),
-        ];
+    let mut jobs: Vec<(String, Job)> = Vec::new();
+    for n in &ctx.graph.nodes {
+        jobs.push((job_name(&n.key), build_job(&ctx, n, &mut collectors)));
+    }
+    let not_built: Vec<NotBuilt> = ctx
+        .graph
+        .not_built
+        .iter()
+        .map(|n| NotBuilt {
+            source: n.key.source.clone(),
+            arch: n.key.arch.to_string(),
+            reason: n.why.pipeline_text(job_name),
+        })
+        .collect();
+    let report = report_job(&ctx, &jobs, &not_built, &mut collectors);
+    jobs.extend(collectors.jobs);
+    jobs.push(("report".into(), report));
+    let mut variables = BTreeMap::new();
+    if let Some(dir) = &options.recipes_dir {
+        variables.insert("CASCADE_RECIPES".to_string(), dir.clone());
+    }
+    Ok(Pipeline {
+        header: header(&ctx, &not_built),
+        variables,
+        default: Defaults {
+            image: options.image.clone(),
+            before_script: options.before_script.clone(),
+        },
+        jobs,
+        not_built,
+    })
+}
+
+/// The name of a graph job's GitLab job.
+fn job_name(key: &JobKey) -> String {
+    build_job_name(&key.source, key.arch.as_str())
+}
+
+/// The parent pipeline's job an `--rdeps-of` job on `arch` needs.
+fn parent_for(ctx: &Ctx, arch: &str) -> Option<String> {
+    match &ctx.options.selection {
+        Selection::All => None,
+        Selection::RdepsOf {
+            package,
+            parent_job_prefix,
+        } => {
+            let built_on = if ctx.options.indep_only.contains(package) {
+                ctx.graph.all_from.as_str()
+            } else {
+                arch
+            };
+            Some(format!("{parent_job_prefix}{built_on}"))
+        }
+    }
+}
+
+/// A recipe's timeout for `source` on `arch`: its porting timeout in a
+/// porting run, else its own, else the stack's.
+fn timeout_of(recipes: &Recipes, source: &str, arch: &str, port: bool) -> Option<u64> {
+    let recipe = recipes.get(source);
+    let port_timeout = recipe
+        .filter(|_| port)
+        .and_then(|r| r.port.iter().find(|(a, _)| a.as_str() == arch))
+        .and_then(|(_, p)| p.timeout_minutes);
+    port_timeout
+        .or_else(|| recipe.and_then(|r| r.timeout_minutes))
+        .or(recipes.stack.timeout_minutes)
+}
+
+/// The GitLab job of graph node `node`: it needs the transitive closure of
+/// its needs (GitLab hands a job only the artifacts of the jobs it names).
+fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
+    let (source, arch) = (&node.key.source, node.key.arch.as_str());
+    let plan_arch = node.plan_arch.as_str();
+    let port = ctx
+        .plan
+        .arches
+        .iter()
+        .any(|a| a.arch == plan_arch && a.port);
+    let mut deps = ctx.graph.upstream(&node.key);
+    deps.sort_by_key(|d| ctx.graph.position(d));
+    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
+    let parent: Vec<Need> = parent_for(ctx, plan_arch)
+        .iter()
+        .map(|p| Need::parent(p))
+        .collect();
+    let tags = &ctx.host_tags;
+    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
+    needs.extend(parent);
+    let script = vec![
+        format!("mkdir -p {ARTIFACTS_DIR}"),
+        // The needed jobs' results come along: one that failed (as its
+        // recipe expects, so the pipeline went on) skips this build.
+        format!(
+            "if [ -d {RUN_DIR}/{DEBS} ]; then cp -a {RUN_DIR}/{DEBS}/. {ARTIFACTS_DIR}/; fi; if [ -d {RUN_DIR}/{RESULTS} ]; then cp -a {RUN_DIR}/{RESULTS} {ARTIFACTS_DIR}/; fi; rm -rf {RUN_DIR}"
+        ),
         // The job bumps its own source (a clone and `dpkg-source -b`: seconds)
         // rather than taking it from a bump job all builds would need: no
         // extra edge per job, and a job can be retried on its own.
-        script.push(format!("cascade bump {} --workdir {WORK_DIR}", node.source));
-        script.push(format!(
-            "cascade build --only {} --arch {} --from-artifacts {ARTIFACTS_DIR}/ --workdir {WORK_DIR}{}",
-            node.source,
-            node.plan_arch,
-            if node.port { " --port" } else { "" }
-        ));
+        format!("cascade bump {source} --workdir {WORK_DIR}"),
+        format!(
+            "cascade build --only {source} --arch {plan_arch} --from-artifacts {ARTIFACTS_DIR}/ --workdir {WORK_DIR}{}",
+            if port { " --port" } else { "" }
+        ),
         // Only what dependents and the report need goes up, within Salsa's
         // artifact cap (CASCADE_ARTIFACT_BUDGET).
-        script.push("cascade ci artifacts".to_string());
-        built.push(format!("{}:{}", node.source, node.arch));
-        jobs.push((
-            name.clone(),
-            Job {
-                kind: Kind::Build {
-                    source: node.source.clone(),
-                    arch: node.arch.clone(),
-                },
-                stage: "build".into(),
-                tags: tags_for(recipes, &node.plan_arch, &host_plan.arch),
-                needs,
-                when: None,
-                timeout: node.timeout.map(|m| format!("{m} minutes")),
-                variables: BTreeMap::new(),
-                before_script: None,
-                script,
-                artifacts: Some(Artifacts {
-                    name: Some(format!("{}_{}", node.source, node.arch)),
-                    when: "always".into(),
-                    expire_in: options.expire_in.clone(),
-                    paths: artifact_paths.clone(),
-                    reports: None,
-                }),
-            },
-        ));
+        "cascade ci artifacts".to_string(),
+    ];
+    let timeout = timeout_of(ctx.recipes, source, plan_arch, port);
+    Job {
+        kind: Kind::Build {
+            source: source.clone(),
+            arch: arch.to_string(),
+        },
+        stage: "build".into(),
+        tags: tags_for(ctx.recipes, plan_arch, ctx.graph.all_from.as_str()),
+        needs,
+        when: None,
+        timeout: timeout.map(|m| format!("{m} minutes")),
+        variables: BTreeMap::new(),
+        before_script: None,
+        script,
+        artifacts: Some(Artifacts {
+            name: Some(format!("{source}_{arch}")),
+            when: "always".into(),
+            expire_in: ctx.options.expire_in.clone(),
+            paths: run_dir_paths(),
+            reports: None,
+        }),
     }
+}
 
-    // The report needs every build job, through `when: always` collectors
-    // (one set per arch) when there are too many.
+/// What build and collector jobs pass on: the run directory's .debs,
+/// results and logs.
+fn run_dir_paths() -> Vec<String> {
+    vec![
+        format!("{RUN_DIR}/{DEBS}/"),
+        format!("{RUN_DIR}/{RESULTS}/"),
+        format!("{RUN_DIR}/{LOGS}/"),
+    ]
+}
+
+/// The report job's needs: every build job, through `when: always`
+/// collectors (one set per arch) when there are too many, then the parent
+/// pipeline's jobs it reads.
+fn report_needs(ctx: &Ctx, jobs: &[(String, Job)], collectors: &mut Collectors) -> Vec<Need> {
     // With --rdeps-of the parent pipeline built the package itself: its
     // results join the report, which then covers the package and its rdeps.
-    let mut extra_needs: Vec<Need> = Vec::new();
-    if !matches!(options.selection, Selection::All) {
-        let parents: BTreeSet<String> = plan
-            .arches
+    let parents: BTreeSet<String> = ctx
+        .plan
+        .arches
+        .iter()
+        .filter_map(|a| parent_for(ctx, &a.arch))
+        .collect();
+    let mut extra: Vec<Need> = parents.iter().map(|p| Need::parent(p)).collect();
+    extra.extend(
+        ctx.options
+            .since
             .iter()
-            .filter_map(|a| parent_for(&a.arch))
-            .collect();
-        extra_needs.extend(parents.iter().map(|p| Need::parent(p)));
-    }
-    extra_needs.extend(options.since.iter().map(|s| Need::parent(&s.parent_job)));
+            .map(|s| Need::parent(&s.parent_job)),
+    );
     let all_builds: Vec<Need> = jobs.iter().map(|(n, _)| Need::job(n)).collect();
-    let report_needs = if all_builds.len() + extra_needs.len() <= MAX_NEEDS {
+    let mut needs = if all_builds.len() + extra.len() <= MAX_NEEDS {
         all_builds
     } else {
         let mut by_arch: BTreeMap<String, Vec<Need>> = BTreeMap::new();
-        for (name, job) in &jobs {
+        for (name, job) in jobs {
             if let Kind::Build { arch, .. } = &job.kind {
                 by_arch
                     .entry(arch.clone())
@@ -579,17 +505,82 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
                     .push(Need::job(name));
             }
         }
+        let (tags, options) = (&ctx.host_tags, ctx.options);
         let mut needs = Vec::new();
         for (arch, group) in by_arch {
-            needs.extend(collectors.chunk(group, &arch, true, &host_tags, options));
+            needs.extend(collectors.chunk(group, &arch, true, tags, options));
         }
-        collectors.reduce(needs, extra_needs.len(), ALL, true, &host_tags, options)
+        collectors.reduce(needs, extra.len(), ALL, true, tags, options)
     };
-    let mut report_needs = report_needs;
-    report_needs.extend(extra_needs);
+    needs.extend(extra);
+    needs
+}
 
+/// The report job: writes the pipeline's plan, then every report format.
+fn report_job(
+    ctx: &Ctx,
+    jobs: &[(String, Job)],
+    not_built: &[NotBuilt],
+    collectors: &mut Collectors,
+) -> Job {
+    let needs = report_needs(ctx, jobs, collectors);
+    let port_arches: Vec<&str> = ctx
+        .plan
+        .arches
+        .iter()
+        .filter(|a| a.port)
+        .map(|a| a.arch.as_str())
+        .collect();
+    let mut paths = vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/{RESULTS}/")];
+    if !port_arches.is_empty() {
+        for f in [
+            port_report::PORT_JSON,
+            port_report::PORT_MD,
+            port_report::PORT_TXT,
+        ] {
+            paths.push(format!("{RUN_DIR}/{f}"));
+        }
+    }
+    let built: Vec<String> = ctx
+        .graph
+        .nodes
+        .iter()
+        .map(|n| format!("{}:{}", n.key.source, n.key.arch))
+        .collect();
+    let not_built: Vec<String> = not_built
+        .iter()
+        .map(|n| format!("{}:{} {}", n.source, n.arch, n.reason))
+        .collect();
+    let variables = BTreeMap::from([
+        ("CASCADE_BUILDS".to_string(), built.join(" ")),
+        ("CASCADE_NOT_BUILT".to_string(), not_built.join("\n")),
+    ]);
+    Job {
+        kind: Kind::Report,
+        stage: "report".into(),
+        tags: ctx.host_tags.clone(),
+        needs,
+        when: Some("always".into()),
+        timeout: None,
+        variables,
+        before_script: None,
+        script: report_script(ctx, &port_arches),
+        artifacts: Some(Artifacts {
+            name: Some("cascade-report".into()),
+            when: "always".into(),
+            expire_in: ctx.options.expire_in.clone(),
+            paths,
+            reports: Some(Reports {
+                junit: vec![format!("{REPORT_DIR}/junit.xml")],
+            }),
+        }),
+    }
+}
+
+/// The report job's script.
+fn report_script(ctx: &Ctx, port_arches: &[&str]) -> Vec<String> {
     let mut script = Vec::new();
-    let since_arg = match &options.since {
+    let since_arg = match &ctx.options.since {
         Some(s) => {
             script.push(format!(
                 "SINCE=\"\"; if ls {}/{RESULTS}/*.json >/dev/null 2>&1; then SINCE=\"--since {}\"; fi",
@@ -601,12 +592,6 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     };
     // A porting run is judged by the porting verdict: a widened package that
     // never built does not fail the night; one that built before does.
-    let port_arches: Vec<&str> = plan
-        .arches
-        .iter()
-        .filter(|a| a.port)
-        .map(|a| a.arch.as_str())
-        .collect();
     let port_arg = if port_arches.is_empty() {
         String::new()
     } else {
@@ -615,7 +600,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     script.push(format!("mkdir -p {RUN_DIR}/{RESULTS} {REPORT_DIR}"));
     // The pipeline's plan, for the report: GitLab never starts the
     // dependents of a failed job, and the plan says what they were.
-    let run_plan = pipeline_plan(plan, options, &built, &not_built);
+    let run_plan = ctx.graph.restrict(&ctx.run_plan, job_name);
     script.push(format!(
         "cat > {RUN_DIR}/{} <<'CASCADE_RUN_PLAN'\n{}CASCADE_RUN_PLAN",
         planned::RUN_PLAN,
@@ -635,72 +620,34 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         ));
     }
     script.push(format!("cat {REPORT_DIR}/report.md || true"));
-    let mut report_paths = vec![format!("{REPORT_DIR}/"), format!("{RUN_DIR}/{RESULTS}/")];
     if !port_arches.is_empty() {
         // `cascade report --port` writes the porting report into the run
         // directory: publish it, and show it in the job log.
         script.push(format!("cat {RUN_DIR}/{} || true", port_report::PORT_MD));
-        for f in [
-            port_report::PORT_JSON,
-            port_report::PORT_MD,
-            port_report::PORT_TXT,
-        ] {
-            report_paths.push(format!("{RUN_DIR}/{f}"));
-        }
     }
-    script.extend(options.report_after.iter().cloned());
+    script.extend(ctx.options.report_after.iter().cloned());
     script.push("exit $status".into());
-    let mut variables = BTreeMap::new();
-    variables.insert("CASCADE_BUILDS".to_string(), built.join(" "));
-    variables.insert(
-        "CASCADE_NOT_BUILT".to_string(),
-        not_built
-            .iter()
-            .map(|n| format!("{}:{} {}", n.source, n.arch, n.reason))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    let report = Job {
-        kind: Kind::Report,
-        stage: "report".into(),
-        tags: host_tags.clone(),
-        needs: report_needs,
-        when: Some("always".into()),
-        timeout: None,
-        variables,
-        before_script: None,
-        script,
-        artifacts: Some(Artifacts {
-            name: Some("cascade-report".into()),
-            when: "always".into(),
-            expire_in: options.expire_in.clone(),
-            paths: report_paths,
-            reports: Some(Reports {
-                junit: vec![format!("{REPORT_DIR}/junit.xml")],
-            }),
-        }),
-    };
-    jobs.extend(collectors.jobs);
-    jobs.push(("report".into(), report));
+    script
+}
 
+/// The comment at the top of the YAML.
+fn header(ctx: &Ctx, not_built: &[NotBuilt]) -> Vec<String> {
+    let plan = ctx.plan;
+    let arches: Vec<&str> = plan.arches.iter().map(|a| a.arch.as_str()).collect();
+    let port = if plan.arches.iter().any(|a| a.port) {
+        "; porting run"
+    } else {
+        ""
+    };
     let mut header = vec![
         format!(
-            "Generated by `cascade ci generate` for the stack {} ({}{}). Do not edit.",
-            stack.name,
-            plan.arches
-                .iter()
-                .map(|a| a.arch.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if plan.arches.iter().any(|a| a.port) {
-                "; porting run"
-            } else {
-                ""
-            }
+            "Generated by `cascade ci generate` for the stack {} ({}{port}). Do not edit.",
+            ctx.recipes.stack.name,
+            arches.join(", "),
         ),
-        format!("{} build jobs.", built.len()),
+        format!("{} build jobs.", ctx.graph.nodes.len()),
     ];
-    if let Selection::RdepsOf { package, .. } = &options.selection {
+    if let Selection::RdepsOf { package, .. } = &ctx.options.selection {
         header.push(format!(
             "Reverse build-dependencies of {package} in the stack, rebuilt against its new .debs."
         ));
@@ -708,26 +655,12 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     if !not_built.is_empty() {
         header.push(String::new());
         header.push("Not built:".into());
-        for n in &not_built {
+        for n in not_built {
             header.push(format!("  {}:{} {}", n.source, n.arch, n.reason));
         }
     }
     header.push(String::new());
-
-    let mut variables = BTreeMap::new();
-    if let Some(dir) = &options.recipes_dir {
-        variables.insert("CASCADE_RECIPES".to_string(), dir.clone());
-    }
-    Ok(Pipeline {
-        header,
-        variables,
-        default: Defaults {
-            image: options.image.clone(),
-            before_script: options.before_script.clone(),
-        },
-        jobs,
-        not_built,
-    })
+    header
 }
 
 /// The buildable sources of one arch that get a job under `selection`.
@@ -757,43 +690,6 @@ fn select(a: &ArchPlan, selection: &Selection) -> Result<BTreeSet<String>, Error
             Ok(reach)
         }
     }
-}
-
-/// Memoised transitive closure of a job's needs; `None` when it (transitively)
-/// needs a job the pipeline lacks.
-fn close(
-    name: &str,
-    nodes: &BTreeMap<String, Node>,
-    memo: &mut BTreeMap<String, Option<BTreeSet<String>>>,
-    visiting: &mut Vec<String>,
-) -> Result<Option<BTreeSet<String>>, Error> {
-    if let Some(c) = memo.get(name) {
-        return Ok(c.clone());
-    }
-    let Some(node) = nodes.get(name) else {
-        return Ok(None);
-    };
-    if visiting.iter().any(|v| v == name) {
-        return Err(Error::Cycle {
-            job: name.to_string(),
-        });
-    }
-    visiting.push(name.to_string());
-    let mut set = Some(BTreeSet::new());
-    for d in &node.direct {
-        match close(d, nodes, memo, visiting)? {
-            Some(c) => {
-                if let Some(s) = set.as_mut() {
-                    s.insert(d.clone());
-                    s.extend(c);
-                }
-            }
-            None => set = None,
-        }
-    }
-    visiting.pop();
-    memo.insert(name.to_string(), set.clone());
-    Ok(set)
 }
 
 /// Runner tags of a build for `arch`: the stack's tags for it (a native
@@ -873,11 +769,7 @@ impl Collectors {
                             name: None,
                             when: "always".into(),
                             expire_in: options.expire_in.clone(),
-                            paths: vec![
-                                format!("{RUN_DIR}/{DEBS}/"),
-                                format!("{RUN_DIR}/{RESULTS}/"),
-                                format!("{RUN_DIR}/{LOGS}/"),
-                            ],
+                            paths: run_dir_paths(),
                             reports: None,
                         }),
                     },

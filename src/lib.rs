@@ -7,9 +7,9 @@
 //!
 //! ```text
 //! recipes/*.yaml ─► recipe ──┐
-//! debian/control, Sources ─► archive, control ─► plan (pure) ─► schedule (pure) ─► runner ─► events ─► report::*
-//!                                                                                   │
-//!                    bump: git ► version ► changelog ► source            builder: sbuild argv ► process
+//! debian/control, Sources ─► archive, control ─► plan (pure) ─► jobgraph (pure) ─► schedule (pure) ─► runner ─► events ─► report::*
+//!                                                                  ├─► ci (GitLab child pipeline)        │
+//!                    bump: git ► version ► changelog ► source      └─► plan.json, report cells   builder: sbuild argv ► process
 //! ```
 //!
 //! | module      | job                                                                  | may use            |
@@ -22,7 +22,8 @@
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
-//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
+//! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
+//! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`,`jobgraph` (`host_arch`)|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
 //! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents" | `arch`   |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
@@ -44,10 +45,10 @@
 //! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
-//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; the run's plan.json    | `events`, `plan`, `schedule` (which failure blocked a build), `rundir` |
+//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; reads the run's plan.json | `events`, `plan`, `jobgraph` (planned cells, which failure blocked a build), `schedule`, `rundir` |
 //! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
-//! | `ci`        | pure: plan → GitLab child pipeline (needs, collectors, report job)   | `plan`, `recipe`   |
-//! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → jobs (pure `jobs`) → runner → run dir | most of the above  |
+//! | `ci`        | pure: job graph → GitLab child pipeline (needs, collectors, report job) | `jobgraph`, `plan`, `recipe` |
+//! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → job graph → runner jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
@@ -71,6 +72,7 @@ pub mod frontier;
 pub mod fsio;
 pub mod git;
 pub mod groups;
+pub mod jobgraph;
 pub mod lock;
 pub mod outfile;
 pub mod pid;

@@ -4,7 +4,7 @@
 //! arguments, print, and call these functions in order.
 //!
 //! ```text
-//! bump outcomes / WORKDIR/source/PKG/*.dsc ─► StackSource ─► plan (cached) ─► Prepared{jobs, not_built}
+//! bump outcomes / WORKDIR/source/PKG/*.dsc ─► StackSource ─► plan (cached RunPlan) ─► JobGraph ─► Prepared{jobs, not_built}
 //!      ─► runner::run (SbuildBuilder) ─► results ─► RUNDIR/{debs,results,report.*}
 //! ```
 //!
@@ -31,9 +31,8 @@ use crate::arch::Arch;
 use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, Outcome};
-use crate::plan;
+use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan, run_host};
 use crate::recipe::{BuildMode, Recipes};
-use crate::report::planned::{ArchSources, PlannedSource, RunPlan};
 use crate::report::{self, Report};
 use crate::rundir::RunDir;
 use crate::runner::{
@@ -52,7 +51,7 @@ pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
 pub use crate::rundir::PLAN_CACHE;
-const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/1";
+const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/2";
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +86,8 @@ pub enum Error {
     State(#[from] crate::state::Error),
     #[error(transparent)]
     Report(#[from] crate::report::Error),
+    #[error(transparent)]
+    Graph(#[from] crate::jobgraph::Error),
 }
 
 use crate::fsio::at as io;
@@ -250,63 +251,10 @@ pub fn sources_after_bump(
     Ok((sources, failed))
 }
 
-/// One source on one arch, as the plan says: what the jobs are made from.
-/// Serialisable for the plan cache.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Planned {
-    pub source: String,
-    pub buildable: bool,
-    /// Why not, when not buildable.
-    pub reason: Option<String>,
-    /// Stack sources it build-depends on here.
-    pub depends_on: Vec<String>,
-}
-
-/// The plan of every arch of a run, reduced to what building needs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BuildPlan {
-    /// Per arch: buildable sources in build order, then the others.
-    pub arches: Vec<(Arch, Vec<Planned>)>,
-    /// Sources whose binaries are all arch:all.
-    pub all_only: BTreeSet<String>,
-    /// Sources with arch:all binaries besides arch-dependent ones.
-    pub mixed: BTreeSet<String>,
-}
-
-/// Reduces a full plan.
-pub fn build_plan(plan: &plan::Plan, sources: &[SourceInfo]) -> BuildPlan {
-    let (all_only, mixed) = stack_planner::indep_split(sources);
-    let arches = plan
-        .arches
-        .iter()
-        .filter_map(|ap| {
-            let arch = Arch::new(&ap.arch)?;
-            let out: Vec<Planned> = ap
-                .in_build_order()
-                .map(|s| {
-                    let reason = plan::render::not_built_reason(s);
-                    Planned {
-                        source: s.name.clone(),
-                        buildable: reason.is_none(),
-                        reason,
-                        depends_on: s.depends_on.clone(),
-                    }
-                })
-                .collect();
-            Some((arch, out))
-        })
-        .collect();
-    BuildPlan {
-        arches,
-        all_only,
-        mixed,
-    }
-}
-
 /// The plan of `--only` builds, without the archive: the selected sources'
 /// stack dependencies come as .debs from elsewhere (another CI job), so only
 /// their own `Architecture` field decides.
-pub fn only_plan(sources: &[StackSource], opts: &BuildOptions) -> BuildPlan {
+pub fn only_plan(sources: &[StackSource], opts: &BuildOptions, host: &Arch) -> RunPlan {
     let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
     let (all_only, mixed) = stack_planner::indep_split(&infos);
     let arches = opts
@@ -318,55 +266,27 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions) -> BuildPlan {
                 .filter(|s| opts.only.contains(&s.info.name))
                 .map(|s| {
                     let ok = opts.port || s.info.builds_on(arch) || all_only.contains(&s.info.name);
-                    Planned {
+                    PlannedSource {
                         source: s.info.name.clone(),
-                        buildable: ok,
-                        reason: (!ok)
-                            .then(|| format!("Architecture: {}", s.info.architecture.join(" "))),
+                        version: s.version.clone(),
                         depends_on: Vec::new(),
+                        not_built: (!ok)
+                            .then(|| format!("Architecture: {}", s.info.architecture.join(" "))),
                     }
                 })
                 .collect();
-            (arch.clone(), planned)
+            ArchSources {
+                arch: arch.clone(),
+                sources: planned,
+            }
         })
         .collect();
-    BuildPlan {
-        arches,
+    RunPlan {
+        schema: crate::jobgraph::SCHEMA.into(),
+        host: Some(host.clone()),
         all_only,
         mixed,
-    }
-}
-
-/// The run's plan as reports read it (`RUNDIR/plan.json`): `plan` with the
-/// versions of `sources` (a planned source without one is left out).
-pub fn run_plan(plan: &BuildPlan, sources: &[StackSource]) -> RunPlan {
-    let version: BTreeMap<&str, &str> = sources
-        .iter()
-        .map(|s| (s.info.name.as_str(), s.version.as_str()))
-        .collect();
-    RunPlan {
-        schema: report::planned::SCHEMA.into(),
-        all_only: plan.all_only.clone(),
-        arches: plan
-            .arches
-            .iter()
-            .map(|(arch, planned)| ArchSources {
-                arch: arch.clone(),
-                sources: planned
-                    .iter()
-                    .filter_map(|p| {
-                        Some(PlannedSource {
-                            source: p.source.clone(),
-                            version: version.get(p.source.as_str())?.to_string(),
-                            depends_on: p.depends_on.clone(),
-                            not_built: (!p.buildable).then(|| {
-                                p.reason.clone().unwrap_or_else(|| "not buildable".into())
-                            }),
-                        })
-                    })
-                    .collect(),
-            })
-            .collect(),
+        arches,
     }
 }
 
@@ -374,7 +294,7 @@ pub fn run_plan(plan: &BuildPlan, sources: &[StackSource]) -> RunPlan {
 struct PlanCache {
     schema: String,
     key: String,
-    plan: BuildPlan,
+    plan: RunPlan,
 }
 
 /// The cache key: every input of the plan but the archive.
@@ -426,14 +346,17 @@ pub fn plan_for(
     recipes: &Recipes,
     sources: &[StackSource],
     opts: &BuildOptions,
-) -> Result<(BuildPlan, bool), Error> {
+) -> Result<(RunPlan, bool), Error> {
     if !opts.only.is_empty() {
-        return Ok((only_plan(sources, opts), false));
+        return Ok((
+            only_plan(sources, opts, &run_host(&recipes.stack, &opts.arches)),
+            false,
+        ));
     }
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
     if !opts.dry_run {
         let path = RunDir::new(&opts.run_dir).plan();
-        report::files::write_atomic(&path, run_plan(&plan, sources).to_json().as_bytes())?;
+        report::files::write_atomic(&path, plan.to_json().as_bytes())?;
     }
     Ok((plan, cached))
 }
@@ -442,7 +365,7 @@ fn whole_plan(
     recipes: &Recipes,
     sources: &[StackSource],
     opts: &BuildOptions,
-) -> Result<(BuildPlan, bool), Error> {
+) -> Result<(RunPlan, bool), Error> {
     let key = plan_key(recipes, sources, opts);
     let cache = RunDir::new(&opts.run_dir).plan_cache();
     if let Some(plan) = read_plan_cache(&cache, &key) {
@@ -461,7 +384,7 @@ fn whole_plan(
     // The archive only tells the plan what the stack does not build; sbuild
     // resolves against the chroot's own apt. Stale indices are worth a
     // warning here, not a refusal to build.
-    let (base, _target) = match load(opts.allow_expired) {
+    let (base, target) = match load(opts.allow_expired) {
         Err(crate::planner::Error::Archive(crate::archive::Error::Expired {
             file,
             valid_until,
@@ -473,7 +396,11 @@ fn whole_plan(
         }
         other => other?,
     };
-    let infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let mut infos: Vec<SourceInfo> = sources.iter().map(|s| s.info.clone()).collect();
+    let suites: Vec<&crate::archive::Suite> = target.iter().chain([&base]).collect();
+    infos.extend(from_archive(recipes, sources, |name| {
+        suites.iter().find_map(|s| s.sources.get(name)).cloned()
+    }));
     let popts = stack_planner::Options {
         arches: opts.arches.clone(),
         profiles: all_profiles(recipes, opts),
@@ -481,7 +408,24 @@ fn whole_plan(
         include_indep: true,
     };
     let full = stack_planner::plan_stack(recipes, &infos, &base, &popts);
-    let plan = build_plan(&full, &infos);
+    let (all_only, mixed) = stack_planner::indep_split(&infos);
+    let mut plan = RunPlan::from_plan(
+        &full,
+        &run_host(&recipes.stack, &opts.arches),
+        &all_only,
+        &mixed,
+    );
+    // The run's versions: a source whose bump failed has its checkout's
+    // debian/control, which names none.
+    let version: BTreeMap<&str, &str> = sources
+        .iter()
+        .map(|s| (s.info.name.as_str(), s.version.as_str()))
+        .collect();
+    for p in plan.arches.iter_mut().flat_map(|a| &mut a.sources) {
+        if let Some(v) = version.get(p.source.as_str()) {
+            p.version = v.to_string();
+        }
+    }
     let text = serde_json::to_vec_pretty(&PlanCache {
         schema: PLAN_CACHE_SCHEMA.into(),
         key,
@@ -495,7 +439,24 @@ fn whole_plan(
     Ok((plan, false))
 }
 
-fn read_plan_cache(path: &Path, key: &str) -> Option<BuildPlan> {
+/// The archive's control data (`lookup`) of the recipes `sources` lacks: a
+/// source whose bump failed before a checkout existed. The plan then knows
+/// its dependents, which are skipped behind its failed bump rather than
+/// blocked by binaries missing from the archive.
+fn from_archive(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    lookup: impl Fn(&str) -> Option<SourceInfo>,
+) -> Vec<SourceInfo> {
+    recipes
+        .recipes
+        .iter()
+        .filter(|r| !sources.iter().any(|s| s.info.name == r.source))
+        .filter_map(|r| lookup(&r.source))
+        .collect()
+}
+
+fn read_plan_cache(path: &Path, key: &str) -> Option<RunPlan> {
     let age = std::fs::metadata(path)
         .ok()?
         .modified()
@@ -515,15 +476,7 @@ pub fn bump_order<'r>(recipes: &'r Recipes, run_dir: &Path) -> Vec<&'r crate::re
     let rows: Vec<String> = std::fs::read(RunDir::new(run_dir).plan_cache())
         .ok()
         .and_then(|b| serde_json::from_slice::<PlanCache>(&b).ok())
-        .map(|c| {
-            let mut rows: Vec<String> = c.plan.all_only.iter().cloned().collect();
-            for p in c.plan.arches.iter().flat_map(|(_, ps)| ps) {
-                if !rows.contains(&p.source) {
-                    rows.push(p.source.clone());
-                }
-            }
-            rows
-        })
+        .map(|c| c.plan.rows())
         .unwrap_or_default();
     let mut out: Vec<&crate::recipe::Recipe> = recipes.recipes.iter().collect();
     out.sort_by_key(|r| {
@@ -567,7 +520,7 @@ pub struct Prepared {
 /// What [`jobs`] needs from disk, gathered first as plain values.
 #[derive(Clone, Debug)]
 pub struct JobFacts {
-    /// The arch `all` jobs build on: the build machine's.
+    /// The arch that builds arch:all binaries ([`run_host`]).
     pub host: Arch,
     /// The chroot id of each arch × mode the run may use, or the missing
     /// tarball's path (an error only when a job needs it).
@@ -602,7 +555,7 @@ pub fn gather(
     opts: &BuildOptions,
     sbuild: &SbuildConfig,
 ) -> Result<JobFacts, Error> {
-    let host = sbuild.build_arch.clone();
+    let host = run_host(&recipes.stack, &opts.arches);
     let mut arches = opts.arches.clone();
     if !arches.contains(&host) {
         arches.push(host.clone());
@@ -662,7 +615,7 @@ pub fn prepare(
     recipes: &Recipes,
     sources: &[StackSource],
     bump_failures: &BTreeMap<String, String>,
-    plan: &BuildPlan,
+    plan: &RunPlan,
     opts: &BuildOptions,
     sbuild: &SbuildConfig,
 ) -> Result<Prepared, Error> {
@@ -674,57 +627,47 @@ pub fn prepare(
 struct JobInputs<'a> {
     recipes: &'a Recipes,
     by_name: BTreeMap<&'a str, &'a StackSource>,
-    plan: &'a BuildPlan,
     opts: &'a BuildOptions,
     facts: &'a JobFacts,
     profiles: Vec<String>,
-    /// Which job keys exist, so that deps name only jobs of this run.
-    keys: BTreeSet<JobKey>,
+    bump_failures: &'a BTreeMap<String, String>,
 }
 
-/// Pure: the runner's jobs for `plan`, one per buildable source × arch (one
-/// `all` job, on the host arch, per arch:all-only source), the rest as
-/// results. A source whose bump failed gets a `failed` result at stage
-/// `bump` on each arch it would build on, and its dependents are skipped.
+/// Pure: the runner's jobs, one per node of the plan's [`JobGraph`]; what
+/// the graph does not build becomes a result. A source whose bump failed
+/// gets a `failed` result at stage `bump` on each arch it would build on,
+/// and its dependents are skipped.
 pub fn jobs(
     recipes: &Recipes,
     sources: &[StackSource],
     bump_failures: &BTreeMap<String, String>,
-    plan: &BuildPlan,
+    plan: &RunPlan,
     opts: &BuildOptions,
     facts: &JobFacts,
 ) -> Result<Prepared, Error> {
     let selected = |s: &str| opts.only.is_empty() || opts.only.contains(s);
-    let (keys, all_job_from) = job_keys(plan, &facts.host, &selected);
+    let graph = JobGraph::new(plan, &facts.host)?;
     let input = JobInputs {
         recipes,
         by_name: sources.iter().map(|s| (s.info.name.as_str(), s)).collect(),
-        plan,
         opts,
         facts,
         profiles: all_profiles(recipes, opts),
-        keys,
+        bump_failures,
     };
     let mut jobs = Vec::new();
-    let mut not_built = Vec::new();
-    let mut done_all: BTreeSet<String> = BTreeSet::new();
-    for (arch, ps) in &plan.arches {
-        for p in ps.iter().filter(|p| selected(&p.source)) {
-            let all_only = plan.all_only.contains(&p.source);
-            if !p.buildable {
-                if !all_only {
-                    not_built.push(excluded(&input, p, arch));
-                }
-            } else if !all_only {
-                jobs.extend(input.job(&p.source, arch, arch, p)?);
-            } else if all_job_from.get(&p.source) == Some(arch) && done_all.insert(p.source.clone())
-            {
-                jobs.extend(input.job(&p.source, &Arch::ALL, &facts.host, p)?);
-            }
-        }
+    for node in graph.nodes.iter().filter(|n| selected(&n.key.source)) {
+        jobs.extend(input.job(node)?);
     }
-    not_built.extend(unbuildable_all_only(&input, &done_all, &selected));
-    not_built.extend(unplanned_bump_failures(&input, bump_failures, &selected));
+    let mut not_built: Vec<BuildResult> = graph
+        .not_built
+        .iter()
+        .filter(|n| selected(&n.key.source))
+        .map(|n| input.not_built(n))
+        .collect();
+    let planned = plan.rows();
+    let unplanned = |s: &str| selected(s) && !planned.iter().any(|p| p == s);
+    not_built.extend(unplanned_bump_failures(&input, bump_failures, &unplanned));
     // Cells the plan builds become failed-at-bump, cells it excludes stay
     // excluded; what builds against a failure is skipped.
     let failures = early_failures(&jobs, bump_failures, &facts.failed_artifacts);
@@ -742,95 +685,24 @@ pub fn jobs(
 fn report_rows(
     recipes: &Recipes,
     by_name: &BTreeMap<&str, &StackSource>,
-    plan: &BuildPlan,
+    plan: &RunPlan,
     selected: &dyn Fn(&str) -> bool,
 ) -> Vec<String> {
+    let planned = plan.rows();
+    let recipes = recipes.recipes.iter().map(|r| &r.source);
     let mut rows: Vec<String> = Vec::new();
-    for s in &plan.all_only {
-        if by_name.contains_key(s.as_str()) && selected(s) {
-            rows.push(s.clone());
-        }
-    }
-    let planned = plan
-        .arches
-        .iter()
-        .flat_map(|(_, ps)| ps.iter().map(|p| &p.source));
-    for s in planned.chain(recipes.recipes.iter().map(|r| &r.source)) {
-        if !rows.contains(s) && selected(s) {
+    for s in planned.iter().chain(recipes) {
+        let known = by_name.contains_key(s.as_str()) || !plan.all_only.contains(s);
+        if known && selected(s) && !rows.contains(s) {
             rows.push(s.clone());
         }
     }
     rows
 }
 
-/// The job keys of the run, and the arch each arch:all-only source's `all`
-/// job is planned from: the host arch when it is in the run, else the
-/// first arch that can build it.
-fn job_keys(
-    plan: &BuildPlan,
-    host: &Arch,
-    selected: &dyn Fn(&str) -> bool,
-) -> (BTreeSet<JobKey>, BTreeMap<String, Arch>) {
-    let mut keys: BTreeSet<JobKey> = BTreeSet::new();
-    let mut all_job_from: BTreeMap<String, Arch> = BTreeMap::new();
-    for (arch, ps) in &plan.arches {
-        for p in ps.iter().filter(|p| p.buildable && selected(&p.source)) {
-            if plan.all_only.contains(&p.source) {
-                if !all_job_from.contains_key(&p.source) || arch == host {
-                    all_job_from.insert(p.source.clone(), arch.clone());
-                }
-                keys.insert(JobKey::new(p.source.clone(), Arch::ALL));
-            } else {
-                keys.insert(JobKey::new(p.source.clone(), arch.clone()));
-            }
-        }
-    }
-    (keys, all_job_from)
-}
-
-fn excluded(input: &JobInputs, p: &Planned, arch: &Arch) -> BuildResult {
-    let version = input
-        .by_name
-        .get(p.source.as_str())
-        .map(|s| s.version.clone())
-        .unwrap_or_default();
-    let reason = p.reason.clone().unwrap_or_else(|| "not buildable".into());
-    BuildResult::not_built(
-        &p.source,
-        arch.clone(),
-        &version,
-        Outcome::Excluded { reason },
-    )
-}
-
-/// An arch:all-only source no arch can build: one `all` result saying why.
-fn unbuildable_all_only(
-    input: &JobInputs,
-    done_all: &BTreeSet<String>,
-    selected: &dyn Fn(&str) -> bool,
-) -> Vec<BuildResult> {
-    let plan = input.plan;
-    let mut out = Vec::new();
-    for s in plan.all_only.iter().filter(|s| selected(s)) {
-        if done_all.contains(s) {
-            continue;
-        }
-        let why = plan
-            .arches
-            .iter()
-            .flat_map(|(_, ps)| ps.iter())
-            .find(|p| &p.source == s)
-            .and_then(|p| p.reason.clone());
-        if let (Some(why), Some(src)) = (why, input.by_name.get(s.as_str())) {
-            let outcome = Outcome::Excluded { reason: why };
-            out.push(BuildResult::not_built(s, Arch::ALL, &src.version, outcome));
-        }
-    }
-    out
-}
-
 /// Selected sources the plan does not know: the bump failed before a
-/// checkout existed. Failed at bump on every arch of its recipe.
+/// checkout existed and the archive lacks them. Failed at bump on every
+/// arch of its recipe.
 fn unplanned_bump_failures(
     input: &JobInputs,
     bump_failures: &BTreeMap<String, String>,
@@ -860,23 +732,22 @@ fn unplanned_bump_failures(
 }
 
 impl JobInputs<'_> {
-    /// The job of `source` keyed `key_arch` (`all` or `build_arch`), built
-    /// on `build_arch`; none for a source without a package.
-    fn job(
-        &self,
-        source: &str,
-        key_arch: &Arch,
-        build_arch: &Arch,
-        planned: &Planned,
-    ) -> Result<Option<Job>, Error> {
-        let Some(src) = self.by_name.get(source) else {
-            return Ok(None);
+    /// The runner's job of `node`; none for a source without a package,
+    /// unless its bump failed: that job enters the schedule failed.
+    fn job(&self, node: &Node) -> Result<Option<Job>, Error> {
+        let source = node.key.source.as_str();
+        let (version, dsc) = match self.by_name.get(source) {
+            Some(src) => (src.version.clone(), src.dsc.clone()),
+            None if self.bump_failures.contains_key(source) => {
+                let version = self.recipes.get(source).map(|r| r.debian_version());
+                (version.unwrap_or_else(|| node.version.clone()), None)
+            }
+            None => return Ok(None),
         };
         let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
         let recipe = recipes.get(source);
-        let is_all = key_arch.is_all();
-        let mode_arch = if is_all { &facts.host } else { build_arch };
-        let mode = mode_of(recipes, opts, mode_arch);
+        let build_arch = &node.build_arch;
+        let mode = mode_of(recipes, opts, build_arch);
         let timeout = opts.timeout.or_else(|| {
             recipe
                 .and_then(|r| r.timeout_minutes)
@@ -886,57 +757,46 @@ impl JobInputs<'_> {
         let binnmu = facts
             .binnmus
             .iter()
-            .find(|b| b.source == source && b.source_version == src.version)
+            .find(|b| b.source == source && b.source_version == version)
             .map(|b| (b.binnmu, b.reason.clone()));
-        let mixed_here = self.plan.mixed.contains(source) && *build_arch == facts.host;
         let request = BuildRequest {
             source: source.to_string(),
-            version: src.version.clone(),
+            version,
             arch: build_arch.clone(),
             mode,
-            dsc: src.dsc.clone().unwrap_or_default(),
+            dsc: dsc.unwrap_or_default(),
             extra_debs: facts.artifacts.get(build_arch).cloned().unwrap_or_default(),
             out_dir: PathBuf::new(),
             log: PathBuf::new(),
             timeout,
             profiles: self.profiles.clone(),
-            arch_all: is_all || mixed_here,
+            arch_all: node.arch_all,
             binnmu,
             env: BTreeMap::new(),
         };
-        let key = JobKey::new(source.to_string(), key_arch.clone());
         Ok(Some(Job {
             request,
-            deps: self.deps(planned, build_arch),
-            weight: weight_of(&facts.known, &key, mode),
+            deps: node.needs.clone(),
+            weight: weight_of(&facts.known, &node.key, mode),
             memory: recipe.map_or(1, |r| u64::from(r.memory_weight)) * 1024,
             expected_failure: recipe
-                .and_then(|r| r.expected_failures.get(key_arch))
+                .and_then(|r| r.expected_failures.get(&node.key.arch))
                 .map(|e| e.reason.clone()),
             chroot_id: self.chroot_id(build_arch, mode)?,
-            all_only: is_all,
+            all_only: node.key.arch.is_all(),
         }))
     }
 
-    /// The jobs a build on `build_arch` needs: each stack dependency's
-    /// `all` job, else its job on this arch, and a mixed dependency's host
-    /// job too (its arch:all packages are built there).
-    fn deps(&self, planned: &Planned, build_arch: &Arch) -> Vec<JobKey> {
-        let (plan, host) = (self.plan, &self.facts.host);
-        let mut deps = Vec::new();
-        for d in &planned.depends_on {
-            let candidates = if plan.all_only.contains(d) {
-                vec![JobKey::new(d.clone(), Arch::ALL)]
-            } else {
-                let mut c = vec![JobKey::new(d.clone(), build_arch.clone())];
-                if plan.mixed.contains(d) && build_arch != host {
-                    c.push(JobKey::new(d.clone(), host.clone()));
-                }
-                c
-            };
-            deps.extend(candidates.into_iter().filter(|k| self.keys.contains(k)));
-        }
-        deps
+    /// The result of a source × arch the graph does not build: `excluded`,
+    /// with the plan's reason or the job it lacks.
+    fn not_built(&self, n: &NotBuilt) -> BuildResult {
+        let version = self
+            .by_name
+            .get(n.key.source.as_str())
+            .map_or(n.version.clone(), |s| s.version.clone());
+        let reason = n.why.text(|k| k.to_string());
+        let outcome = Outcome::Excluded { reason };
+        BuildResult::not_built(&n.key.source, n.key.arch.clone(), &version, outcome)
     }
 
     fn chroot_id(&self, arch: &Arch, mode: BuildMode) -> Result<String, Error> {
@@ -970,7 +830,7 @@ fn weight_of(known: &state::RunState, key: &JobKey, mode: BuildMode) -> u64 {
 /// out (arch:all-only sources are never widened).
 pub fn widened(
     sources: &[StackSource],
-    plan: &BuildPlan,
+    plan: &RunPlan,
     arches: &[Arch],
 ) -> BTreeMap<Arch, BTreeSet<String>> {
     arches
@@ -979,8 +839,8 @@ pub fn widened(
             let buildable: BTreeSet<&str> = plan
                 .arches
                 .iter()
-                .filter(|(a, _)| a == arch)
-                .flat_map(|(_, ps)| ps.iter().filter(|p| p.buildable))
+                .filter(|a| &a.arch == arch)
+                .flat_map(|a| a.sources.iter().filter(|p| p.not_built.is_none()))
                 .map(|p| p.source.as_str())
                 .collect();
             let set = sources
@@ -1005,7 +865,7 @@ pub fn port_jobs(
     prepared: &mut Prepared,
     recipes: &Recipes,
     sources: &[StackSource],
-    plan: &BuildPlan,
+    plan: &RunPlan,
     opts: &BuildOptions,
     maintainer: &crate::changelog::Maintainer,
     timestamp: Option<u64>,
@@ -1326,11 +1186,11 @@ mod tests {
         }
     }
 
-    fn planned(source: &str, buildable: bool, deps: &[&str]) -> Planned {
-        Planned {
+    fn planned(source: &str, buildable: bool, deps: &[&str]) -> PlannedSource {
+        PlannedSource {
             source: source.into(),
-            buildable,
-            reason: (!buildable).then(|| "Architecture: amd64".into()),
+            version: "7.2.4-1~exp1".into(),
+            not_built: (!buildable).then(|| "Architecture: amd64".into()),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
         }
     }
@@ -1396,17 +1256,111 @@ mod tests {
         assert_eq!(plan_key(&recipes, &sources, &opts), build_order);
     }
 
+    /// cmake (arch:all only) ← runtime ← smi, smi excluded on riscv64.
+    fn three_sources() -> RunPlan {
+        RunPlan {
+            schema: crate::jobgraph::SCHEMA.into(),
+            host: Some(arch("amd64")),
+            arches: vec![
+                ArchSources {
+                    arch: arch("amd64"),
+                    sources: vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", true, &["runtime"]),
+                    ],
+                },
+                ArchSources {
+                    arch: arch("riscv64"),
+                    sources: vec![
+                        planned("cmake", true, &[]),
+                        planned("runtime", true, &["cmake"]),
+                        planned("smi", false, &[]),
+                    ],
+                },
+            ],
+            all_only: BTreeSet::from(["cmake".to_string()]),
+            mixed: BTreeSet::new(),
+        }
+    }
+
+    fn facts() -> JobFacts {
+        let mut facts = JobFacts::new(arch("amd64"));
+        facts.chroots = BTreeMap::from([
+            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
+            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
+        ]);
+        facts
+    }
+
+    /// Issue 17.2: a bump that failed before any checkout existed. The
+    /// plan takes the source from the archive, so its dependents are
+    /// skipped behind the failed bump instead of "blocked: missing from
+    /// the archive".
+    #[test]
+    fn a_failed_bump_without_a_checkout_skips_its_dependents() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let archive = "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n";
+        let runtime = SourceInfo::from_control_str(archive, "Sources").unwrap();
+        let planned = from_archive(&recipes, &sources, |name| {
+            (name == "runtime").then(|| runtime.clone())
+        });
+        assert_eq!(planned, [runtime]);
+
+        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        let opts = options(dir.path());
+        let p = jobs(
+            &recipes,
+            &sources,
+            &failures,
+            &three_sources(),
+            &opts,
+            &facts(),
+        )
+        .unwrap();
+        let keys: Vec<String> = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        assert_eq!(keys, ["cmake/all"]);
+        let mut cells: Vec<String> = p
+            .not_built
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}: {}",
+                    r.source,
+                    r.arch,
+                    crate::report::model::explain(r)
+                )
+            })
+            .collect();
+        cells.sort();
+        assert_eq!(
+            cells,
+            [
+                "runtime/amd64: failed at bump: could not clone /x",
+                "runtime/riscv64: failed at bump: could not clone /x",
+                "smi/amd64: skipped: dependency runtime failed on amd64, \
+                 but the recipe expects a failure (flaky): drop the expectation",
+                "smi/riscv64: excluded: Architecture: amd64",
+            ]
+        );
+    }
+
     #[test]
     fn jobs_follow_the_plan_with_arch_all_built_once_on_the_host() {
         let dir = tempfile::tempdir().unwrap();
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
         let recipes = recipes(&rdir);
-        let mut facts = JobFacts::new(arch("amd64"));
-        facts.chroots = BTreeMap::from([
-            ((arch("amd64"), BuildMode::Native), Ok("amd64-id".into())),
-            ((arch("riscv64"), BuildMode::Qemu), Ok("riscv64-id".into())),
-        ]);
+        let mut facts = facts();
         let sources = vec![
             source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
             source(
@@ -1416,28 +1370,7 @@ mod tests {
                 "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
             ),
         ];
-        let plan = BuildPlan {
-            arches: vec![
-                (
-                    arch("amd64"),
-                    vec![
-                        planned("cmake", true, &[]),
-                        planned("runtime", true, &["cmake"]),
-                        planned("smi", true, &["runtime"]),
-                    ],
-                ),
-                (
-                    arch("riscv64"),
-                    vec![
-                        planned("cmake", true, &[]),
-                        planned("runtime", true, &["cmake"]),
-                        planned("smi", false, &[]),
-                    ],
-                ),
-            ],
-            all_only: BTreeSet::from(["cmake".to_string()]),
-            mixed: BTreeSet::new(),
-        };
+        let plan = three_sources();
         let opts = options(dir.path());
         let p = jobs(&recipes, &sources, &BTreeMap::new(), &plan, &opts, &facts).unwrap();
         let got: Vec<(String, Vec<String>, bool)> = p

@@ -361,288 +361,364 @@ pub fn plan_arch(
     archive: &dyn Available,
     options: Options,
 ) -> ArchPlan {
-    let mut srcs: Vec<&SourceInput> = sources.iter().collect();
-    srcs.sort_by(|a, b| a.name.cmp(&b.name));
-    srcs.dedup_by(|a, b| a.name == b.name);
-    let n = srcs.len();
+    let mut p = Planning::new(sources, options);
+    p.resolve(archive);
+    p.find_edges();
+    let cycles = p.cycles();
+    p.block_dependents();
+    let (waves, wave_of) = p.waves();
+    p.finish(arch, options, cycles, waves, &wave_of)
+}
 
-    // Real binaries win over virtual names; among equals the first by name.
-    let mut producers: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, s) in srcs.iter().enumerate() {
-        for b in &s.binaries {
-            producers.entry(b.as_str()).or_insert(i);
+/// Edges `(from, to)` by source index: the packages behind each, and
+/// whether the edge is cut (every package behind it comes from the archive).
+type EdgeMap = BTreeMap<(usize, usize), (BTreeSet<String>, bool)>;
+
+/// The state of one arch's plan while [`plan_arch`] makes it, step by step
+/// (the numbers of the module comment).
+struct Planning<'a> {
+    /// The sources by name, deduplicated.
+    srcs: Vec<&'a SourceInput>,
+    /// Binary or virtual package → the source index building it.
+    producers: BTreeMap<&'a str, usize>,
+    /// Why each source can't build; `None` while it can.
+    reason: Vec<Option<Reason>>,
+    widened: Vec<Option<String>>,
+    deps: Vec<Vec<ResolvedDep>>,
+    edges: EdgeMap,
+}
+
+impl<'a> Planning<'a> {
+    /// Step 1: the sources, their producers and `Architecture` exclusions.
+    fn new(sources: &'a [SourceInput], options: Options) -> Planning<'a> {
+        let mut srcs: Vec<&SourceInput> = sources.iter().collect();
+        srcs.sort_by(|a, b| a.name.cmp(&b.name));
+        srcs.dedup_by(|a, b| a.name == b.name);
+        let n = srcs.len();
+        // Real binaries win over virtual names; among equals the first by name.
+        let mut producers: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, s) in srcs.iter().enumerate() {
+            for b in &s.binaries {
+                producers.entry(b.as_str()).or_insert(i);
+            }
+        }
+        for (i, s) in srcs.iter().enumerate() {
+            for p in &s.provides {
+                producers.entry(p.as_str()).or_insert(i);
+            }
+        }
+        let mut reason: Vec<Option<Reason>> = vec![None; n];
+        let mut widened: Vec<Option<String>> = vec![None; n];
+        for (i, s) in srcs.iter().enumerate() {
+            if let Some(field) = &s.arch_exclusion {
+                if options.port {
+                    widened[i] = Some(field.clone());
+                } else {
+                    reason[i] = Some(Reason::Architecture {
+                        field: field.clone(),
+                    });
+                }
+            }
+        }
+        Planning {
+            srcs,
+            producers,
+            reason,
+            widened,
+            deps: vec![Vec::new(); n],
+            edges: EdgeMap::new(),
         }
     }
-    for (i, s) in srcs.iter().enumerate() {
-        for p in &s.provides {
-            producers.entry(p.as_str()).or_insert(i);
+
+    fn name_of(&self, i: usize) -> String {
+        self.srcs[i].name.clone()
+    }
+
+    fn edge_of(&self, (a, b): (usize, usize), pkgs: &BTreeSet<String>, cut: bool) -> Edge {
+        Edge {
+            from: self.name_of(a),
+            to: self.name_of(b),
+            packages: pkgs.iter().cloned().collect(),
+            cut,
         }
     }
 
-    let mut reason: Vec<Option<Reason>> = vec![None; n];
-    let mut widened: Vec<Option<String>> = vec![None; n];
-    for (i, s) in srcs.iter().enumerate() {
-        if let Some(field) = &s.arch_exclusion {
-            if options.port {
-                widened[i] = Some(field.clone());
-            } else {
-                reason[i] = Some(Reason::Architecture {
-                    field: field.clone(),
+    /// Step 2: resolve against the viable sources until nothing changes.
+    fn resolve(&mut self, archive: &dyn Available) {
+        let resolvable: Vec<bool> = self.reason.iter().map(Option::is_none).collect();
+        loop {
+            let mut changed = false;
+            for i in (0..self.srcs.len()).filter(|&i| resolvable[i]) {
+                let s = self.srcs[i];
+                let (producers, srcs) = (&self.producers, &self.srcs);
+                self.deps[i] = s
+                    .build_deps
+                    .iter()
+                    .map(|g| resolve(s, g, producers, &self.reason, srcs, archive))
+                    .collect();
+                if self.reason[i].is_none()
+                    && let Some(r) = failure(s, &self.deps[i], producers, &self.reason, srcs)
+                {
+                    self.reason[i] = Some(r);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Step 3, first half: the stack edges of the resolved sources, cut
+    /// ones included.
+    fn find_edges(&mut self) {
+        let idx_of: BTreeMap<&str, usize> = self
+            .srcs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        for i in 0..self.srcs.len() {
+            for (d, group) in self.deps[i].iter().zip(&self.srcs[i].build_deps) {
+                let (to, pkg, cut) = match &d.choice {
+                    Choice::Stack {
+                        package, source, ..
+                    } => (source.as_str(), package.clone(), false),
+                    // The cut edge names what the stack would have given.
+                    Choice::Archive {
+                        instead_of: Some(source),
+                        ..
+                    } => {
+                        let pkg = group
+                            .iter()
+                            .find(|a| {
+                                self.producers
+                                    .get(a.name.as_str())
+                                    .is_some_and(|&p| self.srcs[p].name == *source)
+                            })
+                            .map_or_else(|| d.relation.clone(), |a| a.name.clone());
+                        (source.as_str(), pkg, true)
+                    }
+                    _ => continue,
+                };
+                let Some(&to) = idx_of.get(to) else {
+                    continue;
+                };
+                let e = self.edges.entry((i, to)).or_insert((BTreeSet::new(), cut));
+                e.0.insert(pkg);
+                // One kept dependency keeps the edge.
+                e.1 &= cut;
+            }
+        }
+    }
+
+    /// Step 3, second half: the strongly connected components of the viable
+    /// sources before cuts (the cycles), and those the cuts do not break,
+    /// whose members are blocked.
+    fn cycles(&mut self) -> Vec<Cycle> {
+        let n = self.srcs.len();
+        let viable: Vec<bool> = self.reason.iter().map(Option::is_none).collect();
+        let mut full: DiGraph<usize, ()> = DiGraph::new();
+        let mut kept: DiGraph<usize, ()> = DiGraph::new();
+        let nodes_full: Vec<NodeIndex> = (0..n).map(|i| full.add_node(i)).collect();
+        let nodes_kept: Vec<NodeIndex> = (0..n).map(|i| kept.add_node(i)).collect();
+        for (&(a, b), (_, cut)) in &self.edges {
+            if viable[a] && viable[b] {
+                full.add_edge(nodes_full[a], nodes_full[b], ());
+                if !*cut {
+                    kept.add_edge(nodes_kept[a], nodes_kept[b], ());
+                }
+            }
+        }
+        let uncut = components(&kept, &viable);
+        let in_uncut: BTreeSet<usize> = uncut.iter().flatten().copied().collect();
+        let mut cycles: Vec<Cycle> = components(&full, &viable)
+            .into_iter()
+            .map(|members| {
+                let set: BTreeSet<usize> = members.iter().copied().collect();
+                let edges = self
+                    .edges
+                    .iter()
+                    .filter(|((a, b), _)| set.contains(a) && set.contains(b))
+                    .map(|(&ab, (pkgs, cut))| self.edge_of(ab, pkgs, *cut))
+                    .collect();
+                Cycle {
+                    members: members.iter().map(|&i| self.name_of(i)).collect(),
+                    edges,
+                    broken: members.iter().all(|m| !in_uncut.contains(m)),
+                }
+            })
+            .collect();
+        cycles.sort_by(|a, b| a.members.cmp(&b.members));
+        for scc in &uncut {
+            let members: Vec<String> = scc.iter().map(|&i| self.name_of(i)).collect();
+            for &i in scc {
+                self.reason[i] = Some(Reason::Cycle {
+                    members: members.clone(),
                 });
             }
         }
-    }
-    let resolvable: Vec<bool> = reason.iter().map(Option::is_none).collect();
-
-    // Step 2: resolve against the viable sources until nothing changes.
-    let mut deps: Vec<Vec<ResolvedDep>> = vec![Vec::new(); n];
-    loop {
-        let mut changed = false;
-        for i in 0..n {
-            if !resolvable[i] {
-                continue;
-            }
-            deps[i] = srcs[i]
-                .build_deps
-                .iter()
-                .map(|g| resolve(srcs[i], g, &producers, &reason, &srcs, archive))
-                .collect();
-            if reason[i].is_none()
-                && let Some(r) = failure(srcs[i], &deps[i], &producers, &reason, &srcs)
-            {
-                reason[i] = Some(r);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
+        cycles
     }
 
-    // Step 3: graph of the viable sources, with and without the bootstrap cuts.
-    let viable: Vec<bool> = reason.iter().map(Option::is_none).collect();
-    let mut edge_map: BTreeMap<(usize, usize), (BTreeSet<String>, bool)> = BTreeMap::new();
-    let idx_of: BTreeMap<&str, usize> = srcs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
-    for i in 0..n {
-        for (d, group) in deps[i].iter().zip(&srcs[i].build_deps) {
-            let (to, pkg, cut) = match &d.choice {
-                Choice::Stack {
-                    package, source, ..
-                } => (source.as_str(), package.clone(), false),
-                // The cut edge names what the stack would have given.
-                Choice::Archive {
-                    instead_of: Some(source),
-                    ..
-                } => {
-                    let pkg = group
-                        .iter()
-                        .find(|a| {
-                            producers
-                                .get(a.name.as_str())
-                                .is_some_and(|&p| srcs[p].name == *source)
-                        })
-                        .map_or_else(|| d.relation.clone(), |a| a.name.clone());
-                    (source.as_str(), pkg, true)
+    /// Step 4: what depends (through kept edges) on a blocked cycle is
+    /// blocked too.
+    fn block_dependents(&mut self) {
+        loop {
+            let mut changed = false;
+            for (&(a, b), (pkgs, cut)) in &self.edges {
+                if *cut || self.reason[a].is_some() {
+                    continue;
                 }
-                _ => continue,
-            };
-            let Some(&to) = idx_of.get(to) else {
-                continue;
-            };
-            let e = edge_map.entry((i, to)).or_insert((BTreeSet::new(), cut));
-            e.0.insert(pkg);
-            // One kept dependency keeps the edge.
-            e.1 &= cut;
-        }
-    }
-
-    let mut full: DiGraph<usize, ()> = DiGraph::new();
-    let mut kept: DiGraph<usize, ()> = DiGraph::new();
-    let nodes_full: Vec<NodeIndex> = (0..n).map(|i| full.add_node(i)).collect();
-    let nodes_kept: Vec<NodeIndex> = (0..n).map(|i| kept.add_node(i)).collect();
-    for (&(a, b), (_, cut)) in &edge_map {
-        if viable[a] && viable[b] {
-            full.add_edge(nodes_full[a], nodes_full[b], ());
-            if !*cut {
-                kept.add_edge(nodes_kept[a], nodes_kept[b], ());
+                if let Some(rb) = &self.reason[b] {
+                    let pkg = pkgs.iter().next().cloned().unwrap_or_default();
+                    self.reason[a] = Some(rb.through(&pkg, &self.srcs[b].name));
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
             }
         }
     }
-    let is_cycle = |g: &DiGraph<usize, ()>, scc: &[NodeIndex]| {
-        scc.len() > 1 || g.find_edge(scc[0], scc[0]).is_some()
-    };
-    let mut uncut: Vec<Vec<usize>> = tarjan_scc(&kept)
-        .into_iter()
-        .filter(|scc| viable[kept[scc[0]]] && is_cycle(&kept, scc))
-        .map(|scc| {
-            let mut m: Vec<usize> = scc.iter().map(|&x| kept[x]).collect();
-            m.sort();
-            m
-        })
-        .collect();
-    uncut.sort();
-    let in_uncut: BTreeSet<usize> = uncut.iter().flatten().copied().collect();
 
-    let name_of = |i: usize| srcs[i].name.clone();
-    let edge_of = |a: usize, b: usize, pkgs: &BTreeSet<String>, cut: bool| Edge {
-        from: name_of(a),
-        to: name_of(b),
-        packages: pkgs.iter().cloned().collect(),
-        cut,
-    };
-    let mut cycles: Vec<Cycle> = tarjan_scc(&full)
-        .into_iter()
-        .filter(|scc| viable[full[scc[0]]] && is_cycle(&full, scc))
-        .map(|scc| {
-            let mut members: Vec<usize> = scc.iter().map(|&x| full[x]).collect();
-            members.sort();
-            let set: BTreeSet<usize> = members.iter().copied().collect();
-            let edges = edge_map
-                .iter()
-                .filter(|((a, b), _)| set.contains(a) && set.contains(b))
-                .map(|(&(a, b), (pkgs, cut))| edge_of(a, b, pkgs, *cut))
+    /// Step 5: the waves of the buildable DAG, and each source's wave.
+    fn waves(&self) -> (Vec<Vec<String>>, Vec<Option<usize>>) {
+        let n = self.srcs.len();
+        let buildable: Vec<bool> = self.reason.iter().map(Option::is_none).collect();
+        let mut dep_sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
+        for (&(a, b), (_, cut)) in &self.edges {
+            if !*cut && buildable[a] && buildable[b] && a != b {
+                dep_sets[a].insert(b);
+            }
+        }
+        let mut wave_of: Vec<Option<usize>> = vec![None; n];
+        let mut waves: Vec<Vec<String>> = Vec::new();
+        loop {
+            let ready: Vec<usize> = (0..n)
+                .filter(|&i| buildable[i] && wave_of[i].is_none())
+                .filter(|&i| dep_sets[i].iter().all(|&d| wave_of[d].is_some()))
                 .collect();
-            Cycle {
-                members: members.iter().map(|&i| name_of(i)).collect(),
-                edges,
-                broken: members.iter().all(|m| !in_uncut.contains(m)),
+            if ready.is_empty() {
+                break;
             }
-        })
-        .collect();
-    cycles.sort_by(|a, b| a.members.cmp(&b.members));
-
-    for scc in &uncut {
-        let members: Vec<String> = scc.iter().map(|&i| name_of(i)).collect();
-        for &i in scc {
-            reason[i] = Some(Reason::Cycle {
-                members: members.clone(),
-            });
-        }
-    }
-
-    // Step 4: what depends (through kept edges) on a blocked cycle is blocked too.
-    loop {
-        let mut changed = false;
-        for (&(a, b), (pkgs, cut)) in &edge_map {
-            if *cut || reason[a].is_some() {
-                continue;
+            for &i in &ready {
+                wave_of[i] = Some(waves.len() + 1);
             }
-            if let Some(rb) = &reason[b] {
-                let pkg = pkgs.iter().next().cloned().unwrap_or_default();
-                reason[a] = Some(rb.through(&pkg, &srcs[b].name));
-                changed = true;
-            }
+            waves.push(ready.iter().map(|&i| self.name_of(i)).collect());
         }
-        if !changed {
-            break;
-        }
+        (waves, wave_of)
     }
 
-    // Step 5: waves of the buildable DAG.
-    let buildable: Vec<bool> = reason.iter().map(Option::is_none).collect();
-    let mut dep_sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    for (&(a, b), (_, cut)) in &edge_map {
-        if !*cut && buildable[a] && buildable[b] && a != b {
-            dep_sets[a].insert(b);
-        }
-    }
-    let mut wave_of: Vec<Option<usize>> = vec![None; n];
-    let mut waves: Vec<Vec<String>> = Vec::new();
-    loop {
-        let ready: Vec<usize> = (0..n)
-            .filter(|&i| buildable[i] && wave_of[i].is_none())
-            .filter(|&i| dep_sets[i].iter().all(|&d| wave_of[d].is_some()))
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for &i in &ready {
-            wave_of[i] = Some(waves.len() + 1);
-        }
-        waves.push(ready.iter().map(|&i| name_of(i)).collect());
-    }
-    let order: Vec<String> = waves.iter().flatten().cloned().collect();
-
-    let mut frontier: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for i in 0..n {
-        for (d, group) in deps[i].iter().zip(&srcs[i].build_deps) {
-            if d.choice == Choice::Unsatisfied
-                && !group
+    /// The porting frontier: build-dependencies no stack source builds and
+    /// the archive lacks, with the sources needing them.
+    fn frontier(&self) -> Vec<Missing> {
+        let mut frontier: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for i in 0..self.srcs.len() {
+            for (d, group) in self.deps[i].iter().zip(&self.srcs[i].build_deps) {
+                let stack_builds = group
                     .iter()
-                    .any(|a| producers.contains_key(a.name.as_str()))
-            {
-                frontier
-                    .entry(d.relation.clone())
-                    .or_default()
-                    .insert(name_of(i));
-            }
-        }
-    }
-
-    let mut excluded = Vec::new();
-    let mut blocked = Vec::new();
-    let sources_out: Vec<SourcePlan> = (0..n)
-        .map(|i| {
-            let status = match &reason[i] {
-                None => Status::Buildable,
-                Some(r) if r.is_exclusion() => Status::Excluded,
-                Some(_) => Status::Blocked,
-            };
-            if let Some(r) = &reason[i] {
-                let u = Unbuildable {
-                    source: name_of(i),
-                    reason: r.clone(),
-                };
-                if status == Status::Excluded {
-                    excluded.push(u);
-                } else {
-                    blocked.push(u);
+                    .any(|a| self.producers.contains_key(a.name.as_str()));
+                if d.choice == Choice::Unsatisfied && !stack_builds {
+                    frontier
+                        .entry(d.relation.clone())
+                        .or_default()
+                        .insert(self.name_of(i));
                 }
             }
-            let depends_on = edge_map
-                .iter()
-                .filter(|((a, _), (_, cut))| *a == i && !*cut)
-                .map(|((_, b), _)| name_of(*b))
-                .collect();
-            SourcePlan {
-                name: name_of(i),
-                version: srcs[i].version.clone(),
-                status,
-                wave: wave_of[i],
-                reason: reason[i].clone(),
-                bootstrap: srcs[i].bootstrap,
-                widened: widened[i].clone(),
-                depends_on,
-                build_deps: deps[i].clone(),
-            }
-        })
-        .collect();
-
-    ArchPlan {
-        arch: arch.to_string(),
-        port: options.port,
-        sources: sources_out,
-        edges: edge_map
-            .iter()
-            .map(|(&(a, b), (pkgs, cut))| edge_of(a, b, pkgs, *cut))
-            .collect(),
-        waves,
-        order,
-        excluded,
-        blocked,
-        frontier: frontier
+        }
+        frontier
             .into_iter()
             .map(|(package, by)| Missing {
                 package,
                 needed_by: by.into_iter().collect(),
             })
-            .collect(),
-        cycles,
+            .collect()
     }
+
+    /// The plan of source `i`.
+    fn source_plan(&self, i: usize, wave: Option<usize>) -> SourcePlan {
+        let status = match &self.reason[i] {
+            None => Status::Buildable,
+            Some(r) if r.is_exclusion() => Status::Excluded,
+            Some(_) => Status::Blocked,
+        };
+        let depends_on = self
+            .edges
+            .iter()
+            .filter(|((a, _), (_, cut))| *a == i && !*cut)
+            .map(|((_, b), _)| self.name_of(*b))
+            .collect();
+        SourcePlan {
+            name: self.name_of(i),
+            version: self.srcs[i].version.clone(),
+            status,
+            wave,
+            reason: self.reason[i].clone(),
+            bootstrap: self.srcs[i].bootstrap,
+            widened: self.widened[i].clone(),
+            depends_on,
+            build_deps: self.deps[i].clone(),
+        }
+    }
+
+    fn finish(
+        &self,
+        arch: &str,
+        options: Options,
+        cycles: Vec<Cycle>,
+        waves: Vec<Vec<String>>,
+        wave_of: &[Option<usize>],
+    ) -> ArchPlan {
+        let sources: Vec<SourcePlan> = (0..self.srcs.len())
+            .map(|i| self.source_plan(i, wave_of[i]))
+            .collect();
+        let unbuildable = |status: Status| -> Vec<Unbuildable> {
+            sources
+                .iter()
+                .filter(|s| s.status == status)
+                .filter_map(|s| {
+                    Some(Unbuildable {
+                        source: s.name.clone(),
+                        reason: s.reason.clone()?,
+                    })
+                })
+                .collect()
+        };
+        ArchPlan {
+            arch: arch.to_string(),
+            port: options.port,
+            excluded: unbuildable(Status::Excluded),
+            blocked: unbuildable(Status::Blocked),
+            edges: self
+                .edges
+                .iter()
+                .map(|(&ab, (pkgs, cut))| self.edge_of(ab, pkgs, *cut))
+                .collect(),
+            order: waves.iter().flatten().cloned().collect(),
+            waves,
+            frontier: self.frontier(),
+            cycles,
+            sources,
+        }
+    }
+}
+
+/// The strongly connected components of `g` among `viable` sources that are
+/// cycles (more than one member, or a self-loop), as sorted source indices.
+fn components(g: &DiGraph<usize, ()>, viable: &[bool]) -> Vec<Vec<usize>> {
+    let is_cycle = |scc: &[NodeIndex]| scc.len() > 1 || g.find_edge(scc[0], scc[0]).is_some();
+    let mut out: Vec<Vec<usize>> = tarjan_scc(g)
+        .into_iter()
+        .filter(|scc| viable[g[scc[0]]] && is_cycle(scc))
+        .map(|scc| {
+            let mut m: Vec<usize> = scc.iter().map(|&x| g[x]).collect();
+            m.sort();
+            m
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The inputs of one architecture's plan.

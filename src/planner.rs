@@ -48,7 +48,7 @@ use crate::arch::Arch;
 use crate::archive::{self, Detail, FetchOptions, Fetcher, Mirror, Packages};
 use crate::control::{self, Dep, Profiles, SourceInfo};
 use crate::plan::{self, Alternative, ArchInput, Available, Plan, SourceInput, VersionReq};
-use crate::recipe::{BuildMode, Recipes, Stack};
+use crate::recipe::{Recipes, Stack};
 
 /// Errors of gathering a plan's inputs.
 #[derive(Debug, thiserror::Error)]
@@ -179,16 +179,7 @@ pub fn indep_split(sources: &[SourceInfo]) -> (BTreeSet<String>, BTreeSet<String
     (indep_only, mixed)
 }
 
-/// The arch that builds arch:all binaries: the stack's first `native` arch,
-/// else its first.
-pub fn host_arch(stack: &Stack) -> Option<Arch> {
-    stack
-        .architectures
-        .iter()
-        .find(|a| stack.modes.get(*a) == Some(&BuildMode::Native))
-        .or_else(|| stack.architectures.first())
-        .cloned()
-}
+pub use crate::jobgraph::host_arch;
 
 /// The archive's offer on one arch: a Packages index.
 struct Offer<'a>(Option<&'a Packages>);

@@ -2,7 +2,7 @@
 //! order, exclusions with their chains, the porting frontier, cycles — from
 //! packaging checkouts and the archive (see `planner`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crate::Error;
@@ -10,7 +10,8 @@ use crate::arch::Arch;
 use crate::cli::GlobalArgs;
 use crate::commands::args::{ArchiveArgs, checkouts};
 use crate::config::Config;
-use crate::plan::{Status, render};
+use crate::jobgraph::{JobGraph, RunPlan};
+use crate::plan::render;
 use crate::planner::{self, Options};
 use crate::recipe;
 
@@ -107,8 +108,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     };
     let plan = planner::plan_stack(&recipes, &sources, &base, &opts);
     if args.jobs_json {
-        let (indep_only, _) = planner::indep_split(&sources);
-        print!("{}", jobs_json(&plan, &indep_only));
+        let (all_only, mixed) = planner::indep_split(&sources);
+        let host = crate::jobgraph::run_host(&recipes.stack, &opts.arches);
+        let run_plan = RunPlan::from_plan(&plan, &host, &all_only, &mixed);
+        let graph = JobGraph::new(&run_plan, &host).map_err(crate::pipeline::Error::from)?;
+        print!("{}", jobs_json(&graph));
         return Ok(ExitCode::SUCCESS);
     }
     let chains = if args.port {
@@ -165,40 +169,16 @@ fn frontier_chains(
     Ok(out)
 }
 
-/// The buildable (source, arch) jobs and their stack dependencies, for
-/// `cargo bench --bench schedule -- plan.json` (weights are filled in by the
-/// bench script).
-fn jobs_json(plan: &crate::plan::Plan, indep_only: &BTreeSet<String>) -> String {
-    let job_arch = |source: &str, arch: &str| {
-        if indep_only.contains(source) {
-            "all".to_string()
-        } else {
-            arch.to_string()
-        }
-    };
-    let mut jobs = BTreeMap::new();
-    for a in &plan.arches {
-        for s in a.sources.iter().filter(|s| s.status == Status::Buildable) {
-            let arch = job_arch(&s.name, &a.arch);
-            let deps: Vec<String> = s
-                .depends_on
-                .iter()
-                .map(|d| format!("{d}/{}", job_arch(d, &a.arch)))
-                .collect();
-            // An arch:all-only source appears in every arch's plan; its real
-            // dependencies are those of the host arch's, which has some.
-            let entry = jobs
-                .entry((s.name.clone(), arch.clone()))
-                .or_insert_with(Vec::new);
-            if entry.is_empty() {
-                *entry = deps;
-            }
-        }
-    }
+/// The job graph's jobs and their needs, for `cargo bench --bench schedule
+/// -- plan.json` (weights are filled in by the bench script).
+fn jobs_json(graph: &JobGraph) -> String {
+    let mut jobs: Vec<&crate::jobgraph::Node> = graph.nodes.iter().collect();
+    jobs.sort_by(|a, b| a.key.cmp(&b.key));
     let list: Vec<serde_json::Value> = jobs
         .into_iter()
-        .map(|((source, arch), deps)| {
-            serde_json::json!({"source": source, "arch": arch, "deps": deps, "weight": 0})
+        .map(|n| {
+            let deps: Vec<String> = n.needs.iter().map(|d| d.to_string()).collect();
+            serde_json::json!({"source": n.key.source, "arch": n.key.arch, "deps": deps, "weight": 0})
         })
         .collect();
     let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();

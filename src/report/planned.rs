@@ -9,46 +9,16 @@
 //! leave no result) and the edges a porting verdict follows from a failure
 //! to the packages it blocks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
-
-use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
 use crate::events::{BuildResult, Outcome};
-use crate::plan::Plan;
-use crate::plan::render::not_built_reason;
+use crate::jobgraph::JobGraph;
+pub use crate::jobgraph::{ArchSources, PlannedSource, RunPlan, SCHEMA};
+use crate::schedule::JobKey;
 
 pub use crate::rundir::PLAN as RUN_PLAN;
-pub const SCHEMA: &str = "cascade-run-plan/1";
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunPlan {
-    pub schema: String,
-    /// Sources whose binaries are all arch:all: built once, as arch `all`.
-    #[serde(default)]
-    pub all_only: BTreeSet<String>,
-    pub arches: Vec<ArchSources>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchSources {
-    pub arch: Arch,
-    /// Buildable sources in build order, then the others.
-    pub sources: Vec<PlannedSource>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlannedSource {
-    pub source: String,
-    pub version: String,
-    /// The stack sources it build-depends on here.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub depends_on: Vec<String>,
-    /// Why it is not built here (excluded or blocked); absent when it is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_built: Option<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -68,39 +38,6 @@ pub enum Error {
 }
 
 impl RunPlan {
-    /// From the stack's plan: every source of every arch, buildable ones in
-    /// build order first.
-    pub fn from_plan(plan: &Plan, all_only: &BTreeSet<String>) -> RunPlan {
-        let arches = plan
-            .arches
-            .iter()
-            .filter_map(|ap| {
-                let arch = Arch::new(&ap.arch)?;
-                let sources = ap
-                    .in_build_order()
-                    .map(|s| {
-                        let not_built = not_built_reason(s);
-                        PlannedSource {
-                            source: s.name.clone(),
-                            version: s.version.clone(),
-                            depends_on: match not_built {
-                                None => s.depends_on.clone(),
-                                Some(_) => Vec::new(),
-                            },
-                            not_built,
-                        }
-                    })
-                    .collect();
-                Some(ArchSources { arch, sources })
-            })
-            .collect();
-        RunPlan {
-            schema: SCHEMA.into(),
-            all_only: all_only.clone(),
-            arches,
-        }
-    }
-
     /// `RUNDIR/plan.json`, or `None` when the run has none.
     pub fn load(run_dir: &Path) -> Result<Option<RunPlan>, Error> {
         let path = crate::rundir::RunDir::new(run_dir).plan();
@@ -122,31 +59,6 @@ impl RunPlan {
         Ok(Some(plan))
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default() + "\n"
-    }
-
-    /// Source → the stack sources it build-depends on, on `arch`.
-    pub fn edges(&self, arch: &str) -> BTreeMap<String, Vec<String>> {
-        self.arches
-            .iter()
-            .filter(|a| a.arch.as_str() == arch)
-            .flat_map(|a| &a.sources)
-            .filter(|s| s.not_built.is_none())
-            .map(|s| (s.source.clone(), s.depends_on.clone()))
-            .collect()
-    }
-
-    /// The arch a source's result is recorded under: `all` for arch:all-only
-    /// sources.
-    fn result_arch(&self, source: &str, arch: &Arch) -> Arch {
-        if self.all_only.contains(source) {
-            Arch::ALL
-        } else {
-            arch.clone()
-        }
-    }
-
     /// `results` with a result for every package × arch the plan names: a
     /// planned build without one is `skipped` behind the failed build of a
     /// stack dependency (transitively), else `cancelled` (it never ran); a
@@ -154,67 +66,63 @@ impl RunPlan {
     /// (as `all` for an arch:all-only one no arch builds).
     /// Then in plan order: sources as the plan lists them, arch by arch.
     pub fn complete(&self, mut results: Vec<BuildResult>) -> Vec<BuildResult> {
+        let host = self
+            .host
+            .clone()
+            .or_else(|| self.arches.first().map(|a| a.arch.clone()));
+        // A plan is a DAG (the planner breaks cycles): a graph that cannot be
+        // made leaves the results as they are.
+        let Some(graph) = host.and_then(|h| JobGraph::new(self, &h).ok()) else {
+            return results;
+        };
         let mut known: BTreeMap<(String, String), usize> = results
             .iter()
             .enumerate()
             .map(|(i, r)| (key(&r.source, &r.arch), i))
             .collect();
-        // Planned builds first, on every arch: an arch:all-only source one
-        // arch leaves out is still built once, as `all`, for the others.
-        for planned in [true, false] {
-            for a in &self.arches {
-                let edges = self.edges(a.arch.as_str());
-                for s in a
-                    .sources
-                    .iter()
-                    .filter(|s| s.not_built.is_none() == planned)
-                {
-                    let arch = self.result_arch(&s.source, &a.arch);
-                    if known.contains_key(&key(&s.source, &arch)) {
-                        continue;
-                    }
-                    let failed = match &s.not_built {
-                        Some(_) => None,
-                        None => {
-                            self.failed_dependency(&s.source, &a.arch, &edges, &known, &results)
-                        }
-                    };
-                    let (source, version) = (&s.source, &s.version);
-                    let result = match (&s.not_built, failed) {
-                        (_, Some((dep, at))) => {
-                            BuildResult::skipped(source, arch.clone(), version, &dep, &at)
-                        }
-                        (Some(reason), None) => {
-                            let reason = reason.clone();
-                            let outcome = Outcome::Excluded { reason };
-                            BuildResult::not_built(source, arch.clone(), version, outcome)
-                        }
-                        (None, None) => BuildResult::not_built(
-                            source,
-                            arch.clone(),
-                            version,
-                            Outcome::Cancelled,
-                        ),
-                    };
-                    known.insert(key(&s.source, &arch), results.len());
-                    results.push(result);
-                }
+        for node in &graph.nodes {
+            let (source, arch) = (&node.key.source, &node.key.arch);
+            if known.contains_key(&key(source, arch)) {
+                continue;
             }
-        }
-        // Plan order: rows as the plan first names them, arch columns in
-        // the plan's order (`all` first), results the plan lacks last.
-        let mut rows: Vec<&str> = self.all_only.iter().map(String::as_str).collect();
-        for a in &self.arches {
-            for s in &a.sources {
-                if !rows.contains(&s.source.as_str()) {
-                    rows.push(&s.source);
+            let result = match failed_dependency(&graph, &node.key, &known, &results) {
+                Some((dep, at)) => {
+                    BuildResult::skipped(source, arch.clone(), &node.version, &dep, &at)
                 }
-            }
+                None => {
+                    BuildResult::not_built(source, arch.clone(), &node.version, Outcome::Cancelled)
+                }
+            };
+            known.insert(key(source, arch), results.len());
+            results.push(result);
         }
-        let row: BTreeMap<String, usize> = rows
-            .iter()
+        for n in &graph.not_built {
+            let (source, arch) = (&n.key.source, &n.key.arch);
+            if known.contains_key(&key(source, arch)) {
+                continue;
+            }
+            let reason = n.why.text(|k| k.to_string());
+            let outcome = Outcome::Excluded { reason };
+            known.insert(key(source, arch), results.len());
+            results.push(BuildResult::not_built(
+                source,
+                arch.clone(),
+                &n.version,
+                outcome,
+            ));
+        }
+        self.sort(&mut results);
+        results
+    }
+
+    /// Plan order: rows as the plan first names them, arch columns in the
+    /// plan's order (`all` first), results the plan lacks last.
+    fn sort(&self, results: &mut [BuildResult]) {
+        let row: BTreeMap<String, usize> = self
+            .rows()
+            .into_iter()
             .enumerate()
-            .map(|(i, s)| (s.to_string(), i))
+            .map(|(i, s)| (s, i))
             .collect();
         let col = |arch: &Arch| -> usize {
             if arch.is_all() {
@@ -231,31 +139,26 @@ impl RunPlan {
                 col(&r.arch),
             )
         });
-        results
     }
+}
 
-    /// The first failed build among `source`'s stack dependencies on `arch`,
-    /// transitively (their own result, or the failure behind a skip);
-    /// `known` indexes `results` by [`key`].
-    fn failed_dependency(
-        &self,
-        source: &str,
-        arch: &Arch,
-        edges: &BTreeMap<String, Vec<String>>,
-        known: &BTreeMap<(String, String), usize>,
-        results: &[BuildResult],
-    ) -> Option<(String, Arch)> {
-        let deps = crate::schedule::upstream(source, |s| edges.get(s).map(Vec::as_slice));
-        deps.into_iter().find_map(|d| {
-            let at = self.result_arch(d, arch);
-            let r = known.get(&key(d, &at)).map(|&i| &results[i])?;
-            match &r.outcome {
-                o if o.is_failure() => Some((d.to_string(), at)),
-                Outcome::Skipped { dependency, arch } => Some((dependency.clone(), arch.clone())),
-                _ => None,
-            }
-        })
-    }
+/// The first failed build among the jobs `job` needs, transitively (their
+/// own result, or the failure behind a skip); `known` indexes `results` by
+/// [`key`].
+fn failed_dependency(
+    graph: &JobGraph,
+    job: &JobKey,
+    known: &BTreeMap<(String, String), usize>,
+    results: &[BuildResult],
+) -> Option<(String, Arch)> {
+    graph.upstream(job).into_iter().find_map(|d| {
+        let r = known.get(&key(&d.source, &d.arch)).map(|&i| &results[i])?;
+        match &r.outcome {
+            o if o.is_failure() => Some((d.source.clone(), d.arch.clone())),
+            Outcome::Skipped { dependency, arch } => Some((dependency.clone(), arch.clone())),
+            _ => None,
+        }
+    })
 }
 
 /// A result's key: source and arch.
@@ -287,7 +190,9 @@ mod tests {
         smi.not_built = Some("Architecture: amd64 arm64".into());
         RunPlan {
             schema: SCHEMA.into(),
+            host: None,
             all_only: ["demo-cmake".to_string()].into(),
+            mixed: Default::default(),
             arches: vec![ArchSources {
                 arch: arch("riscv64"),
                 sources: vec![

@@ -250,50 +250,183 @@ fn error_lines(outcome: &Outcome) -> (Option<String>, Vec<String>) {
     out
 }
 
-fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> ArchPort {
-    let arch = ctx.arch.as_str();
-    let rel = |p: &Path| relative_to(p, input.run_dir);
-    // Results by source on this arch, and arch:all ones (possible roots).
-    let here: Vec<&BuildResult> = input
-        .results
-        .iter()
-        .filter(|r| r.arch.as_str() == arch)
-        .collect();
-    let by_source: BTreeMap<&str, &BuildResult> =
-        here.iter().map(|r| (r.source.as_str(), *r)).collect();
-    let all: BTreeMap<&str, &BuildResult> = input
-        .results
-        .iter()
-        .filter(|r| r.arch.is_all())
-        .map(|r| (r.source.as_str(), r))
-        .collect();
-    let previous: Option<BTreeMap<&str, &BuildResult>> = input.previous.map(|(rep, _)| {
-        rep.results
-            .iter()
-            .filter(|r| r.arch.as_str() == arch)
-            .map(|r| (r.source.as_str(), r))
-            .collect()
-    });
-    let built_before = |source: &str| {
-        previous
+/// One arch's results as [`arch_report`] reads them.
+struct ArchView<'a> {
+    input: &'a Input<'a>,
+    ctx: &'a ArchContext,
+    arch: &'a str,
+    /// This arch's results by source.
+    by_source: BTreeMap<&'a str, &'a BuildResult>,
+    /// The arch:all results by source (possible roots).
+    all: BTreeMap<&'a str, &'a BuildResult>,
+    /// The previous run's results on this arch by source, if any.
+    previous: Option<BTreeMap<&'a str, &'a BuildResult>>,
+}
+
+impl<'a> ArchView<'a> {
+    fn new(input: &'a Input<'a>, ctx: &'a ArchContext) -> ArchView<'a> {
+        let arch = ctx.arch.as_str();
+        let on = |results: &'a [BuildResult], on_all: bool| -> BTreeMap<&'a str, &'a BuildResult> {
+            results
+                .iter()
+                .filter(|r| {
+                    if on_all {
+                        r.arch.is_all()
+                    } else {
+                        r.arch.as_str() == arch
+                    }
+                })
+                .map(|r| (r.source.as_str(), r))
+                .collect()
+        };
+        ArchView {
+            input,
+            ctx,
+            arch,
+            by_source: on(input.results, false),
+            all: on(input.results, true),
+            previous: input.previous.map(|(rep, _)| on(&rep.results, false)),
+        }
+    }
+
+    fn built_before(&self, source: &str) -> bool {
+        self.previous
             .as_ref()
             .and_then(|p| p.get(source))
             .is_some_and(|r| r.outcome == Outcome::Ok)
-    };
+    }
 
-    // The failed stack dependencies of a source, transitively, by name
-    // (`SOURCE/all` for an arch:all one).
-    let failed_deps = |source: &str| -> BTreeSet<String> {
-        let deps = crate::schedule::upstream(source, |s| ctx.depends_on.get(s).map(Vec::as_slice));
+    fn rel(&self, p: &Path) -> PathBuf {
+        relative_to(p, self.input.run_dir)
+    }
+
+    /// The failed stack dependencies of a source, transitively, by name
+    /// (`SOURCE/all` for an arch:all one).
+    fn failed_deps(&self, source: &str) -> BTreeSet<String> {
+        let edges = &self.ctx.depends_on;
+        let deps = crate::schedule::upstream(source, |s| edges.get(s).map(Vec::as_slice));
         deps.into_iter()
-            .filter_map(|d| match (by_source.get(d), all.get(d)) {
+            .filter_map(|d| match (self.by_source.get(d), self.all.get(d)) {
                 (Some(r), _) => r.outcome.is_failure().then(|| d.to_string()),
                 (None, Some(r)) => r.outcome.is_failure().then(|| format!("{d}/all")),
                 (None, None) => None,
             })
             .collect()
-    };
+    }
 
+    fn built(&self, r: &BuildResult, out: &mut ArchPort) {
+        let patch = self.ctx.patches.get(&r.source).map(|p| self.rel(p));
+        if let Some(p) = &patch {
+            out.patches.push(p.clone());
+        }
+        out.built.push(Built {
+            source: r.source.clone(),
+            version: r.version.clone(),
+            ported: self.ctx.widened.contains(&r.source),
+            patch,
+            new: self.previous.is_some() && !self.built_before(&r.source),
+            expectation_obsolete: r.expected_failure.is_some(),
+        });
+    }
+
+    /// A failure: blocked when a stack dependency failed too, else a root.
+    fn failed(&self, r: &BuildResult, out: &mut ArchPort) {
+        let ported = self.ctx.widened.contains(&r.source);
+        let roots = self.failed_deps(&r.source);
+        if !roots.is_empty() {
+            out.blocked.push(Blocked {
+                source: r.source.clone(),
+                version: r.version.clone(),
+                by: roots.into_iter().collect(),
+                ported,
+            });
+            return;
+        }
+        let (stage, errors) = error_lines(&r.outcome);
+        out.root_failures.push(RootFailure {
+            source: r.source.clone(),
+            version: r.version.clone(),
+            class: r.outcome.class().to_string(),
+            stage,
+            errors,
+            expected: r.expected_failure.as_ref().map(|reason| Expected {
+                reason: reason.clone(),
+                link: self.ctx.links.get(&r.source).cloned(),
+            }),
+            ported,
+            log: r.log.as_deref().map(|p| self.rel(p)),
+            blocks: Vec::new(),
+            built_before: self.built_before(&r.source),
+        });
+    }
+
+    fn skipped(&self, r: &BuildResult, dependency: &str, dep_arch: &Arch, out: &mut ArchPort) {
+        let mut by: Vec<String> = self.failed_deps(&r.source).into_iter().collect();
+        if by.is_empty() {
+            // No edges known (e.g. `--only`): the runner's root.
+            by.push(if dep_arch.as_str() == self.arch {
+                dependency.to_string()
+            } else {
+                format!("{dependency}/{dep_arch}")
+            });
+        }
+        out.blocked.push(Blocked {
+            source: r.source.clone(),
+            version: r.version.clone(),
+            by,
+            ported: self.ctx.widened.contains(&r.source),
+        });
+    }
+
+    /// A package that built in the previous run and fails (or is skipped) now.
+    fn regression(&self, r: &BuildResult) -> Option<Regression> {
+        let before = self.previous.as_ref()?.get(r.source.as_str())?;
+        let fails = r.outcome.is_failure() || matches!(r.outcome, Outcome::Skipped { .. });
+        (before.outcome == Outcome::Ok && fails).then(|| Regression {
+            source: r.source.clone(),
+            old_version: before.version.clone(),
+            new_version: r.version.clone(),
+            class: r.outcome.class().to_string(),
+            expected: r.expected_failure.is_some(),
+        })
+    }
+
+    /// Why this arch fails the run (see the module documentation).
+    fn verdict(&self, out: &ArchPort, failing: &mut Vec<String>) {
+        let arch = self.arch;
+        for f in out.root_failures.iter().filter(|f| f.expected.is_none()) {
+            if f.built_before {
+                failing.push(format!(
+                    "{}/{arch} built in the previous run and fails now ({})",
+                    f.source, f.class
+                ));
+            } else if !f.ported {
+                failing.push(format!(
+                    "{}/{arch} fails ({}) although its packaging lists {arch}",
+                    f.source, f.class
+                ));
+            }
+        }
+        // A package failing on its own behind a failed dependency that built
+        // before still counts as a regression of its own.
+        for b in &out.blocked {
+            let own = self
+                .by_source
+                .get(b.source.as_str())
+                .is_some_and(|r| r.is_unexpected_failure());
+            if own && self.built_before(&b.source) {
+                failing.push(format!(
+                    "{}/{arch} built in the previous run and fails now",
+                    b.source
+                ));
+            }
+        }
+    }
+}
+
+fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> ArchPort {
+    let view = ArchView::new(input, ctx);
+    let arch = view.arch;
     let mut out = ArchPort {
         arch: arch.to_string(),
         score: Score::of(input.results, arch),
@@ -308,136 +441,31 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
         regressions: Vec::new(),
         patches: Vec::new(),
     };
-    for r in &here {
-        let ported = ctx.widened.contains(&r.source);
+    for r in input.results.iter().filter(|r| r.arch.as_str() == arch) {
+        let not_tried = |reason: &str| NotTried {
+            source: r.source.clone(),
+            version: r.version.clone(),
+            reason: reason.to_string(),
+        };
         match &r.outcome {
-            Outcome::Ok => {
-                let patch = ctx.patches.get(&r.source).map(|p| rel(p));
-                if let Some(p) = &patch {
-                    out.patches.push(p.clone());
-                }
-                out.built.push(Built {
-                    source: r.source.clone(),
-                    version: r.version.clone(),
-                    ported,
-                    patch,
-                    new: previous.is_some() && !built_before(&r.source),
-                    expectation_obsolete: r.expected_failure.is_some(),
-                });
-            }
-            o if o.is_failure() => {
-                let roots = failed_deps(&r.source);
-                if !roots.is_empty() {
-                    out.blocked.push(Blocked {
-                        source: r.source.clone(),
-                        version: r.version.clone(),
-                        by: roots.into_iter().collect(),
-                        ported,
-                    });
-                    continue;
-                }
-                let (stage, errors) = error_lines(o);
-                out.root_failures.push(RootFailure {
-                    source: r.source.clone(),
-                    version: r.version.clone(),
-                    class: o.class().to_string(),
-                    stage,
-                    errors,
-                    expected: r.expected_failure.as_ref().map(|reason| Expected {
-                        reason: reason.clone(),
-                        link: ctx.links.get(&r.source).cloned(),
-                    }),
-                    ported,
-                    log: r.log.as_deref().map(rel),
-                    blocks: Vec::new(),
-                    built_before: built_before(&r.source),
-                });
-            }
-            Outcome::Skipped {
-                dependency,
-                arch: dep_arch,
-            } => {
-                let mut by: Vec<String> = failed_deps(&r.source).into_iter().collect();
-                if by.is_empty() {
-                    // No edges known (e.g. `--only`): the runner's root.
-                    by.push(if dep_arch.as_str() == arch {
-                        dependency.clone()
-                    } else {
-                        format!("{dependency}/{dep_arch}")
-                    });
-                }
-                out.blocked.push(Blocked {
-                    source: r.source.clone(),
-                    version: r.version.clone(),
-                    by,
-                    ported,
-                });
-            }
-            Outcome::Excluded { reason } => out.not_tried.push(NotTried {
-                source: r.source.clone(),
-                version: r.version.clone(),
-                reason: reason.clone(),
-            }),
-            Outcome::Cancelled => out.not_tried.push(NotTried {
-                source: r.source.clone(),
-                version: r.version.clone(),
-                reason: "cancelled".into(),
-            }),
+            Outcome::Ok => view.built(r, &mut out),
+            o if o.is_failure() => view.failed(r, &mut out),
+            Outcome::Skipped { dependency, arch } => view.skipped(r, dependency, arch, &mut out),
+            Outcome::Excluded { reason } => out.not_tried.push(not_tried(reason)),
+            Outcome::Cancelled => out.not_tried.push(not_tried("cancelled")),
             _ => {}
         }
-        if let Some(before) = previous.as_ref().and_then(|p| p.get(r.source.as_str()))
-            && before.outcome == Outcome::Ok
-            && (r.outcome.is_failure() || matches!(r.outcome, Outcome::Skipped { .. }))
-        {
-            out.regressions.push(Regression {
-                source: r.source.clone(),
-                old_version: before.version.clone(),
-                new_version: r.version.clone(),
-                class: r.outcome.class().to_string(),
-                expected: r.expected_failure.is_some(),
-            });
-        }
+        out.regressions.extend(view.regression(r));
     }
     for f in out.root_failures.iter_mut() {
-        let f_name = f.source.clone();
         f.blocks = out
             .blocked
             .iter()
-            .filter(|b| b.by.contains(&f_name))
+            .filter(|b| b.by.contains(&f.source))
             .map(|b| b.source.clone())
             .collect();
     }
-
-    // The verdict.
-    for f in &out.root_failures {
-        if f.expected.is_some() {
-            continue;
-        }
-        if f.built_before {
-            failing.push(format!(
-                "{}/{arch} built in the previous run and fails now ({})",
-                f.source, f.class
-            ));
-        } else if !f.ported {
-            failing.push(format!(
-                "{}/{arch} fails ({}) although its packaging lists {arch}",
-                f.source, f.class
-            ));
-        }
-    }
-    // A package failing on its own behind a failed dependency that built
-    // before still counts as a regression of its own.
-    for b in &out.blocked {
-        let own = by_source
-            .get(b.source.as_str())
-            .is_some_and(|r| r.is_unexpected_failure());
-        if own && built_before(&b.source) {
-            failing.push(format!(
-                "{}/{arch} built in the previous run and fails now",
-                b.source
-            ));
-        }
-    }
+    view.verdict(&out, failing);
     out
 }
 

@@ -1,0 +1,157 @@
+use super::*;
+
+fn arch(a: &str) -> Arch {
+    Arch::new(a).unwrap()
+}
+
+fn src(source: &str, deps: &[&str]) -> PlannedSource {
+    PlannedSource {
+        source: source.into(),
+        version: "1-1".into(),
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        not_built: None,
+    }
+}
+
+fn not_built(source: &str, why: &str) -> PlannedSource {
+    PlannedSource {
+        not_built: Some(why.into()),
+        ..src(source, &[])
+    }
+}
+
+/// cmake (arch:all only) ← runtime (mixed) ← blas; smi excluded on riscv64.
+fn demo() -> RunPlan {
+    RunPlan {
+        schema: SCHEMA.into(),
+        host: Some(arch("amd64")),
+        all_only: ["cmake".to_string()].into(),
+        mixed: ["runtime".to_string()].into(),
+        arches: vec![
+            ArchSources {
+                arch: arch("amd64"),
+                sources: vec![
+                    src("cmake", &[]),
+                    src("smi", &[]),
+                    src("runtime", &["cmake"]),
+                    src("blas", &["cmake", "runtime"]),
+                ],
+            },
+            ArchSources {
+                arch: arch("riscv64"),
+                sources: vec![
+                    src("cmake", &[]),
+                    src("runtime", &["cmake"]),
+                    src("blas", &["cmake", "runtime"]),
+                    not_built("smi", "Architecture: amd64"),
+                ],
+            },
+        ],
+    }
+}
+
+fn keys(g: &JobGraph) -> Vec<String> {
+    g.nodes.iter().map(|n| n.key.to_string()).collect()
+}
+
+fn needs(g: &JobGraph, key: &str) -> Vec<String> {
+    let n = g.nodes.iter().find(|n| n.key.to_string() == key).unwrap();
+    n.needs.iter().map(|k| k.to_string()).collect()
+}
+
+#[test]
+fn an_arch_all_only_source_builds_once_on_the_host_and_every_arch_needs_it() {
+    let g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    assert_eq!(
+        keys(&g),
+        [
+            "cmake/all",
+            "smi/amd64",
+            "runtime/amd64",
+            "blas/amd64",
+            "runtime/riscv64",
+            "blas/riscv64"
+        ]
+    );
+    let cmake = g.node_of(&JobKey::new("cmake", Arch::ALL)).unwrap();
+    assert_eq!((cmake.build_arch.as_str(), cmake.arch_all), ("amd64", true));
+    assert_eq!(needs(&g, "runtime/riscv64"), ["cmake/all"]);
+}
+
+#[test]
+fn a_mixed_sources_other_arch_dependents_wait_for_its_host_job() {
+    let g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    assert_eq!(
+        needs(&g, "blas/riscv64"),
+        ["cmake/all", "runtime/riscv64", "runtime/amd64"]
+    );
+    assert_eq!(needs(&g, "blas/amd64"), ["cmake/all", "runtime/amd64"]);
+    let on = |k: &str| g.nodes.iter().find(|n| n.key.to_string() == k).unwrap();
+    assert!(on("runtime/amd64").arch_all);
+    assert!(!on("runtime/riscv64").arch_all);
+}
+
+#[test]
+fn without_the_host_arch_all_jobs_come_from_the_first_arch_and_build_on_the_host() {
+    let mut plan = demo();
+    plan.arches.remove(0);
+    let g = JobGraph::new(&plan, &arch("amd64")).unwrap();
+    assert_eq!(g.all_from.as_str(), "riscv64");
+    assert_eq!(keys(&g), ["cmake/all", "runtime/riscv64", "blas/riscv64"]);
+    let cmake = g.node_of(&JobKey::new("cmake", Arch::ALL)).unwrap();
+    assert_eq!(cmake.build_arch.as_str(), "amd64");
+    // No host job: the mixed source's arch:all binaries are not built here.
+    assert_eq!(needs(&g, "blas/riscv64"), ["cmake/all", "runtime/riscv64"]);
+}
+
+#[test]
+fn what_is_not_a_job_says_why() {
+    let mut plan = demo();
+    // cmake is not buildable on the host: its riscv64 dependents are blocked.
+    plan.arches[0].sources[0] = not_built("cmake", "blocked: missing from the archive: x");
+    let g = JobGraph::new(&plan, &arch("amd64")).unwrap();
+    let name = |k: &JobKey| format!("build:{}:{}", k.source, k.arch);
+    let why: Vec<String> = g
+        .not_built
+        .iter()
+        .map(|n| format!("{} {}", n.key, n.why.pipeline_text(name)))
+        .collect();
+    assert_eq!(
+        why,
+        [
+            "cmake/all blocked: missing from the archive: x",
+            "smi/riscv64 excluded: Architecture: amd64",
+            "runtime/amd64 blocked: needs build:cmake:all, which this pipeline does not build",
+            "blas/amd64 blocked: needs build:cmake:all, which this pipeline does not build",
+            "runtime/riscv64 blocked: needs build:cmake:all, which this pipeline does not build",
+            "blas/riscv64 blocked: needs build:cmake:all, which this pipeline does not build",
+        ]
+    );
+    assert_eq!(keys(&g), ["smi/amd64"]);
+}
+
+#[test]
+fn a_selection_drops_needs_outside_it() {
+    let g = JobGraph::select(&demo(), &arch("amd64"), |s, _| s == "blas").unwrap();
+    assert_eq!(keys(&g), ["blas/amd64", "blas/riscv64"]);
+    assert!(needs(&g, "blas/riscv64").is_empty());
+}
+
+#[test]
+fn upstream_walks_needs_depth_first() {
+    let g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    let up: Vec<String> = g
+        .upstream(&JobKey::new("blas", arch("riscv64")))
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(up, ["cmake/all", "runtime/riscv64", "runtime/amd64"]);
+}
+
+#[test]
+fn a_cycle_is_an_error() {
+    let mut plan = demo();
+    plan.arches[0].sources[2] = src("runtime", &["blas"]);
+    let err = JobGraph::new(&plan, &arch("amd64")).unwrap_err();
+    assert!(err.to_string().contains("cycle"), "{err}");
+}
