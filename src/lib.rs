@@ -20,6 +20,7 @@
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
+//! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck | `archive`,`rdeps` |
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`|
@@ -90,6 +91,7 @@ pub mod setup;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod transition;
 pub mod version;
 
 pub use error::Error;
