@@ -271,3 +271,122 @@ fn the_snapshot_transition_of_rocm_7_2_4_into_unstable() {
     assert!(left.contains("rocr-runtime"), "{left:?}");
     assert_eq!(amd64["rebuilds_direct"], 17);
 }
+
+/// A .deb with just a control file.
+fn deb(dir: &Path, package: &str, arch: &str, depends: &str) {
+    let root = tempfile::tempdir().unwrap();
+    let debian = root.path().join("DEBIAN");
+    std::fs::create_dir_all(&debian).unwrap();
+    let depends = if depends.is_empty() {
+        String::new()
+    } else {
+        format!("Depends: {depends}\n")
+    };
+    std::fs::write(
+        debian.join("control"),
+        format!(
+            "Package: {package}\nSource: rocm-smi-lib\nVersion: 7.2.4-1\nArchitecture: {arch}\n\
+             Maintainer: T <t@example.org>\n{depends}Description: test\n test\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let out = std::process::Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group"])
+        .arg(root.path())
+        .arg(dir.join(format!("{package}_7.2.4-1_{arch}.deb")))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+#[ignore = "needs dose-debcheck (dose-extra) and dpkg-deb"]
+fn a_runs_debs_are_the_new_binaries_and_dose_checks_them() {
+    if let Some(tool) = ["dose-debcheck", "dpkg-deb"].into_iter().find(|t| {
+        !std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .status()
+            .unwrap()
+            .success()
+    }) {
+        return common::unavailable(&format!("{tool} is not installed"));
+    }
+    let run = tempfile::tempdir().unwrap();
+    let debs = run.path().join("debs/amd64");
+    deb(&debs, "librocm-smi64-7", "amd64", "");
+    deb(
+        &debs,
+        "librocm-smi-dev",
+        "amd64",
+        "librocm-smi64-7 (= 7.2.4-1)",
+    );
+    deb(
+        &debs,
+        "rocm-smi",
+        "amd64",
+        "librocm-smi64-7, libnot-in-any-archive",
+    );
+    deb(&debs, "librocm-smi64-7-dbgsym", "amd64", "librocm-smi64-7");
+    let mirror = Path::new(ROOT).join("tests/fixtures/archive");
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(ROOT)
+        .env("CASCADE_CACHE_DIR", cache.path())
+        .args(["--recipes", "recipes", "transition"])
+        .arg(run.path())
+        .arg("--mirror")
+        .arg(&mirror)
+        .args(["--allow-expired", "--arch", "amd64", "--format", "json"])
+        .output()
+        .unwrap();
+    // rocm-smi is uninstallable: a problem, exit 1.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &doc["arches"][0];
+    assert_eq!(a["moving"], serde_json::json!(["rocm-smi-lib"]));
+    // The fixture's sid builds rocm-smi, librocm-smi64-1, librocm-smi-dev,
+    // liboam1 and liboam-dev from rocm-smi-lib 6.4.1; the run, three (the
+    // -dbgsym package does not count).
+    let dropped = names(a, "dropped", "binary");
+    let want: BTreeSet<String> = ["liboam-dev", "liboam1", "librocm-smi64-1"]
+        .map(String::from)
+        .into();
+    assert_eq!(dropped, want);
+    assert_eq!(
+        names(a, "added", "binary"),
+        ["librocm-smi64-7".to_string()].into()
+    );
+    assert_eq!(
+        names(a, "renames", "old"),
+        ["librocm-smi64-1".to_string()].into()
+    );
+    let i = &a["installability"];
+    let broken: Vec<(&str, &str)> = i["broken"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["package"].as_str().unwrap(),
+                b["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        broken
+            .iter()
+            .any(|(p, r)| *p == "rocm-smi" && r.contains("libnot-in-any-archive")),
+        "{broken:?}"
+    );
+    assert!(
+        !broken.iter().any(|(p, _)| p.starts_with("librocm-smi")),
+        "{broken:?}"
+    );
+}

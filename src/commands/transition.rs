@@ -1,29 +1,31 @@
-//! `cascade transition --dry-run`: what moving the stack's target-suite
-//! versions into the base suite would start, per arch (see
+//! `cascade transition RUNDIR | --dry-run`: what moving a run's .debs (or
+//! the stack's target-suite versions) into the base suite would start, per arch (see
 //! [`crate::transition`]). Facts first (recipes, both suites, the index
 //! texts dose needs), then the pure analysis, then dose-debcheck, then output.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::archive::{Fetcher, Mirror, Suite, load_suite};
+use crate::archive::{Fetcher, Mirror, Packages, Suite, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::control::Profiles;
+use crate::fsio::IoError;
+use crate::process::Cmd;
 use crate::recipe;
+use crate::rundir::RunDir;
 use crate::transition::debcheck::{self, Installability};
 use crate::transition::render::{self, ArchReport, SCHEMA, Transition};
-use crate::transition::{Moving, Options, analyse, select};
+use crate::transition::{Moving, Options, analyse, outside_dependents, select};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A finished run's directory, whose .debs are the new binaries
-    /// (not yet supported: use --dry-run).
+    /// A finished run's directory, whose .debs (`RUNDIR/debs/`) are the new binaries.
     pub run_dir: Option<PathBuf>,
     /// Take the new binaries from the stack's target suite in the archive
     /// instead of a run: nothing is built.
@@ -68,15 +70,11 @@ pub enum Format {
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
-    if let Some(dir) = &args.run_dir {
-        return Err(Error::Usage(format!(
-            "transition of a run's .debs ({}) is not implemented yet: use --dry-run without RUNDIR",
-            dir.display()
-        )));
-    }
-    if !args.dry_run {
+    if args.run_dir.is_some() == args.dry_run {
         return Err(Error::Usage(
-            "give a RUNDIR or --dry-run (the stack's target-suite versions)".into(),
+            "give either a RUNDIR (its .debs are the new binaries) or --dry-run (the stack's \
+             target-suite versions in the archive)"
+                .into(),
         ));
     }
     let recipes = recipe::load(&global.recipes)?;
@@ -90,55 +88,39 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let arches = arches(&args.arch, &stack.architectures);
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
     let base = load_suite(&fetcher, &stack.base_suite, &names)?;
-    let target = load_suite(&fetcher, &stack.suite, &names)?;
-    let stack_names: BTreeSet<String> = recipes.recipes.iter().map(|r| r.source.clone()).collect();
-    let options = Options {
-        include_indep: !args.no_indep,
-        transitive: args.transitive,
+    let target = match &args.run_dir {
+        None => Some(load_suite(&fetcher, &stack.suite, &names)?),
+        Some(_) => None,
     };
+    let stack_names: BTreeSet<String> = recipes.recipes.iter().map(|r| r.source.clone()).collect();
     let mut reports = Vec::new();
     for arch in &arches {
-        let moving = moving(&base, &target, &stack_names, arch);
-        let packages = base
-            .packages
-            .get(arch.as_str())
-            .ok_or_else(|| Error::Usage(format!("{} has no Packages for {arch}", base.name)))?;
-        let mut t = analyse(
-            arch,
-            &base.sources,
-            packages,
-            &stack_names,
-            &moving,
-            &options,
-        );
-        t.rebuilds = select(
-            &t.rebuilds,
-            args.include.as_ref(),
-            args.exclude.as_ref(),
-            args.max,
-        );
-        let installability = if args.no_installability {
-            None
-        } else {
-            Some(installability(
-                &fetcher,
-                &base,
-                &target,
-                arch,
-                &moving,
-                &stack_names,
-            )?)
+        let new = match (&target, &args.run_dir) {
+            (Some(target), _) => from_suite(&fetcher, &base, target, &stack_names, arch)?,
+            (None, Some(dir)) => from_run(dir, &base, &stack_names, arch)?,
+            (None, None) => unreachable!("checked above"),
         };
-        reports.push(ArchReport {
-            transition: t,
-            installability,
-        });
+        reports.push(arch_report(
+            &args,
+            &fetcher,
+            &base,
+            &stack_names,
+            arch,
+            &new,
+        )?);
     }
     let doc = Transition {
         schema: SCHEMA,
         stack: stack.name.clone(),
         base_suite: base.name.clone(),
-        new_from: format!("{} (dry run)", target.name),
+        new_from: match (&target, &args.run_dir) {
+            (Some(t), _) => format!("{} (dry run)", t.name),
+            (_, dir) => dir
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
+                .to_string(),
+        },
         arches: reports,
     };
     write(&args, &doc)?;
@@ -157,19 +139,66 @@ fn arches(asked: &[Arch], stack: &[Arch]) -> Vec<Arch> {
     out
 }
 
-/// The stack sources whose target-suite version differs from the base
-/// suite's, and what that version builds on `arch`.
-fn moving(base: &Suite, target: &Suite, stack: &BTreeSet<String>, arch: &Arch) -> Vec<Moving> {
-    stack
+/// The new side of one arch: the moving sources, and the Packages
+/// paragraphs of the new binaries (text for dose, parsed for the rest).
+struct NewSide {
+    moving: Vec<Moving>,
+    text: String,
+    packages: Packages,
+}
+
+/// Analysis, selection and installability of one arch.
+fn arch_report(
+    args: &Args,
+    fetcher: &Fetcher,
+    base: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+    new: &NewSide,
+) -> Result<ArchReport, Error> {
+    let packages = base
+        .packages
+        .get(arch.as_str())
+        .ok_or_else(|| Error::Usage(format!("{} has no Packages for {arch}", base.name)))?;
+    let options = Options {
+        include_indep: !args.no_indep,
+        transitive: args.transitive,
+    };
+    let mut t = analyse(arch, &base.sources, packages, stack, &new.moving, &options);
+    t.rebuilds = select(
+        &t.rebuilds,
+        args.include.as_ref(),
+        args.exclude.as_ref(),
+        args.max,
+    );
+    let installability = if args.no_installability {
+        None
+    } else {
+        Some(installability(fetcher, base, arch, new, stack)?)
+    };
+    Ok(ArchReport {
+        transition: t,
+        installability,
+    })
+}
+
+/// A dry run's new side: the stack sources whose target-suite version
+/// differs from the base suite's, what that version's Package-List builds
+/// on `arch`, and the target suite's Packages paragraphs of those sources.
+fn from_suite(
+    fetcher: &Fetcher,
+    base: &Suite,
+    target: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+) -> Result<NewSide, Error> {
+    let moving: Vec<Moving> = stack
         .iter()
         .filter_map(|name| {
             let new = target.sources.get(name)?;
             let new_version = new.version.clone()?;
             let old_version = base.sources.get(name).and_then(|s| s.version.clone());
-            if old_version.as_ref() == Some(&new_version) {
-                return None;
-            }
-            Some(Moving {
+            (old_version.as_ref() != Some(&new_version)).then(|| Moving {
                 source: name.clone(),
                 base_version: old_version,
                 target_version: new_version,
@@ -181,47 +210,110 @@ fn moving(base: &Suite, target: &Suite, stack: &BTreeSet<String>, arch: &Arch) -
                 build_deps: new.build_deps(arch, &Profiles::none(), true, false),
             })
         })
-        .collect()
+        .collect();
+    let rel = format!("dists/{}/main/binary-{arch}/Packages", target.name);
+    let names: BTreeSet<&str> = moving.iter().map(|m| m.source.as_str()).collect();
+    let text = debcheck::only_sources(&fetcher.index(&target.release, &rel)?, &names);
+    let packages = Packages::parse(&text, &rel, arch.as_str())?;
+    Ok(NewSide {
+        moving,
+        text,
+        packages,
+    })
+}
+
+/// A run's new side: the .debs under `RUNDIR/debs/ARCH` and `debs/all`
+/// (debug symbols left out: the base suite's Packages has none), grouped by
+/// source; a source moves when its version differs from the base suite's.
+/// The run's Build-Depends are not known here, so nothing is "left
+/// behind" (a source that built in the run had its build-dependencies).
+fn from_run(
+    dir: &Path,
+    base: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+) -> Result<NewSide, Error> {
+    let run = RunDir::new(dir);
+    let mut text = String::new();
+    for sub in [run.debs_for(arch.as_str()), run.debs_for("all")] {
+        for deb in debs_in(&sub)? {
+            let out = Cmd::new("dpkg-deb").arg("-f").arg(&deb).run()?;
+            text.push_str(out.stdout.trim_end());
+            text.push_str("\n\n");
+        }
+    }
+    let origin = run.debs().display().to_string();
+    let packages = Packages::parse(&text, &origin, arch.as_str())?;
+    let mut by_source: BTreeMap<&str, Moving> = BTreeMap::new();
+    for b in packages.iter().filter(|b| stack.contains(&b.source)) {
+        let m = by_source.entry(&b.source).or_insert_with(|| Moving {
+            source: b.source.clone(),
+            base_version: base.sources.get(&b.source).and_then(|s| s.version.clone()),
+            target_version: b.source_version.clone(),
+            binaries: BTreeSet::new(),
+            build_deps: Vec::new(),
+        });
+        m.binaries.insert(b.name.clone());
+    }
+    let moving = by_source
+        .into_values()
+        .filter(|m| m.base_version.as_ref() != Some(&m.target_version))
+        .collect();
+    Ok(NewSide {
+        moving,
+        text,
+        packages,
+    })
+}
+
+/// The .deb files in `dir` (none if it does not exist), without `-dbgsym`.
+fn debs_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(IoError::new(dir, e).into()),
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".deb") && !name.contains("-dbgsym_")
+        })
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// dose-debcheck on the base suite with the moving sources' binaries
-/// replaced by the target suite's, where the target suite has any on `arch`
-/// (elsewhere the old binaries stay, as the archive keeps them until the
-/// new version is built there).
+/// replaced by the new ones, where there are any on `arch` (elsewhere the
+/// old ones stay, as the archive keeps them until the new version is built
+/// there).
 fn installability(
     fetcher: &Fetcher,
     base: &Suite,
-    target: &Suite,
     arch: &Arch,
-    moving: &[Moving],
+    new: &NewSide,
     stack: &BTreeSet<String>,
 ) -> Result<Installability, Error> {
-    let new_packages = &target.packages[arch.as_str()];
-    let replaced: BTreeSet<&str> = moving
+    let replaced: BTreeSet<&str> = new
+        .moving
         .iter()
         .map(|m| m.source.as_str())
-        .filter(|s| !new_packages.binaries_of(s).is_empty())
+        .filter(|s| !new.packages.binaries_of(s).is_empty())
         .collect();
-    let mut check: BTreeSet<&str> = replaced
-        .iter()
-        .flat_map(|s| new_packages.binaries_of(s).iter().map(String::as_str))
-        .collect();
-    let not_in_new: Vec<String> = moving
+    let mut check: BTreeSet<&str> = new.packages.iter().map(|b| b.name.as_str()).collect();
+    check.extend(outside_dependents(&base.packages[arch.as_str()], stack));
+    let not_in_new: Vec<String> = new
+        .moving
         .iter()
         .flat_map(|m| m.binaries.iter())
-        .filter(|b| new_packages.get(b).is_none())
+        .filter(|b| new.packages.get(b).is_none())
         .cloned()
         .collect();
-    let packages = &base.packages[arch.as_str()];
-    check.extend(crate::transition::outside_dependents(packages, stack));
-    let text = |suite: &Suite| {
-        let rel = format!("dists/{}/main/binary-{arch}/Packages", suite.name);
-        fetcher.index(&suite.release, &rel)
-    };
-    let (base_text, new_text) = (text(base)?, text(target)?);
-    let new_text = debcheck::only_sources(&new_text, &replaced);
-    let split = debcheck::split(&base_text, &new_text, &replaced, &check);
-    let tmp = tempfile::tempdir().map_err(|e| crate::fsio::IoError::new("<tempdir>", e))?;
+    let rel = format!("dists/{}/main/binary-{arch}/Packages", base.name);
+    let base_text = fetcher.index(&base.release, &rel)?;
+    let split = debcheck::split(&base_text, &new.text, &replaced, &check);
+    let tmp = tempfile::tempdir().map_err(|e| IoError::new("<tempdir>", e))?;
     let broken = debcheck::check(arch.as_str(), &split, tmp.path())?;
     Ok(Installability {
         checked: split.checked,
