@@ -64,4 +64,6 @@ pub enum Command {
     Status(commands::status::Args),
     /// Why binaries or sources are missing on an arch, through the whole archive, down to the roots.
     Frontier(commands::frontier::Args),
+    /// Moving the stack into unstable: dropped and renamed binaries, binNMUs, rebuild candidates, installability.
+    Transition(commands::transition::Args),
 }

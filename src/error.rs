@@ -46,6 +46,8 @@ pub enum Error {
     Pipeline(#[from] crate::pipeline::Error),
     #[error(transparent)]
     Lock(#[from] crate::lock::Error),
+    #[error(transparent)]
+    Debcheck(#[from] crate::transition::debcheck::Error),
     /// A command-line argument that parsed but makes no sense.
     #[error("{0}")]
     Usage(String),

@@ -16,6 +16,7 @@ pub mod report;
 pub mod run;
 pub mod setup;
 pub mod status;
+pub mod transition;
 
 use std::process::ExitCode;
 
@@ -40,5 +41,6 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Ci(a) => ci::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Frontier(a) => frontier::run(a, g),
+        Command::Transition(a) => transition::run(a, g),
     }
 }

@@ -1,0 +1,344 @@
+//! `cascade transition RUNDIR | --dry-run`: what moving a run's .debs (or
+//! the stack's target-suite versions) into the base suite would start, per arch (see
+//! [`crate::transition`]). Facts first (recipes, both suites, the index
+//! texts dose needs), then the pure analysis, then dose-debcheck, then output.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::Error;
+use crate::arch::Arch;
+use crate::archive::{Fetcher, Mirror, Packages, Suite, load_suite};
+use crate::cli::GlobalArgs;
+use crate::commands::args::ArchiveArgs;
+use crate::config::Config;
+use crate::control::Profiles;
+use crate::fsio::IoError;
+use crate::process::Cmd;
+use crate::recipe;
+use crate::rundir::RunDir;
+use crate::transition::debcheck::{self, Installability};
+use crate::transition::render::{self, ArchReport, SCHEMA, Transition};
+use crate::transition::{Moving, Options, analyse, outside_dependents, select};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A finished run's directory, whose .debs (`RUNDIR/debs/`) are the new binaries.
+    pub run_dir: Option<PathBuf>,
+    /// Take the new binaries from the stack's target suite in the archive
+    /// instead of a run: nothing is built.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    /// Architectures (default: the stack's).
+    #[arg(long, value_delimiter = ',')]
+    pub arch: Vec<Arch>,
+    /// Only rebuild candidates whose source name matches.
+    #[arg(long, value_name = "REGEX")]
+    pub include: Option<regex::Regex>,
+    /// Leave out rebuild candidates whose source name matches.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Option<regex::Regex>,
+    /// At most this many rebuild candidates per arch.
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+    /// Rebuild candidates through the installation closure (as `cascade
+    /// rdeps` and dose-ceve), not only sources naming a stack binary.
+    #[arg(long)]
+    pub transitive: bool,
+    /// Leave Build-Depends-Indep of outside sources out.
+    #[arg(long)]
+    pub no_indep: bool,
+    /// Skip the installability check (dose-debcheck, ~20 s per arch).
+    #[arg(long)]
+    pub no_installability: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    if args.run_dir.is_some() == args.dry_run {
+        return Err(Error::Usage(
+            "give either a RUNDIR (its .debs are the new binaries) or --dry-run (the stack's \
+             target-suite versions in the archive)"
+                .into(),
+        ));
+    }
+    let recipes = recipe::load(&global.recipes)?;
+    let stack = &recipes.stack;
+    let config = Config::from_env()?;
+    let mirror = args
+        .archive
+        .mirror(&config)
+        .unwrap_or_else(|| stack.mirror.clone());
+    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
+    let arches = arches(&args.arch, &stack.architectures);
+    let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
+    let base = load_suite(&fetcher, &stack.base_suite, &names)?;
+    let target = match &args.run_dir {
+        None => Some(load_suite(&fetcher, &stack.suite, &names)?),
+        Some(_) => None,
+    };
+    let stack_names: BTreeSet<String> = recipes.recipes.iter().map(|r| r.source.clone()).collect();
+    let mut reports = Vec::new();
+    for arch in &arches {
+        let new = match (&target, &args.run_dir) {
+            (Some(target), _) => from_suite(&fetcher, &base, target, &stack_names, arch)?,
+            (None, Some(dir)) => from_run(dir, &base, &stack_names, arch)?,
+            (None, None) => unreachable!("checked above"),
+        };
+        reports.push(arch_report(
+            &args,
+            &fetcher,
+            &base,
+            &stack_names,
+            arch,
+            &new,
+        )?);
+    }
+    let doc = Transition {
+        schema: SCHEMA,
+        stack: stack.name.clone(),
+        base_suite: base.name.clone(),
+        new_from: match (&target, &args.run_dir) {
+            (Some(t), _) => format!("{} (dry run)", t.name),
+            (_, dir) => dir
+                .as_deref()
+                .unwrap_or(Path::new(""))
+                .display()
+                .to_string(),
+        },
+        arches: reports,
+    };
+    write(&args, &doc)?;
+    std::mem::forget((base, target));
+    Ok(if doc.has_problems() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn arches(asked: &[Arch], stack: &[Arch]) -> Vec<Arch> {
+    let mut seen = BTreeSet::new();
+    let mut out: Vec<Arch> = if asked.is_empty() { stack } else { asked }.to_vec();
+    out.retain(|a| seen.insert(a.clone()));
+    out
+}
+
+/// The new side of one arch: the moving sources, and the Packages
+/// paragraphs of the new binaries (text for dose, parsed for the rest).
+struct NewSide {
+    moving: Vec<Moving>,
+    text: String,
+    packages: Packages,
+}
+
+/// Analysis, selection and installability of one arch.
+fn arch_report(
+    args: &Args,
+    fetcher: &Fetcher,
+    base: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+    new: &NewSide,
+) -> Result<ArchReport, Error> {
+    let packages = base
+        .packages
+        .get(arch.as_str())
+        .ok_or_else(|| Error::Usage(format!("{} has no Packages for {arch}", base.name)))?;
+    let options = Options {
+        include_indep: !args.no_indep,
+        transitive: args.transitive,
+    };
+    let mut t = analyse(arch, &base.sources, packages, stack, &new.moving, &options);
+    t.rebuilds = select(
+        &t.rebuilds,
+        args.include.as_ref(),
+        args.exclude.as_ref(),
+        args.max,
+    );
+    let installability = if args.no_installability {
+        None
+    } else {
+        Some(installability(fetcher, base, arch, new, stack)?)
+    };
+    Ok(ArchReport {
+        transition: t,
+        installability,
+    })
+}
+
+/// A dry run's new side: the stack sources whose target-suite version
+/// differs from the base suite's, what that version's Package-List builds
+/// on `arch`, and the target suite's Packages paragraphs of those sources.
+fn from_suite(
+    fetcher: &Fetcher,
+    base: &Suite,
+    target: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+) -> Result<NewSide, Error> {
+    let moving: Vec<Moving> = stack
+        .iter()
+        .filter_map(|name| {
+            let new = target.sources.get(name)?;
+            let new_version = new.version.clone()?;
+            let old_version = base.sources.get(name).and_then(|s| s.version.clone());
+            (old_version.as_ref() != Some(&new_version)).then(|| Moving {
+                source: name.clone(),
+                base_version: old_version,
+                target_version: new_version,
+                binaries: new
+                    .binaries_on(arch)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                build_deps: new.build_deps(arch, &Profiles::none(), true, false),
+            })
+        })
+        .collect();
+    let rel = format!("dists/{}/main/binary-{arch}/Packages", target.name);
+    let names: BTreeSet<&str> = moving.iter().map(|m| m.source.as_str()).collect();
+    let text = debcheck::only_sources(&fetcher.index(&target.release, &rel)?, &names);
+    let packages = Packages::parse(&text, &rel, arch.as_str())?;
+    Ok(NewSide {
+        moving,
+        text,
+        packages,
+    })
+}
+
+/// A run's new side: the .debs under `RUNDIR/debs/ARCH` and `debs/all`
+/// (debug symbols left out: the base suite's Packages has none), grouped by
+/// source; a source moves when its version differs from the base suite's.
+/// The run's Build-Depends are not known here, so nothing is "left
+/// behind" (a source that built in the run had its build-dependencies).
+fn from_run(
+    dir: &Path,
+    base: &Suite,
+    stack: &BTreeSet<String>,
+    arch: &Arch,
+) -> Result<NewSide, Error> {
+    let run = RunDir::new(dir);
+    let mut text = String::new();
+    for sub in [run.debs_for(arch.as_str()), run.debs_for("all")] {
+        for deb in debs_in(&sub)? {
+            let out = Cmd::new("dpkg-deb").arg("-f").arg(&deb).run()?;
+            text.push_str(out.stdout.trim_end());
+            text.push_str("\n\n");
+        }
+    }
+    let origin = run.debs().display().to_string();
+    let packages = Packages::parse(&text, &origin, arch.as_str())?;
+    let mut by_source: BTreeMap<&str, Moving> = BTreeMap::new();
+    for b in packages.iter().filter(|b| stack.contains(&b.source)) {
+        let m = by_source.entry(&b.source).or_insert_with(|| Moving {
+            source: b.source.clone(),
+            base_version: base.sources.get(&b.source).and_then(|s| s.version.clone()),
+            target_version: b.source_version.clone(),
+            binaries: BTreeSet::new(),
+            build_deps: Vec::new(),
+        });
+        m.binaries.insert(b.name.clone());
+    }
+    let moving = by_source
+        .into_values()
+        .filter(|m| m.base_version.as_ref() != Some(&m.target_version))
+        .collect();
+    Ok(NewSide {
+        moving,
+        text,
+        packages,
+    })
+}
+
+/// The .deb files in `dir` (none if it does not exist), without `-dbgsym`.
+fn debs_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(IoError::new(dir, e).into()),
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".deb") && !name.contains("-dbgsym_")
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// dose-debcheck on the base suite with the moving sources' binaries
+/// replaced by the new ones, where there are any on `arch` (elsewhere the
+/// old ones stay, as the archive keeps them until the new version is built
+/// there).
+fn installability(
+    fetcher: &Fetcher,
+    base: &Suite,
+    arch: &Arch,
+    new: &NewSide,
+    stack: &BTreeSet<String>,
+) -> Result<Installability, Error> {
+    let replaced: BTreeSet<&str> = new
+        .moving
+        .iter()
+        .map(|m| m.source.as_str())
+        .filter(|s| !new.packages.binaries_of(s).is_empty())
+        .collect();
+    let mut check: BTreeSet<&str> = new.packages.iter().map(|b| b.name.as_str()).collect();
+    check.extend(outside_dependents(&base.packages[arch.as_str()], stack));
+    let not_in_new: Vec<String> = new
+        .moving
+        .iter()
+        .flat_map(|m| m.binaries.iter())
+        .filter(|b| new.packages.get(b).is_none())
+        .cloned()
+        .collect();
+    let rel = format!("dists/{}/main/binary-{arch}/Packages", base.name);
+    let base_text = fetcher.index(&base.release, &rel)?;
+    let split = debcheck::split(&base_text, &new.text, &replaced, &check);
+    let tmp = tempfile::tempdir().map_err(|e| IoError::new("<tempdir>", e))?;
+    let broken = debcheck::check(arch.as_str(), &split, tmp.path())?;
+    Ok(Installability {
+        checked: split.checked,
+        broken,
+        not_in_new,
+    })
+}
+
+fn write(args: &Args, doc: &Transition) -> Result<(), Error> {
+    let text = match args.format {
+        Format::Text => render::text(doc),
+        Format::Markdown => render::markdown(doc),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(doc)
+                .map_err(|e| crate::fsio::IoError::new("<json>", std::io::Error::other(e)))?;
+            s.push('\n');
+            s
+        }
+    };
+    match &args.out {
+        Some(path) => crate::outfile::write_out(path, text.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source))),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source))),
+    }
+}

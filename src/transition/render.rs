@@ -1,0 +1,240 @@
+//! The transition as text, Markdown and the release team's `nmu` lines;
+//! JSON is the serde form of [`Transition`] (schema `cascade-transition/1`,
+//! docs/transition.md).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::debcheck::Installability;
+use super::{ArchTransition, Dependent};
+use crate::control::Dep;
+
+/// The JSON document's schema name; bump on incompatible changes.
+pub const SCHEMA: &str = "cascade-transition/1";
+
+/// One transition check: every arch asked for.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Transition {
+    pub schema: &'static str,
+    pub stack: String,
+    /// The suite the stack moves into (unstable).
+    pub base_suite: String,
+    /// Where the new binaries come from: the target suite (a dry run) or a run directory.
+    pub new_from: String,
+    pub arches: Vec<ArchReport>,
+}
+
+/// One arch: the analysis and, when checked, installability.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ArchReport {
+    #[serde(flatten)]
+    pub transition: ArchTransition,
+    pub installability: Option<Installability>,
+}
+
+impl Transition {
+    /// Anything a maintainer must act on before the move: a stack source
+    /// left behind or an uninstallable package.
+    pub fn has_problems(&self) -> bool {
+        self.arches.iter().any(|a| {
+            !a.transition.left_behind.is_empty()
+                || a.installability
+                    .as_ref()
+                    .is_some_and(|i| !i.broken.is_empty())
+        })
+    }
+}
+
+/// A relation group as Debian writes it: `a (>= 1) | b:any`.
+pub fn relation(group: &[Dep]) -> String {
+    group
+        .iter()
+        .map(|d| {
+            let mut s = d.name.clone();
+            if let Some(q) = &d.archqual {
+                let _ = write!(s, ":{q}");
+            }
+            if let Some((op, v)) = &d.version {
+                let _ = write!(s, " ({} {v})", op.as_str());
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The release team's binNMU requests, one line per source and version
+/// with every arch that needs it (wanna-build's `nmu` syntax).
+pub fn nmu_lines(t: &Transition, suite: &str) -> Vec<String> {
+    let mut by: BTreeMap<(&str, &str, String), Vec<&str>> = BTreeMap::new();
+    for a in &t.arches {
+        for d in &a.transition.binnmus {
+            by.entry((&d.source, &d.version, d.against.join(", ")))
+                .or_default()
+                .push(a.transition.arch.as_str());
+        }
+    }
+    by.into_iter()
+        .map(|((source, version, against), arches)| {
+            format!(
+                "nmu {source}_{version} . {} . {suite} . -m \"Rebuild against {against}.\"",
+                arches.join(" ")
+            )
+        })
+        .collect()
+}
+
+/// The terminal form.
+pub fn text(t: &Transition) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Transition of {} into {} (new binaries from {})",
+        t.stack, t.base_suite, t.new_from
+    );
+    for a in &t.arches {
+        arch_text(&mut out, a);
+    }
+    let nmus = nmu_lines(t, &t.base_suite);
+    if !nmus.is_empty() {
+        let _ = writeln!(out, "\nbinNMUs:");
+        for l in nmus {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    out
+}
+
+fn arch_text(out: &mut String, a: &ArchReport) {
+    let t = &a.transition;
+    let _ = writeln!(
+        out,
+        "\n{}: {} moving source(s); {} binaries dropped, {} new, {} renamed",
+        t.arch,
+        t.moving.len(),
+        t.dropped.len(),
+        t.added.len(),
+        t.renames.len()
+    );
+    if !t.cruft.is_empty() {
+        let names: Vec<&str> = t.cruft.iter().map(|c| c.binary.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "  cruft of older versions, removed too: {}",
+            names.join(", ")
+        );
+    }
+    for r in &t.renames {
+        let _ = writeln!(out, "  rename   {} -> {} ({})", r.old, r.new, r.source);
+    }
+    let renamed = |b: &str| t.renames.iter().any(|r| r.old == b || r.new == b);
+    for c in t.dropped.iter().filter(|c| !renamed(&c.binary)) {
+        let _ = writeln!(out, "  dropped  {} ({})", c.binary, c.source);
+    }
+    for c in t.added.iter().filter(|c| !renamed(&c.binary)) {
+        let _ = writeln!(out, "  new      {} ({})", c.binary, c.source);
+    }
+    for l in &t.left_behind {
+        let _ = writeln!(
+            out,
+            "  LEFT BEHIND {} {}: Build-Depends {} (no longer built by {})",
+            l.source,
+            l.version,
+            l.relation,
+            l.built_by.join(", ")
+        );
+    }
+    dependents_text(out, "binNMU", &t.binnmus);
+    dependents_text(out, "sourceful upload (arch:all)", &t.sourceful);
+    rebuilds_text(out, t);
+    if let Some(i) = &a.installability {
+        installability_text(out, i);
+    }
+}
+
+fn dependents_text(out: &mut String, what: &str, ds: &[Dependent]) {
+    for d in ds {
+        let _ = writeln!(
+            out,
+            "  {what} {} {}: {} depend(s) on {}",
+            d.source,
+            d.version,
+            d.binaries.join(", "),
+            d.on.join(", ")
+        );
+    }
+}
+
+fn rebuilds_text(out: &mut String, t: &ArchTransition) {
+    let transitive = t
+        .rebuilds_transitive
+        .map_or(String::new(), |n| format!(", {n} through the closure"));
+    let _ = writeln!(
+        out,
+        "  rebuilds: {} outside source(s) build-depend on the stack directly{transitive}; selected {}",
+        t.rebuilds_direct,
+        t.rebuilds.len()
+    );
+    for r in &t.rebuilds {
+        let _ = writeln!(out, "    {} (via {})", r.source, r.via.join(", "));
+    }
+}
+
+fn installability_text(out: &mut String, i: &Installability) {
+    let _ = writeln!(
+        out,
+        "  installability (dose-debcheck): {} checked, {} uninstallable",
+        i.checked,
+        i.broken.len()
+    );
+    for b in &i.broken {
+        let _ = writeln!(out, "    {} {}: {}", b.package, b.version, b.reason);
+    }
+    if !i.not_in_new.is_empty() {
+        let _ = writeln!(
+            out,
+            "    not checked (no new .deb on this arch): {}",
+            i.not_in_new.join(", ")
+        );
+    }
+}
+
+/// Markdown: a summary table per arch, then the nmu lines.
+pub fn markdown(t: &Transition) -> String {
+    let mut out = format!(
+        "# Transition of {} into {}\n\nNew binaries from {}.\n\n",
+        t.stack, t.base_suite, t.new_from
+    );
+    out.push_str("| arch | moving | dropped | new | renamed | binNMUs | sourceful | rebuilds (direct / closure) | left behind | uninstallable |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    for a in &t.arches {
+        let x = &a.transition;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
+            x.arch,
+            x.moving.len(),
+            x.dropped.len(),
+            x.added.len(),
+            x.renames.len(),
+            x.binnmus.len(),
+            x.sourceful.len(),
+            x.rebuilds_direct,
+            x.rebuilds_transitive
+                .map_or("–".to_string(), |n| n.to_string()),
+            x.left_behind.len(),
+            a.installability
+                .as_ref()
+                .map_or("–".to_string(), |i| i.broken.len().to_string()),
+        );
+    }
+    let nmus = nmu_lines(t, &t.base_suite);
+    if !nmus.is_empty() {
+        out.push_str("\n```\n");
+        for l in nmus {
+            let _ = writeln!(out, "{l}");
+        }
+        out.push_str("```\n");
+    }
+    out
+}

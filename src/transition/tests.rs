@@ -1,0 +1,312 @@
+use std::collections::BTreeSet;
+
+use super::debcheck::{parse_report, split};
+use super::render::{Transition, nmu_lines, text};
+use super::*;
+use crate::control::relation::parse_relations;
+
+const SID_SOURCES: &str = "\
+Package: libfoo
+Version: 1.0-1
+Architecture: any
+Package-List:
+ libfoo1 deb libs optional arch=any
+ libfoo-dev deb libdevel optional arch=any
+
+Package: tool
+Version: 2.0-1
+Architecture: any
+Build-Depends: libfoo-dev
+
+Package: app
+Version: 3.0-1
+Architecture: any all
+Build-Depends: debhelper-compat (= 13)
+
+Package: docs
+Version: 4.0-1
+Architecture: all
+";
+
+const SID_PACKAGES: &str = "\
+Package: libfoo1
+Version: 1.0-1
+Architecture: amd64
+Source: libfoo
+
+Package: libfoo0
+Version: 0.9-1
+Architecture: amd64
+Source: libfoo (0.9-1)
+
+Package: libfoo-dev
+Version: 1.0-1
+Architecture: amd64
+Source: libfoo
+Depends: libfoo1 (= 1.0-1)
+
+Package: tool
+Version: 2.0-1+b1
+Architecture: amd64
+Source: tool (2.0-1)
+Depends: libfoo1 (>= 1.0), libc6
+
+Package: app
+Version: 3.0-1
+Architecture: amd64
+Depends: libfoo1 | libfoo2
+
+Package: app-data
+Version: 3.0-1
+Architecture: all
+Source: app
+Depends: libfoo1
+
+Package: docs
+Version: 4.0-1
+Architecture: all
+Depends: libfoo1 | libother
+
+Package: libother
+Version: 1
+Architecture: amd64
+
+Package: libc6
+Version: 2.40-1
+Architecture: amd64
+";
+
+fn amd64() -> Arch {
+    Arch::new("amd64").unwrap()
+}
+
+fn facts() -> (Sources, Packages) {
+    (
+        Sources::parse(SID_SOURCES, "Sources").unwrap(),
+        Packages::parse(SID_PACKAGES, "Packages", "amd64").unwrap(),
+    )
+}
+
+/// libfoo 2.0 renames libfoo1 to libfoo2 and still build-depends on
+/// `libfoo1 | libfoo0`, which the move takes away (libfoo0 is cruft).
+fn libfoo_2() -> Moving {
+    Moving {
+        source: "libfoo".into(),
+        base_version: Some("1.0-1".into()),
+        target_version: "2.0-1".into(),
+        binaries: ["libfoo2", "libfoo-dev"].map(String::from).into(),
+        build_deps: parse_relations("libfoo1 | libfoo0, debhelper-compat (= 13)")
+            .map(|g| crate::control::relation::evaluate(&g, "amd64", &Profiles::none()))
+            .unwrap(),
+    }
+}
+
+fn analysed() -> ArchTransition {
+    let (sources, packages) = facts();
+    let stack: BTreeSet<String> = ["libfoo".to_string()].into();
+    analyse(
+        &amd64(),
+        &sources,
+        &packages,
+        &stack,
+        &[libfoo_2()],
+        &Options::default(),
+    )
+}
+
+#[test]
+fn stems_fold_the_soname_parts_only() {
+    assert_eq!(soname_stem("libamdhip64-6"), soname_stem("libamdhip64-7"));
+    assert_eq!(
+        soname_stem("rocm-device-libs-21"),
+        soname_stem("rocm-device-libs-22")
+    );
+    assert_eq!(soname_stem("libfoo1t64"), soname_stem("libfoo2"));
+    assert_eq!(soname_stem("libfoo-1.2"), soname_stem("libfoo-1.3"));
+    assert_ne!(soname_stem("libfoo1"), soname_stem("libbar1"));
+}
+
+#[test]
+fn dropped_binaries_leave_out_cruft_and_pair_renames() {
+    let t = analysed();
+    // libfoo0 is cruft of an older libfoo: not built by sid's version.
+    let dropped: Vec<&str> = t.dropped.iter().map(|c| c.binary.as_str()).collect();
+    assert_eq!(dropped, ["libfoo1"]);
+    let cruft: Vec<&str> = t.cruft.iter().map(|c| c.binary.as_str()).collect();
+    assert_eq!(cruft, ["libfoo0"]);
+    let added: Vec<&str> = t.added.iter().map(|c| c.binary.as_str()).collect();
+    assert_eq!(added, ["libfoo2"]);
+    assert_eq!(
+        t.renames,
+        [Rename {
+            old: "libfoo1".into(),
+            new: "libfoo2".into(),
+            source: "libfoo".into()
+        }]
+    );
+}
+
+#[test]
+fn binnmus_are_arch_dependent_breakage_and_alternatives_save() {
+    let t = analysed();
+    // tool's binNMU'd binary names its source version; app's `libfoo1 |
+    // libfoo2` is met by the new libfoo2, docs' `libfoo1 | libother` by
+    // libother; app-data (arch:all) cannot be binNMUed.
+    let nmu: Vec<(&str, &str)> = t
+        .binnmus
+        .iter()
+        .map(|d| (d.source.as_str(), d.version.as_str()))
+        .collect();
+    assert_eq!(nmu, [("tool", "2.0-1")]);
+    assert_eq!(t.binnmus[0].against, ["libfoo2"]);
+    assert_eq!(t.binnmus[0].on, ["libfoo1"]);
+    let sourceful: Vec<(&str, &[String])> = t
+        .sourceful
+        .iter()
+        .map(|d| (d.source.as_str(), d.binaries.as_slice()))
+        .collect();
+    assert_eq!(sourceful, [("app", &["app-data".to_string()][..])]);
+}
+
+#[test]
+fn a_source_with_only_arch_all_breakage_needs_a_sourceful_upload() {
+    let (sources, _) = facts();
+    let packages = Packages::parse(
+        &SID_PACKAGES.replace("Depends: libfoo1 | libother", "Depends: libfoo1"),
+        "Packages",
+        "amd64",
+    )
+    .unwrap();
+    let stack: BTreeSet<String> = ["libfoo".to_string()].into();
+    let t = analyse(
+        &amd64(),
+        &sources,
+        &packages,
+        &stack,
+        &[libfoo_2()],
+        &Options::default(),
+    );
+    let sourceful: Vec<&str> = t.sourceful.iter().map(|d| d.source.as_str()).collect();
+    assert_eq!(sourceful, ["app", "docs"]);
+}
+
+#[test]
+fn a_stack_source_needing_a_dropped_binary_is_left_behind() {
+    let t = analysed();
+    assert_eq!(t.left_behind.len(), 1, "{:?}", t.left_behind);
+    let l = &t.left_behind[0];
+    assert_eq!((l.source.as_str(), l.version.as_str()), ("libfoo", "2.0-1"));
+    // libfoo0, cruft of an older libfoo, leaves with the move too.
+    assert_eq!(l.relation, "libfoo1 | libfoo0");
+    assert_eq!(l.built_by, ["libfoo"]);
+}
+
+#[test]
+fn rebuild_candidates_are_outside_sources_and_are_selected() {
+    let (sources, packages) = facts();
+    let stack: BTreeSet<String> = ["libfoo".to_string()].into();
+    let options = Options {
+        transitive: true,
+        ..Options::default()
+    };
+    let t = analyse(
+        &amd64(),
+        &sources,
+        &packages,
+        &stack,
+        &[libfoo_2()],
+        &options,
+    );
+    let names: Vec<&str> = t.rebuilds.iter().map(|a| a.source.as_str()).collect();
+    assert_eq!(names, ["tool"]);
+    assert_eq!((t.rebuilds_direct, t.rebuilds_transitive), (1, Some(1)));
+    let none = regex::Regex::new("^app$").unwrap();
+    assert_eq!(select(&t.rebuilds, Some(&none), None, None), []);
+    let tool = regex::Regex::new("^to").unwrap();
+    assert_eq!(select(&t.rebuilds, None, Some(&tool), None), []);
+    assert_eq!(select(&t.rebuilds, None, None, Some(0)), []);
+}
+
+#[test]
+fn nmu_lines_group_arches_in_the_release_teams_syntax() {
+    let t = analysed();
+    let mut arm64 = t.clone();
+    arm64.arch = Arch::new("arm64").unwrap();
+    let doc = Transition {
+        schema: render::SCHEMA,
+        stack: "s".into(),
+        base_suite: "sid".into(),
+        new_from: "experimental".into(),
+        arches: [t, arm64]
+            .into_iter()
+            .map(|transition| render::ArchReport {
+                transition,
+                installability: None,
+            })
+            .collect(),
+    };
+    let lines = nmu_lines(&doc, "unstable");
+    assert!(
+        lines.contains(
+            &"nmu tool_2.0-1 . amd64 arm64 . unstable . -m \"Rebuild against libfoo2.\""
+                .to_string()
+        ),
+        "{lines:?}"
+    );
+    assert!(doc.has_problems(), "libfoo is left behind");
+    assert!(text(&doc).contains("LEFT BEHIND libfoo 2.0-1"));
+}
+
+#[test]
+fn the_split_replaces_moving_binaries_and_puts_the_checked_in_front() {
+    let moving: BTreeSet<&str> = ["libfoo"].into();
+    let check: BTreeSet<&str> = ["libfoo2", "tool"].into();
+    let new = "Package: libfoo2\nVersion: 2.0-1\nArchitecture: amd64\nSource: libfoo\n";
+    let s = split(SID_PACKAGES, new, &moving, &check);
+    assert_eq!(s.checked, 2);
+    assert!(
+        s.foreground.contains("Package: libfoo2\n") && s.foreground.contains("Package: tool\n")
+    );
+    assert!(!s.background.contains("Package: libfoo1\n"));
+    assert!(
+        !s.background.contains("Package: libfoo0\n"),
+        "old libfoo binaries leave too"
+    );
+    assert!(s.background.contains("Package: libother\n"));
+}
+
+#[test]
+fn dose_reports_become_one_line_reasons() {
+    let yaml = "\
+output-version: 1.2
+report:
+ -
+  package: a
+  version: 1
+  status: broken
+  reasons:
+   -
+    missing:
+     pkg:
+      package: a
+      version: 1
+      unsat-dependency: b:amd64 (>= 2)
+ -
+  package: d
+  version: 1.0
+  status: broken
+  reasons:
+   -
+    conflict:
+     pkg1:
+      package: c
+      version: 1
+     pkg2:
+      package: d
+      version: 1.0
+";
+    let broken = parse_report(yaml).unwrap();
+    assert_eq!(broken[0].reason, "a 1 needs b:amd64 (>= 2)");
+    assert_eq!(broken[1].reason, "c 1 conflicts with d 1.0");
+    assert!(parse_report("report: [").is_err());
+}
