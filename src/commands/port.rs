@@ -19,7 +19,6 @@ use crate::git::{Author, Git2};
 use crate::pipeline;
 use crate::recipe;
 use crate::report::{self, Report, port as port_report};
-use crate::sbuild::SbuildConfig;
 
 #[derive(Debug, clap::Args)]
 // Flattens `cascade run`'s `Args`, whose clap group is named `Args` too.
@@ -88,8 +87,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
     let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
-    let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
-    sbuild.maintainer = config.maintainer();
+    let sbuild = build::sbuild_config(&recipes, &config, &args.run.build);
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
     let scratch = build::ScratchRunDir::new(&opts)?;
     let applied = pipeline::port_jobs(
