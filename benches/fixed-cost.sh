@@ -21,6 +21,7 @@ if [ -z "$cascade" ]; then
   cascade="$target/release/cascade"
 fi
 cascade=$(realpath "$cascade")
+same_debs=$(realpath benches/same-debs.sh)
 rounds=${ROUNDS:-1}
 
 work=$(mktemp -d)
@@ -89,4 +90,9 @@ for c in cols[1:]:
     print(f"{c}/plain: wall {med[c]['wall'] / med['plain']['wall']:.2f}, "
           f"fixed {med[c]['fixed'] / max(med['plain']['fixed'], 1):.2f}   (target: fixed <= 8 s on amd64)")
 EOF
+# The faster path must not change what is built.
+for v in fast tmpfs; do
+  [ -d "$v-1/debs/all" ] || continue
+  echo "$v against plain: $("$same_debs" plain-1/debs/all "$v-1/debs/all" | tail -1)"
+done
 echo "host load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
