@@ -70,10 +70,13 @@ const CHROOT_APT_ARCHIVES: &str = "/var/cache/apt/archives";
 /// sbuild's default `$path`, with ccache's compiler links first.
 const CCACHE_PATH: &str =
     "/usr/lib/ccache:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games";
-/// Written before the build-dependencies are installed: dpkg skips its
+/// Run before the build-dependencies are installed: dpkg skips its
 /// fsync()s, as eatmydata would, without installing anything (the chroot is
-/// thrown away after the build, so a crash loses nothing worth keeping).
-const UNSAFE_IO: &str = "echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/cascade-unsafe-io";
+/// thrown away after the build, so a crash loses nothing worth keeping);
+/// man-db (pulled in by debhelper) does not index the manual pages nobody
+/// will read.
+const CHROOT_SETUP: &str = "echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/cascade-unsafe-io; \
+echo 'man-db man-db/auto-update boolean false' | debconf-set-selections";
 
 impl SbuildConfig {
     /// Defaults for this host: `~/.cache/sbuild`, the host architecture.
@@ -194,7 +197,7 @@ pub fn invocation(req: &BuildRequest, cfg: &SbuildConfig) -> Invocation {
         cmd = cmd.arg(format!("--extra-package={}", deb.display()));
     }
     if cfg.fast.is_some() {
-        cmd = cmd.arg(format!("--chroot-setup-commands={UNSAFE_IO}"));
+        cmd = cmd.arg(format!("--chroot-setup-commands={CHROOT_SETUP}"));
     }
     if cfg.ccache_dir(req).is_some() {
         cmd = cmd.arg("--add-depends=ccache");
@@ -736,7 +739,8 @@ mod tests {
         assert_eq!(
             a[plain.len() - 1..],
             [
-                "--chroot-setup-commands=echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/cascade-unsafe-io",
+                "--chroot-setup-commands=echo force-unsafe-io > /etc/dpkg/dpkg.cfg.d/cascade-unsafe-io; \
+                 echo 'man-db man-db/auto-update boolean false' | debconf-set-selections",
                 "--add-depends=ccache",
                 "/run/src/demo-blas_7.2.4-1~exp1.dsc",
             ]
