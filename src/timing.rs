@@ -143,6 +143,23 @@ fn summary_fields(log: &str) -> impl Fn(&str) -> Option<u64> + '_ {
     }
 }
 
+/// The phases of several builds added up (their summary fields left out).
+pub fn sum<'a>(all: impl IntoIterator<Item = &'a Phases>) -> Phases {
+    let mut t = Phases::default();
+    for p in all {
+        t.setup += p.setup;
+        t.apt_update += p.apt_update;
+        t.fetch += p.fetch;
+        t.install_deps += p.install_deps;
+        t.build += p.build;
+        t.package += p.package;
+        t.cleanup += p.cleanup;
+        t.other += p.other;
+        t.total += p.total;
+    }
+    t
+}
+
 /// `setup 10 s, apt update 4 s, …`: the phases that took time, in order.
 pub fn describe(p: &Phases) -> String {
     let parts = [
@@ -202,6 +219,18 @@ mod tests {
             describe(&p),
             "setup 10 s, apt update 4 s, fetch 1 s, build-deps 18 s, build 7 s, package 2 s, cleanup 34 s"
         );
+    }
+
+    #[test]
+    fn phases_add_up() {
+        let a = phases(&fixture("real-ok-arch-all.build")).unwrap();
+        let b = phases(&fixture("real-bdfail.build")).unwrap();
+        let t = sum([&a, &b]);
+        assert_eq!(
+            (t.setup, t.install_deps, t.cleanup, t.total),
+            (21, 27, 39, 107)
+        );
+        assert_eq!(t.sbuild_build_time, None);
     }
 
     #[test]

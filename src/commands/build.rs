@@ -94,6 +94,14 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
     if args.clean_chroot {
         return sbuild;
     }
+    // A user who cannot write the default root (not root) still builds.
+    if let Err(e) = std::fs::create_dir_all(&config.build_cache) {
+        tracing::warn!(
+            "build cache {}: {e}; plain sbuild calls (set CASCADE_BUILD_CACHE to a directory you can write and sbuild's build user can reach)",
+            config.build_cache.display()
+        );
+        return sbuild;
+    }
     let size = (recipes.stack.ccache_size.as_deref()).unwrap_or(recipe::DEFAULT_CCACHE_SIZE);
     // `0` is "no limit" to ccache, but "no ccache" in stack.yaml.
     let zero = size.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0);
