@@ -222,6 +222,20 @@ mod tests {
     }
 
     #[test]
+    fn a_faster_path_build_counts_its_setup_hook_as_setup() {
+        // sbuild's "Chroot Setup Commands" section also holds the setup of
+        // its archive of extra packages (demo-cmake here).
+        let p = phases(&fixture("real-ok-faster-path.build")).unwrap();
+        assert_eq!(
+            (p.setup, p.apt_update, p.fetch, p.install_deps),
+            (82, 6, 6, 86)
+        );
+        assert_eq!((p.build, p.package, p.cleanup, p.other), (35, 10, 43, 0));
+        assert_eq!(p.total, 268);
+        assert_eq!(p.sbuild_install_time, Some(86));
+    }
+
+    #[test]
     fn phases_add_up() {
         let a = phases(&fixture("real-ok-arch-all.build")).unwrap();
         let b = phases(&fixture("real-bdfail.build")).unwrap();
