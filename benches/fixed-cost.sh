@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fixed cost of one sbuild call (issue 16): the demo stack's smallest
 # package (demo-cmake, arch:all, nothing to compile) built by `cascade build`
-# with the plain sbuild call (`--clean-chroot`) and with the faster path
-# (the default: shared .deb pool, dpkg unsafe I/O, ccache), alternately in
-# the same run, then the faster path with the chroot unpacked on tmpfs
-# (TMPDIR=/dev/shm). Per variant: wall time, sbuild's phases (from each
+# three ways, alternately in the same run: the plain sbuild call
+# (`--clean-chroot`), the faster path with the chroot on disk (shared .deb
+# pool, dpkg unsafe I/O, no man-db index, ccache; the demo's stack.yaml
+# without `chroot_tmpfs`), and the demo's default (the same, with the chroot
+# unpacked on tmpfs). Per variant: wall time, sbuild's phases (from each
 # build's report.json `stats`), and the ratio to the plain call.
 #
 #   CASCADE=target/debug/cascade benches/fixed-cost.sh        (ROUNDS=N, default 1)
@@ -28,22 +29,23 @@ work=$(mktemp -d)
 [ -n "${BENCH_KEEP:-}" ] && echo "work dir: $work (kept)" || trap 'rm -rf "$work"' EXIT
 cd "$work"
 export SOURCE_DATE_EPOCH=1764590400 DEBFULLNAME="Cascade Bench" DEBEMAIL=cascade-bench@example.org
-common=(--recipes demo/recipes --arch amd64 --only demo-cmake --workdir work --allow-expired -j1)
+common=(--arch amd64 --only demo-cmake --workdir work --allow-expired -j1)
 
 "$cascade" demo init demo > /dev/null
 "$cascade" bump --recipes demo/recipes --workdir work > bump.log
-"$cascade" build "${common[@]}" --run-dir seed --dry-run > /dev/null
+grep -q '^chroot_tmpfs: true' demo/recipes/stack.yaml
+cp -r demo/recipes disk-recipes
+sed -i '/^chroot_tmpfs:/d' disk-recipes/stack.yaml
+"$cascade" build --recipes demo/recipes "${common[@]}" --run-dir seed --dry-run > /dev/null
+"$cascade" build --recipes disk-recipes "${common[@]}" --run-dir seed-disk --dry-run > /dev/null
 
-# build NAME [ENV=VALUE…] -- [cascade args…]: one timed build in run dir NAME.
+# build NAME SEED RECIPES [cascade args…]: one timed build in run dir NAME.
 build() {
-  local name=$1; shift
-  local envs=()
-  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
-  shift
-  mkdir -p "$name" && cp seed/plan-cache.json "$name/" 2>/dev/null || true
+  local name=$1 seed=$2 recipes=$3; shift 3
+  mkdir -p "$name" && cp "$seed/plan-cache.json" "$name/" 2>/dev/null || true
   local t0 t1
   t0=$(date +%s.%N)
-  env "${envs[@]}" "$cascade" build "${common[@]}" --run-dir "$name" "$@" > "$name.log" 2>&1 || true
+  "$cascade" build --recipes "$recipes" "${common[@]}" --run-dir "$name" "$@" > "$name.log" 2>&1 || true
   t1=$(date +%s.%N)
   python3 - "$name" "$t0" "$t1" <<'EOF' >> results.jsonl
 import json, sys
@@ -54,17 +56,17 @@ print(json.dumps({"variant": name.rsplit("-", 1)[0], "wall": t1 - t0,
 EOF
 }
 
-build warmup -- > /dev/null
+build warmup seed demo/recipes > /dev/null
 for i in $(seq "$rounds"); do
-  build "plain-$i" -- --clean-chroot
-  build "fast-$i" --
-  if [ -d /dev/shm ]; then build "tmpfs-$i" TMPDIR=/dev/shm --; fi
+  build "plain-$i" seed demo/recipes --clean-chroot
+  build "disk-$i" seed-disk disk-recipes
+  build "tmpfs-$i" seed demo/recipes
 done
 
 python3 - <<'EOF'
 import json, statistics
 rows = [json.loads(l) for l in open("results.jsonl")]
-variants = ["plain", "fast", "tmpfs"]
+variants = ["plain", "disk", "tmpfs"]
 keys = ["setup", "apt_update", "fetch", "install_deps", "build", "package", "cleanup", "total"]
 med = {}
 for v in variants:
@@ -91,7 +93,7 @@ for c in cols[1:]:
           f"fixed {med[c]['fixed'] / max(med['plain']['fixed'], 1):.2f}   (target: fixed <= 8 s on amd64)")
 EOF
 # The faster path must not change what is built.
-for v in fast tmpfs; do
+for v in disk tmpfs; do
   [ -d "$v-1/debs/all" ] || continue
   echo "$v against plain: $("$same_debs" plain-1/debs/all "$v-1/debs/all" | tail -1)"
 done

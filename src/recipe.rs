@@ -88,6 +88,12 @@ pub struct Stack {
     /// `max_size` syntax); `0` turns ccache off. Default [`DEFAULT_CCACHE_SIZE`].
     #[serde(default)]
     pub ccache_size: Option<String>,
+    /// Unpack each local build's chroot on tmpfs (/dev/shm): the unpack and
+    /// the removal after the build, most of a small build's fixed cost,
+    /// take seconds. For stacks of small packages; a large build needs its
+    /// build space in RAM.
+    #[serde(default)]
+    pub chroot_tmpfs: bool,
 }
 
 /// The ccache size of a stack that names none.

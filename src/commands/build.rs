@@ -84,6 +84,17 @@ pub struct Args {
     pub no_ccache: bool,
 }
 
+/// Where the builds' temp dirs (and so their unpacked chroots) go: TMPDIR,
+/// or tmpfs when the stack asks for it (`chroot_tmpfs`) and the host has
+/// one; never for `--clean-chroot`.
+pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, args: &Args) -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if recipes.stack.chroot_tmpfs && !args.clean_chroot && shm.is_dir() {
+        return shm.to_path_buf();
+    }
+    config.tmp_dir.clone()
+}
+
 /// The sbuild settings of a local run: the stack's suite, the maintainer of
 /// binNMU entries, and the faster path (shared .deb pool, unsafe I/O,
 /// ccache of the stack's size under CASCADE_BUILD_CACHE) unless
@@ -321,7 +332,7 @@ pub(crate) fn build_and_report(
         &sbuild,
         opts,
         args.print_sbuild_commands.as_deref(),
-        &config.tmp_dir,
+        &tmp_base(recipes, config, args),
     )?;
     let rep = write_and_print(recipes, opts, started, results)?;
     println!(

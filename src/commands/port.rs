@@ -126,8 +126,13 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (results, cancelled) =
-        build::execute_with_progress(prepared, &sbuild, &opts, None, &config.tmp_dir)?;
+    let (results, cancelled) = build::execute_with_progress(
+        prepared,
+        &sbuild,
+        &opts,
+        None,
+        &build::tmp_base(&recipes, &config, &args.run.build),
+    )?;
     let rep = build::write_and_print(&recipes, &opts, started, results)?;
 
     let port = port_report::build(&port_report::Input {
