@@ -12,7 +12,9 @@
 #
 # Both builds start from a warm plan cache (`cascade build --dry-run` plans
 # once) so that (a) compares building with building; the planning time is
-# reported on its own. Needs the chroots of `cascade setup --arch amd64,riscv64`.
+# reported on its own. Both use the plain sbuild call (--clean-chroot): a
+# bare replay has no per-build package cache directories (fixed-cost.sh
+# measures the faster path). Needs the chroots of `cascade setup --arch amd64,riscv64`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,7 +49,7 @@ echo "demo stack: $builds builds; planning (sid indices from the cache dir): ${p
 # (a) -j1, recording the sbuild command lines.
 mkdir -p run1 && cp seed/plan-cache.json run1/
 t=$(now)
-"$cascade" build "${common[@]}" --run-dir run1 -j1 --print-sbuild-commands "$work/sbuild-commands.txt" > run1.log || true
+"$cascade" build "${common[@]}" --run-dir run1 -j1 --clean-chroot --print-sbuild-commands "$work/sbuild-commands.txt" > run1.log || true
 j1=$(since "$t")
 # The same sbuild calls, bare and one after another.
 bare=0 bare_failed=0 n=0
@@ -66,7 +68,7 @@ echo "    orchestration overhead: $(pct "$j1" "$bare")   (target <= +5%)"
 
 mkdir -p run2 && cp seed/plan-cache.json run2/
 t=$(now)
-"$cascade" build "${common[@]}" --run-dir run2 -j2 > run2.log || true
+"$cascade" build "${common[@]}" --run-dir run2 -j2 --clean-chroot > run2.log || true
 j2=$(since "$t")
 echo "    cascade build -j2: ${j2} s; speed-up over -j1: $(ratio "$j1" "$j2")x   ($(nproc) cores)"
 

@@ -24,6 +24,10 @@ pub struct Config {
     pub ci: bool,
     /// TMPDIR, else `/tmp`: where each build's own temp dir is made.
     pub tmp_dir: PathBuf,
+    /// CASCADE_BUILD_CACHE, else `/var/cache/cascade`: the .deb pool and
+    /// the ccache directories every local build shares. Not under a home
+    /// directory: sbuild's unshared build user must reach it.
+    pub build_cache: PathBuf,
     /// CASCADE_HTTP_TIMEOUT (seconds): connect and stall timeout of mirror
     /// requests; default apt's 30.
     pub http_timeout: Option<std::time::Duration>,
@@ -97,6 +101,8 @@ impl Config {
             mirror: var("CASCADE_MIRROR").map(|m| m.trim().to_string()),
             ci,
             tmp_dir: var("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
+            build_cache: var("CASCADE_BUILD_CACHE")
+                .map_or_else(|| PathBuf::from("/var/cache/cascade"), PathBuf::from),
         })
     }
 

@@ -554,6 +554,7 @@ modes:
 maintainer: {MAINTAINER_NAME} <{MAINTAINER_EMAIL}>
 timeout_minutes: 30
 port: [riscv64]
+chroot_tmpfs: true
 "
     )
 }

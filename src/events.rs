@@ -85,6 +85,10 @@ pub struct BuildResult {
     pub debs: Vec<PathBuf>,
     /// True when the result was taken from an earlier run with identical inputs.
     pub reused: bool,
+    /// Where the build's time went and ccache's counters (sbuild builds).
+    /// (Boxed: most results, the ones never built, have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Box<crate::timing::BuildStats>>,
 }
 
 impl BuildResult {
@@ -101,6 +105,7 @@ impl BuildResult {
             duration_secs: 0.0,
             debs: Vec::new(),
             reused: false,
+            stats: None,
         }
     }
 

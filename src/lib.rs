@@ -35,6 +35,7 @@
 //! | `process`   | the one way to run a child process                                   | `groups`           |
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`                    | `process`          |
+//! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
 //! | `events`    | the typed events the runner emits                                    | —                  |
@@ -46,7 +47,8 @@
 //! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
-//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; reads the run's plan.json | `events`, `plan`, `jobgraph` (planned cells, which failure blocked a build), `schedule`, `rundir` |
+//! | `timing`    | pure: where a build's time went (sbuild log headers → phases)      | —                  |
+//! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; reads the run's plan.json | `events`, `plan`, `jobgraph` (planned cells, which failure blocked a build), `schedule`, `rundir`, `timing` |
 //! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
 //! | `ci`        | pure: job graph → GitLab child pipeline (needs, collectors, report job) | `jobgraph`, `plan`, `recipe` |
 //! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → job graph → runner jobs (pure `jobs`) → runner → run dir | most of the above  |
@@ -58,6 +60,7 @@
 pub mod arch;
 pub mod archive;
 pub mod artifacts;
+pub mod buildcache;
 pub mod buildlog;
 pub mod bump;
 pub mod changelog;
@@ -93,6 +96,7 @@ pub mod setup;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod timing;
 pub mod transition;
 pub mod version;
 

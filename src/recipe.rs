@@ -84,6 +84,28 @@ pub struct Stack {
     /// Architectures a nightly run treats as porting targets (see `cascade port`).
     #[serde(default)]
     pub port: Vec<Arch>,
+    /// ccache's size per architecture for local builds (`5G`, ccache's
+    /// `max_size` syntax); `0` turns ccache off. Default [`DEFAULT_CCACHE_SIZE`].
+    #[serde(default)]
+    pub ccache_size: Option<String>,
+    /// Unpack each local build's chroot on tmpfs (/dev/shm): the unpack and
+    /// the removal after the build, most of a small build's fixed cost,
+    /// take seconds. For stacks of small packages; a large build needs its
+    /// build space in RAM.
+    #[serde(default)]
+    pub chroot_tmpfs: bool,
+}
+
+/// The ccache size of a stack that names none.
+pub const DEFAULT_CCACHE_SIZE: &str = "5G";
+
+/// Whether `s` is a size ccache's `max_size` takes: a number and an
+/// optional unit (`500M`, `1.5G`, `2Gi`, `0`).
+pub fn is_ccache_size(s: &str) -> bool {
+    let unit = s.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let number = &s[..s.len() - unit.len()];
+    number.parse::<f64>().is_ok()
+        && ["", "k", "K", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"].contains(&unit)
 }
 
 /// Where the packaging lives.
@@ -582,6 +604,14 @@ fn validate_stack(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
             ));
         }
     }
+    if let Some(size) = &stack.ccache_size
+        && !is_ccache_size(size)
+    {
+        problems.push(at.problem(
+            "ccache_size",
+            format!("`{size}` is not a size (a number with an optional unit: 500M, 5G)"),
+        ));
+    }
     for (field, value) in [
         ("name", &stack.name),
         ("suite", &stack.suite),
@@ -990,6 +1020,23 @@ version: \"{upstream}-1~exp1\"
         assert_eq!(r.stack.mode_for(&Arch::host()), BuildMode::Native);
         if Arch::host() != riscv64 {
             assert_eq!(r.stack.mode_for(&riscv64), BuildMode::Qemu);
+        }
+    }
+
+    #[test]
+    fn ccache_size_is_checked_with_its_line() {
+        let r = load_texts(&format!("{STACK}ccache_size: 1.5G\n"), &[]).unwrap();
+        assert_eq!(r.stack.ccache_size.as_deref(), Some("1.5G"));
+        let p = one_problem(&format!("{STACK}ccache_size: lots\n"), &[]);
+        assert!(
+            p.starts_with("r/stack.yaml:9:1: field `ccache_size`: `lots` is not a size"),
+            "{p}"
+        );
+        for ok in ["0", "500M", "5G", "2Gi", "10"] {
+            assert!(is_ccache_size(ok), "{ok}");
+        }
+        for bad in ["", "G", "5 G", "5X", "-1G"] {
+            assert!(!is_ccache_size(bad), "{bad}");
         }
     }
 

@@ -52,6 +52,8 @@ pub struct BuildOutput {
     pub outcome: Outcome,
     pub debs: Vec<PathBuf>,
     pub duration: Duration,
+    /// Where the build's time went (sbuild's log), ccache's counters.
+    pub stats: Option<crate::timing::BuildStats>,
 }
 
 /// The side effect at the edge: sbuild in production, a fake in tests.
@@ -395,6 +397,7 @@ async fn build<B: Builder>(builder: Arc<B>, started: Started) -> (JobKey, String
                 outcome: Outcome::Timeout,
                 debs: Vec::new(),
                 duration: t0.elapsed(),
+                stats: None,
             },
         },
         None => builder.build(started.request).await,
@@ -514,6 +517,7 @@ impl Drain {
             duration_secs: out.duration.as_secs_f64(),
             debs: if ok { out.debs } else { Vec::new() },
             reused: false,
+            stats: out.stats.map(Box::new),
         };
         if result.is_unexpected_failure() && self.opts.fail_fast {
             self.stop_starting = true;
@@ -735,6 +739,7 @@ mod tests {
                             outcome: Outcome::Ok,
                             debs: vec![deb],
                             duration: Duration::from_millis(20),
+                            stats: None,
                         }
                     }
                     Act::Fail => BuildOutput {
@@ -744,6 +749,7 @@ mod tests {
                         },
                         debs: Vec::new(),
                         duration: Duration::from_millis(20),
+                        stats: None,
                     },
                     Act::Hang => std::future::pending().await,
                 }

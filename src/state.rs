@@ -199,6 +199,7 @@ mod tests {
             duration_secs: 3.5,
             debs: vec!["out/x_1.0-1_amd64.deb".into()],
             reused: false,
+            stats: None,
         }
     }
 

@@ -19,6 +19,7 @@ fn result(source: &str, arch: &str, outcome: Outcome) -> BuildResult {
         duration_secs: 5.0,
         debs: Vec::new(),
         reused: false,
+        stats: None,
     }
 }
 

@@ -40,6 +40,7 @@ fn result(dir: &Path, source: &str, arch: &str, outcome: Outcome) -> BuildResult
         duration_secs: 42.0,
         debs: Vec::new(),
         reused: false,
+        stats: None,
     }
 }
 

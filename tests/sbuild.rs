@@ -14,7 +14,7 @@ use cascade::arch::Arch;
 use cascade::events::Outcome;
 use cascade::recipe::BuildMode;
 use cascade::runner::{BuildOutput, BuildRequest, Builder};
-use cascade::sbuild::{SbuildBuilder, SbuildConfig};
+use cascade::sbuild::{CcacheConfig, FastPath, SbuildBuilder, SbuildConfig};
 
 mod common;
 use common::{
@@ -66,6 +66,27 @@ fn assert_ok(out: &BuildOutput, req: &BuildRequest) {
     for d in &out.debs {
         assert!(d.exists(), "{} listed in .changes but missing", d.display());
     }
+    // Where the time went, read from the log: every phase sbuild went through.
+    let stats = out.stats.as_ref().expect("a finished build has stats");
+    let p = stats
+        .phases
+        .as_ref()
+        .expect("phases from the log's headers");
+    assert!(p.setup > 0 && p.install_deps > 0 && p.total > 0, "{p:?}");
+    assert!(
+        p.setup
+            + p.apt_update
+            + p.fetch
+            + p.install_deps
+            + p.build
+            + p.package
+            + p.cleanup
+            + p.other
+            == p.total,
+        "{p:?}"
+    );
+    // The faster path's ccache ran (under qemu too); its stats log was read.
+    assert!(stats.ccache.is_some(), "{}: no ccache stats", req.source);
 }
 
 fn deb<'a>(out: &'a BuildOutput, prefix: &str) -> &'a Path {
@@ -97,6 +118,14 @@ async fn chain(
     );
     let rt = builder.build(rt_req.clone()).await;
     assert_ok(&rt, &rt_req);
+    // demo-runtime's `cc` calls went through ccache (/usr/lib/ccache first
+    // in PATH). Each compiles and links in one call, which ccache counts
+    // but cannot cache.
+    let cc = rt.stats.as_ref().and_then(|s| s.ccache.clone()).unwrap();
+    assert!(
+        cc.misses + cc.hits + cc.uncacheable >= 2,
+        "{arch}: ccache saw no compiler call: {cc:?}"
+    );
     let lib = deb(&rt, "libdemoruntime1_");
     assert_eq!(field(lib, "Version"), VERSION);
     assert_eq!(field(lib, "Architecture"), arch);
@@ -141,8 +170,24 @@ fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
         .map(|p| (p, source_package(&stack, p, &src)))
         .collect();
 
+    // The faster path, with caches of this test's own: sbuild's unshared
+    // build user must reach them (a temp dir is 0700).
+    let caches = work.join("caches");
+    std::fs::create_dir_all(&caches).unwrap();
+    for dir in [work, caches.as_path()] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let pool = cascade::buildcache::apt_pool(&caches);
     let builder = SbuildBuilder::new(SbuildConfig {
         grace: Duration::from_secs(30),
+        tmp_root: Some(caches.join("tmp")),
+        fast: Some(FastPath {
+            apt_pool: pool.clone(),
+            ccache: Some(CcacheConfig {
+                root: caches.join("ccache"),
+                max_size: "1G".into(),
+            }),
+        }),
         ..cfg
     });
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -180,6 +225,26 @@ fn demo_runtime_and_blas_build_in_order_on_amd64_and_riscv64() {
             ),
         );
     });
+    // What apt downloaded is in the pool for the next build; the stack's
+    // own .debs (fed through --extra-package) and sbuild's dummy are not.
+    let pooled: Vec<String> = std::fs::read_dir(&pool)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        pooled.iter().any(|n| n.starts_with("debhelper_")),
+        "{pooled:?}"
+    );
+    assert!(
+        pooled.iter().any(|n| n.ends_with("_riscv64.deb")),
+        "{pooled:?}"
+    );
+    assert!(
+        !pooled.iter().any(|n| n.starts_with("demo-cmake_")
+            || n.starts_with("libdemo")
+            || n.starts_with("sbuild-")),
+        "{pooled:?}"
+    );
 }
 
 /// sbuild's unshare mode unpacks the chroot to /tmp/tmp.sbuild.*; a killed

@@ -75,6 +75,56 @@ pub struct Args {
     /// Append each sbuild command line to FILE before it runs (benchmarks).
     #[arg(long, value_name = "FILE", hide = true)]
     pub print_sbuild_commands: Option<PathBuf>,
+    /// The plain sbuild call: no shared package cache, no ccache, dpkg's
+    /// safe I/O (builds that must start from the untouched chroot).
+    #[arg(long)]
+    pub clean_chroot: bool,
+    /// The faster path without ccache.
+    #[arg(long)]
+    pub no_ccache: bool,
+}
+
+/// Where the builds' temp dirs (and so their unpacked chroots) go: TMPDIR,
+/// or tmpfs when the stack asks for it (`chroot_tmpfs`) and the host has
+/// one; never for `--clean-chroot`.
+pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, args: &Args) -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if recipes.stack.chroot_tmpfs && !args.clean_chroot && shm.is_dir() {
+        return shm.to_path_buf();
+    }
+    config.tmp_dir.clone()
+}
+
+/// The sbuild settings of a local run: the stack's suite, the maintainer of
+/// binNMU entries, and the faster path (shared .deb pool, unsafe I/O,
+/// ccache of the stack's size under CASCADE_BUILD_CACHE) unless
+/// `--clean-chroot`.
+pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> SbuildConfig {
+    let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
+    sbuild.maintainer = config.maintainer();
+    if args.clean_chroot {
+        return sbuild;
+    }
+    // A user who cannot write the default root (not root) still builds.
+    if let Err(e) = std::fs::create_dir_all(&config.build_cache) {
+        tracing::warn!(
+            "build cache {}: {e}; plain sbuild calls (set CASCADE_BUILD_CACHE to a directory you can write and sbuild's build user can reach)",
+            config.build_cache.display()
+        );
+        return sbuild;
+    }
+    let size = (recipes.stack.ccache_size.as_deref()).unwrap_or(recipe::DEFAULT_CCACHE_SIZE);
+    // `0` is "no limit" to ccache, but "no ccache" in stack.yaml.
+    let zero = size.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0);
+    let ccache_off = args.no_ccache || zero;
+    sbuild.fast = Some(crate::sbuild::FastPath {
+        apt_pool: crate::buildcache::apt_pool(&config.build_cache),
+        ccache: (!ccache_off).then(|| crate::sbuild::CcacheConfig {
+            root: config.build_cache.join("ccache"),
+            max_size: size.to_string(),
+        }),
+    });
+    sbuild
 }
 
 /// The bump step's directory: the same default as `cascade bump`, so that
@@ -238,8 +288,7 @@ pub(crate) fn build_and_report(
             opts.run_dir.join(pipeline::PLAN_CACHE).display()
         );
     }
-    let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
-    sbuild.maintainer = config.maintainer();
+    let sbuild = sbuild_config(recipes, config, args);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
     if opts.port {
         let maintainer = crate::commands::bump::maintainer(config, &recipes.stack)?;
@@ -283,7 +332,7 @@ pub(crate) fn build_and_report(
         &sbuild,
         opts,
         args.print_sbuild_commands.as_deref(),
-        &config.tmp_dir,
+        &tmp_base(recipes, config, args),
     )?;
     let rep = write_and_print(recipes, opts, started, results)?;
     println!(

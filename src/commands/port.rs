@@ -19,7 +19,6 @@ use crate::git::{Author, Git2};
 use crate::pipeline;
 use crate::recipe;
 use crate::report::{self, Report, port as port_report};
-use crate::sbuild::SbuildConfig;
 
 #[derive(Debug, clap::Args)]
 // Flattens `cascade run`'s `Args`, whose clap group is named `Args` too.
@@ -88,8 +87,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
     let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
-    let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
-    sbuild.maintainer = config.maintainer();
+    let sbuild = build::sbuild_config(&recipes, &config, &args.run.build);
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
     let scratch = build::ScratchRunDir::new(&opts)?;
     let applied = pipeline::port_jobs(
@@ -128,8 +126,13 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let (results, cancelled) =
-        build::execute_with_progress(prepared, &sbuild, &opts, None, &config.tmp_dir)?;
+    let (results, cancelled) = build::execute_with_progress(
+        prepared,
+        &sbuild,
+        &opts,
+        None,
+        &build::tmp_base(&recipes, &config, &args.run.build),
+    )?;
     let rep = build::write_and_print(&recipes, &opts, started, results)?;
 
     let port = port_report::build(&port_report::Input {

@@ -447,6 +447,7 @@ pub(crate) mod fixtures {
                 Vec::new()
             },
             reused: false,
+            stats: None,
         }
     }
 

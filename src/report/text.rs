@@ -119,6 +119,10 @@ pub fn render(report: &Report, colours: bool) -> String {
             out.push_str("  nothing changed\n");
         }
     }
+    if let Some(line) = time_by_phase(report) {
+        out.push('\n');
+        out.push_str(&line);
+    }
     let _ = writeln!(
         out,
         "\n{} in {}{}",
@@ -131,6 +135,28 @@ pub fn render(report: &Report, colours: bool) -> String {
         }
     );
     out
+}
+
+/// Where the builds of this run spent their time, from their logs' phases
+/// (reused results took none of this run's time).
+fn time_by_phase(report: &Report) -> Option<String> {
+    let phases: Vec<&crate::timing::Phases> = report
+        .results
+        .iter()
+        .filter(|r| !r.reused)
+        .filter_map(|r| r.stats.as_ref()?.phases.as_ref())
+        .collect();
+    if phases.is_empty() {
+        return None;
+    }
+    let t = crate::timing::sum(phases.iter().copied());
+    Some(format!(
+        "sbuild phases, {} build{}: {} (of {} s)\n",
+        phases.len(),
+        if phases.len() == 1 { "" } else { "s" },
+        crate::timing::describe(&t),
+        t.total
+    ))
 }
 
 #[cfg(test)]
@@ -157,5 +183,33 @@ mod tests {
         new.results[3].outcome = crate::events::Outcome::Timeout;
         new.regressions = Some(compare(&old, &new, std::path::Path::new("/srv/old")));
         insta::assert_snapshot!(render(&new, false));
+    }
+
+    #[test]
+    fn time_by_phase_of_the_builds_this_run_made() {
+        let mut r = fixtures::demo();
+        assert!(!render(&r, false).contains("sbuild phases"));
+        let p = |setup, cleanup| crate::timing::Phases {
+            setup,
+            install_deps: 20,
+            build: 5,
+            cleanup,
+            total: setup + 25 + cleanup,
+            ..Default::default()
+        };
+        for (i, (setup, cleanup)) in [(10, 30), (12, 40), (99, 99)].into_iter().enumerate() {
+            r.results[i].stats = Some(Box::new(crate::timing::BuildStats {
+                phases: Some(p(setup, cleanup)),
+                ccache: None,
+            }));
+        }
+        r.results[2].reused = true;
+        assert!(
+            render(&r, false).contains(
+                "\nsbuild phases, 2 builds: setup 22 s, build-deps 40 s, build 10 s, cleanup 70 s (of 142 s)\n"
+            ),
+            "{}",
+            render(&r, false)
+        );
     }
 }
