@@ -3,9 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use super::chain::{Chains, Explainer};
 use super::solve::viable;
 use super::universe::{SourceSet, Universe};
 use crate::archive::{Error, Fetcher};
+use crate::control::Profiles;
 
 /// What the frontier needs of a mirror: one arch's universe, its viability
 /// fixpoint, and the sources of the stack suite (first) and the base suite.
@@ -82,4 +84,30 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
 /// The stack's source names, for "points back into the stack".
 pub fn stack_names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     names.into_iter().map(str::to_string).collect()
+}
+
+/// The blocker chains of `asks` (a relation as written, and the stack
+/// sources that need it) on `arch`, through `base`'s Packages and the
+/// Sources of `extra` and `base`; a binary only the stack builds points back
+/// into the stack.
+pub fn chains(
+    fetcher: &Fetcher,
+    (base, extra): (&str, &[&str]),
+    arch: &str,
+    stack: &BTreeSet<String>,
+    profiles: &Profiles,
+    asks: &[(String, Vec<String>)],
+) -> Result<Chains, Error> {
+    let loaded = load(fetcher, base, extra, arch)?;
+    let mut ex = Explainer::new(
+        &loaded.universe,
+        &loaded.viable,
+        &loaded.sources,
+        stack,
+        profiles.clone(),
+    );
+    for (item, needed_by) in asks {
+        ex.ask(item, needed_by.clone());
+    }
+    Ok(ex.finish())
 }
