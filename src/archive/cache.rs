@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::fetch::sanitize;
+
 const MAGIC: &[u8; 8] = b"cascPRSD";
 
 /// Bump when any cached type changes shape: older files are then misses.
@@ -114,18 +116,6 @@ fn checksum(payload: &[u8]) -> u64 {
     h.write(payload);
     h.write_usize(payload.len());
     h.finish()
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The cache under a fetcher's cache directory.

@@ -494,7 +494,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// A file name standing for a path or URL.
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {
