@@ -40,6 +40,21 @@ fn http_mirror_with_cache_and_conditional_requests() {
     // The Release says arch:all packages are in every binary-ARCH index.
     assert!(!server.log().iter().any(|(p, _)| p.contains("binary-all")));
 
+    // Warm: Release (asked conditionally) keys the parsed cache, so the
+    // indices are not asked for at all.
+    let asked = |log: &[(String, u16)]| log.iter().filter(|(p, _)| p == sources).count();
+    parse_only(&server.url, cache.path(), &["--allow-expired"])
+        .assert()
+        .success();
+    assert!(
+        server
+            .log()
+            .contains(&("/dists/sid/Release".to_string(), 304))
+    );
+    assert_eq!(asked(&server.log()), 1, "{:?}", server.log());
+
+    // Without the parsed cache, the index is fetched again, conditionally.
+    std::fs::remove_dir_all(cache.path().join("parsed")).unwrap();
     parse_only(&server.url, cache.path(), &["--allow-expired"])
         .assert()
         .success();

@@ -103,3 +103,54 @@ fn snapshot_equals_dose_builddebcheck() {
     eprintln!("only cascade: {only_ours:?}");
     assert!(only_dose.is_empty() && only_ours.is_empty());
 }
+
+/// The parsed-index cache: a second run answers the same from the parsed
+/// indices alone — the mirror's Packages and Sources files are gone by then,
+/// only the Release files (whose SHA-256 lines are the keys) are left.
+#[test]
+fn warm_run_reads_no_index() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archive");
+    let mirror = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(fixture.join("dists"))
+        .arg(mirror.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_cascade"))
+            .env_remove("CASCADE_MIRROR")
+            .env_remove("CASCADE_CACHE_DIR")
+            .args(["--recipes", concat!(env!("CARGO_MANIFEST_DIR"), "/recipes")])
+            .args(["frontier", "--arch", "riscv64", "--all", "--format", "json"])
+            .args(["rocm-device-libs-21", "libhsakmt-dev"])
+            .args(["--allow-expired", "--no-verify-signature", "--mirror"])
+            .arg(mirror.path())
+            .arg("--cache-dir")
+            .arg(cache.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cold = run();
+    let parsed: Vec<String> = std::fs::read_dir(cache.path().join("parsed"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // The riscv64 universe and both suites' sources.
+    assert_eq!(parsed.len(), 3, "{parsed:?}");
+    let mut removed = 0;
+    for suite in ["sid", "experimental"] {
+        let main = mirror.path().join("dists").join(suite).join("main");
+        for dir in std::fs::read_dir(&main).unwrap() {
+            std::fs::remove_dir_all(dir.unwrap().path()).unwrap();
+            removed += 1;
+        }
+    }
+    assert!(removed >= 10);
+    assert_eq!(run(), cold);
+    assert!(cold.contains("\"item\": \"libhsakmt-dev\""));
+}

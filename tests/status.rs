@@ -338,7 +338,8 @@ fn over_http_with_conditional_requests() {
             .any(|(p, s)| p == "/dists/experimental/main/binary-riscv64/Packages.xz" && *s == 200),
         "{log:?}"
     );
-    // Again with the cache: the indices are revalidated, not downloaded.
+    // Again with the cache: Release is revalidated and keys the parsed
+    // indices (archive::cache), so no index is asked for at all.
     let n = log.len();
     let second = status_json(&server.url, cache.path());
     assert_eq!(first, second);
@@ -346,13 +347,11 @@ fn over_http_with_conditional_requests() {
     assert!(
         again
             .iter()
-            .any(|(p, s)| p == "/dists/sid/main/source/Sources.xz" && *s == 304),
+            .any(|(p, s)| p == "/dists/sid/Release" && *s == 304),
         "{again:?}"
     );
     assert!(
-        !again
-            .iter()
-            .any(|(p, s)| p.ends_with("Packages.xz") && *s == 200),
+        !again.iter().any(|(p, _)| p.contains("/main/")),
         "{again:?}"
     );
     // Offline with the cache filled: the cached indices answer.
@@ -498,4 +497,100 @@ fn counts_on_a_full_snapshot() {
     let cache = tempfile::tempdir().unwrap();
     let doc = status_json(root.to_str().unwrap(), cache.path());
     assert_eq!(cascade_counts(&doc), independent_counts(&root));
+}
+
+/// The frontier's blocker chains, as `plan --port` prints them, in every
+/// format: rocr-runtime waits on riscv64 for rocm-device-libs-21, which only
+/// the stack's rocm-llvm builds, whose build-dependencies fail on the
+/// trimmed fixture (it has no build-essential: the root).
+#[test]
+fn frontier_chains_in_every_format() {
+    let cache = tempfile::tempdir().unwrap();
+    let mirror = fixture();
+    let run = |format: &str| -> String {
+        let out = cascade(
+            mirror.to_str().unwrap(),
+            cache.path(),
+            &["--format", format],
+        )
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let text = run("text");
+    let riscv64 = &text[text.find("  riscv64: ready:").unwrap()..];
+    assert!(riscv64.contains(
+        "    rocr-runtime (missing) waits for: rocm-device-libs-21\n      rocm-device-libs-21"
+    ));
+    // Its chain, in full where the arch's list first reaches each node.
+    for line in [
+        "      rocm-device-libs-21: built by the stack (rocm-llvm)\n",
+        "source rocm-llvm 7.0.2+dfsg-3 (sid): build-deps unsatisfiable: missing build-essential\n",
+        "build-essential: no source builds it (root)\n",
+    ] {
+        assert!(riscv64.contains(line), "{line} not in {riscv64}");
+    }
+    assert!(text.contains("Roots on riscv64 (fixing one unblocks):"));
+    // A node shown once per arch; later entries refer back to it.
+    assert!(text.contains("(see above)"));
+
+    let doc: Value = serde_json::from_str(&run("json")).unwrap();
+    let c = &doc["chains"]["riscv64"];
+    let top = c["tops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["item"] == "rocm-device-libs-21")
+        .expect("a chain for rocm-device-libs-21");
+    assert!(
+        top["needed_by"]
+            .as_array()
+            .unwrap()
+            .contains(&"rocr-runtime".into())
+    );
+    let node = &c["nodes"][top["nodes"][0].as_u64().unwrap() as usize];
+    let src = &c["nodes"][node["children"][0].as_u64().unwrap() as usize];
+    assert_eq!(
+        (&src["kind"], &src["name"]),
+        (&"source".into(), &"rocm-llvm".into())
+    );
+    let root = c["roots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "build-essential")
+        .unwrap();
+    assert!(
+        root["unblocks"]
+            .as_array()
+            .unwrap()
+            .contains(&"rocr-runtime".into())
+    );
+    // The survey's own fields are still there, at the top level.
+    assert_eq!(doc["schema"], "cascade-status/1");
+    assert!(doc["frontier"]["riscv64"]["blocked"].is_array());
+
+    let html = run("html");
+    assert!(html.contains(
+        "<li>rocr-runtime (missing) waits for: <span class=\"v\">rocm-device-libs-21</span><pre class=\"chain\">rocm-device-libs-21"
+    ));
+    assert!(html.contains("rocm-device-libs-21: built by the stack (rocm-llvm)\n"));
+    assert!(html.contains("<pre class=\"roots\">Roots on riscv64"));
+
+    let dot = run("dot");
+    assert!(dot.contains("label=\"riscv64\""));
+    assert!(dot.contains("\"riscv64/rocm-device-libs-21\" [shape=plaintext"));
+    let mut gv = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("graphviz's `dot` runs (apt install graphviz)");
+    std::io::Write::write_all(&mut gv.stdin.take().unwrap(), dot.as_bytes()).unwrap();
+    let r = gv.wait_with_output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
 }

@@ -289,6 +289,22 @@ impl Fetcher {
         })
     }
 
+    /// The parsed-index cache under the cache directory (`archive::cache`).
+    pub fn parsed_cache(&self) -> super::cache::ParsedCache {
+        super::cache::under(&self.cache_dir)
+    }
+
+    /// An index's key in the parsed cache: the SHA-256 `release` lists for
+    /// its first variant (`.xz`, `.gz`, plain: the same content, by
+    /// Release's word). `None` when Release lists none.
+    pub fn index_key(&self, release: &Release, rel_base: &str) -> Option<String> {
+        let below_suite = rel_base.splitn(3, '/').nth(2).unwrap_or(rel_base);
+        [".xz", ".gz", ""]
+            .iter()
+            .find_map(|ext| release.sha256.get(&format!("{below_suite}{ext}")))
+            .map(|s| s.sha256.clone())
+    }
+
     /// Like [`Self::index`] but `Ok(None)` when no variant exists.
     pub fn optional_index(
         &self,
@@ -478,7 +494,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// A file name standing for a path or URL.
-fn sanitize(s: &str) -> String {
+pub(crate) fn sanitize(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {

@@ -14,7 +14,7 @@ use crate::control::relation::parse_relations_with;
 use crate::control::{Dep, SourceInfo};
 
 /// One binary package of one architecture's Packages index.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Binary {
     pub name: String,
     pub version: String,
@@ -54,14 +54,14 @@ impl Binary {
 }
 
 /// A package that provides a virtual name, with the provided version if any.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Provider {
     pub package: String,
     pub version: Option<String>,
 }
 
 /// How much of each Packages paragraph to keep.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Detail {
     /// Every field [`Binary`] has: what `rdeps` and `status` need.
     #[default]
@@ -75,7 +75,7 @@ pub enum Detail {
 }
 
 /// One architecture's Packages index (its `Architecture: all` packages included).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Packages {
     pub arch: String,
     /// What the binaries hold; with [`Detail::Lean`] their `depends` and
@@ -291,7 +291,7 @@ fn binary(p: &Paragraph<'_>, origin: &str, detail: Detail) -> Result<Binary, Err
 }
 
 /// A suite's Sources index: one [`SourceInfo`] per source name.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sources {
     by_name: HashMap<String, SourceInfo>,
 }

@@ -5,6 +5,8 @@
 //!   decompression (`.xz`, `.gz`, plain).
 //! - [`verify`]: the Release signature (gpgv and the archive keyring) and
 //!   each index's size and SHA-256 against Release.
+//! - [`cache`]: parsed indices on disk (postcard), keyed by the SHA-256
+//!   Release gives each index: a warm run reads no index and parses no text.
 //! - [`index`]: parsed [`Sources`] and per-arch [`Packages`] with
 //!   binary→source, source→binaries and Provides maps.
 //!
@@ -46,6 +48,7 @@
 //! # Ok::<(), cascade::archive::Error>(())
 //! ```
 
+pub mod cache;
 pub mod error;
 pub mod fetch;
 pub mod index;

@@ -103,6 +103,8 @@ enum Task<'a> {
     All,
 }
 
+/// One task's result, as the parsed cache stores it too.
+#[derive(serde::Serialize, serde::Deserialize)]
 enum Loaded {
     Sources(Sources),
     Packages(Option<Packages>),
@@ -115,20 +117,25 @@ fn load_one(
     task: &Task<'_>,
     detail: Detail,
 ) -> Result<Loaded, Error> {
+    // Through the parsed cache, keyed by the index's SHA-256 in Release.
+    let cached = |rel: &str, name: String, parse: &dyn Fn(&str) -> Result<Loaded, Error>| {
+        let key = fetcher.index_key(release, rel);
+        fetcher.parsed_cache().get_or(&name, key.as_deref(), || {
+            fetcher.with_index(release, rel, parse)
+        })
+    };
     match task {
         Task::Sources => {
             let rel = format!("dists/{suite}/main/source/Sources");
-            fetcher
-                .with_index(release, &rel, |text| Sources::parse(text, &rel))
-                .map(Loaded::Sources)
+            cached(&rel, format!("sources.{suite}"), &|t| {
+                Sources::parse(t, &rel).map(Loaded::Sources)
+            })
         }
         Task::Arch(arch) => {
             let rel = format!("dists/{suite}/main/binary-{arch}/Packages");
-            fetcher
-                .with_index(release, &rel, |text| {
-                    Packages::parse_with(text, &rel, arch, detail)
-                })
-                .map(|p| Loaded::Packages(Some(p)))
+            cached(&rel, format!("packages.{suite}.{arch}.{detail:?}"), &|t| {
+                Packages::parse_with(t, &rel, arch, detail).map(|p| Loaded::Packages(Some(p)))
+            })
         }
         Task::All => {
             let rel = format!("dists/{suite}/main/binary-all/Packages");

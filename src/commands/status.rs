@@ -11,6 +11,7 @@ use crate::archive::{Fetcher, Mirror, load_suite};
 use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
+use crate::frontier::{ByArch, load};
 use crate::recipe;
 use crate::status::{StackPackage, SuiteView, compute, html, text};
 
@@ -34,6 +35,19 @@ pub enum Format {
     Text,
     Json,
     Html,
+    /// The blocker chains of every arch's blocked sources (graphviz).
+    Dot,
+}
+
+/// `--format json`: the survey with the blocker chains of its frontier.
+#[derive(serde::Serialize)]
+struct JsonDoc<'a> {
+    #[serde(flatten)]
+    status: &'a crate::status::Status,
+    /// Per arch, the chains of the blocked sources' unsatisfied relations
+    /// (the `items`/`nodes`/`roots` of `cascade frontier --format json`).
+    #[serde(skip_serializing_if = "ByArch::is_empty")]
+    chains: &'a ByArch,
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -70,11 +84,17 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         SuiteView::from(&experimental),
         &arches,
     );
+    let chains = frontier_chains(&fetcher, &recipes, &status, &unstable)?;
     let doc = match args.format {
-        Format::Text => text::render(&status),
-        Format::Html => html::render(&status),
+        Format::Text => text::render_with(&status, &chains),
+        Format::Html => html::render_with(&status, &chains),
+        Format::Dot => crate::frontier::render::dot_by_arch(&chains),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&status).map_err(|e| {
+            let doc = JsonDoc {
+                status: &status,
+                chains: &chains,
+            };
+            let mut s = serde_json::to_string_pretty(&doc).map_err(|e| {
                 Error::Io(crate::fsio::IoError::new(
                     "<json>",
                     std::io::Error::other(e),
@@ -93,4 +113,40 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source)))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The blocker chains of each arch's blocked sources: every unsatisfied
+/// relation asked once, with the blocked sources that need it, through the
+/// whole archive (as `plan --port` does). Arches with nothing blocked, or
+/// without a Packages index, load nothing.
+fn frontier_chains(
+    fetcher: &Fetcher,
+    recipes: &recipe::Recipes,
+    status: &crate::status::Status,
+    unstable: &crate::archive::Suite,
+) -> Result<ByArch, Error> {
+    let stack = &recipes.stack;
+    let names = load::stack_names(recipes.recipes.iter().map(|r| r.source.as_str()));
+    // No profile, as the frontier itself is computed (docs/status-json.md).
+    let profiles = crate::control::Profiles::new(Vec::<String>::new());
+    let mut out = ByArch::new();
+    for (arch, f) in &status.frontier {
+        if f.blocked.is_empty() || !unstable.packages.contains_key(arch) {
+            continue;
+        }
+        let mut asks: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for e in &f.blocked {
+            for rel in &e.unsatisfied {
+                asks.entry(rel).or_default().push(e.source.clone());
+            }
+        }
+        let asks: Vec<(String, Vec<String>)> = asks
+            .into_iter()
+            .map(|(rel, who)| (rel.to_string(), who))
+            .collect();
+        let suites = (stack.base_suite.as_str(), &[stack.suite.as_str()][..]);
+        let c = load::chains(fetcher, suites, arch, &names, &profiles, &asks)?;
+        out.insert(arch.clone(), c);
+    }
+    Ok(out)
 }

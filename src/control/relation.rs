@@ -77,14 +77,32 @@ impl fmt::Display for Op {
 
 /// One package a relation names, after architecture restrictions and
 /// profiles have been applied: what a consumer has to satisfy.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
 pub struct Dep {
     pub name: String,
     /// `native`, `any` or an architecture name, from `name:qualifier`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub archqual: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub version: Option<(Op, String)>,
+}
+
+/// JSON leaves out the `None` fields; a binary format (the parsed-index
+/// cache, `archive::cache`) has no field names, so it writes every field.
+impl serde::Serialize for Dep {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let all = !s.is_human_readable();
+        let mut st = s.serialize_struct("Dep", 3)?;
+        st.serialize_field("name", &self.name)?;
+        if all || self.archqual.is_some() {
+            st.serialize_field("archqual", &self.archqual)?;
+        }
+        if all || self.version.is_some() {
+            st.serialize_field("version", &self.version)?;
+        }
+        st.end()
+    }
 }
 
 impl Dep {
@@ -119,21 +137,21 @@ impl fmt::Display for Dep {
 }
 
 /// One term of an architecture restriction: `amd64`, `!riscv64`, `linux-any`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ArchTerm {
     pub negated: bool,
     pub pattern: String,
 }
 
 /// One term of a build-profile restriction list: `nocheck`, `!nocheck`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ProfileTerm {
     pub negated: bool,
     pub name: String,
 }
 
 /// A relation as written: the dep plus its restrictions.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Relation {
     pub dep: Dep,
     /// `[amd64 arm64]` or `[!riscv64]`; empty when unrestricted.

@@ -14,7 +14,7 @@ use super::wildcard::arch_matches;
 use crate::arch::Arch;
 
 /// One source package, with relations not yet evaluated for an arch.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourceInfo {
     pub name: String,
     /// From a Sources index; `None` when read from `debian/control`.
@@ -33,7 +33,7 @@ pub struct SourceInfo {
 }
 
 /// A binary package a source builds.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BinaryInfo {
     pub name: String,
     /// Its own `Architecture:` list (`any`, `all`, `amd64 arm64`, `linux-any`).

@@ -124,6 +124,9 @@ pub struct Chains {
     pub roots: Vec<RootCount>,
 }
 
+/// The chains of several arches, by arch name (`plan --port`, `status`).
+pub type ByArch = BTreeMap<String, Chains>;
+
 /// Builds chain graphs over one universe and a set of sources.
 pub struct Explainer<'a> {
     u: &'a Universe,

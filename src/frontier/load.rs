@@ -3,9 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use super::chain::{Chains, Explainer};
 use super::solve::viable;
 use super::universe::{SourceSet, Universe};
 use crate::archive::{Error, Fetcher};
+use crate::control::Profiles;
 
 /// What the frontier needs of a mirror: one arch's universe, its viability
 /// fixpoint, and the sources of the stack suite (first) and the base suite.
@@ -36,20 +38,7 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
         .collect();
     let release = fetcher.release(&base)?;
     let (universe, texts) = std::thread::scope(|s| {
-        let uni = s.spawn(|| -> Result<Universe, Error> {
-            let rel = format!("dists/{base}/main/binary-{arch}/Packages");
-            let mut u = fetcher.with_index(&release, &rel, |t| Universe::parse(t, &rel, arch))?;
-            if !release.all_in_arch_indices {
-                let rel_all = format!("dists/{base}/main/binary-all/Packages");
-                if let Some(t) = fetcher.optional_index(&release, &rel_all)? {
-                    let mut text = fetcher.index(&release, &rel)?;
-                    text.push('\n');
-                    text.push_str(&t);
-                    u = Universe::parse(&text, &rel, arch)?;
-                }
-            }
-            Ok(u)
-        });
+        let uni = s.spawn(|| universe(fetcher, &release, &base, arch));
         let mut suites: Vec<&str> = extra.iter().map(String::as_str).collect();
         suites.push(&base);
         let srcs = s.spawn(move || -> Result<SourceSet, Error> {
@@ -57,7 +46,16 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
             for suite in suites {
                 let rel = format!("dists/{suite}/main/source/Sources");
                 let release = fetcher.release(suite)?;
-                fetcher.with_index(&release, &rel, |t| set.add_suite(t, &rel, suite))?;
+                let key = fetcher.index_key(&release, &rel);
+                let recs = fetcher.parsed_cache().get_or(
+                    &format!("frontier-sources.{suite}"),
+                    key.as_deref(),
+                    || {
+                        fetcher
+                            .with_index(&release, &rel, |t| SourceSet::parse_suite(t, &rel, suite))
+                    },
+                )?;
+                set.extend(recs);
             }
             Ok(set)
         });
@@ -79,7 +77,67 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
     })
 }
 
+/// `base`'s Packages for `arch` (and `binary-all`'s when the arch's index
+/// lacks them) as a universe, through the parsed cache keyed by both
+/// indices' hashes.
+fn universe(
+    fetcher: &Fetcher,
+    release: &crate::archive::Release,
+    base: &str,
+    arch: &str,
+) -> Result<Universe, Error> {
+    let rel = format!("dists/{base}/main/binary-{arch}/Packages");
+    let rel_all = format!("dists/{base}/main/binary-all/Packages");
+    let with_all = !release.all_in_arch_indices;
+    let mut key = fetcher.index_key(release, &rel);
+    if with_all && let (Some(k), Some(a)) = (&key, fetcher.index_key(release, &rel_all)) {
+        key = Some(format!("{k}-{}", &a[..16]));
+    }
+    let parse = || -> Result<Universe, Error> {
+        let mut u = fetcher.with_index(release, &rel, |t| Universe::parse(t, &rel, arch))?;
+        if with_all && let Some(t) = fetcher.optional_index(release, &rel_all)? {
+            let mut text = fetcher.index(release, &rel)?;
+            text.push('\n');
+            text.push_str(&t);
+            u = Universe::parse(&text, &rel, arch)?;
+        }
+        Ok(u)
+    };
+    let name = format!("frontier-universe.{base}.{arch}");
+    let mut u = fetcher
+        .parsed_cache()
+        .get_or(&name, key.as_deref(), parse)?;
+    u.reindex();
+    Ok(u)
+}
+
 /// The stack's source names, for "points back into the stack".
 pub fn stack_names<'a>(names: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     names.into_iter().map(str::to_string).collect()
+}
+
+/// The blocker chains of `asks` (a relation as written, and the stack
+/// sources that need it) on `arch`, through `base`'s Packages and the
+/// Sources of `extra` and `base`; a binary only the stack builds points back
+/// into the stack.
+pub fn chains(
+    fetcher: &Fetcher,
+    (base, extra): (&str, &[&str]),
+    arch: &str,
+    stack: &BTreeSet<String>,
+    profiles: &Profiles,
+    asks: &[(String, Vec<String>)],
+) -> Result<Chains, Error> {
+    let loaded = load(fetcher, base, extra, arch)?;
+    let mut ex = Explainer::new(
+        &loaded.universe,
+        &loaded.viable,
+        &loaded.sources,
+        stack,
+        profiles.clone(),
+    );
+    for (item, needed_by) in asks {
+        ex.ask(item, needed_by.clone());
+    }
+    Ok(ex.finish())
 }

@@ -20,7 +20,7 @@ pub mod render;
 pub mod solve;
 pub mod universe;
 
-pub use chain::{Chains, Explainer, NodeId};
+pub use chain::{ByArch, Chains, Explainer, NodeId};
 pub use solve::{Buildability, Failure, buildability};
 pub use universe::{SourceRec, SourceSet, Universe};
 

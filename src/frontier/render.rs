@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::chain::{Chains, Kind, Node, NodeId, Why};
+use super::chain::{ByArch, Chains, Kind, Node, NodeId, Why};
 use super::solve::{Buildability, Failure};
 
 /// The JSON schema name of `cascade frontier --format json`.
@@ -11,9 +11,20 @@ pub const JSON_SCHEMA: &str = "cascade-frontier/1";
 /// One line per node, indented under its parent; a node shown before is
 /// named with `(see above)`, a cycle with `↻`.
 pub fn chain_text(out: &mut String, c: &Chains, nodes: &[NodeId], indent: usize) {
-    let mut shown = vec![false; c.nodes.len()];
+    chain_text_seen(out, c, nodes, indent, &mut vec![false; c.nodes.len()]);
+}
+
+/// [`chain_text`], sharing `shown` (one flag per node of `c`) with earlier
+/// calls, so a node printed under one item is `(see above)` under the next.
+pub fn chain_text_seen(
+    out: &mut String,
+    c: &Chains,
+    nodes: &[NodeId],
+    indent: usize,
+    shown: &mut [bool],
+) {
     for &n in nodes {
-        node_text(out, c, n, indent, &mut shown);
+        node_text(out, c, n, indent, shown);
     }
 }
 
@@ -164,7 +175,30 @@ pub fn json(c: &Chains, all: Option<&[Buildability]>) -> String {
 /// DOT: binaries as ellipses, sources as boxes, roots red, cycles dashed.
 pub fn dot(c: &Chains) -> String {
     let mut out = String::from("digraph cascade_frontier {\n  rankdir=LR;\n");
-    let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    dot_body(&mut out, c, "");
+    out.push_str("}\n");
+    out
+}
+
+/// [`dot`] of several arches in one graph: one cluster per arch.
+pub fn dot_by_arch(chains: &ByArch) -> String {
+    let mut out = String::from("digraph cascade_frontier {\n  rankdir=LR;\n");
+    for (i, (arch, c)) in chains.iter().enumerate() {
+        let _ = writeln!(out, "subgraph cluster_{i} {{\n  label={};", quote(arch));
+        dot_body(&mut out, c, &format!("{arch}/"));
+        out.push_str("}\n");
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The nodes and edges of `c`, node ids and item names prefixed by `prefix`.
+fn dot_body(out: &mut String, c: &Chains, prefix: &str) {
+    let id = |i: NodeId| quote(&format!("{prefix}n{i}"));
     for (i, n) in c.nodes.iter().enumerate() {
         let shape = match n.kind {
             Kind::Binary => "ellipse",
@@ -173,25 +207,30 @@ pub fn dot(c: &Chains) -> String {
         let color = if n.is_root() { ", color=red" } else { "" };
         let _ = writeln!(
             out,
-            "  n{i} [shape={shape}, label={}, tooltip={}{color}];",
-            q(&head(n)),
-            q(&whys(n))
+            "  {} [shape={shape}, label={}, tooltip={}{color}];",
+            id(i),
+            quote(&head(n)),
+            quote(&whys(n))
         );
-        for ch in &n.children {
-            let _ = writeln!(out, "  n{i} -> n{ch};");
+        for &ch in &n.children {
+            let _ = writeln!(out, "  {} -> {};", id(i), id(ch));
         }
-        for ch in &n.cycles {
-            let _ = writeln!(out, "  n{i} -> n{ch} [style=dashed, label=\"cycle\"];");
+        for &ch in &n.cycles {
+            let _ = writeln!(
+                out,
+                "  {} -> {} [style=dashed, label=\"cycle\"];",
+                id(i),
+                id(ch)
+            );
         }
     }
     for t in &c.tops {
-        let _ = writeln!(out, "  {} [shape=plaintext];", q(&t.item));
-        for n in &t.nodes {
-            let _ = writeln!(out, "  {} -> n{n};", q(&t.item));
+        let item = quote(&format!("{prefix}{}", t.item));
+        let _ = writeln!(out, "  {item} [shape=plaintext, label={}];", quote(&t.item));
+        for &n in &t.nodes {
+            let _ = writeln!(out, "  {item} -> {};", id(n));
         }
     }
-    out.push_str("}\n");
-    out
 }
 
 /// `--all` text: every unbuildable source with its failing relation.

@@ -16,7 +16,7 @@ use crate::control::relation::{Dep, Op, Relation, evaluate, parse_relations_with
 use crate::control::{Profiles, SourceInfo};
 
 /// `Multi-Arch:` of a binary package.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MultiArch {
     No,
     Same,
@@ -25,7 +25,7 @@ pub enum MultiArch {
 }
 
 /// What an architecture qualifier asks of a candidate, for a native build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Qual {
     /// None, `:native` or the native arch by name: any package here.
     Native,
@@ -36,7 +36,7 @@ enum Qual {
 }
 
 /// One alternative of a relation, interned.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Atom {
     name: u32,
     qual: Qual,
@@ -44,7 +44,7 @@ struct Atom {
 }
 
 /// One binary package of the universe.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pkg {
     pub name: u32,
     pub version: String,
@@ -58,11 +58,14 @@ pub struct Pkg {
     conflicts: Range<u32>,
 }
 
-/// One architecture's Packages (arch:all included), flat.
-#[derive(Debug, Default)]
+/// One architecture's Packages (arch:all included), flat. Serialized for
+/// the parsed-index cache (`archive::cache`) without `ids`, which
+/// [`Universe::reindex`] rebuilds.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Universe {
     pub arch: String,
     names: Vec<Box<str>>,
+    #[serde(skip)]
     ids: HashMap<Box<str>, u32>,
     pub pkgs: Vec<Pkg>,
     /// Per name id: the packages of that name, highest version first.
@@ -225,6 +228,16 @@ impl Universe {
     }
 
     /// The Essential packages every installation includes.
+    /// Rebuilds the name → id map after deserializing.
+    pub fn reindex(&mut self) {
+        self.ids = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+    }
+
     pub fn essential(&self) -> &[u32] {
         &self.essential
     }
@@ -447,7 +460,7 @@ fn para_error(origin: &str, line: usize, message: String) -> Error {
 
 /// One source of a suite: what the planner knows ([`SourceInfo`]) plus its
 /// Build-Conflicts, which only buildability needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SourceRec {
     pub info: SourceInfo,
     pub suite: String,
@@ -492,9 +505,17 @@ impl SourceSet {
     /// `archive::Sources`, `Extra-Source-Only: yes` entries are skipped and
     /// only a name's highest version is kept within one suite.
     pub fn add_suite(&mut self, text: &str, origin: &str, suite: &str) -> Result<(), Error> {
+        let recs = SourceSet::parse_suite(text, origin, suite)?;
+        self.extend(recs);
+        Ok(())
+    }
+
+    /// The sources of one suite's Sources text, as [`Self::add_suite`] keeps them.
+    pub fn parse_suite(text: &str, origin: &str, suite: &str) -> Result<Vec<SourceRec>, Error> {
         let mut paras = paragraphs(text);
         let mut p = Paragraph::default();
         let mut local: HashMap<String, u32> = HashMap::default();
+        let mut out: Vec<SourceRec> = Vec::new();
         while let Some(r) = paras.next_into(&mut p) {
             r.map_err(|e| para_error(origin, e.line, e.message))?;
             if p.get("Extra-Source-Only") == Some("yes") {
@@ -503,19 +524,24 @@ impl SourceSet {
             let rec = source_rec(&p, origin, suite)?;
             match local.get(&rec.info.name) {
                 Some(&i) => {
-                    let old = &self.sources[i as usize].info.version;
+                    let old = &out[i as usize].info.version;
                     if newer(rec.info.version.as_deref(), old.as_deref()) {
-                        self.sources[i as usize] = rec;
+                        out[i as usize] = rec;
                     }
                 }
                 None => {
-                    local.insert(rec.info.name.clone(), self.sources.len() as u32);
-                    self.sources.push(rec);
+                    local.insert(rec.info.name.clone(), out.len() as u32);
+                    out.push(rec);
                 }
             }
         }
+        Ok(out)
+    }
+
+    /// Adds one suite's sources (from [`Self::parse_suite`] or the cache).
+    pub fn extend(&mut self, recs: Vec<SourceRec>) {
+        self.sources.extend(recs);
         self.index();
-        Ok(())
     }
 
     fn index(&mut self) {

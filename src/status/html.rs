@@ -5,7 +5,8 @@
 use std::fmt::Write;
 
 use super::compute::{Cell, Status};
-use super::text::counts_line;
+use super::text::{blocked_chains, counts_line};
+use crate::frontier::{ByArch, render::roots_text};
 use crate::report::html::{CSS, esc};
 
 /// Colours for the states, on top of the report page's CSS.
@@ -53,6 +54,12 @@ fn cell_html(h: &mut String, source: &str, suite: &str, arch: &str, cell: &Cell)
 }
 
 pub fn render(status: &Status) -> String {
+    render_with(status, &ByArch::new())
+}
+
+/// [`render`], with each blocked source's blocker chains under it and each
+/// arch's roots after its frontier, as `plan --port` prints them.
+pub fn render_with(status: &Status, chains: &ByArch) -> String {
     let title = format!("cascade status: {}", status.stack);
     let mut h = String::new();
     let _ = write!(
@@ -101,6 +108,27 @@ pub fn render(status: &Status) -> String {
         );
     }
     h.push_str("</table>\n");
+    frontier_html(&mut h, status, chains);
+    h.push_str("</ul>\n<h2>Summary</h2>\n<table id=\"summary\">\n<tr><th>suite</th><th>arch</th><th>counts</th></tr>\n");
+    for suite in ["unstable", "experimental"] {
+        for (arch, c) in status.summary.get(suite).into_iter().flatten() {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(suite),
+                esc(arch),
+                esc(&counts_line(c))
+            );
+        }
+    }
+    h.push_str("</table>\n</body>\n</html>\n");
+    h
+}
+
+/// The porting frontier: per arch the ready sources, the blocked ones with
+/// what they wait for and its chain, and the roots.
+fn frontier_html(h: &mut String, status: &Status, chains: &ByArch) {
+    let u = &status.unstable_suite;
     let _ = writeln!(
         h,
         "<h2>Porting frontier</h2>\n<p>Stack packages not built in {} on an architecture; <b>ready</b> when every build-dependency (Build-Depends, Build-Depends-Arch) is available there in {}.</p>\n<ul id=\"frontier\">",
@@ -108,6 +136,9 @@ pub fn render(status: &Status) -> String {
         esc(u)
     );
     for (arch, f) in &status.frontier {
+        let mut shown = chains
+            .get(arch)
+            .map_or(Vec::new(), |c| vec![false; c.nodes.len()]);
         let ready: Vec<String> = f.ready.iter().map(|e| esc(&e.source)).collect();
         let _ = write!(
             h,
@@ -125,30 +156,34 @@ pub fn render(status: &Status) -> String {
             for b in &f.blocked {
                 let _ = write!(
                     h,
-                    "<li>{} ({}) waits for: <span class=\"v\">{}</span></li>",
+                    "<li>{} ({}) waits for: <span class=\"v\">{}</span>",
                     esc(&b.source),
                     esc(&b.state),
                     esc(&b.unsatisfied.join(", "))
                 );
+                if let Some(c) = chains.get(arch) {
+                    let mut t = String::new();
+                    blocked_chains(&mut t, c, &b.unsatisfied, 0, &mut shown);
+                    pre(h, "chain", &t);
+                }
+                h.push_str("</li>");
             }
             h.push_str("</ul>");
         }
+        if let Some(c) = chains.get(arch) {
+            let mut t = String::new();
+            roots_text(&mut t, c, 20);
+            pre(h, "roots", &t);
+        }
         h.push_str("</li>\n");
     }
-    h.push_str("</ul>\n<h2>Summary</h2>\n<table id=\"summary\">\n<tr><th>suite</th><th>arch</th><th>counts</th></tr>\n");
-    for suite in ["unstable", "experimental"] {
-        for (arch, c) in status.summary.get(suite).into_iter().flatten() {
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(suite),
-                esc(arch),
-                esc(&counts_line(c))
-            );
-        }
+}
+
+/// A `<pre class="…">` of `text` unless empty.
+fn pre(h: &mut String, class: &str, text: &str) {
+    if !text.is_empty() {
+        let _ = write!(h, "<pre class=\"{class}\">{}</pre>", esc(text));
     }
-    h.push_str("</table>\n</body>\n</html>\n");
-    h
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::compute::{Cell, Counts, Status};
+use crate::frontier::{ByArch, Chains, render::chain_text_seen, render::roots_text};
 
 /// The symbol of a cell in the text table.
 pub fn symbol(cell: &Cell) -> &'static str {
@@ -26,6 +27,12 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 pub fn render(status: &Status) -> String {
+    render_with(status, &ByArch::new())
+}
+
+/// [`render`], with each blocked source's blocker chains under it and each
+/// arch's roots after its frontier (the rendering of `plan --port`).
+pub fn render_with(status: &Status, chains: &ByArch) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -99,6 +106,9 @@ pub fn render(status: &Status) -> String {
         status.unstable_suite, status.unstable_suite
     );
     for (arch, f) in &status.frontier {
+        let mut shown = chains
+            .get(arch)
+            .map_or(Vec::new(), |c| vec![false; c.nodes.len()]);
         let ready: Vec<&str> = f.ready.iter().map(|e| e.source.as_str()).collect();
         let _ = writeln!(
             out,
@@ -117,6 +127,13 @@ pub fn render(status: &Status) -> String {
                 e.state,
                 e.unsatisfied.join(", ")
             );
+            if let Some(c) = chains.get(arch) {
+                blocked_chains(&mut out, c, &e.unsatisfied, 3, &mut shown);
+            }
+        }
+        if let Some(c) = chains.get(arch).filter(|c| !c.roots.is_empty()) {
+            out.push('\n');
+            roots_text(&mut out, c, 20);
         }
     }
     let _ = writeln!(
@@ -129,6 +146,22 @@ pub fn render(status: &Status) -> String {
         }
     }
     out
+}
+
+/// The chains of a blocked source's unsatisfied relations, `indent` deep;
+/// `shown` is shared by an arch's entries (see [`chain_text_seen`]).
+pub fn blocked_chains(
+    out: &mut String,
+    c: &Chains,
+    unsatisfied: &[String],
+    indent: usize,
+    shown: &mut [bool],
+) {
+    for rel in unsatisfied {
+        if let Some(top) = c.tops.iter().find(|t| &t.item == rel) {
+            chain_text_seen(out, c, &top.nodes, indent, shown);
+        }
+    }
 }
 
 pub fn counts_line(c: &Counts) -> String {

@@ -1,0 +1,208 @@
+//! The parsed-index cache: a parsed index (or anything built from indices
+//! alone) stored on disk in a compact binary form (postcard), keyed by the
+//! SHA-256 the suite's Release gives each index read. A warm run finds the
+//! key in the (verified) Release and loads the parsed form: it reads no
+//! compressed index and parses no text.
+//!
+//! One file per cached thing, `CACHE/parsed/NAME.KEY`: a magic, the
+//! [`FORMAT`] version, a checksum of the payload, the payload. A file of
+//! another format, a bad checksum or a payload that does not decode is a
+//! miss (the caller parses again and rewrites it); files are written to a
+//! temporary file and renamed, and an older key of the same NAME is removed.
+//!
+//! Why postcard: serde-based (the types already derive serde), small and
+//! fast, well kept; the checksum is FxHash (rustc-hash, already a
+//! dependency), enough to catch a truncated or damaged file.
+
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::fetch::sanitize;
+
+const MAGIC: &[u8; 8] = b"cascPRSD";
+
+/// Bump when any cached type changes shape: older files are then misses.
+pub const FORMAT: u32 = 1;
+
+/// A directory of parsed indices.
+#[derive(Clone, Debug)]
+pub struct ParsedCache {
+    dir: PathBuf,
+}
+
+impl ParsedCache {
+    pub fn new(dir: impl Into<PathBuf>) -> ParsedCache {
+        ParsedCache { dir: dir.into() }
+    }
+
+    fn path(&self, name: &str, key: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}.{}", sanitize(name), sanitize(key)))
+    }
+
+    /// The value stored under `name` for `key`, if any and intact.
+    pub fn get<T: DeserializeOwned>(&self, name: &str, key: &str) -> Option<T> {
+        let bytes = std::fs::read(self.path(name, key)).ok()?;
+        let payload = check(&bytes)?;
+        match postcard::from_bytes(payload) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!("parsed cache {name}: does not decode ({e}); parsing again");
+                None
+            }
+        }
+    }
+
+    /// Stores `value` under `name` for `key`, atomically, removing the
+    /// files of other keys of `name`.
+    pub fn put<T: Serialize>(&self, name: &str, key: &str, value: &T) -> std::io::Result<()> {
+        let payload = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+        std::fs::create_dir_all(&self.dir)?;
+        let prefix = format!("{}.", sanitize(name));
+        for old in std::fs::read_dir(&self.dir)?.flatten() {
+            if old.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
+        let mut bytes = Vec::with_capacity(payload.len() + 20);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT.to_le_bytes());
+        bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
+        bytes.extend_from_slice(&payload);
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        std::fs::write(tmp.path(), &bytes)?;
+        tmp.persist(self.path(name, key)).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// The value for `key` from the cache, else `build()`'s, stored for next
+    /// time (a cache that can't be written only costs a parse next time).
+    /// Without a key (an index Release does not list) nothing is cached.
+    pub fn get_or<T, E>(
+        &self,
+        name: &str,
+        key: Option<&str>,
+        build: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        T: Serialize + DeserializeOwned,
+    {
+        let Some(key) = key else { return build() };
+        if let Some(v) = self.get(name, key) {
+            return Ok(v);
+        }
+        let v = build()?;
+        if let Err(e) = self.put(name, key, &v) {
+            tracing::warn!("cannot write the parsed cache {name}: {e}");
+        }
+        Ok(v)
+    }
+}
+
+/// The payload of a file of this format whose checksum matches.
+fn check(bytes: &[u8]) -> Option<&[u8]> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (format, rest) = rest.split_first_chunk::<4>()?;
+    let (sum, payload) = rest.split_first_chunk::<8>()?;
+    (u32::from_le_bytes(*format) == FORMAT && u64::from_le_bytes(*sum) == checksum(payload))
+        .then_some(payload)
+}
+
+fn checksum(payload: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(payload);
+    h.write_usize(payload.len());
+    h.finish()
+}
+
+/// The cache under a fetcher's cache directory.
+pub fn under(cache_dir: &Path) -> ParsedCache {
+    ParsedCache::new(cache_dir.join("parsed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    struct Parsed {
+        names: Vec<String>,
+        deps: Vec<crate::control::Dep>,
+    }
+
+    fn value() -> Parsed {
+        let deps = crate::control::parse_relations("a:any (>= 1) | b, c")
+            .unwrap()
+            .into_iter()
+            .flatten()
+            .map(|r| r.dep)
+            .collect();
+        Parsed {
+            names: vec!["x".into(), "y".into()],
+            deps,
+        }
+    }
+
+    /// Counts calls of the build closure.
+    fn load(c: &ParsedCache, key: &str, builds: &mut usize) -> Parsed {
+        c.get_or("sid_riscv64", Some(key), || {
+            *builds += 1;
+            Ok::<_, ()>(value())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn hit_after_a_miss_returns_the_same_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ParsedCache::new(dir.path());
+        let mut builds = 0;
+        assert_eq!(load(&c, "abc", &mut builds), value());
+        assert_eq!(load(&c, "abc", &mut builds), value());
+        assert_eq!(builds, 1, "the second load is a hit");
+        // `None` fields survive the binary form (JSON leaves them out).
+        assert_eq!(value().deps[1].version, None);
+    }
+
+    #[test]
+    fn changed_hash_is_a_miss_and_replaces_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ParsedCache::new(dir.path());
+        let mut builds = 0;
+        load(&c, "abc", &mut builds);
+        load(&c, "def", &mut builds);
+        assert_eq!(builds, 2);
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1, "one file per name");
+        assert!(c.get::<Parsed>("sid_riscv64", "abc").is_none());
+    }
+
+    #[test]
+    fn corrupt_truncated_or_other_format_files_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = ParsedCache::new(dir.path());
+        let path = c.path("sid_riscv64", "abc");
+        let mut builds = 0;
+        load(&c, "abc", &mut builds);
+        let good = std::fs::read(&path).unwrap();
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 0x55;
+        let mut other_format = good.clone();
+        other_format[8] = other_format[8].wrapping_add(1);
+        for bad in [
+            flipped,
+            good[..good.len() - 3].to_vec(),
+            other_format,
+            vec![],
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            let before = builds;
+            assert_eq!(load(&c, "abc", &mut builds), value());
+            assert_eq!(builds, before + 1, "a damaged file is a miss");
+            assert_eq!(std::fs::read(&path).unwrap(), good, "and is rewritten");
+        }
+    }
+}
