@@ -87,7 +87,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         std::fs::create_dir_all(&opts.run_dir)
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
-    let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
+    let (plan, _) = pipeline::plan_for(&recipes, &sources, &failures, &opts)?;
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
