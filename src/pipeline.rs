@@ -1413,6 +1413,49 @@ mod tests {
         facts
     }
 
+    /// cmake and smi bumped; runtime's bump failed.
+    fn all_but_runtime() -> (Vec<StackSource>, BTreeMap<String, String>) {
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        (sources, failures)
+    }
+
+    /// The jobs of `plan` while runtime's bump failed, and the cells it
+    /// does not build, sorted: `source/arch: explanation`.
+    fn runtime_failed(plan: &RunPlan) -> (Vec<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let (sources, failures) = all_but_runtime();
+        let opts = options(dir.path());
+        let p = jobs(&recipes(&rdir), &sources, &failures, plan, &opts, &facts()).unwrap();
+        let keys = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        let mut cells: Vec<String> = p
+            .not_built
+            .iter()
+            .map(|r| {
+                let why = crate::report::model::explain(r);
+                format!("{}/{}: {why}", r.source, r.arch)
+            })
+            .collect();
+        cells.sort();
+        (keys, cells)
+    }
+
+    /// runtime failed at bump, smi skipped behind it.
+    const SKIPPED_BEHIND_RUNTIME: [&str; 4] = [
+        "runtime/amd64: failed at bump: could not clone /x",
+        "runtime/riscv64: failed at bump: could not clone /x",
+        "smi/amd64: skipped: dependency runtime failed on amd64, \
+         but the recipe expects a failure (flaky): drop the expectation",
+        "smi/riscv64: excluded: Architecture: amd64",
+    ];
+
     /// Issue 17.2: a bump that failed before any checkout existed. The
     /// plan takes the source from the archive, so its dependents are
     /// skipped behind the failed bump instead of "blocked: missing from
@@ -1422,56 +1465,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
-        let recipes = recipes(&rdir);
-        let sources = vec![
-            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
-            source(
-                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
-            ),
-        ];
+        let (sources, _) = all_but_runtime();
         let archive = "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n";
         let runtime = SourceInfo::from_control_str(archive, "Sources").unwrap();
-        let planned = from_archive(&recipes, &sources, |name| {
+        let planned = from_archive(&recipes(&rdir), &sources, |name| {
             (name == "runtime").then(|| runtime.clone())
         });
         assert_eq!(planned, [runtime]);
 
-        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
-        let opts = options(dir.path());
-        let p = jobs(
-            &recipes,
-            &sources,
-            &failures,
-            &three_sources(),
-            &opts,
-            &facts(),
-        )
-        .unwrap();
-        let keys: Vec<String> = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        let (keys, cells) = runtime_failed(&three_sources());
         assert_eq!(keys, ["cmake/all"]);
-        let mut cells: Vec<String> = p
-            .not_built
-            .iter()
-            .map(|r| {
-                format!(
-                    "{}/{}: {}",
-                    r.source,
-                    r.arch,
-                    crate::report::model::explain(r)
-                )
-            })
-            .collect();
-        cells.sort();
-        assert_eq!(
-            cells,
-            [
-                "runtime/amd64: failed at bump: could not clone /x",
-                "runtime/riscv64: failed at bump: could not clone /x",
-                "smi/amd64: skipped: dependency runtime failed on amd64, \
-                 but the recipe expects a failure (flaky): drop the expectation",
-                "smi/riscv64: excluded: Architecture: amd64",
-            ]
-        );
+        assert_eq!(cells, SKIPPED_BEHIND_RUNTIME);
     }
 
     /// `three_sources` planned while runtime's bump failed before any
@@ -1490,61 +1494,19 @@ mod tests {
         plan
     }
 
-    /// The prepared cells, sorted: `source/arch: explanation`.
-    fn cells(p: &Prepared) -> Vec<String> {
-        let mut cells: Vec<String> = p
-            .not_built
-            .iter()
-            .map(|r| {
-                let why = crate::report::model::explain(r);
-                format!("{}/{}: {why}", r.source, r.arch)
-            })
-            .collect();
-        cells.sort();
-        cells
-    }
-
     /// Issue 17.2, a source in neither a checkout nor the archive (the demo
     /// stack's): the run directory's earlier plan gives its place and its
     /// dependents, which are skipped behind the failed bump.
     #[test]
     fn a_failed_bump_without_control_data_takes_the_earlier_plan() {
-        let dir = tempfile::tempdir().unwrap();
-        let rdir = dir.path().join("recipes");
-        std::fs::create_dir_all(&rdir).unwrap();
-        let recipes = recipes(&rdir);
-        let sources = vec![
-            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
-            source(
-                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
-            ),
-        ];
-        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        let (_, failures) = all_but_runtime();
         let earlier = three_sources();
         let plan = after_failed_bumps(without_runtime(), Some(&earlier), &failures);
         let smi = &plan.arches[0].sources.iter().find(|s| s.source == "smi");
         assert_eq!(smi.unwrap().depends_on, ["runtime"]);
-        let p = jobs(
-            &recipes,
-            &sources,
-            &failures,
-            &plan,
-            &options(dir.path()),
-            &facts(),
-        )
-        .unwrap();
-        let keys: Vec<String> = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        let (keys, cells) = runtime_failed(&plan);
         assert_eq!(keys, ["cmake/all"]);
-        assert_eq!(
-            cells(&p),
-            [
-                "runtime/amd64: failed at bump: could not clone /x",
-                "runtime/riscv64: failed at bump: could not clone /x",
-                "smi/amd64: skipped: dependency runtime failed on amd64, \
-                 but the recipe expects a failure (flaky): drop the expectation",
-                "smi/riscv64: excluded: Architecture: amd64",
-            ]
-        );
+        assert_eq!(cells, SKIPPED_BEHIND_RUNTIME);
         // A plan that knows the source is left as it is.
         assert_eq!(
             after_failed_bumps(earlier.clone(), None, &failures),
@@ -1557,27 +1519,12 @@ mod tests {
     /// control data could be read.
     #[test]
     fn a_failed_bump_without_control_data_or_earlier_plan_is_named_in_missing_reasons() {
-        let dir = tempfile::tempdir().unwrap();
-        let rdir = dir.path().join("recipes");
-        std::fs::create_dir_all(&rdir).unwrap();
-        let recipes = recipes(&rdir);
-        let sources = vec![source(
-            "Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n",
-        )];
-        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        let (_, failures) = all_but_runtime();
         let plan = after_failed_bumps(without_runtime(), None, &failures);
-        let p = jobs(
-            &recipes,
-            &sources,
-            &failures,
-            &plan,
-            &options(dir.path()),
-            &facts(),
-        )
-        .unwrap();
+        let (_, cells) = runtime_failed(&plan);
         let smi = "smi/amd64: blocked: missing from the archive: libruntime1 \
                    (runtime's bump failed before its debian/control could be read)";
-        assert!(cells(&p).contains(&smi.to_string()), "{:?}", cells(&p));
+        assert!(cells.contains(&smi.to_string()), "{cells:?}");
         // Without a failed bump the reason stays as the plan gave it.
         let plain = after_failed_bumps(without_runtime(), None, &BTreeMap::new());
         assert_eq!(plain, without_runtime());
