@@ -342,9 +342,14 @@ fn plan_key(recipes: &Recipes, sources: &[StackSource], opts: &BuildOptions) -> 
 /// and it is fresh, else computed (loading the archive) and cached. Returns
 /// whether the cache was used. The whole stack's plan (not `--only`'s) is
 /// also written to `RUNDIR/plan.json` for the run's reports.
+///
+/// A source whose bump failed before any control data existed (no checkout,
+/// not in the archive) is taken from the run directory's earlier plan, read
+/// before this one replaces it ([`after_failed_bumps`]).
 pub fn plan_for(
     recipes: &Recipes,
     sources: &[StackSource],
+    bump_failures: &BTreeMap<String, String>,
     opts: &BuildOptions,
 ) -> Result<(RunPlan, bool), Error> {
     if !opts.only.is_empty() {
@@ -353,7 +358,9 @@ pub fn plan_for(
             false,
         ));
     }
+    let earlier = earlier_plan(&opts.run_dir);
     let (plan, cached) = whole_plan(recipes, sources, opts)?;
+    let plan = after_failed_bumps(plan, earlier.as_ref(), bump_failures);
     if !opts.dry_run {
         let path = RunDir::new(&opts.run_dir).plan();
         report::files::write_atomic(&path, plan.to_json().as_bytes())?;
@@ -454,6 +461,119 @@ fn from_archive(
         .filter(|r| !sources.iter().any(|s| s.info.name == r.source))
         .filter_map(|r| lookup(&r.source))
         .collect()
+}
+
+/// The run directory's last plan: `plan.json`, else the plan cache's
+/// (whatever its age or key); none when neither reads as this schema.
+fn earlier_plan(run_dir: &Path) -> Option<RunPlan> {
+    let dir = RunDir::new(run_dir);
+    let plan = std::fs::read(dir.plan())
+        .ok()
+        .and_then(|b| serde_json::from_slice::<RunPlan>(&b).ok())
+        .or_else(|| {
+            let b = std::fs::read(dir.plan_cache()).ok()?;
+            Some(serde_json::from_slice::<PlanCache>(&b).ok()?.plan)
+        })?;
+    (plan.schema == crate::jobgraph::SCHEMA).then_some(plan)
+}
+
+/// Pure (issue 17.2): the stack's plan after bumps that failed before any
+/// control data existed — sources neither a checkout nor the archive
+/// describes, so `plan` lacks them. With an `earlier` plan of the run
+/// directory, each takes its entries from there, and so do the sources
+/// that plan records as (transitively) depending on it and that are not
+/// built now: its jobs then enter the schedule failed at bump and those
+/// dependents are skipped behind it. What remains unplanned is named in
+/// every reason that blames binaries missing from the archive.
+pub fn after_failed_bumps(
+    mut plan: RunPlan,
+    earlier: Option<&RunPlan>,
+    bump_failures: &BTreeMap<String, String>,
+) -> RunPlan {
+    let rows = plan.rows();
+    let mut unplanned: Vec<&str> = bump_failures
+        .keys()
+        .map(String::as_str)
+        .filter(|s| !rows.iter().any(|r| r == s))
+        .collect();
+    if let Some(earlier) = earlier {
+        for a in &mut plan.arches {
+            if let Some(e) = earlier.arches.iter().find(|e| e.arch == a.arch) {
+                restore(a, e, &unplanned);
+            }
+        }
+        for s in &unplanned {
+            if earlier.all_only.contains(*s) {
+                plan.all_only.insert(s.to_string());
+            }
+            if earlier.mixed.contains(*s) {
+                plan.mixed.insert(s.to_string());
+            }
+        }
+        let rows = plan.rows();
+        unplanned.retain(|s| !rows.iter().any(|r| r == s));
+    }
+    if !unplanned.is_empty() {
+        blame_failed_bumps(&mut plan, &unplanned);
+    }
+    plan
+}
+
+/// `failed`'s entries of `earlier` go first in `a`; the sources `earlier`
+/// builds behind them (transitively) and `a` does not build get their
+/// earlier edges back.
+fn restore(a: &mut ArchSources, earlier: &ArchSources, failed: &[&str]) {
+    let buildable = || earlier.sources.iter().filter(|s| s.not_built.is_none());
+    let mut behind: BTreeSet<&str> = failed.iter().copied().collect();
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for s in buildable() {
+            if !behind.contains(s.source.as_str())
+                && s.depends_on.iter().any(|d| behind.contains(d.as_str()))
+            {
+                behind.insert(&s.source);
+                grew = true;
+            }
+        }
+    }
+    for s in a.sources.iter_mut().filter(|s| s.not_built.is_some()) {
+        if let Some(old) =
+            buildable().find(|o| o.source == s.source && behind.contains(o.source.as_str()))
+        {
+            s.depends_on = old.depends_on.clone();
+            s.not_built = None;
+        }
+    }
+    let entries = earlier
+        .sources
+        .iter()
+        .filter(|s| failed.contains(&s.source.as_str()))
+        .cloned();
+    a.sources.splice(0..0, entries);
+}
+
+/// Every reason blaming binaries missing from the archive names the bumps
+/// (`failed`) that failed before their control data could be read: the
+/// binaries may be theirs. The one place this is said; plan.json, the
+/// results and every report format read it from the plan.
+fn blame_failed_bumps(plan: &mut RunPlan, failed: &[&str]) {
+    let note = match failed {
+        [one] => format!("{one}'s bump failed before its debian/control could be read"),
+        many => format!(
+            "the bumps of {} failed before their debian/control could be read",
+            many.join(", ")
+        ),
+    };
+    for s in plan.arches.iter_mut().flat_map(|a| &mut a.sources) {
+        if let Some(why) = s
+            .not_built
+            .as_mut()
+            .filter(|w| w.contains("missing from the archive"))
+        {
+            *why = format!("{why} ({note})");
+        }
+    }
 }
 
 fn read_plan_cache(path: &Path, key: &str) -> Option<RunPlan> {
@@ -1293,6 +1413,49 @@ mod tests {
         facts
     }
 
+    /// cmake and smi bumped; runtime's bump failed.
+    fn all_but_runtime() -> (Vec<StackSource>, BTreeMap<String, String>) {
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
+            ),
+        ];
+        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
+        (sources, failures)
+    }
+
+    /// The jobs of `plan` while runtime's bump failed, and the cells it
+    /// does not build, sorted: `source/arch: explanation`.
+    fn runtime_failed(plan: &RunPlan) -> (Vec<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let (sources, failures) = all_but_runtime();
+        let opts = options(dir.path());
+        let p = jobs(&recipes(&rdir), &sources, &failures, plan, &opts, &facts()).unwrap();
+        let keys = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        let mut cells: Vec<String> = p
+            .not_built
+            .iter()
+            .map(|r| {
+                let why = crate::report::model::explain(r);
+                format!("{}/{}: {why}", r.source, r.arch)
+            })
+            .collect();
+        cells.sort();
+        (keys, cells)
+    }
+
+    /// runtime failed at bump, smi skipped behind it.
+    const SKIPPED_BEHIND_RUNTIME: [&str; 4] = [
+        "runtime/amd64: failed at bump: could not clone /x",
+        "runtime/riscv64: failed at bump: could not clone /x",
+        "smi/amd64: skipped: dependency runtime failed on amd64, \
+         but the recipe expects a failure (flaky): drop the expectation",
+        "smi/riscv64: excluded: Architecture: amd64",
+    ];
+
     /// Issue 17.2: a bump that failed before any checkout existed. The
     /// plan takes the source from the archive, so its dependents are
     /// skipped behind the failed bump instead of "blocked: missing from
@@ -1302,56 +1465,69 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rdir = dir.path().join("recipes");
         std::fs::create_dir_all(&rdir).unwrap();
-        let recipes = recipes(&rdir);
-        let sources = vec![
-            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
-            source(
-                "Source: smi\nBuild-Depends: libruntime1\n\nPackage: smi\nArchitecture: amd64\n",
-            ),
-        ];
+        let (sources, _) = all_but_runtime();
         let archive = "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n";
         let runtime = SourceInfo::from_control_str(archive, "Sources").unwrap();
-        let planned = from_archive(&recipes, &sources, |name| {
+        let planned = from_archive(&recipes(&rdir), &sources, |name| {
             (name == "runtime").then(|| runtime.clone())
         });
         assert_eq!(planned, [runtime]);
 
-        let failures = BTreeMap::from([("runtime".to_string(), "could not clone /x".to_string())]);
-        let opts = options(dir.path());
-        let p = jobs(
-            &recipes,
-            &sources,
-            &failures,
-            &three_sources(),
-            &opts,
-            &facts(),
-        )
-        .unwrap();
-        let keys: Vec<String> = p.jobs.iter().map(|j| j.key().to_string()).collect();
+        let (keys, cells) = runtime_failed(&three_sources());
         assert_eq!(keys, ["cmake/all"]);
-        let mut cells: Vec<String> = p
-            .not_built
-            .iter()
-            .map(|r| {
-                format!(
-                    "{}/{}: {}",
-                    r.source,
-                    r.arch,
-                    crate::report::model::explain(r)
-                )
-            })
-            .collect();
-        cells.sort();
+        assert_eq!(cells, SKIPPED_BEHIND_RUNTIME);
+    }
+
+    /// `three_sources` planned while runtime's bump failed before any
+    /// control data existed (no checkout, not in the archive): runtime is
+    /// absent and smi blocked by its binary.
+    fn without_runtime() -> RunPlan {
+        let mut plan = three_sources();
+        for a in &mut plan.arches {
+            a.sources.retain(|s| s.source != "runtime");
+        }
+        plan.arches[0].sources[1] = PlannedSource {
+            not_built: Some("blocked: missing from the archive: libruntime1".into()),
+            depends_on: Vec::new(),
+            ..planned("smi", false, &[])
+        };
+        plan
+    }
+
+    /// Issue 17.2, a source in neither a checkout nor the archive (the demo
+    /// stack's): the run directory's earlier plan gives its place and its
+    /// dependents, which are skipped behind the failed bump.
+    #[test]
+    fn a_failed_bump_without_control_data_takes_the_earlier_plan() {
+        let (_, failures) = all_but_runtime();
+        let earlier = three_sources();
+        let plan = after_failed_bumps(without_runtime(), Some(&earlier), &failures);
+        let smi = &plan.arches[0].sources.iter().find(|s| s.source == "smi");
+        assert_eq!(smi.unwrap().depends_on, ["runtime"]);
+        let (keys, cells) = runtime_failed(&plan);
+        assert_eq!(keys, ["cmake/all"]);
+        assert_eq!(cells, SKIPPED_BEHIND_RUNTIME);
+        // A plan that knows the source is left as it is.
         assert_eq!(
-            cells,
-            [
-                "runtime/amd64: failed at bump: could not clone /x",
-                "runtime/riscv64: failed at bump: could not clone /x",
-                "smi/amd64: skipped: dependency runtime failed on amd64, \
-                 but the recipe expects a failure (flaky): drop the expectation",
-                "smi/riscv64: excluded: Architecture: amd64",
-            ]
+            after_failed_bumps(earlier.clone(), None, &failures),
+            earlier
         );
+    }
+
+    /// Issue 17.2 without an earlier plan either: a reason blaming a binary
+    /// missing from the archive names the bump that failed before its
+    /// control data could be read.
+    #[test]
+    fn a_failed_bump_without_control_data_or_earlier_plan_is_named_in_missing_reasons() {
+        let (_, failures) = all_but_runtime();
+        let plan = after_failed_bumps(without_runtime(), None, &failures);
+        let (_, cells) = runtime_failed(&plan);
+        let smi = "smi/amd64: blocked: missing from the archive: libruntime1 \
+                   (runtime's bump failed before its debian/control could be read)";
+        assert!(cells.contains(&smi.to_string()), "{cells:?}");
+        // Without a failed bump the reason stays as the plan gave it.
+        let plain = after_failed_bumps(without_runtime(), None, &BTreeMap::new());
+        assert_eq!(plain, without_runtime());
     }
 
     #[test]
@@ -1448,7 +1624,7 @@ mod tests {
         opts.arches = vec![arch("riscv64")];
         opts.only = BTreeSet::from(["smi".to_string()]);
         opts.from_artifacts = Some(artifacts.clone());
-        let (plan, cached) = plan_for(&recipes, &sources, &opts).unwrap();
+        let (plan, cached) = plan_for(&recipes, &sources, &BTreeMap::new(), &opts).unwrap();
         assert!(!cached);
         let mut facts = gather(&recipes, &opts, &cfg).unwrap();
         let riscv64 = (arch("riscv64"), BuildMode::Qemu);

@@ -163,3 +163,54 @@ fn dry_runs_of_bump_build_run_and_port_change_nothing() {
         assert_unchanged(&before, d, &format!("{cmd} --dry-run --push"));
     }
 }
+
+/// Issue 17.2 with the demo stack, whose sources are in neither a checkout
+/// nor the archive: demo-blas's packaging repo is unreachable, so its bump
+/// fails before a clone exists. With no earlier plan, demo-solver's reason
+/// names that bump; with the run directory's earlier plan recording
+/// demo-solver ← demo-blas, demo-solver is skipped behind it.
+#[test]
+fn a_bump_failed_before_a_clone_is_named_or_skips_its_dependents() {
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    cascade(d).args(["demo", "init", "demo"]).assert().success();
+    let recipe = d.join("demo/recipes/demo-blas.yaml");
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    let gone = text.replace("packaging/demo-blas.git", "packaging/gone.git");
+    assert_ne!(gone, text);
+    std::fs::write(&recipe, gone).unwrap();
+    let run = |d: &Path| {
+        let out = common_args(cascade(d).args(["run", "--dry-run"]))
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+    };
+
+    let text = run(d);
+    assert!(text.contains("demo-blas: failed"), "{text}");
+    assert!(
+        text.contains(
+            "demo-solver/amd64: blocked: missing from the archive: libdemoblas-dev (>= 7.1.0~) \
+             (demo-blas's bump failed before its debian/control could be read)"
+        ),
+        "{text}"
+    );
+
+    // An earlier run's plan.json (only what matters here).
+    std::fs::create_dir_all(d.join("run")).unwrap();
+    let plan = r#"{"schema":"cascade-run-plan/1","host":"amd64","all_only":["demo-cmake"],
+        "arches":[{"arch":"amd64","sources":[
+          {"source":"demo-blas","version":"7.1.0-1~exp1"},
+          {"source":"demo-solver","version":"7.1.0-1~exp1","depends_on":["demo-blas"]}]}]}"#;
+    std::fs::write(d.join("run/plan.json"), plan).unwrap();
+    let text = run(d);
+    assert!(
+        text.contains("demo-solver/amd64: skipped: dependency demo-blas failed on amd64"),
+        "{text}"
+    );
+    assert!(text.contains("demo-blas/amd64: failed at bump"), "{text}");
+    assert!(!text.contains("missing from the archive"), "{text}");
+}

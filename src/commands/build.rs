@@ -281,7 +281,7 @@ pub(crate) fn build_and_report(
     if !args.dry_run {
         std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
     }
-    let (plan, cached) = pipeline::plan_for(recipes, &sources, opts)?;
+    let (plan, cached) = pipeline::plan_for(recipes, &sources, bump_failures, opts)?;
     if cached {
         tracing::info!(
             "plan: reused {}",

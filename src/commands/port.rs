@@ -86,7 +86,7 @@ pub fn run(mut args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         std::fs::create_dir_all(&opts.run_dir)
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
-    let (plan, _) = pipeline::plan_for(&recipes, &sources, &opts)?;
+    let (plan, _) = pipeline::plan_for(&recipes, &sources, &failures, &opts)?;
     let sbuild = build::sbuild_config(&recipes, &config, &args.run.build);
     let mut prepared = pipeline::prepare(&recipes, &sources, &failures, &plan, &opts, &sbuild)?;
     let scratch = build::ScratchRunDir::new(&opts)?;
