@@ -47,20 +47,8 @@ impl Transition {
 
 /// A relation group as Debian writes it: `a (>= 1) | b:any`.
 pub fn relation(group: &[Dep]) -> String {
-    group
-        .iter()
-        .map(|d| {
-            let mut s = d.name.clone();
-            if let Some(q) = &d.archqual {
-                let _ = write!(s, ":{q}");
-            }
-            if let Some((op, v)) = &d.version {
-                let _ = write!(s, " ({} {v})", op.as_str());
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(" | ")
+    let alternatives: Vec<String> = group.iter().map(Dep::to_string).collect();
+    alternatives.join(" | ")
 }
 
 /// The release team's binNMU requests, one line per source and version
