@@ -5,7 +5,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::model::{CLASSES, Report, display_class, explain, format_duration, relative_to};
+use super::model::{
+    CLASSES, Regressions, Report, display_class, explain, format_duration, relative_to,
+};
+use crate::events::BuildResult;
 
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -50,7 +53,6 @@ pub fn render(report: &Report, report_dir: &Path) -> String {
         Some(s) => format!("cascade: {s}"),
         None => "cascade report".to_string(),
     };
-    let archs = report.archs();
     let mut h = String::new();
     let _ = write!(
         h,
@@ -69,6 +71,19 @@ pub fn render(report: &Report, report_dir: &Path) -> String {
             ""
         }
     );
+    matrix(&mut h, report, report_dir);
+    legend(&mut h);
+    details(&mut h, report, report_dir);
+    if let Some(reg) = &report.regressions {
+        regressions(&mut h, reg);
+    }
+    h.push_str("</body>\n</html>\n");
+    h
+}
+
+/// The package × arch table.
+fn matrix(h: &mut String, report: &Report, report_dir: &Path) {
+    let archs = report.archs();
     h.push_str("<table id=\"matrix\">\n<thead><tr><th>package</th><th>version</th>");
     for a in &archs {
         let _ = write!(h, "<th>{}</th>", esc(a));
@@ -85,45 +100,56 @@ pub fn render(report: &Report, report_dir: &Path) -> String {
         for a in &archs {
             match report.cell(&p, a) {
                 None => h.push_str("<td class=\"cell\">–</td>"),
-                Some(r) => {
-                    let class = display_class(r);
-                    let _ = write!(
-                        h,
-                        "<td class=\"cell c-{class}\" data-source=\"{}\" data-arch=\"{}\" data-class=\"{class}\" title=\"{}\">",
-                        esc(&p),
-                        esc(a),
-                        esc(&explain(r))
-                    );
-                    match &r.log {
-                        Some(log) => {
-                            let href = relative_to(log, report_dir);
-                            let _ = write!(
-                                h,
-                                "<a href=\"{}\">{class}</a>",
-                                esc(&href.to_string_lossy())
-                            );
-                        }
-                        None => h.push_str(class),
-                    }
-                    if r.version != version {
-                        let _ = write!(h, " <span class=\"v\">{}</span>", esc(&r.version));
-                    }
-                    if r.duration_secs > 0.0 {
-                        let _ = write!(
-                            h,
-                            "<br><span class=\"d\">{}{}</span>",
-                            format_duration(r.duration_secs),
-                            if r.reused { " (reused)" } else { "" }
-                        );
-                    }
-                    h.push_str("</td>");
-                }
+                Some(r) => cell(h, r, (&p, a, &version), report_dir),
             }
         }
         h.push_str("</tr>\n");
     }
     h.push_str("</tbody>\n</table>\n");
+}
 
+/// One cell of row `p`, column `a`: its class (linked to the log), a
+/// version other than the row's, the duration.
+fn cell(
+    h: &mut String,
+    r: &BuildResult,
+    (p, a, row_version): (&str, &str, &str),
+    report_dir: &Path,
+) {
+    let class = display_class(r);
+    let _ = write!(
+        h,
+        "<td class=\"cell c-{class}\" data-source=\"{}\" data-arch=\"{}\" data-class=\"{class}\" title=\"{}\">",
+        esc(p),
+        esc(a),
+        esc(&explain(r))
+    );
+    match &r.log {
+        Some(log) => {
+            let href = relative_to(log, report_dir);
+            let _ = write!(
+                h,
+                "<a href=\"{}\">{class}</a>",
+                esc(&href.to_string_lossy())
+            );
+        }
+        None => h.push_str(class),
+    }
+    if r.version != row_version {
+        let _ = write!(h, " <span class=\"v\">{}</span>", esc(&r.version));
+    }
+    if r.duration_secs > 0.0 {
+        let _ = write!(
+            h,
+            "<br><span class=\"d\">{}{}</span>",
+            format_duration(r.duration_secs),
+            if r.reused { " (reused)" } else { "" }
+        );
+    }
+    h.push_str("</td>");
+}
+
+fn legend(h: &mut String) {
     h.push_str("<h2>Legend</h2>\n<table id=\"legend\">\n");
     for (class, meaning) in CLASSES {
         let _ = writeln!(
@@ -133,57 +159,60 @@ pub fn render(report: &Report, report_dir: &Path) -> String {
         );
     }
     h.push_str("</table>\n");
+}
 
+/// A line per cell that is not ok, with its log.
+fn details(h: &mut String, report: &Report, report_dir: &Path) {
     let not_ok = report.not_ok();
-    if !not_ok.is_empty() {
-        h.push_str("<h2>Details</h2>\n<ul class=\"details\">\n");
-        for r in not_ok {
-            let _ = write!(
-                h,
-                "<li><b>{}/{}</b>: {}",
-                esc(&r.source),
-                esc(r.arch.as_str()),
-                esc(&explain(r))
-            );
-            if let Some(log) = &r.log {
-                let href = relative_to(log, report_dir);
-                let _ = write!(h, " (<a href=\"{}\">log</a>)", esc(&href.to_string_lossy()));
-            }
-            h.push_str("</li>\n");
-        }
-        h.push_str("</ul>\n");
+    if not_ok.is_empty() {
+        return;
     }
-    if let Some(reg) = &report.regressions {
-        let _ = writeln!(
+    h.push_str("<h2>Details</h2>\n<ul class=\"details\">\n");
+    for r in not_ok {
+        let _ = write!(
             h,
-            "<h2>Compared with {}</h2>",
-            esc(&reg.since.to_string_lossy())
+            "<li><b>{}/{}</b>: {}",
+            esc(&r.source),
+            esc(r.arch.as_str()),
+            esc(&explain(r))
         );
-        h.push_str("<ul id=\"regressions\">\n");
-        for (title, list) in [
-            ("newly failing", &reg.newly_failing),
-            ("newly fixed", &reg.newly_fixed),
-            ("still failing", &reg.still_failing),
-            (
-                "expected to fail but built: drop the expectation",
-                &reg.expectation_obsolete,
-            ),
-        ] {
-            for c in list {
-                let _ = writeln!(
-                    h,
-                    "<li>{title}: <b>{}/{}</b> {} → {}</li>",
-                    esc(&c.source),
-                    esc(&c.arch),
-                    esc(c.old_class.as_deref().unwrap_or("(absent)")),
-                    esc(&c.new_class)
-                );
-            }
+        if let Some(log) = &r.log {
+            let href = relative_to(log, report_dir);
+            let _ = write!(h, " (<a href=\"{}\">log</a>)", esc(&href.to_string_lossy()));
         }
-        h.push_str("</ul>\n");
+        h.push_str("</li>\n");
     }
-    h.push_str("</body>\n</html>\n");
-    h
+    h.push_str("</ul>\n");
+}
+
+fn regressions(h: &mut String, reg: &Regressions) {
+    let _ = writeln!(
+        h,
+        "<h2>Compared with {}</h2>",
+        esc(&reg.since.to_string_lossy())
+    );
+    h.push_str("<ul id=\"regressions\">\n");
+    for (title, list) in [
+        ("newly failing", &reg.newly_failing),
+        ("newly fixed", &reg.newly_fixed),
+        ("still failing", &reg.still_failing),
+        (
+            "expected to fail but built: drop the expectation",
+            &reg.expectation_obsolete,
+        ),
+    ] {
+        for c in list {
+            let _ = writeln!(
+                h,
+                "<li>{title}: <b>{}/{}</b> {} → {}</li>",
+                esc(&c.source),
+                esc(&c.arch),
+                esc(c.old_class.as_deref().unwrap_or("(absent)")),
+                esc(&c.new_class)
+            );
+        }
+    }
+    h.push_str("</ul>\n");
 }
 
 #[cfg(test)]

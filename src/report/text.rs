@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use super::model::{Report, display_class, explain, format_duration};
+use super::model::{Regressions, Report, display_class, explain, format_duration};
+use crate::events::BuildResult;
 
 fn colour(class: &str) -> &'static str {
     match class {
@@ -18,37 +19,68 @@ const RESET: &str = "\x1b[0m";
 
 /// Renders the table and the details.
 pub fn render(report: &Report, colours: bool) -> String {
+    let mut out = table(&matrix(report), colours);
+    failures(&mut out, report);
+    if let Some(reg) = &report.regressions {
+        regressions(&mut out, reg);
+    }
+    if let Some(line) = time_by_phase(report) {
+        out.push('\n');
+        out.push_str(&line);
+    }
+    let _ = writeln!(
+        out,
+        "\n{} in {}{}",
+        report.counts_line(),
+        format_duration(report.duration_secs),
+        if report.has_unexpected_failures() {
+            " — unexpected failures"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+/// A table cell: its text and colour (empty: none).
+type Cell = (String, &'static str);
+
+/// The header row, then a row per package: a cell per arch.
+fn matrix(report: &Report) -> Vec<Vec<Cell>> {
     let archs = report.archs();
-    let packages = report.packages();
-    let mut rows: Vec<Vec<(String, &'static str)>> = Vec::new();
     let mut header = vec![("package".to_string(), ""), ("version".to_string(), "")];
     header.extend(archs.iter().map(|a| (a.clone(), "")));
-    rows.push(header);
-    for p in &packages {
+    let mut rows = vec![header];
+    for p in &report.packages() {
         let version = report.row_version(p);
         let mut row = vec![(p.clone(), ""), (version.clone(), "")];
-        for a in &archs {
-            let cell = match report.cell(p, a) {
-                None => ("-".to_string(), ""),
-                Some(r) => {
-                    let class = display_class(r);
-                    let mut s = class.to_string();
-                    if r.duration_secs > 0.0 {
-                        s.push_str(&format!(" {}", format_duration(r.duration_secs)));
-                    }
-                    if r.reused {
-                        s.push_str(" (reused)");
-                    }
-                    if r.version != version {
-                        s.push_str(&format!(" [{}]", r.version));
-                    }
-                    (s, colour(class))
-                }
-            };
-            row.push(cell);
-        }
+        row.extend(archs.iter().map(|a| match report.cell(p, a) {
+            None => ("-".to_string(), ""),
+            Some(r) => cell(r, &version),
+        }));
         rows.push(row);
     }
+    rows
+}
+
+/// Class, duration, reuse and a version other than the row's.
+fn cell(r: &BuildResult, row_version: &str) -> Cell {
+    let class = display_class(r);
+    let mut s = class.to_string();
+    if r.duration_secs > 0.0 {
+        s.push_str(&format!(" {}", format_duration(r.duration_secs)));
+    }
+    if r.reused {
+        s.push_str(" (reused)");
+    }
+    if r.version != row_version {
+        s.push_str(&format!(" [{}]", r.version));
+    }
+    (s, colour(class))
+}
+
+/// Columns padded to their widest cell, a rule under the header.
+fn table(rows: &[Vec<Cell>], colours: bool) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| {
             rows.iter()
@@ -77,64 +109,55 @@ pub fn render(report: &Report, colours: bool) -> String {
             out.push('\n');
         }
     }
-    let not_ok = report.not_ok();
-    if !not_ok.is_empty() {
-        out.push('\n');
-        for r in not_ok {
-            let _ = write!(out, "{}/{}: {}", r.source, r.arch, explain(r));
-            if let Some(log) = &r.log {
-                let _ = write!(out, "\n    log: {}", log.display());
-            }
-            out.push('\n');
-        }
-    }
-    if let Some(reg) = &report.regressions {
-        out.push('\n');
-        let _ = writeln!(out, "Compared with {}:", reg.since.display());
-        for (title, list) in [
-            ("newly failing", &reg.newly_failing),
-            ("newly fixed", &reg.newly_fixed),
-            ("still failing", &reg.still_failing),
-            (
-                "expected to fail but built (drop the expectation)",
-                &reg.expectation_obsolete,
-            ),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "  {title}:");
-            for c in list {
-                let _ = writeln!(
-                    out,
-                    "    {}/{}: {} -> {}",
-                    c.source,
-                    c.arch,
-                    c.old_class.as_deref().unwrap_or("(absent)"),
-                    c.new_class
-                );
-            }
-        }
-        if reg.is_empty() {
-            out.push_str("  nothing changed\n");
-        }
-    }
-    if let Some(line) = time_by_phase(report) {
-        out.push('\n');
-        out.push_str(&line);
-    }
-    let _ = writeln!(
-        out,
-        "\n{} in {}{}",
-        report.counts_line(),
-        format_duration(report.duration_secs),
-        if report.has_unexpected_failures() {
-            " — unexpected failures"
-        } else {
-            ""
-        }
-    );
     out
+}
+
+/// A line per cell that is not ok, with its log.
+fn failures(out: &mut String, report: &Report) {
+    let not_ok = report.not_ok();
+    if not_ok.is_empty() {
+        return;
+    }
+    out.push('\n');
+    for r in not_ok {
+        let _ = write!(out, "{}/{}: {}", r.source, r.arch, explain(r));
+        if let Some(log) = &r.log {
+            let _ = write!(out, "\n    log: {}", log.display());
+        }
+        out.push('\n');
+    }
+}
+
+fn regressions(out: &mut String, reg: &Regressions) {
+    out.push('\n');
+    let _ = writeln!(out, "Compared with {}:", reg.since.display());
+    for (title, list) in [
+        ("newly failing", &reg.newly_failing),
+        ("newly fixed", &reg.newly_fixed),
+        ("still failing", &reg.still_failing),
+        (
+            "expected to fail but built (drop the expectation)",
+            &reg.expectation_obsolete,
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for c in list {
+            let _ = writeln!(
+                out,
+                "    {}/{}: {} -> {}",
+                c.source,
+                c.arch,
+                c.old_class.as_deref().unwrap_or("(absent)"),
+                c.new_class
+            );
+        }
+    }
+    if reg.is_empty() {
+        out.push_str("  nothing changed\n");
+    }
 }
 
 /// Where the builds of this run spent their time, from their logs' phases
