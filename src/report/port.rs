@@ -515,81 +515,7 @@ pub fn render_text(report: &PortReport) -> String {
     }
     out.push('\n');
     for a in &report.arches {
-        out.push_str(&format!("\n{}\n", score_line(a)));
-        if !a.built.is_empty() {
-            out.push_str("  built:\n");
-            for b in &a.built {
-                let mut notes = Vec::new();
-                if b.ported {
-                    notes.push("ported".to_string());
-                }
-                if b.new {
-                    notes.push("new".to_string());
-                }
-                if let Some(p) = &b.patch {
-                    notes.push(format!("patch {}", p.display()));
-                }
-                if b.expectation_obsolete {
-                    notes.push("expected to fail: drop the expectation".to_string());
-                }
-                out.push_str(&format!("    {} {}", b.source, b.version));
-                if !notes.is_empty() {
-                    out.push_str(&format!("  ({})", notes.join(", ")));
-                }
-                out.push('\n');
-            }
-        }
-        if !a.root_failures.is_empty() {
-            out.push_str("  root failures:\n");
-            for f in &a.root_failures {
-                out.push_str(&format!(
-                    "    {} {}  {}\n",
-                    f.source,
-                    f.version,
-                    failure_head(f)
-                ));
-                for e in &f.errors {
-                    out.push_str(&format!("      | {e}\n"));
-                }
-                if !f.blocks.is_empty() {
-                    out.push_str(&format!("      blocks: {}\n", f.blocks.join(", ")));
-                }
-                if let Some(l) = &f.log {
-                    out.push_str(&format!("      log: {}\n", l.display()));
-                }
-            }
-        }
-        if !a.blocked.is_empty() {
-            out.push_str("  blocked:\n");
-            for b in &a.blocked {
-                out.push_str(&format!("    {}  by {}\n", b.source, b.by.join(", ")));
-            }
-        }
-        if !a.not_tried.is_empty() {
-            out.push_str("  not tried:\n");
-            for n in &a.not_tried {
-                out.push_str(&format!("    {}  {}\n", n.source, n.reason));
-            }
-        }
-        if !a.regressions.is_empty() {
-            out.push_str("  regressions (built in the previous run):\n");
-            for r in &a.regressions {
-                out.push_str(&format!(
-                    "    {} {} → {} {}{}\n",
-                    r.source,
-                    r.old_version,
-                    r.new_version,
-                    r.class,
-                    if r.expected { " (expected)" } else { "" }
-                ));
-            }
-        }
-        if !a.patches.is_empty() {
-            out.push_str("  patches that made packages build:\n");
-            for p in &a.patches {
-                out.push_str(&format!("    {}\n", p.display()));
-            }
-        }
+        arch_text(&mut out, a);
     }
     out.push('\n');
     if report.failing.is_empty() {
@@ -601,6 +527,91 @@ pub fn render_text(report: &PortReport) -> String {
         }
     }
     out
+}
+
+/// What was built, with its notes (ported, new, patch, obsolete expectation).
+fn built_text(out: &mut String, a: &ArchPort) {
+    if a.built.is_empty() {
+        return;
+    }
+    out.push_str("  built:\n");
+    for b in &a.built {
+        let mut notes = Vec::new();
+        if b.ported {
+            notes.push("ported".to_string());
+        }
+        if b.new {
+            notes.push("new".to_string());
+        }
+        if let Some(p) = &b.patch {
+            notes.push(format!("patch {}", p.display()));
+        }
+        if b.expectation_obsolete {
+            notes.push("expected to fail: drop the expectation".to_string());
+        }
+        out.push_str(&format!("    {} {}", b.source, b.version));
+        if !notes.is_empty() {
+            out.push_str(&format!("  ({})", notes.join(", ")));
+        }
+        out.push('\n');
+    }
+}
+
+/// One arch: score, built, root failures, blocked, not tried, regressions, patches.
+fn arch_text(out: &mut String, a: &ArchPort) {
+    out.push_str(&format!("\n{}\n", score_line(a)));
+    built_text(out, a);
+    if !a.root_failures.is_empty() {
+        out.push_str("  root failures:\n");
+        for f in &a.root_failures {
+            out.push_str(&format!(
+                "    {} {}  {}\n",
+                f.source,
+                f.version,
+                failure_head(f)
+            ));
+            for e in &f.errors {
+                out.push_str(&format!("      | {e}\n"));
+            }
+            if !f.blocks.is_empty() {
+                out.push_str(&format!("      blocks: {}\n", f.blocks.join(", ")));
+            }
+            if let Some(l) = &f.log {
+                out.push_str(&format!("      log: {}\n", l.display()));
+            }
+        }
+    }
+    if !a.blocked.is_empty() {
+        out.push_str("  blocked:\n");
+        for b in &a.blocked {
+            out.push_str(&format!("    {}  by {}\n", b.source, b.by.join(", ")));
+        }
+    }
+    if !a.not_tried.is_empty() {
+        out.push_str("  not tried:\n");
+        for n in &a.not_tried {
+            out.push_str(&format!("    {}  {}\n", n.source, n.reason));
+        }
+    }
+    if !a.regressions.is_empty() {
+        out.push_str("  regressions (built in the previous run):\n");
+        for r in &a.regressions {
+            out.push_str(&format!(
+                "    {} {} → {} {}{}\n",
+                r.source,
+                r.old_version,
+                r.new_version,
+                r.class,
+                if r.expected { " (expected)" } else { "" }
+            ));
+        }
+    }
+    if !a.patches.is_empty() {
+        out.push_str("  patches that made packages build:\n");
+        for p in &a.patches {
+            out.push_str(&format!("    {}\n", p.display()));
+        }
+    }
 }
 
 fn md_escape(s: &str) -> String {
