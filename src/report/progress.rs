@@ -116,115 +116,124 @@ impl Progress {
                 run_dir,
                 total,
                 jobs,
-            } => {
-                self.total = *total;
-                let line = format!(
-                    "cascade: {total} builds, {jobs} at a time, in {}",
-                    run_dir.display()
-                );
-                match &mut self.mode {
-                    Mode::Bars { multi, overall, .. } => {
-                        overall.set_length(*total as u64);
-                        overall.enable_steady_tick(Duration::from_millis(200));
-                        let _ = multi.println(line);
-                    }
-                    Mode::Plain(out) => {
-                        let _ = writeln!(out, "{line}");
-                    }
-                }
-            }
+            } => self.run_started(run_dir, *total, *jobs),
             Event::BuildStarted {
                 source,
                 arch,
                 version,
-            } => {
-                self.running += 1;
-                self.started.insert(format!("{source}/{arch}"));
-                let counts = self.counts();
-                match &mut self.mode {
-                    Mode::Bars {
-                        multi,
-                        overall,
-                        running,
-                    } => {
-                        let bar = multi.add(ProgressBar::new_spinner());
-                        bar.set_style(
-                            ProgressStyle::with_template("  {spinner} {msg} [{elapsed}]")
-                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                        );
-                        bar.set_message(format!("{source}/{arch} {version}"));
-                        bar.enable_steady_tick(Duration::from_millis(200));
-                        running.insert(format!("{source}/{arch}"), bar);
-                        overall.set_message(counts);
-                    }
-                    Mode::Plain(out) => {
-                        let _ = writeln!(
-                            out,
-                            "[{:>w$}/{}] start    {source}/{arch} {version}",
-                            self.done,
-                            self.total,
-                            w = self.total.to_string().len()
-                        );
-                    }
-                }
-            }
-            Event::BuildFinished { result } => {
-                let key = format!("{}/{}", result.source, result.arch);
-                self.done += 1;
-                if result.is_unexpected_failure() {
-                    self.failed += 1;
-                }
-                let line = self.finished_line(result);
-                if self.started.remove(&key) {
-                    self.running = self.running.saturating_sub(1);
-                }
-                let counts = self.counts();
-                match &mut self.mode {
-                    Mode::Bars {
-                        multi,
-                        overall,
-                        running,
-                    } => {
-                        if let Some(bar) = running.remove(&key) {
-                            bar.finish_and_clear();
-                            multi.remove(&bar);
-                        }
-                        let _ = multi.println(line);
-                        overall.inc(1);
-                        overall.set_message(counts);
-                    }
-                    Mode::Plain(out) => {
-                        let _ = writeln!(out, "{line}");
-                    }
-                }
-            }
+            } => self.build_started(&format!("{source}/{arch}"), version),
+            Event::BuildFinished { result } => self.build_finished(result),
             Event::RunFinished {
                 results,
                 duration_secs,
+            } => self.run_finished(results, *duration_secs),
+        }
+    }
+
+    fn run_started(&mut self, run_dir: &std::path::Path, total: usize, jobs: usize) {
+        self.total = total;
+        let line = format!(
+            "cascade: {total} builds, {jobs} at a time, in {}",
+            run_dir.display()
+        );
+        match &mut self.mode {
+            Mode::Bars { multi, overall, .. } => {
+                overall.set_length(total as u64);
+                overall.enable_steady_tick(Duration::from_millis(200));
+                let _ = multi.println(line);
+            }
+            Mode::Plain(out) => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+
+    /// `key` is `SOURCE/ARCH`.
+    fn build_started(&mut self, key: &str, version: &str) {
+        self.running += 1;
+        self.started.insert(key.to_string());
+        let counts = self.counts();
+        match &mut self.mode {
+            Mode::Bars {
+                multi,
+                overall,
+                running,
             } => {
-                let rep = super::model::Report::new(None, Default::default(), 0.0, results.clone());
-                let line = format!(
-                    "cascade: {} in {}",
-                    rep.counts_line(),
-                    format_duration(*duration_secs)
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("  {spinner} {msg} [{elapsed}]")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
-                match &mut self.mode {
-                    Mode::Bars {
-                        multi,
-                        overall,
-                        running,
-                    } => {
-                        for (_, bar) in std::mem::take(running) {
-                            bar.finish_and_clear();
-                        }
-                        overall.finish_and_clear();
-                        let _ = multi.println(line);
-                    }
-                    Mode::Plain(out) => {
-                        let _ = writeln!(out, "{line}");
-                        let _ = out.flush();
-                    }
+                bar.set_message(format!("{key} {version}"));
+                bar.enable_steady_tick(Duration::from_millis(200));
+                running.insert(key.to_string(), bar);
+                overall.set_message(counts);
+            }
+            Mode::Plain(out) => {
+                let _ = writeln!(
+                    out,
+                    "[{:>w$}/{}] start    {key} {version}",
+                    self.done,
+                    self.total,
+                    w = self.total.to_string().len()
+                );
+            }
+        }
+    }
+
+    fn build_finished(&mut self, result: &BuildResult) {
+        let key = format!("{}/{}", result.source, result.arch);
+        self.done += 1;
+        if result.is_unexpected_failure() {
+            self.failed += 1;
+        }
+        let line = self.finished_line(result);
+        if self.started.remove(&key) {
+            self.running = self.running.saturating_sub(1);
+        }
+        let counts = self.counts();
+        match &mut self.mode {
+            Mode::Bars {
+                multi,
+                overall,
+                running,
+            } => {
+                if let Some(bar) = running.remove(&key) {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
                 }
+                let _ = multi.println(line);
+                overall.inc(1);
+                overall.set_message(counts);
+            }
+            Mode::Plain(out) => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+
+    fn run_finished(&mut self, results: &[BuildResult], duration_secs: f64) {
+        let rep = super::model::Report::new(None, Default::default(), 0.0, results.to_vec());
+        let line = format!(
+            "cascade: {} in {}",
+            rep.counts_line(),
+            format_duration(duration_secs)
+        );
+        match &mut self.mode {
+            Mode::Bars {
+                multi,
+                overall,
+                running,
+            } => {
+                for (_, bar) in std::mem::take(running) {
+                    bar.finish_and_clear();
+                }
+                overall.finish_and_clear();
+                let _ = multi.println(line);
+            }
+            Mode::Plain(out) => {
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
             }
         }
     }
