@@ -103,15 +103,13 @@ fn libfoo_2() -> Moving {
 
 fn analysed() -> ArchTransition {
     let (sources, packages) = facts();
+    analysed_with(&sources, &packages, &Options::default())
+}
+
+/// libfoo 2.0 moving on amd64, libfoo the whole stack.
+fn analysed_with(sources: &Sources, packages: &Packages, options: &Options) -> ArchTransition {
     let stack: BTreeSet<String> = ["libfoo".to_string()].into();
-    analyse(
-        &amd64(),
-        &sources,
-        &packages,
-        &stack,
-        &[libfoo_2()],
-        &Options::default(),
-    )
+    analyse(&amd64(), sources, packages, &stack, &[libfoo_2()], options)
 }
 
 #[test]
@@ -177,15 +175,7 @@ fn a_source_with_only_arch_all_breakage_needs_a_sourceful_upload() {
         "amd64",
     )
     .unwrap();
-    let stack: BTreeSet<String> = ["libfoo".to_string()].into();
-    let t = analyse(
-        &amd64(),
-        &sources,
-        &packages,
-        &stack,
-        &[libfoo_2()],
-        &Options::default(),
-    );
+    let t = analysed_with(&sources, &packages, &Options::default());
     let sourceful: Vec<&str> = t.sourceful.iter().map(|d| d.source.as_str()).collect();
     assert_eq!(sourceful, ["app", "docs"]);
 }
@@ -204,19 +194,11 @@ fn a_stack_source_needing_a_dropped_binary_is_left_behind() {
 #[test]
 fn rebuild_candidates_are_outside_sources_and_are_selected() {
     let (sources, packages) = facts();
-    let stack: BTreeSet<String> = ["libfoo".to_string()].into();
     let options = Options {
         transitive: true,
         ..Options::default()
     };
-    let t = analyse(
-        &amd64(),
-        &sources,
-        &packages,
-        &stack,
-        &[libfoo_2()],
-        &options,
-    );
+    let t = analysed_with(&sources, &packages, &options);
     let names: Vec<&str> = t.rebuilds.iter().map(|a| a.source.as_str()).collect();
     assert_eq!(names, ["tool"]);
     assert_eq!((t.rebuilds_direct, t.rebuilds_transitive), (1, Some(1)));
