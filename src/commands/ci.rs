@@ -228,11 +228,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
         check_rdeps_cap(&pipeline, max)?;
     }
     let yaml = pipeline.to_yaml();
-    match &args.out {
-        Some(path) => crate::outfile::write_out(path, yaml.as_bytes())
-            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?,
-        None => print!("{yaml}"),
-    }
+    super::emit(args.out.as_deref(), &yaml)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,3 +44,25 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Transition(a) => transition::run(a, g),
     }
 }
+
+/// Writes a command's output: to `--out` (see [`crate::outfile::write_out`])
+/// or to standard output. Errors name the file.
+pub fn emit(out: Option<&std::path::Path>, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    match out {
+        Some(path) => crate::outfile::write_out(path, text.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path, source))),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source))),
+    }
+}
+
+/// A document as pretty JSON with a final newline.
+pub fn json_text<T: serde::Serialize>(doc: &T) -> Result<String, Error> {
+    let mut s = serde_json::to_string_pretty(doc)
+        .map_err(|e| crate::fsio::IoError::new("<json>", std::io::Error::other(e)))?;
+    s.push('\n');
+    Ok(s)
+}

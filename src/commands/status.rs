@@ -1,7 +1,6 @@
 //! `cascade status`: the team's porting survey of the stack, from the
 //! mirror's unstable and experimental indices.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -94,24 +93,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
                 status: &status,
                 chains: &chains,
             };
-            let mut s = serde_json::to_string_pretty(&doc).map_err(|e| {
-                Error::Io(crate::fsio::IoError::new(
-                    "<json>",
-                    std::io::Error::other(e),
-                ))
-            })?;
-            s.push('\n');
-            s
+            super::json_text(&doc)?
         }
     };
-    match &args.out {
-        Some(path) => crate::outfile::write_out(path, doc.as_bytes())
-            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?,
-        None => std::io::stdout()
-            .lock()
-            .write_all(doc.as_bytes())
-            .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source)))?,
-    }
+    super::emit(args.out.as_deref(), &doc)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,7 +4,6 @@
 //! texts dose needs), then the pure analysis, then dose-debcheck, then output.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -326,19 +325,7 @@ fn write(args: &Args, doc: &Transition) -> Result<(), Error> {
     let text = match args.format {
         Format::Text => render::text(doc),
         Format::Markdown => render::markdown(doc),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(doc)
-                .map_err(|e| crate::fsio::IoError::new("<json>", std::io::Error::other(e)))?;
-            s.push('\n');
-            s
-        }
+        Format::Json => super::json_text(doc)?,
     };
-    match &args.out {
-        Some(path) => crate::outfile::write_out(path, text.as_bytes())
-            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source))),
-        None => std::io::stdout()
-            .lock()
-            .write_all(text.as_bytes())
-            .map_err(|source| Error::Io(crate::fsio::IoError::new("<stdout>", source))),
-    }
+    super::emit(args.out.as_deref(), &text)
 }
