@@ -294,7 +294,8 @@ fn cascade_port_on_the_demo_stack() {
     );
 }
 
-/// Usage errors come before any bump or build, with exit code 2.
+/// Usage errors come before any bump or build, with exit code 2 (a bad
+/// `--since` is an error reading it: 1).
 #[test]
 fn cascade_port_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
@@ -323,6 +324,12 @@ fn cascade_port_usage_errors() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("nowhere"));
+    // `cascade port` is `cascade run --port`: the porting options need it.
+    cascade_cmd(dir)
+        .args(["run", "--recipes", "demo/recipes", "--since", "run"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("go with --port"));
 }
 
 /// `cascade build --only PKG --port`, what a nightly CI job runs: a source

@@ -133,36 +133,60 @@ pub(crate) fn workdir(arg: &Option<PathBuf>, config: &Config) -> PathBuf {
     arg.clone().unwrap_or_else(|| config.cache_dir.join("work"))
 }
 
+/// The arches a build or run covers, in the stack's order so that report
+/// columns read the same every run. Without `--arch`: the stack's
+/// `architectures`, or for a porting run its `port:` targets; a porting
+/// run may name either.
+fn arches(args: &Args, recipes: &Recipes) -> Result<Vec<Arch>, Error> {
+    let stack = &recipes.stack;
+    let known: Vec<&Arch> = if args.port {
+        stack.architectures.iter().chain(&stack.port).collect()
+    } else {
+        stack.architectures.iter().collect()
+    };
+    if args.arch.is_empty() && !args.port {
+        return Ok(stack.architectures.clone());
+    }
+    if args.arch.is_empty() {
+        if stack.port.is_empty() {
+            return Err(Error::Usage(format!(
+                "no --arch, and {} lists no porting target (`port: [riscv64]`)",
+                recipes.dir.join(recipe::STACK_FILE).display()
+            )));
+        }
+        return Ok(stack.port.clone());
+    }
+    if let Some(a) = args.arch.iter().find(|a| !known.contains(a)) {
+        let names: Vec<&str> = stack.architectures.iter().map(Arch::as_str).collect();
+        return Err(Error::Usage(if args.port {
+            format!(
+                "--arch {a}: neither built nor a porting target of the stack {} (stack.yaml: architectures, port)",
+                stack.name
+            )
+        } else {
+            format!(
+                "--arch {a}: the stack {} is not built for {a} (stack.yaml lists {})",
+                stack.name,
+                names.join(", ")
+            )
+        }));
+    }
+    let mut picked: Vec<Arch> = Vec::new();
+    for a in known.into_iter().filter(|a| args.arch.contains(a)) {
+        if !picked.contains(a) {
+            picked.push(a.clone());
+        }
+    }
+    Ok(picked)
+}
+
 /// Validates the arguments against the stack.
 pub(crate) fn options(
     args: &Args,
     config: &Config,
     recipes: &Recipes,
 ) -> Result<BuildOptions, Error> {
-    let stack = &recipes.stack;
-    let arches = if args.arch.is_empty() {
-        stack.architectures.clone()
-    } else {
-        if let Some(a) = args.arch.iter().find(|a| !stack.architectures.contains(a)) {
-            return Err(Error::Usage(format!(
-                "--arch {a}: the stack {} is not built for {a} (stack.yaml lists {})",
-                stack.name,
-                stack
-                    .architectures
-                    .iter()
-                    .map(Arch::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        // The stack's order: report columns read the same every run.
-        stack
-            .architectures
-            .iter()
-            .filter(|a| args.arch.contains(a))
-            .cloned()
-            .collect()
-    };
+    let arches = arches(args, recipes)?;
     let mut only = BTreeSet::new();
     for p in &args.only {
         if recipes.get(p).is_none() {
@@ -214,7 +238,15 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let opts = options(&args, &config, &recipes)?;
     let _lock = lock_run_dir(&opts, args.dry_run)?;
     let sources = pipeline::sources_from_workdir(&recipes, &opts)?;
-    build_and_report(&recipes, &config, sources, &BTreeMap::new(), &opts, &args)
+    build_and_report(
+        &recipes,
+        &config,
+        sources,
+        &BTreeMap::new(),
+        &opts,
+        &args,
+        None,
+    )
 }
 
 /// The options a step that writes build copies runs with: in a dry run,
@@ -263,8 +295,20 @@ pub(crate) fn lock_run_dir(opts: &BuildOptions, dry_run: bool) -> Result<Option<
     Ok(Some(lock))
 }
 
+/// What a porting run (`cascade run --port`, `cascade port`) adds to the
+/// end of the run: the porting report, compared with an earlier run, and the
+/// commits of `--commit-port`. `cascade build --port` (one CI job) has none:
+/// the pipeline's report job writes the porting report over all jobs.
+pub(crate) struct Porting {
+    pub previous: Option<(report::Report, PathBuf)>,
+    pub commit_port: bool,
+    pub bump: crate::bump::BumpOptions,
+}
+
 /// Plan, build, write the run directory and print the table: the part
-/// `cascade run` shares.
+/// `cascade build`, `run` and `port` share. A porting run's jobs build from
+/// widened build copies, and with `porting` it ends with the porting report
+/// and exits by its verdict.
 pub(crate) fn build_and_report(
     recipes: &Recipes,
     config: &Config,
@@ -272,14 +316,12 @@ pub(crate) fn build_and_report(
     bump_failures: &BTreeMap<String, String>,
     opts: &BuildOptions,
     args: &Args,
+    porting: Option<&Porting>,
 ) -> Result<ExitCode, Error> {
     let started = Instant::now();
-    let io = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io(crate::fsio::IoError::new(path, source))
-    };
     if !args.dry_run {
-        std::fs::create_dir_all(&opts.run_dir).map_err(io(&opts.run_dir))?;
+        std::fs::create_dir_all(&opts.run_dir)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
     let (plan, cached) = pipeline::plan_for(recipes, &sources, bump_failures, opts)?;
     if cached {
@@ -290,43 +332,15 @@ pub(crate) fn build_and_report(
     }
     let sbuild = sbuild_config(recipes, config, args);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
-    if opts.port {
-        let maintainer = crate::commands::bump::maintainer(config, &recipes.stack)?;
-        // As `cascade port`: without SOURCE_DATE_EPOCH the build copies'
-        // entries are dated by their .dsc, so a rerun reuses their builds.
-        let timestamp = config.source_date_epoch.and_then(|t| u64::try_from(t).ok());
-        let scratch = ScratchRunDir::new(opts)?;
-        pipeline::port_jobs(
-            &mut prepared,
-            recipes,
-            &sources,
-            &plan,
-            scratch.options(),
-            &maintainer,
-            timestamp,
-        )?;
-    }
+    let contexts = if opts.port {
+        build_copies(&mut prepared, recipes, config, &sources, &plan, opts)?
+    } else {
+        Vec::new()
+    };
     if args.dry_run {
-        for job in &prepared.jobs {
-            let key = job.key();
-            let deps: Vec<String> = job.deps.iter().map(|d| d.to_string()).collect();
-            println!(
-                "build {key} {} ({:?}){}",
-                job.request.version,
-                job.request.mode,
-                if deps.is_empty() {
-                    String::new()
-                } else {
-                    format!(" after {}", deps.join(", "))
-                }
-            );
-        }
-        for r in &prepared.not_built {
-            println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));
-        }
+        print_dry_run(&prepared);
         return Ok(ExitCode::SUCCESS);
     }
-
     let (results, cancelled) = execute_with_progress(
         prepared,
         &sbuild,
@@ -339,10 +353,77 @@ pub(crate) fn build_and_report(
         "report: {} (also report.json, junit.xml, summary.md)",
         opts.run_dir.join(report::files::REPORT_HTML).display()
     );
+    let code = match porting {
+        Some(p) => crate::commands::port::finish(recipes, config, opts, &rep, &contexts, p)?,
+        None => report::exit_code(&rep.results),
+    };
     if cancelled {
         return Ok(ExitCode::from(130));
     }
-    Ok(report::exit_code(&rep.results))
+    Ok(code)
+}
+
+/// A porting run's jobs on `opts.arches` build from build copies where
+/// `port::run` says so (a dry run writes them to a scratch directory); one
+/// line printed per copy. Returns what the porting report needs per arch.
+fn build_copies(
+    prepared: &mut pipeline::Prepared,
+    recipes: &Recipes,
+    config: &Config,
+    sources: &[StackSource],
+    plan: &crate::jobgraph::RunPlan,
+    opts: &BuildOptions,
+) -> Result<Vec<report::port::ArchContext>, Error> {
+    let maintainer = crate::commands::bump::maintainer(config, &recipes.stack)?;
+    // Without SOURCE_DATE_EPOCH the build copies' entries are dated by their
+    // .dsc, so a rerun reuses their builds.
+    let timestamp = config.source_date_epoch.and_then(|t| u64::try_from(t).ok());
+    let scratch = ScratchRunDir::new(opts)?;
+    let applied = pipeline::port_jobs(
+        prepared,
+        recipes,
+        sources,
+        plan,
+        scratch.options(),
+        &maintainer,
+        timestamp,
+    )?;
+    for p in &applied.ported {
+        let patch = p
+            .patch
+            .as_ref()
+            .map(|x| format!(" (patch {})", x.display()));
+        println!(
+            "port {}/{}: {}{}",
+            p.source,
+            p.arch,
+            p.dsc.display(),
+            patch.unwrap_or_default()
+        );
+    }
+    Ok(applied.contexts)
+}
+
+/// A dry run's output: one line per job, in plan order, with what it waits
+/// for, then why each other cell is not built.
+fn print_dry_run(prepared: &pipeline::Prepared) {
+    for job in &prepared.jobs {
+        let deps: Vec<String> = job.deps.iter().map(|d| d.to_string()).collect();
+        let after = if deps.is_empty() {
+            String::new()
+        } else {
+            format!(" after {}", deps.join(", "))
+        };
+        println!(
+            "build {} {} ({:?}){after}",
+            job.key(),
+            job.request.version,
+            job.request.mode
+        );
+    }
+    for r in &prepared.not_built {
+        println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));
+    }
 }
 
 /// Writes the run directory's results and reports and prints the table:

@@ -4,6 +4,7 @@
 //! arch, and its dependents are skipped; the rest goes on.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Error;
@@ -16,6 +17,7 @@ use crate::control::SourceInfo;
 use crate::git::{Git2, Vcs};
 use crate::pipeline;
 use crate::recipe::{self, Recipe, Recipes};
+use crate::report::Report;
 
 const CONTROL: &str = "debian/control";
 
@@ -32,21 +34,53 @@ pub struct Args {
     /// Bump even if a packaging tree has uncommitted changes.
     #[arg(long)]
     pub allow_dirty: bool,
+    /// With `--port`: an earlier run (its directory or report.json) to
+    /// compare the porting score and the results with; a package that built
+    /// there and fails now fails this run.
+    #[arg(long, value_name = "OLD_RUNDIR")]
+    pub since: Option<PathBuf>,
+    /// With `--port`: commit the widening of debian/control to the packaging
+    /// branch of each ported package that built (never done without it).
+    #[arg(long)]
+    pub commit_port: bool,
 }
 
+/// The one orchestration entry point: `cascade run`, and `cascade port`,
+/// which is `cascade run --port`. Bump, plan, build, report; a porting run
+/// adds the porting report and exits by its verdict.
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     let recipes = recipe::load(&global.recipes)?;
+    if !args.build.port && (args.since.is_some() || args.commit_port) {
+        return Err(Error::Usage(
+            "--since and --commit-port go with --port (or `cascade port`)".into(),
+        ));
+    }
     let opts = build::options(&args.build, &config, &recipes)?;
     let _lock = build::lock_run_dir(&opts, args.build.dry_run)?;
-    let bumped = bump_phase(&args, &recipes, &config, &opts)?;
+    // Read the earlier run first: a bad --since should not cost a build.
+    let previous = match &args.since {
+        Some(p) => Some((Report::from_run(p)?, p.clone())),
+        None => None,
+    };
+    let Bumped {
+        sources,
+        failures,
+        options,
+    } = bump_phase(&args, &recipes, &config, &opts)?;
+    let porting = opts.port.then_some(build::Porting {
+        previous,
+        commit_port: args.commit_port,
+        bump: options,
+    });
     build::build_and_report(
         &recipes,
         &config,
-        bumped.sources,
-        &bumped.failures,
+        sources,
+        &failures,
         &opts,
         &args.build,
+        porting.as_ref(),
     )
 }
 
