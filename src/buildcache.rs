@@ -207,6 +207,7 @@ mod tests {
                 root: tmp.path().join("ccache"),
                 max_size: "1G".into(),
             }),
+            warm: Default::default(),
         });
         std::fs::create_dir_all(&pool).unwrap();
         std::fs::write(pool.join("make_4.4_amd64.deb"), "make").unwrap();

@@ -54,6 +54,9 @@ pub struct FastPath {
     pub apt_pool: PathBuf,
     /// `DIR/ARCH` is each architecture's ccache; `None`: no ccache.
     pub ccache: Option<CcacheConfig>,
+    /// The chroot architectures whose warm tarball ([`warm_tarball`]) is
+    /// usable ([`warm_is_usable`]): their builds start from it.
+    pub warm: std::collections::BTreeSet<Arch>,
 }
 
 /// ccache across runs: one directory per architecture on the host.
@@ -103,14 +106,65 @@ impl SbuildConfig {
         (req.mode != BuildMode::Cross).then(|| c.root.join(req.arch.as_str()))
     }
 
-    /// The tarball a build of `arch` in `mode` runs in.
+    /// The tarball a build of `arch` in `mode` runs in: the warm one on the
+    /// faster path when it is usable, else the plain buildd tarball.
     pub fn chroot_for(&self, arch: &Arch, mode: BuildMode) -> PathBuf {
         let chroot_arch = match mode {
             BuildMode::Cross => &self.build_arch,
             BuildMode::Native | BuildMode::Qemu => arch,
         };
-        chroot_tarball(&self.chroot_dir, &self.suite, chroot_arch)
+        match &self.fast {
+            Some(f) if f.warm.contains(chroot_arch) => {
+                warm_tarball(&self.chroot_dir, &self.suite, chroot_arch)
+            }
+            _ => chroot_tarball(&self.chroot_dir, &self.suite, chroot_arch),
+        }
     }
+}
+
+/// What a warm tarball holds besides the buildd chroot: what nearly every
+/// Debian build installs (debhelper and its dependencies, the bulk of a
+/// small package's Install-Time, slow under qemu), ccache for the faster
+/// path, and apt's package lists, so that a build's `apt-get update`
+/// fetches a diff rather than the whole index.
+pub const WARM_PACKAGES: &[&str] = &["debhelper", "ccache"];
+
+/// `DIR/SUITE-ARCH-warm.tar`: the buildd tarball plus [`WARM_PACKAGES`]
+/// (made by `cascade setup`). `--clean-chroot` never uses it.
+pub fn warm_tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
+    dir.join(format!("{suite}-{arch}-warm.tar"))
+}
+
+/// `DIR/.SUITE-ARCH-warm.packages`: the package list a warm tarball was
+/// made with (a changed [`WARM_PACKAGES`] makes it stale).
+pub fn warm_stamp(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
+    dir.join(format!(".{suite}-{arch}-warm.packages"))
+}
+
+/// The stamp's text for [`WARM_PACKAGES`].
+pub fn warm_stamp_text() -> String {
+    format!("{}\n", WARM_PACKAGES.join(" "))
+}
+
+/// Whether `arch`'s warm tarball can be used: it exists, was made after
+/// the plain tarball it extends (a refreshed plain tarball makes it stale)
+/// and with today's [`WARM_PACKAGES`]. The one rule, read by `cascade
+/// setup` and by every build's configuration.
+pub fn warm_is_usable(dir: &Path, suite: &str, arch: &Arch) -> bool {
+    let modified = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(|m| m.len() > 0)
+            .and_then(|m| m.modified().ok())
+    };
+    let (Some(warm), Some(plain)) = (
+        modified(&warm_tarball(dir, suite, arch)),
+        modified(&chroot_tarball(dir, suite, arch)),
+    ) else {
+        return false;
+    };
+    let stamp = std::fs::read_to_string(warm_stamp(dir, suite, arch)).unwrap_or_default();
+    warm >= plain && stamp == warm_stamp_text()
 }
 
 /// `~/.cache/sbuild`, where sbuild's unshare mode looks for tarballs.
@@ -598,6 +652,7 @@ mod tests {
                     root: "/var/cache/cascade/ccache".into(),
                     max_size: "5G".into(),
                 }),
+                warm: Default::default(),
             }),
             ..cfg()
         }
@@ -726,6 +781,58 @@ mod tests {
             inv.cmd.get_env().get(std::ffi::OsStr::new("SBUILD_CONFIG")),
             Some(&path.into_os_string())
         );
+    }
+
+    #[test]
+    fn builds_start_from_the_warm_tarball_only_on_the_faster_path() {
+        let mut c = cfg();
+        let plain = "/cache/sbuild/unstable-riscv64.tar";
+        assert_eq!(c.chroot_for(&arch("riscv64"), BuildMode::Qemu), Path::new(plain));
+        c.fast = Some(FastPath {
+            apt_pool: "/pool".into(),
+            ccache: None,
+            warm: [arch("riscv64")].into(),
+        });
+        assert_eq!(
+            c.chroot_for(&arch("riscv64"), BuildMode::Qemu),
+            Path::new("/cache/sbuild/unstable-riscv64-warm.tar")
+        );
+        // amd64 has no usable warm tarball; a cross build uses the build arch's.
+        assert_eq!(
+            c.chroot_for(&arch("amd64"), BuildMode::Native),
+            Path::new("/cache/sbuild/unstable-amd64.tar")
+        );
+        assert_eq!(
+            c.chroot_for(&arch("riscv64"), BuildMode::Cross),
+            Path::new("/cache/sbuild/unstable-amd64.tar")
+        );
+    }
+
+    #[test]
+    fn a_warm_tarball_is_usable_when_newer_than_the_plain_one_with_todays_packages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, a) = (tmp.path(), arch("amd64"));
+        let usable = || warm_is_usable(dir, "unstable", &a);
+        let touch = |p: PathBuf, secs: u64| {
+            std::fs::write(&p, "x").unwrap();
+            let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            std::fs::File::options()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        assert!(!usable(), "nothing there");
+        touch(chroot_tarball(dir, "unstable", &a), 2_000);
+        touch(warm_tarball(dir, "unstable", &a), 3_000);
+        assert!(!usable(), "no stamp");
+        std::fs::write(warm_stamp(dir, "unstable", &a), "debhelper\n").unwrap();
+        assert!(!usable(), "made with another package list");
+        std::fs::write(warm_stamp(dir, "unstable", &a), warm_stamp_text()).unwrap();
+        assert!(usable());
+        touch(chroot_tarball(dir, "unstable", &a), 4_000);
+        assert!(!usable(), "the plain tarball was remade after it");
     }
 
     #[test]

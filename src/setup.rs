@@ -75,6 +75,8 @@ pub struct Facts {
     pub sbuild_config: bool,
     /// Age of each chroot tarball that exists.
     pub chroot_age: BTreeMap<Arch, Duration>,
+    /// The arches whose warm tarball is usable (`sbuild::warm_is_usable`).
+    pub warm: BTreeSet<Arch>,
 }
 
 /// One step that fixes a check.
@@ -400,8 +402,68 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             },
             chroot_actions(opts, arch),
         ));
+        // The warm tarball extends the plain one: remade with it.
+        let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
+        let usable = ok && facts.warm.contains(arch);
+        out.push(check(
+            format!("warm chroot {}-{arch}", opts.suite),
+            Kind::Chroot,
+            usable,
+            if usable {
+                format!("{} (+ {})", warm.display(), crate::sbuild::WARM_PACKAGES.join(", "))
+            } else {
+                format!("{} missing or older than the plain tarball", warm.display())
+            },
+            warm_actions(opts, arch),
+        ));
     }
     out
+}
+
+/// The mmdebstrap call that makes `arch`'s warm tarball from its plain one:
+/// the plain tree unpacked (its `/dev` left to mmdebstrap), apt's lists
+/// updated and kept, [`crate::sbuild::WARM_PACKAGES`] installed as a build
+/// would install them (no recommends), the downloaded .debs dropped; then
+/// the stamp that names the package list.
+pub fn warm_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
+    use crate::process::shell_quote;
+    let (dir, suite) = (&opts.chroot_dir, &opts.suite);
+    let plain = crate::sbuild::chroot_tarball(dir, suite, arch);
+    let tmp = dir.join(format!(".{suite}-{arch}-warm.tar.new"));
+    let install = format!(
+        "apt-get -o Acquire::Check-Valid-Until=false update && \
+         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} && \
+         apt-get clean",
+        crate::sbuild::WARM_PACKAGES.join(" ")
+    );
+    vec![
+        Action::Run(
+            Cmd::new("mmdebstrap")
+                .arg("--variant=custom")
+                .arg("--mode=unshare")
+                .arg("--format=tar")
+                .arg(format!("--architectures={arch}"))
+                .arg("--skip=update,setup,cleanup/apt/lists,cleanup/apt/cache")
+                .arg(format!(
+                    "--setup-hook=tar -C \"$1\" --exclude='./dev/*' -xf {}",
+                    shell_quote(plain.as_os_str())
+                ))
+                .arg(format!(
+                    "--customize-hook=chroot \"$1\" sh -c {}",
+                    shell_quote(std::ffi::OsStr::new(&install))
+                ))
+                .arg(suite)
+                .arg(&tmp),
+        ),
+        Action::Rename {
+            from: tmp,
+            to: crate::sbuild::warm_tarball(dir, suite, arch),
+        },
+        Action::WriteFile {
+            path: crate::sbuild::warm_stamp(dir, suite, arch),
+            content: crate::sbuild::warm_stamp_text(),
+        },
+    ]
 }
 
 /// Looks at the host. Missing files and tools read as "not there".
@@ -474,6 +536,10 @@ pub fn probe(opts: &Options) -> Facts {
         subgid: read("/etc/subgid"),
         sbuild_config: opts.sbuild_config.exists(),
         chroot_age,
+        warm: (opts.archs.iter())
+            .filter(|a| crate::sbuild::warm_is_usable(&opts.chroot_dir, &opts.suite, a))
+            .cloned()
+            .collect(),
     }
 }
 
@@ -635,6 +701,7 @@ mod tests {
                 (arch("riscv64"), Duration::from_secs(3600)),
             ]
             .into(),
+            warm: [arch("amd64"), arch("riscv64")].into(),
         }
     }
 
@@ -728,7 +795,10 @@ mod tests {
                 "qemu binfmt for riscv64",
                 "/etc/subuid entry for root",
                 "chroot unstable-amd64",
+                // A remade plain tarball makes its warm one stale.
+                "warm chroot unstable-amd64",
                 "chroot unstable-riscv64",
+                "warm chroot unstable-riscv64",
             ]
         );
         let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap();
@@ -762,6 +832,38 @@ mod tests {
                 .detail
                 .contains("30.0 days old")
         );
+    }
+
+    #[test]
+    fn a_missing_warm_tarball_is_made_from_the_plain_one() {
+        let mut f = healthy();
+        f.warm.remove(&arch("riscv64"));
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(failing(&checks), ["warm chroot unstable-riscv64"]);
+        let fix: Vec<String> = checks
+            .iter()
+            .find(|c| !c.ok)
+            .unwrap()
+            .fix
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let dir = "/root/.cache/sbuild";
+        assert_eq!(fix.len(), 3, "{fix:?}");
+        for part in [
+            "mmdebstrap --variant=custom --mode=unshare --format=tar --architectures=riscv64",
+            "--skip=update,setup,cleanup/apt/lists,cleanup/apt/cache",
+            "-xf /root/.cache/sbuild/unstable-riscv64.tar",
+            "apt-get install -y --no-install-recommends debhelper ccache",
+            "unstable /root/.cache/sbuild/.unstable-riscv64-warm.tar.new",
+        ] {
+            assert!(fix[0].contains(part), "{part}: {}", fix[0]);
+        }
+        assert_eq!(
+            fix[1],
+            format!("mv {dir}/.unstable-riscv64-warm.tar.new {dir}/unstable-riscv64-warm.tar")
+        );
+        assert!(fix[2].contains(".unstable-riscv64-warm.packages"), "{}", fix[2]);
     }
 
     #[test]

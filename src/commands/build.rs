@@ -117,12 +117,21 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
     // `0` is "no limit" to ccache, but "no ccache" in stack.yaml.
     let zero = size.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0);
     let ccache_off = args.no_ccache || zero;
+    // Every chroot arch a build may use: the stack's, its porting
+    // targets', and the host's (cross builds, arch:all builds).
+    let warm = (recipes.stack.architectures.iter())
+        .chain(&recipes.stack.port)
+        .chain([&sbuild.build_arch])
+        .filter(|a| crate::sbuild::warm_is_usable(&sbuild.chroot_dir, &sbuild.suite, a))
+        .cloned()
+        .collect();
     sbuild.fast = Some(crate::sbuild::FastPath {
         apt_pool: crate::buildcache::apt_pool(&config.build_cache),
         ccache: (!ccache_off).then(|| crate::sbuild::CcacheConfig {
             root: config.build_cache.join("ccache"),
             max_size: size.to_string(),
         }),
+        warm,
     });
     sbuild
 }
