@@ -431,7 +431,7 @@ pub fn warm_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
     let plain = crate::sbuild::chroot_tarball(dir, suite, arch);
     let tmp = dir.join(format!(".{suite}-{arch}-warm.tar.new"));
     let install = format!(
-        "apt-get -o Acquire::Check-Valid-Until=false update && \
+        "apt-get -o Acquire::Check-Valid-Until=false -o Acquire::Languages=none update && \
          DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} && \
          apt-get clean",
         crate::sbuild::WARM_PACKAGES.join(" ")

@@ -2,192 +2,27 @@
 //! demo-smi leaves riscv64 out of its Architecture field but builds there
 //! once widened (its patch is saved); demo-kernels is widened too and fails
 //! with `#error` (a root failure its recipe expects); demo-apps, which needs
-//! demo-kernels, is blocked by it.
+//! demo-kernels, is blocked by it. (One porting run through the command,
+//! which is what the library's porting path runs: no second run of the
+//! same builds through the library.)
 //!
 //! Needs sbuild, dpkg-source, patch, git, xz and the riscv64 chroot tarball
 //! that `cascade setup --arch riscv64` makes. Without them the tests are
 //! skipped with a reason, or fail when CI=true.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use cascade::arch::Arch;
-use cascade::changelog::Maintainer;
 use cascade::events::Outcome;
-use cascade::port::run::{PortRun, apply};
-use cascade::recipe::BuildMode;
-use cascade::report::port::{self as port_report, Input};
-use cascade::runner::{self, BuildRequest, Cancel, Job, RunOptions};
-use cascade::sbuild::{SbuildBuilder, SbuildConfig};
-use cascade::schedule::JobKey;
+use cascade::report::port as port_report;
 
 mod common;
-use common::{DEMO_PACKAGED_VERSION as VERSION, missing_prerequisite, source_package, unavailable};
+use common::{missing_prerequisite, unavailable};
 
 /// What a porting run needs besides sbuild.
 const PORT_TOOLS: &[&str] = &["dpkg-source", "git", "xz", "patch"];
 
-fn job(source: &str, dsc: &Path, deps: &[&str], expected: Option<&str>) -> Job {
-    let riscv = Arch::new("riscv64").unwrap();
-    Job {
-        request: BuildRequest {
-            source: source.into(),
-            version: VERSION.into(),
-            arch: riscv.clone(),
-            mode: BuildMode::Qemu,
-            dsc: dsc.to_path_buf(),
-            extra_debs: vec![],
-            out_dir: PathBuf::new(),
-            log: PathBuf::new(),
-            timeout: Some(Duration::from_secs(30 * 60)),
-            profiles: vec![],
-            arch_all: false,
-            binnmu: None,
-            env: BTreeMap::new(),
-        },
-        deps: deps
-            .iter()
-            .map(|d| JobKey::new(d.to_string(), riscv.clone()))
-            .collect(),
-        weight: 0,
-        memory: 0,
-        expected_failure: expected.map(String::from),
-        chroot_id: "riscv64".into(),
-        all_only: false,
-    }
-}
-
-/// The library path of a porting run: build copies for the widened
-/// sources, the runner with sbuild, the porting report.
-#[test]
-#[ignore = "needs sbuild"]
-fn porting_jobs_under_sbuild() {
-    let cfg = SbuildConfig::new("unstable");
-    if let Some(why) = missing_prerequisite(PORT_TOOLS, &["riscv64"]) {
-        unavailable(&why);
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let stack = cascade::demo::init(&tmp.path().join("demo")).unwrap();
-    let recipes = cascade::recipe::load(&stack.recipes).unwrap();
-    let src = tmp.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    let dsc: BTreeMap<&str, PathBuf> = ["demo-smi", "demo-kernels", "demo-apps"]
-        .into_iter()
-        .map(|p| (p, source_package(&stack, p, &src)))
-        .collect();
-    let kernels_reason = recipes
-        .get("demo-kernels")
-        .and_then(|r| r.expected_failures.get(&Arch::new("riscv64").unwrap()))
-        .map(|e| e.reason.clone());
-    let jobs = vec![
-        job("demo-smi", &dsc["demo-smi"], &[], None),
-        job(
-            "demo-kernels",
-            &dsc["demo-kernels"],
-            &[],
-            kernels_reason.as_deref(),
-        ),
-        job("demo-apps", &dsc["demo-apps"], &["demo-kernels"], None),
-    ];
-    let riscv = Arch::new("riscv64").unwrap();
-    let targets: BTreeMap<Arch, BTreeSet<String>> = [(
-        riscv.clone(),
-        ["demo-smi".to_string(), "demo-kernels".to_string()].into(),
-    )]
-    .into();
-    let run_dir = tmp.path().join("run");
-    let maintainer = Maintainer {
-        name: "Cascade Demo".into(),
-        email: "cascade-demo@example.org".into(),
-    };
-    let applied = apply(
-        jobs,
-        &PortRun {
-            recipes: &recipes,
-            run_dir: &run_dir,
-            maintainer: &maintainer,
-            timestamp: Some(1_764_590_400),
-            targets: &targets,
-        },
-    )
-    .unwrap();
-    assert!(applied.failed.is_empty(), "{:?}", applied.failed);
-    assert_eq!(applied.ported.len(), 2);
-
-    let mut opts = RunOptions::new(run_dir.clone());
-    opts.jobs = 2;
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let (_cancel, token) = Cancel::new();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let results = rt
-        .block_on(runner::run(
-            applied.jobs,
-            SbuildBuilder::new(cfg),
-            opts,
-            tx,
-            token,
-        ))
-        .unwrap();
-    let rep = port_report::build(&Input {
-        stack: Some("demo".into()),
-        run_dir: &run_dir,
-        results: &results,
-        arches: &applied.contexts,
-        previous: None,
-    });
-    let text = port_report::render_text(&rep);
-    let a = &rep.arches[0];
-    let smi = results.iter().find(|r| r.source == "demo-smi").unwrap();
-    assert_eq!(
-        smi.outcome,
-        Outcome::Ok,
-        "{text}\n{}",
-        cascade::process::tail(
-            &std::fs::read_to_string(smi.log.as_ref().unwrap()).unwrap_or_default(),
-            40
-        )
-    );
-    assert_eq!(smi.version, "7.1.0-1~exp1~port1");
-    assert!(
-        smi.debs.iter().any(|d| d
-            .to_string_lossy()
-            .ends_with("demo-smi_7.1.0-1~exp1~port1_riscv64.deb")),
-        "{:?}",
-        smi.debs
-    );
-    assert_eq!(a.built.len(), 1, "{text}");
-    assert!(a.built[0].ported);
-    assert_eq!(
-        a.patches,
-        [PathBuf::from("port/riscv64/patches/demo-smi.patch")]
-    );
-    let patch = std::fs::read_to_string(run_dir.join(&a.patches[0])).unwrap();
-    assert!(patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"));
-    assert_eq!(a.root_failures.len(), 1, "{text}");
-    let k = &a.root_failures[0];
-    assert_eq!(k.source, "demo-kernels");
-    assert!(k.expected.is_some());
-    assert!(
-        k.errors.iter().any(|e| e.contains("no kernel backend")),
-        "{text}"
-    );
-    assert_eq!(k.blocks, ["demo-apps"]);
-    assert_eq!(a.blocked.len(), 1);
-    assert_eq!(a.blocked[0].by, ["demo-kernels"]);
-    assert!(rep.failing.is_empty(), "{text}");
-    println!("{text}");
-}
-
 fn cascade_cmd(dir: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("cascade").unwrap();
-    c.env("SOURCE_DATE_EPOCH", "1764590400")
-        .env("DEBFULLNAME", "Cascade Test")
-        .env("DEBEMAIL", "cascade-test@example.org")
-        .env_remove("CASCADE_RECIPES")
-        .current_dir(dir);
-    c
+    assert_cmd::Command::from_std(common::demo_cascade(dir))
 }
 
 const PORT_ARGS: [&str; 11] = [
@@ -251,11 +86,21 @@ fn cascade_port_on_the_demo_stack() {
         a.patches,
         [PathBuf::from("port/riscv64/patches/demo-smi.patch")]
     );
-    assert!(run.join(&a.patches[0]).is_file());
+    let patch = std::fs::read_to_string(run.join(&a.patches[0])).unwrap();
+    assert!(patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"), "{patch}");
+    assert!(
+        run.join("debs/riscv64/demo-smi_7.2.4-1~exp1~port1_riscv64.deb")
+            .is_file()
+    );
     assert_eq!(a.root_failures.len(), 1, "{:?}", a.root_failures);
     let k = &a.root_failures[0];
     assert_eq!(k.source, "demo-kernels");
     assert!(k.expected.is_some());
+    assert!(
+        k.errors.iter().any(|e| e.contains("no kernel backend")),
+        "{:?}",
+        k.errors
+    );
     assert_eq!(k.blocks, ["demo-apps"]);
     assert_eq!(a.blocked.len(), 1);
     assert_eq!(a.blocked[0].source, "demo-apps");

@@ -16,40 +16,18 @@ use assert_cmd::Command;
 use cascade::report::Report;
 
 mod common;
-use common::{field, missing_prerequisite, unavailable};
+use common::{DEMO_RUN_ARGS, field, missing_prerequisite, unavailable};
 
 const VERSION: &str = "7.2.4-1~exp1";
 
 fn cascade(env_dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("cascade").unwrap();
-    c.env("SOURCE_DATE_EPOCH", "1764590400")
-        .env("DEBFULLNAME", "Cascade Test")
-        .env("DEBEMAIL", "cascade-test@example.org")
-        .env_remove("CASCADE_RECIPES")
-        .current_dir(env_dir);
-    c
+    Command::from_std(common::demo_cascade(env_dir))
 }
 
 fn class(rep: &Report, source: &str, arch: &str) -> String {
     rep.cell(source, arch)
         .map(|r| cascade::report::display_class(r).to_string())
         .unwrap_or_else(|| "(none)".into())
-}
-
-fn run_args() -> [&'static str; 11] {
-    [
-        "run",
-        "--recipes",
-        "demo/recipes",
-        "--arch",
-        "amd64,riscv64",
-        "-j2",
-        "--workdir",
-        "work",
-        "--run-dir",
-        "run",
-        "--allow-expired",
-    ]
 }
 
 #[test]
@@ -79,22 +57,15 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
     {
         return unavailable(&reason);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path();
-    cascade(work)
-        .args(["demo", "init", "demo"])
-        .assert()
-        .success();
-
-    let t0 = Instant::now();
-    let first = cascade(work).args(run_args()).output().unwrap();
-    let first_secs = t0.elapsed().as_secs_f64();
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&first.stderr));
-    eprintln!("first run: {first_secs:.1} s");
+    // The shared demo run (tests/common): made here, or by tests/ci.rs first.
+    let first = common::demo_run();
+    let work = first.dir.as_path();
+    eprintln!("{}\n{}", first.stdout, first.stderr);
+    eprintln!("first run: {:.1} s", first.secs);
+    let first_secs = first.secs;
     // demo-solver's test suite fails on riscv64 and its recipe does not
     // expect it: an unexpected failure, exit code 1.
-    assert_eq!(first.status.code(), Some(1), "exit code of the first run");
+    assert_eq!(first.code, Some(1), "exit code of the first run");
 
     let run = work.join("run");
     let rep = Report::from_run(&run).unwrap();
@@ -137,6 +108,17 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
             "{arch}: Depends: {depends}"
         );
     }
+    // demo-runtime's `cc` calls went through ccache on both arches (each
+    // compiles and links in one call, which ccache counts but cannot cache).
+    for arch in ["amd64", "riscv64"] {
+        let r = rep.cell("demo-runtime", arch).unwrap();
+        let cc = r.stats.as_ref().and_then(|s| s.ccache.clone());
+        let cc = cc.unwrap_or_else(|| panic!("{arch}: no ccache statistics"));
+        assert!(
+            cc.misses + cc.hits + cc.uncacheable >= 2,
+            "{arch}: ccache saw no compiler call: {cc:?}"
+        );
+    }
     assert!(
         run.join("debs/all")
             .join(format!("demo-cmake_{VERSION}_all.deb"))
@@ -159,7 +141,7 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
 
     // Nothing changed: the bump says so, and every build is reused.
     let t1 = Instant::now();
-    let second = cascade(work).args(run_args()).output().unwrap();
+    let second = cascade(work).args(DEMO_RUN_ARGS).output().unwrap();
     let second_secs = t1.elapsed().as_secs_f64();
     let stdout = String::from_utf8_lossy(&second.stdout);
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&second.stderr));

@@ -46,10 +46,13 @@ pub fn missing_prerequisite(tools: &[&str], arches: &[&str]) -> Option<String> {
     }
     let cfg = SbuildConfig::new("unstable");
     for a in arches {
-        let t = cfg.chroot_for(&Arch::new(a).unwrap(), BuildMode::Native);
-        if !t.exists() {
+        let arch = Arch::new(a).unwrap();
+        let t = cfg.chroot_for(&arch, BuildMode::Native);
+        // The faster path starts from the warm tarball `cascade setup` makes.
+        let warm = cascade::sbuild::warm_is_usable(&cfg.chroot_dir, &cfg.suite, &arch);
+        if !t.exists() || !warm {
             return Some(format!(
-                "chroot tarball {} is missing (run `cascade setup --arch {}`)",
+                "chroot tarball {} or its warm tarball is missing (run `cascade setup --arch {}`)",
                 t.display(),
                 arches.join(",")
             ));
@@ -115,4 +118,106 @@ pub fn field(deb: &Path, name: &str) -> String {
         .stdout
         .trim()
         .to_string()
+}
+
+/// The README's main job, run once and shared: `cascade run` of the demo
+/// stack on amd64 and riscv64 (`-j2`, the demo's identity and date) in
+/// `DIR` (`DIR/demo`, `DIR/work`, `DIR/run`). Made the first time a test
+/// asks for it, by whichever test binary comes first, and reused by the
+/// others while the `cascade` binary is the same (a rebuilt binary makes a
+/// new one): `tests/run.rs` checks it, `tests/ci.rs` compares its pipeline
+/// with it. Holding the returned lock keeps others out while a test reruns
+/// in it.
+pub struct DemoRun {
+    pub dir: PathBuf,
+    /// The first run's exit code, stdout and stderr.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub secs: f64,
+    _lock: std::fs::File,
+}
+
+/// The arguments of the shared demo run (and of a rerun in it).
+pub const DEMO_RUN_ARGS: [&str; 11] = [
+    "run",
+    "--recipes",
+    "demo/recipes",
+    "--arch",
+    "amd64,riscv64",
+    "-j2",
+    "--workdir",
+    "work",
+    "--run-dir",
+    "run",
+    "--allow-expired",
+];
+
+/// `cascade` with the demo's fixed identity and date, in `dir`.
+pub fn demo_cascade(dir: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("cascade"));
+    c.env("SOURCE_DATE_EPOCH", "1764590400")
+        .env("DEBFULLNAME", "Cascade Test")
+        .env("DEBEMAIL", "cascade-test@example.org")
+        .env_remove("CASCADE_RECIPES")
+        .current_dir(dir);
+    c
+}
+
+/// The shared demo run (see [`DemoRun`]), made now if needed.
+pub fn demo_run() -> DemoRun {
+    let bin = assert_cmd::cargo::cargo_bin("cascade");
+    let meta = std::fs::metadata(&bin).unwrap();
+    let stamp = meta
+        .modified()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let key = format!("{}-{}", meta.len(), stamp.as_nanos());
+    let root = bin.parent().unwrap().join("cascade-fixtures");
+    std::fs::create_dir_all(&root).unwrap();
+    let lock = std::fs::File::create(root.join("demo-run.lock")).unwrap();
+    lock.lock().unwrap();
+    let dir = root.join(format!("demo-run-{key}"));
+    let outcome = dir.join("outcome.json");
+    if !outcome.is_file() {
+        make_demo_run(&root, &dir);
+    }
+    let o: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outcome).unwrap()).unwrap();
+    DemoRun {
+        dir,
+        code: o["code"].as_i64().map(|c| c as i32),
+        stdout: o["stdout"].as_str().unwrap_or_default().into(),
+        stderr: o["stderr"].as_str().unwrap_or_default().into(),
+        secs: o["secs"].as_f64().unwrap_or_default(),
+        _lock: lock,
+    }
+}
+
+/// Makes the shared demo run in `dir` (older ones of other binaries are
+/// removed: one is enough on disk).
+fn make_demo_run(root: &Path, dir: &Path) {
+    for e in std::fs::read_dir(root).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("demo-run-") {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    // sbuild's unshared build user reads the .dsc and writes the .debs.
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let init = demo_cascade(dir)
+        .args(["demo", "init", "demo"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "demo init: {init:?}");
+    let t0 = std::time::Instant::now();
+    let out = demo_cascade(dir).args(DEMO_RUN_ARGS).output().unwrap();
+    let outcome = serde_json::json!({
+        "code": out.status.code(),
+        "stdout": String::from_utf8_lossy(&out.stdout),
+        "stderr": String::from_utf8_lossy(&out.stderr),
+        "secs": t0.elapsed().as_secs_f64(),
+    });
+    std::fs::write(dir.join("outcome.json"), outcome.to_string()).unwrap();
 }
