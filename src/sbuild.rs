@@ -787,7 +787,10 @@ mod tests {
     fn builds_start_from_the_warm_tarball_only_on_the_faster_path() {
         let mut c = cfg();
         let plain = "/cache/sbuild/unstable-riscv64.tar";
-        assert_eq!(c.chroot_for(&arch("riscv64"), BuildMode::Qemu), Path::new(plain));
+        assert_eq!(
+            c.chroot_for(&arch("riscv64"), BuildMode::Qemu),
+            Path::new(plain)
+        );
         c.fast = Some(FastPath {
             apt_pool: "/pool".into(),
             ccache: None,

@@ -410,7 +410,11 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             Kind::Chroot,
             usable,
             if usable {
-                format!("{} (+ {})", warm.display(), crate::sbuild::WARM_PACKAGES.join(", "))
+                format!(
+                    "{} (+ {})",
+                    warm.display(),
+                    crate::sbuild::WARM_PACKAGES.join(", ")
+                )
             } else {
                 format!("{} missing or older than the plain tarball", warm.display())
             },
@@ -863,7 +867,11 @@ mod tests {
             fix[1],
             format!("mv {dir}/.unstable-riscv64-warm.tar.new {dir}/unstable-riscv64-warm.tar")
         );
-        assert!(fix[2].contains(".unstable-riscv64-warm.packages"), "{}", fix[2]);
+        assert!(
+            fix[2].contains(".unstable-riscv64-warm.packages"),
+            "{}",
+            fix[2]
+        );
     }
 
     #[test]

@@ -25,19 +25,7 @@ fn cascade_cmd(dir: &Path) -> assert_cmd::Command {
     assert_cmd::Command::from_std(common::demo_cascade(dir))
 }
 
-const PORT_ARGS: [&str; 11] = [
-    "port",
-    "--recipes",
-    "demo/recipes",
-    "--arch",
-    "riscv64",
-    "-j2",
-    "--workdir",
-    "work",
-    "--run-dir",
-    "run",
-    "--allow-expired",
-];
+const PORT_ARGS: [&str; 11] = common::demo_args("port", "riscv64");
 
 /// `cascade port --arch riscv64` on the demo stack: the README's porting
 /// run. demo-solver's recipe gets the porting profile `nocheck` for riscv64
@@ -87,7 +75,10 @@ fn cascade_port_on_the_demo_stack() {
         [PathBuf::from("port/riscv64/patches/demo-smi.patch")]
     );
     let patch = std::fs::read_to_string(run.join(&a.patches[0])).unwrap();
-    assert!(patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"), "{patch}");
+    assert!(
+        patch.contains("+Architecture: amd64 arm64 ppc64el riscv64"),
+        "{patch}"
+    );
     assert!(
         run.join("debs/riscv64/demo-smi_7.2.4-1~exp1~port1_riscv64.deb")
             .is_file()

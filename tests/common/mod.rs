@@ -138,20 +138,26 @@ pub struct DemoRun {
     _lock: std::fs::File,
 }
 
+/// `cascade CMD` on the demo stack of a [`demo_cascade`] directory:
+/// `demo/recipes`, `work`, `run`, two builds at a time.
+pub const fn demo_args(cmd: &'static str, arches: &'static str) -> [&'static str; 11] {
+    [
+        cmd,
+        "--recipes",
+        "demo/recipes",
+        "--arch",
+        arches,
+        "-j2",
+        "--workdir",
+        "work",
+        "--run-dir",
+        "run",
+        "--allow-expired",
+    ]
+}
+
 /// The arguments of the shared demo run (and of a rerun in it).
-pub const DEMO_RUN_ARGS: [&str; 11] = [
-    "run",
-    "--recipes",
-    "demo/recipes",
-    "--arch",
-    "amd64,riscv64",
-    "-j2",
-    "--workdir",
-    "work",
-    "--run-dir",
-    "run",
-    "--allow-expired",
-];
+pub const DEMO_RUN_ARGS: [&str; 11] = demo_args("run", "amd64,riscv64");
 
 /// `cascade` with the demo's fixed identity and date, in `dir`.
 pub fn demo_cascade(dir: &Path) -> std::process::Command {
