@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::events::NotBuiltReason;
+
 use super::{ArchPlan, Cycle, Plan, Reason, Root, SourcePlan, Status};
 
 /// The JSON schema name and version; bump the number on incompatible changes.
@@ -75,9 +77,8 @@ fn root_text(root: &Root) -> String {
 }
 
 /// Why a source of an arch's plan is not built there, or `None` when it
-/// is: the reason (an `Architecture` field as it stands), `blocked: ` before
-/// a blocking one.
-pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<String> {
+/// is: excluded (an `Architecture` field as it stands) or blocked.
+pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<NotBuiltReason> {
     if s.status == crate::plan::Status::Buildable {
         return None;
     }
@@ -87,8 +88,8 @@ pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<String> {
         .map(|r| reason_text(&s.name, r))
         .unwrap_or_else(|| "not buildable".into());
     Some(match s.status {
-        crate::plan::Status::Blocked => format!("blocked: {why}"),
-        _ => why,
+        crate::plan::Status::Blocked => NotBuiltReason::Blocked(why),
+        _ => NotBuiltReason::Excluded(why),
     })
 }
 

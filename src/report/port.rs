@@ -451,7 +451,7 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
             Outcome::Ok => view.built(r, &mut out),
             o if o.is_failure() => view.failed(r, &mut out),
             Outcome::Skipped { dependency, arch } => view.skipped(r, dependency, arch, &mut out),
-            Outcome::Excluded { reason } => out.not_tried.push(not_tried(reason)),
+            Outcome::Excluded { reason } => out.not_tried.push(not_tried(&reason.to_string())),
             Outcome::Cancelled => out.not_tried.push(not_tried("cancelled")),
             _ => {}
         }
@@ -789,6 +789,7 @@ pub fn load(path: &Path) -> Result<PortReport, super::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::NotBuiltReason;
 
     fn arch(a: &str) -> Arch {
         Arch::new(a).unwrap()
@@ -955,7 +956,7 @@ mod tests {
         // Last night: demo-smi still excluded, demo-solver built.
         let mut old = demo_results();
         old[3].outcome = Outcome::Excluded {
-            reason: "Architecture: amd64 arm64 ppc64el".into(),
+            reason: NotBuiltReason::Excluded("Architecture: amd64 arm64 ppc64el".into()),
         };
         old[4].outcome = Outcome::Ok;
         let old = Report::new(Some("demo".into()), "/srv/old".into(), 1.0, old);
@@ -1045,7 +1046,7 @@ mod tests {
     fn renderings() {
         let mut old = demo_results();
         old[3].outcome = Outcome::Excluded {
-            reason: "Architecture: amd64 arm64 ppc64el".into(),
+            reason: NotBuiltReason::Excluded("Architecture: amd64 arm64 ppc64el".into()),
         };
         let old = Report::new(Some("demo".into()), "/srv/old".into(), 1.0, old);
         let rep = port_report(&demo_results(), Some(&old));
