@@ -86,15 +86,13 @@ fn regressions(m: &mut String, reg: &Regressions) {
     if reg.is_empty() {
         m.push_str("Nothing changed.\n");
     }
-    for (title, list) in [
-        ("Newly failing", &reg.newly_failing),
-        ("Newly fixed", &reg.newly_fixed),
-        ("Still failing", &reg.still_failing),
-        (
-            "Expected to fail but built — drop the expectation",
-            &reg.expectation_obsolete,
-        ),
-    ] {
+    let titles = [
+        "Newly failing",
+        "Newly fixed",
+        "Still failing",
+        "Expected to fail but built — drop the expectation",
+    ];
+    for (title, list) in titles.into_iter().zip(reg.groups()) {
         if list.is_empty() {
             continue;
         }

@@ -154,10 +154,19 @@ pub struct Regressions {
 
 impl Regressions {
     pub fn is_empty(&self) -> bool {
-        self.newly_failing.is_empty()
-            && self.newly_fixed.is_empty()
-            && self.still_failing.is_empty()
-            && self.expectation_obsolete.is_empty()
+        self.groups().iter().all(|list| list.is_empty())
+    }
+
+    /// The changes by group, in the order every format lists them: newly
+    /// failing, newly fixed, still failing, expectation obsolete (each format
+    /// titles them its way, zipping its titles with these).
+    pub fn groups(&self) -> [&[Change]; 4] {
+        [
+            &self.newly_failing,
+            &self.newly_fixed,
+            &self.still_failing,
+            &self.expectation_obsolete,
+        ]
     }
 }
 
