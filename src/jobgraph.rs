@@ -247,6 +247,16 @@ pub struct NotBuilt {
     pub why: Why,
 }
 
+impl NotBuilt {
+    /// Its outcome in a run's results: excluded, with the plan's reason or
+    /// the job it lacks.
+    pub fn outcome(&self) -> crate::events::Outcome {
+        crate::events::Outcome::Excluded {
+            reason: self.why.reason(|k| k.to_string()),
+        }
+    }
+}
+
 /// Errors of this module.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

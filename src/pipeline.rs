@@ -916,9 +916,7 @@ impl JobInputs<'_> {
             .by_name
             .get(n.key.source.as_str())
             .map_or(n.version.clone(), |s| s.version.clone());
-        let reason = n.why.reason(|k| k.to_string());
-        let outcome = Outcome::Excluded { reason };
-        BuildResult::not_built(&n.key.source, n.key.arch.clone(), &version, outcome)
+        BuildResult::not_built(&n.key.source, n.key.arch.clone(), &version, n.outcome())
     }
 
     fn chroot_id(&self, arch: &Arch, mode: BuildMode) -> Result<String, Error> {

@@ -101,8 +101,7 @@ impl RunPlan {
             if known.contains_key(&key(source, arch)) {
                 continue;
             }
-            let reason = n.why.reason(|k| k.to_string());
-            let outcome = Outcome::Excluded { reason };
+            let outcome = n.outcome();
             known.insert(key(source, arch), results.len());
             results.push(BuildResult::not_built(
                 source,
