@@ -14,7 +14,7 @@ use std::path::Path;
 
 use buildlog_consultant::sbuild::{SbuildLog, SbuildLogSection};
 
-use crate::events::Outcome;
+use crate::events::{NotBuiltReason, Outcome};
 
 /// How many error lines an outcome carries.
 const MAX_ERRORS: usize = 6;
@@ -105,11 +105,13 @@ pub fn classify(log: &str) -> Analysis {
         // sbuild refuses a source whose Architecture list leaves this arch
         // out: that is an exclusion, not a failure of the package.
         (Some("skipped"), Some("arch-check")) => Outcome::Excluded {
-            reason: lines_matching(log, |l| l.contains("not in arch list"))
-                .into_iter()
-                .next()
-                .map(|l| l.trim_start_matches("E: ").to_string())
-                .unwrap_or_else(|| "not in the source's architecture list".into()),
+            reason: NotBuiltReason::Excluded(
+                lines_matching(log, |l| l.contains("not in arch list"))
+                    .into_iter()
+                    .next()
+                    .map(|l| l.trim_start_matches("E: ").to_string())
+                    .unwrap_or_else(|| "not in the source's architecture list".into()),
+            ),
         },
         (_, stage) => {
             let stage = stage.unwrap_or("unknown").to_string();
@@ -443,7 +445,7 @@ mod tests {
         assert_eq!(
             a.outcome,
             Outcome::Excluded {
-                reason: "dsc: riscv64 not in arch list or does not match any arch wildcards: amd64 arm64 ppc64el -- skipping".into()
+                reason: NotBuiltReason::Excluded("dsc: riscv64 not in arch list or does not match any arch wildcards: amd64 arm64 ppc64el -- skipping".into())
             }
         );
     }

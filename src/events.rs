@@ -34,7 +34,7 @@ pub enum Outcome {
     /// Not built on this arch (the source's Architecture list, or a
     /// build-dependency that cannot be built there).
     Excluded {
-        reason: String,
+        reason: NotBuiltReason,
     },
     /// Not attempted because a dependency failed.
     Skipped {
@@ -66,6 +66,69 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::Excluded { .. } => "excluded",
             Outcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// Why a source × arch is not built: excluded (its packaging or its recipe
+/// leaves the arch out) or blocked (the archive, a cycle or a job the run
+/// lacks is in the way).
+///
+/// Saved as one string, as plan.json and the results have always said it: an
+/// exclusion's reason as it stands, a blocked one after `blocked: `. Loading
+/// is the one place that reads the prefix; every rule matches the variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum NotBuiltReason {
+    Excluded(String),
+    Blocked(String),
+}
+
+impl NotBuiltReason {
+    const BLOCKED: &str = "blocked: ";
+
+    pub fn is_blocked(&self) -> bool {
+        matches!(self, NotBuiltReason::Blocked(_))
+    }
+
+    /// The reason, without the `blocked: ` of the saved form.
+    pub fn text(&self) -> &str {
+        match self {
+            NotBuiltReason::Excluded(why) | NotBuiltReason::Blocked(why) => why,
+        }
+    }
+
+    /// Adds ` (note)` to the reason.
+    pub fn add_note(&mut self, note: &str) {
+        match self {
+            NotBuiltReason::Excluded(why) | NotBuiltReason::Blocked(why) => {
+                why.push_str(&format!(" ({note})"))
+            }
+        }
+    }
+}
+
+impl From<String> for NotBuiltReason {
+    fn from(saved: String) -> NotBuiltReason {
+        match saved.strip_prefix(NotBuiltReason::BLOCKED) {
+            Some(why) => NotBuiltReason::Blocked(why.to_string()),
+            None => NotBuiltReason::Excluded(saved),
+        }
+    }
+}
+
+impl From<NotBuiltReason> for String {
+    fn from(r: NotBuiltReason) -> String {
+        r.to_string()
+    }
+}
+
+/// The saved form: `blocked: ` before a blocked reason.
+impl std::fmt::Display for NotBuiltReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotBuiltReason::Excluded(why) => f.write_str(why),
+            NotBuiltReason::Blocked(why) => write!(f, "{}{why}", NotBuiltReason::BLOCKED),
         }
     }
 }

@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::Arch;
+use crate::events::NotBuiltReason;
 use crate::plan::Plan;
 use crate::plan::render::not_built_reason;
 use crate::recipe::{BuildMode, Stack};
@@ -69,7 +70,7 @@ pub struct PlannedSource {
     pub depends_on: Vec<String>,
     /// Why it is not built here (excluded or blocked); absent when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_built: Option<String>,
+    pub not_built: Option<NotBuiltReason>,
 }
 
 impl RunPlan {
@@ -194,9 +195,8 @@ pub struct Node {
 /// Why a source × arch is not a job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Why {
-    /// The plan does not build it there: `Architecture: …` (excluded) or
-    /// `blocked: …`, as the plan says it.
-    Plan(String),
+    /// The plan does not build it there: excluded or blocked.
+    Plan(NotBuiltReason),
     /// It needs this job, which the graph does not have.
     Needs(JobKey),
 }
@@ -204,30 +204,38 @@ pub enum Why {
 impl Why {
     /// Excluded (the packaging leaves the arch out) rather than blocked.
     pub fn is_exclusion(&self) -> bool {
-        matches!(self, Why::Plan(r) if !r.starts_with("blocked: "))
+        matches!(self, Why::Plan(NotBuiltReason::Excluded(_)))
     }
 
     /// The reason as a run says it, naming a missing job with `job_name`.
-    pub fn text(&self, job_name: impl Fn(&JobKey) -> String) -> String {
+    pub fn reason(&self, job_name: impl Fn(&JobKey) -> String) -> NotBuiltReason {
         match self {
             Why::Plan(r) => r.clone(),
-            Why::Needs(k) => format!(
-                "blocked: needs {}, which this run does not build",
+            Why::Needs(k) => NotBuiltReason::Blocked(format!(
+                "needs {}, which this run does not build",
                 job_name(k)
-            ),
+            )),
         }
     }
 
-    /// The reason as a pipeline says it: `excluded: …` or `blocked: …`.
-    pub fn pipeline_text(&self, job_name: impl Fn(&JobKey) -> String) -> String {
+    /// The reason as a pipeline says it: its text says `excluded: …` or
+    /// `blocked: …`.
+    pub fn pipeline_reason(&self, job_name: impl Fn(&JobKey) -> String) -> NotBuiltReason {
         match self {
-            Why::Plan(r) if self.is_exclusion() => format!("excluded: {r}"),
+            Why::Plan(NotBuiltReason::Excluded(r)) => {
+                NotBuiltReason::Excluded(format!("excluded: {r}"))
+            }
             Why::Plan(r) => r.clone(),
-            Why::Needs(k) => format!(
-                "blocked: needs {}, which this pipeline does not build",
+            Why::Needs(k) => NotBuiltReason::Blocked(format!(
+                "needs {}, which this pipeline does not build",
                 job_name(k)
-            ),
+            )),
         }
+    }
+
+    /// [`Why::pipeline_reason`]'s text.
+    pub fn pipeline_text(&self, job_name: impl Fn(&JobKey) -> String) -> String {
+        self.pipeline_reason(job_name).to_string()
     }
 }
 
@@ -237,6 +245,16 @@ pub struct NotBuilt {
     pub key: JobKey,
     pub version: String,
     pub why: Why,
+}
+
+impl NotBuilt {
+    /// Its outcome in a run's results: excluded, with the plan's reason or
+    /// the job it lacks.
+    pub fn outcome(&self) -> crate::events::Outcome {
+        crate::events::Outcome::Excluded {
+            reason: self.why.reason(|k| k.to_string()),
+        }
+    }
 }
 
 /// Errors of this module.
@@ -437,7 +455,7 @@ impl JobGraph {
                 }
                 match self.why_not(&key) {
                     Some(n) => {
-                        s.not_built = Some(n.why.pipeline_text(&job_name));
+                        s.not_built = Some(n.why.pipeline_reason(&job_name));
                         true
                     }
                     None => false,

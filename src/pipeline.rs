@@ -30,7 +30,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::arch::Arch;
 use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
-use crate::events::{BuildResult, Event, Outcome};
+use crate::events::{BuildResult, Event, NotBuiltReason, Outcome};
 use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan, run_host};
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::{self, Report};
@@ -270,8 +270,10 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions, host: &Arch) -> R
                         source: s.info.name.clone(),
                         version: s.version.clone(),
                         depends_on: Vec::new(),
-                        not_built: (!ok)
-                            .then(|| format!("Architecture: {}", s.info.architecture.join(" "))),
+                        not_built: (!ok).then(|| {
+                            let field = s.info.architecture.join(" ");
+                            NotBuiltReason::Excluded(format!("Architecture: {field}"))
+                        }),
                     }
                 })
                 .collect();
@@ -569,9 +571,9 @@ fn blame_failed_bumps(plan: &mut RunPlan, failed: &[&str]) {
         if let Some(why) = s
             .not_built
             .as_mut()
-            .filter(|w| w.contains("missing from the archive"))
+            .filter(|w| w.text().contains("missing from the archive"))
         {
-            *why = format!("{why} ({note})");
+            why.add_note(&note);
         }
     }
 }
@@ -914,9 +916,7 @@ impl JobInputs<'_> {
             .by_name
             .get(n.key.source.as_str())
             .map_or(n.version.clone(), |s| s.version.clone());
-        let reason = n.why.text(|k| k.to_string());
-        let outcome = Outcome::Excluded { reason };
-        BuildResult::not_built(&n.key.source, n.key.arch.clone(), &version, outcome)
+        BuildResult::not_built(&n.key.source, n.key.arch.clone(), &version, n.outcome())
     }
 
     fn chroot_id(&self, arch: &Arch, mode: BuildMode) -> Result<String, Error> {
@@ -1310,7 +1310,7 @@ mod tests {
         PlannedSource {
             source: source.into(),
             version: "7.2.4-1~exp1".into(),
-            not_built: (!buildable).then(|| "Architecture: amd64".into()),
+            not_built: (!buildable).then(|| NotBuiltReason::Excluded("Architecture: amd64".into())),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
         }
     }
@@ -1487,7 +1487,9 @@ mod tests {
             a.sources.retain(|s| s.source != "runtime");
         }
         plan.arches[0].sources[1] = PlannedSource {
-            not_built: Some("blocked: missing from the archive: libruntime1".into()),
+            not_built: Some(NotBuiltReason::Blocked(
+                "missing from the archive: libruntime1".into(),
+            )),
             depends_on: Vec::new(),
             ..planned("smi", false, &[])
         };

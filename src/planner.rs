@@ -48,7 +48,7 @@ use crate::arch::Arch;
 use crate::archive::{self, Detail, FetchOptions, Fetcher, Mirror, Packages};
 use crate::control::{self, Dep, Profiles, SourceInfo};
 use crate::plan::{self, Alternative, ArchInput, Available, Plan, SourceInput, VersionReq};
-use crate::recipe::{Recipes, Stack};
+use crate::recipe::{Recipe, Recipes, Stack};
 
 /// Errors of gathering a plan's inputs.
 #[derive(Debug, thiserror::Error)]
@@ -220,61 +220,63 @@ fn source_input(
     profiles: &Profiles,
 ) -> Option<SourceInput> {
     let recipe = recipes.get(&info.name);
-    let bootstrap = recipe.is_some_and(|r| r.bootstrap);
-    let version = info
-        .version
-        .clone()
-        .or_else(|| recipe.map(|r| r.debian_version()))
-        .unwrap_or_default();
     let on_host = host.is_none_or(|h| h == arch);
-    let groups = |g: Vec<Vec<Dep>>| -> Vec<Vec<Alternative>> {
-        g.iter()
-            .map(|alts| alts.iter().map(to_alternative).collect())
-            .collect()
-    };
-
-    if is_indep_only(info) {
+    let (binaries, build_deps, arch_exclusion) = if is_indep_only(info) {
         if !opts.include_indep {
             return None;
         }
         let build_deps = if on_host {
-            groups(info.build_deps(arch, profiles, false, true))
+            info.build_deps(arch, profiles, false, true)
         } else {
             Vec::new()
         };
-        let binaries: Vec<String> = info
-            .binaries
-            .iter()
-            .filter(|b| b.built_on(arch.as_str(), profiles))
-            .map(|b| b.name.clone())
-            .collect();
-        return Some(SourceInput {
-            name: info.name.clone(),
-            version,
-            arch_exclusion: None,
-            provides: provides_of(&binaries, arch, base),
-            binaries,
-            build_deps,
-            bootstrap,
-        });
-    }
-
-    let arch_exclusion = if let Some(text) = absent(info) {
-        Some(text)
-    } else if !info.builds_on(arch) {
-        Some(format!("Architecture: {}", info.architecture.join(" ")))
+        (indep_binaries(info, arch, profiles), build_deps, None)
     } else {
-        match recipe.and_then(|r| r.architectures.as_ref()) {
-            Some(list) if !list.contains(arch) => Some(format!(
-                "recipe architectures: {}",
-                list.iter().map(Arch::as_str).collect::<Vec<_>>().join(" ")
-            )),
-            _ => None,
-        }
+        let indep = opts.include_indep && on_host && info.builds_indep();
+        (
+            arch_binaries(info, arch, opts, profiles),
+            info.build_deps(arch, profiles, true, indep),
+            arch_exclusion(info, recipe, arch),
+        )
     };
+    Some(SourceInput {
+        name: info.name.clone(),
+        version: info
+            .version
+            .clone()
+            .or_else(|| recipe.map(|r| r.debian_version()))
+            .unwrap_or_default(),
+        arch_exclusion,
+        provides: provides_of(&binaries, arch, base),
+        binaries,
+        build_deps: build_deps
+            .iter()
+            .map(|alts| alts.iter().map(to_alternative).collect())
+            .collect(),
+        bootstrap: recipe.is_some_and(|r| r.bootstrap),
+    })
+}
+
+/// The binaries an arch:all-only source builds on `arch`.
+fn indep_binaries(info: &SourceInfo, arch: &Arch, profiles: &Profiles) -> Vec<String> {
+    info.binaries
+        .iter()
+        .filter(|b| b.built_on(arch.as_str(), profiles))
+        .map(|b| b.name.clone())
+        .collect()
+}
+
+/// The binaries a source with arch binaries builds on `arch`: every binary
+/// its profiles allow when the run widens its Architecture field, arch:all
+/// ones only with `include_indep`.
+fn arch_binaries(
+    info: &SourceInfo,
+    arch: &Arch,
+    opts: &Options,
+    profiles: &Profiles,
+) -> Vec<String> {
     let widen = opts.port && !info.builds_on(arch);
-    let binaries: Vec<String> = info
-        .binaries
+    info.binaries
         .iter()
         .filter(|b| {
             let all = b.architecture.iter().any(|a| a == "all");
@@ -288,17 +290,25 @@ fn source_input(
             }
         })
         .map(|b| b.name.clone())
-        .collect();
-    let indep = opts.include_indep && on_host && info.builds_indep();
-    Some(SourceInput {
-        name: info.name.clone(),
-        version,
-        arch_exclusion,
-        provides: provides_of(&binaries, arch, base),
-        binaries,
-        build_deps: groups(info.build_deps(arch, profiles, true, indep)),
-        bootstrap,
-    })
+        .collect()
+}
+
+/// Why a source is not built on `arch` whatever the archive offers: absent
+/// from the suite, its Architecture field, or its recipe's architectures.
+fn arch_exclusion(info: &SourceInfo, recipe: Option<&Recipe>, arch: &Arch) -> Option<String> {
+    if let Some(text) = absent(info) {
+        return Some(text);
+    }
+    if !info.builds_on(arch) {
+        return Some(format!("Architecture: {}", info.architecture.join(" ")));
+    }
+    match recipe.and_then(|r| r.architectures.as_ref()) {
+        Some(list) if !list.contains(arch) => Some(format!(
+            "recipe architectures: {}",
+            list.iter().map(Arch::as_str).collect::<Vec<_>>().join(" ")
+        )),
+        _ => None,
+    }
 }
 
 /// The virtual packages `binaries` provide, from the base suite's Packages of

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::arch::Arch;
-use crate::events::Outcome;
+use crate::events::{NotBuiltReason, Outcome};
 use crate::process::{Cmd, Exit, LogOptions};
 use crate::recipe::BuildMode;
 use crate::runner::{BuildOutput, BuildRequest, Builder};
@@ -417,7 +417,7 @@ pub fn outcome_from_log(log: &str) -> Outcome {
     match s.status.as_deref() {
         Some("successful") => Outcome::Ok,
         Some("skipped") => Outcome::Excluded {
-            reason: format!("sbuild skipped the build ({stage})"),
+            reason: NotBuiltReason::Excluded(format!("sbuild skipped the build ({stage})")),
         },
         None => Outcome::Failed {
             stage: "sbuild".into(),

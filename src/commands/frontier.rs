@@ -2,6 +2,7 @@
 //! through the whole archive, down to the roots; `--all` answers for every
 //! source of the base suite (whole-archive buildability).
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use crate::Error;
@@ -11,8 +12,9 @@ use crate::cli::GlobalArgs;
 use crate::commands::args::ArchiveArgs;
 use crate::config::Config;
 use crate::control::Profiles;
-use crate::frontier::{Explainer, buildability, load, render};
-use crate::recipe;
+use crate::frontier::load::Loaded;
+use crate::frontier::{Buildability, Chains, Explainer, buildability, load, render};
+use crate::recipe::{self, Stack};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,93 +59,134 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let config = Config::from_env()?;
     // Outside a stack the command still answers for the archive alone.
     let recipes = recipe::load(&global.recipes).ok();
-    let stack = recipes.as_ref().map(|r| &r.stack);
-    let base = args
-        .suite
-        .clone()
-        .or_else(|| stack.map(|s| s.base_suite.clone()))
-        .unwrap_or_else(|| "sid".into());
-    let also = args
-        .also
-        .clone()
-        .or_else(|| stack.map(|s| vec![s.suite.clone()]))
-        .unwrap_or_default();
-    let mirror = args
-        .archive
-        .mirror(&config)
-        .or_else(|| stack.map(|s| s.mirror.clone()))
-        .ok_or_else(|| Error::Usage("frontier: no --mirror and no stack to take it from".into()))?;
-    let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
-    let also: Vec<&str> = also.iter().map(String::as_str).collect();
-    let loaded = load::load(&fetcher, &base, &also, args.arch.as_str())?;
+    let suites = Suites::resolve(&args, &config, recipes.as_ref().map(|r| &r.stack))?;
+    let fetcher = Fetcher::new(
+        Mirror::parse(&suites.mirror),
+        &args.archive.fetch_options(&config),
+    )?;
+    let also: Vec<&str> = suites.also.iter().map(String::as_str).collect();
+    let loaded = load::load(&fetcher, &suites.base, &also, args.arch.as_str())?;
     let stack_names = load::stack_names(
         recipes
             .iter()
             .flat_map(|r| r.recipes.iter().map(|x| x.source.as_str())),
     );
     let profiles = Profiles::new(args.profiles.iter().cloned());
+    let all = args
+        .all
+        .then(|| whole_archive(&loaded, &profiles, args.indep));
+    let chains = explain(&args, &loaded, &stack_names, profiles, all.as_deref());
+    let out = match args.format {
+        Format::Text => text(&args, &chains, all.as_deref()),
+        Format::Json => render::json(&chains, all.as_deref()),
+        Format::Dot => render::dot(&chains),
+    };
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the archive is read from: the options, else the stack, else sid.
+struct Suites {
+    base: String,
+    also: Vec<String>,
+    mirror: String,
+}
+
+impl Suites {
+    fn resolve(args: &Args, config: &Config, stack: Option<&Stack>) -> Result<Suites, Error> {
+        let base = args
+            .suite
+            .clone()
+            .or_else(|| stack.map(|s| s.base_suite.clone()))
+            .unwrap_or_else(|| "sid".into());
+        let also = args
+            .also
+            .clone()
+            .or_else(|| stack.map(|s| vec![s.suite.clone()]))
+            .unwrap_or_default();
+        let mirror = args
+            .archive
+            .mirror(config)
+            .or_else(|| stack.map(|s| s.mirror.clone()))
+            .ok_or_else(|| {
+                Error::Usage("frontier: no --mirror and no stack to take it from".into())
+            })?;
+        Ok(Suites { base, also, mirror })
+    }
+}
+
+/// `--all`: the buildability of every source of the base suite.
+fn whole_archive(loaded: &Loaded, profiles: &Profiles, indep: bool) -> Vec<Buildability> {
     let base_sources: Vec<_> = loaded
         .base
         .iter()
         .map(|&i| loaded.sources.get(i).clone())
         .collect();
-    let all = args.all.then(|| {
-        buildability(
-            &loaded.universe,
-            &loaded.viable,
-            &base_sources,
-            &profiles,
-            args.indep,
-        )
-    });
+    buildability(
+        &loaded.universe,
+        &loaded.viable,
+        &base_sources,
+        profiles,
+        indep,
+    )
+}
+
+/// The chains down to the roots of the named items and, with `--all`, of
+/// every source that cannot be built.
+fn explain(
+    args: &Args,
+    loaded: &Loaded,
+    stack_names: &BTreeSet<String>,
+    profiles: Profiles,
+    all: Option<&[Buildability]>,
+) -> Chains {
     let mut ex = Explainer::new(
         &loaded.universe,
         &loaded.viable,
         &loaded.sources,
-        &stack_names,
-        profiles.clone(),
+        stack_names,
+        profiles,
     );
     ex.set_indep(args.indep);
     ex.set_expand_stack(true);
     for item in &args.items {
         ex.ask(item, Vec::new());
     }
-    if let Some(all) = &all {
-        for b in all.iter().filter(|b| b.failure.is_some()) {
-            ex.ask_source(&b.source, vec![b.source.clone()]);
-        }
+    for b in all
+        .unwrap_or_default()
+        .iter()
+        .filter(|b| b.failure.is_some())
+    {
+        ex.ask_source(&b.source, vec![b.source.clone()]);
     }
-    let chains = ex.finish();
-    let out = match args.format {
-        Format::Text => {
-            let mut s = String::new();
-            if let Some(all) = &all {
-                render::all_text(&mut s, args.arch.as_str(), all);
-                s.push('\n');
-            }
-            if !args.items.is_empty() {
-                let items = crate::frontier::Chains {
-                    tops: chains
-                        .tops
-                        .iter()
-                        .filter(|t| args.items.contains(&t.item))
-                        .cloned()
-                        .collect(),
-                    ..chains.clone()
-                };
-                s.push_str(&render::text(&items));
-                if all.is_some() {
-                    s.push('\n');
-                    render::roots_text(&mut s, &chains, 50);
-                }
-            } else {
-                render::roots_text(&mut s, &chains, 50);
-            }
-            s
+    ex.finish()
+}
+
+/// The text answer: the whole-archive summary, the named items' chains,
+/// and the roots.
+fn text(args: &Args, chains: &Chains, all: Option<&[Buildability]>) -> String {
+    let mut s = String::new();
+    if let Some(all) = all {
+        render::all_text(&mut s, args.arch.as_str(), all);
+        s.push('\n');
+    }
+    if !args.items.is_empty() {
+        let items = Chains {
+            tops: chains
+                .tops
+                .iter()
+                .filter(|t| args.items.contains(&t.item))
+                .cloned()
+                .collect(),
+            ..chains.clone()
+        };
+        s.push_str(&render::text(&items));
+        if all.is_some() {
+            s.push('\n');
+            render::roots_text(&mut s, chains, 50);
         }
-        Format::Json => render::json(&chains, all.as_deref()),
-        Format::Dot => render::dot(&chains),
-    };
-    print!("{out}");
-    Ok(ExitCode::SUCCESS)
+    } else {
+        render::roots_text(&mut s, chains, 50);
+    }
+    s
 }

@@ -15,7 +15,8 @@ fn src(source: &str, deps: &[&str]) -> PlannedSource {
 
 fn not_built(source: &str, why: &str) -> PlannedSource {
     PlannedSource {
-        not_built: Some(why.into()),
+        // As plan.json saves it.
+        not_built: Some(NotBuiltReason::from(why.to_string())),
         ..src(source, &[])
     }
 }
@@ -154,4 +155,53 @@ fn a_cycle_is_an_error() {
     plan.arches[0].sources[2] = src("runtime", &["blas"]);
     let err = JobGraph::new(&plan, &arch("amd64")).unwrap_err();
     assert!(err.to_string().contains("cycle"), "{err}");
+}
+
+/// A plan.json written before the reasons were typed: the blocked reason
+/// loads as blocked, the exclusion as excluded, and the plan saves again
+/// byte for byte.
+#[test]
+fn an_old_plan_json_loads_its_reasons_typed_and_saves_unchanged() {
+    let old = r#"{"schema":"cascade-run-plan/1","all_only":[],"arches":[{"arch":"riscv64","sources":[{"source":"demo-runtime","version":"7.2.4-1~exp1"},{"source":"demo-apps","version":"7.2.4-1~exp1","not_built":"blocked: missing from the archive: libdemokernels-dev"},{"source":"demo-smi","version":"7.2.4-1~exp1","not_built":"Architecture: amd64 arm64 ppc64el"}]}]}
+"#;
+    let plan: RunPlan = serde_json::from_str(old).unwrap();
+    let reasons: Vec<_> = plan.arches[0]
+        .sources
+        .iter()
+        .map(|s| s.not_built.clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            None,
+            Some(NotBuiltReason::Blocked(
+                "missing from the archive: libdemokernels-dev".into()
+            )),
+            Some(NotBuiltReason::Excluded(
+                "Architecture: amd64 arm64 ppc64el".into()
+            )),
+        ]
+    );
+    assert_eq!(plan.to_json(), old);
+    let graph = JobGraph::new(&plan, &arch("riscv64")).unwrap();
+    let why = |s: &str| &graph.why_not(&JobKey::new(s, arch("riscv64"))).unwrap().why;
+    assert!(!why("demo-apps").is_exclusion());
+    assert!(why("demo-smi").is_exclusion());
+}
+
+/// An old result file of a blocked source: still blocked, saved unchanged.
+#[test]
+fn an_old_blocked_result_loads_blocked_and_saves_unchanged() {
+    let old =
+        r#"{"class":"excluded","reason":"blocked: missing from the archive: libdemokernels-dev"}"#;
+    let outcome: crate::events::Outcome = serde_json::from_str(old).unwrap();
+    let crate::events::Outcome::Excluded { reason } = &outcome else {
+        panic!("{outcome:?}");
+    };
+    assert!(reason.is_blocked());
+    assert_eq!(
+        reason.text(),
+        "missing from the archive: libdemokernels-dev"
+    );
+    assert_eq!(serde_json::to_string(&outcome).unwrap(), old);
 }

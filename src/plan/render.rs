@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::events::NotBuiltReason;
+
 use super::{ArchPlan, Cycle, Plan, Reason, Root, SourcePlan, Status};
 
 /// The JSON schema name and version; bump the number on incompatible changes.
@@ -75,9 +77,8 @@ fn root_text(root: &Root) -> String {
 }
 
 /// Why a source of an arch's plan is not built there, or `None` when it
-/// is: the reason (an `Architecture` field as it stands), `blocked: ` before
-/// a blocking one.
-pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<String> {
+/// is: excluded (an `Architecture` field as it stands) or blocked.
+pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<NotBuiltReason> {
     if s.status == crate::plan::Status::Buildable {
         return None;
     }
@@ -87,8 +88,8 @@ pub fn not_built_reason(s: &crate::plan::SourcePlan) -> Option<String> {
         .map(|r| reason_text(&s.name, r))
         .unwrap_or_else(|| "not buildable".into());
     Some(match s.status {
-        crate::plan::Status::Blocked => format!("blocked: {why}"),
-        _ => why,
+        crate::plan::Status::Blocked => NotBuiltReason::Blocked(why),
+        _ => NotBuiltReason::Excluded(why),
     })
 }
 
@@ -260,83 +261,99 @@ pub fn dot(plan: &Plan) -> String {
     out.push_str("  rankdir=BT;\n");
     out.push_str("  node [shape=box, fontname=\"sans-serif\"];\n");
     for a in &plan.arches {
-        let id = |name: &str| dot_quote(&format!("{}/{}", a.arch, name));
-        let _ = writeln!(
-            out,
-            "  subgraph {} {{",
-            dot_quote(&format!("cluster_{}", a.arch))
-        );
-        let _ = writeln!(
-            out,
-            "    label={};",
-            dot_quote(&format!(
-                "{}{}",
-                a.arch,
-                if a.port { " (porting run)" } else { "" }
-            ))
-        );
-        for s in &a.sources {
-            let mut attrs = vec![format!(
-                "label=\"{}\\n{}\"",
-                dot_escape(&s.name),
-                dot_escape(&s.version)
-            )];
-            match s.status {
-                Status::Buildable => {}
-                Status::Excluded => attrs.push("style=dashed".into()),
-                Status::Blocked => attrs.push("style=dashed, color=red".into()),
-            }
-            if let Some(r) = &s.reason {
-                attrs.push(format!("tooltip={}", dot_quote(&reason_text(&s.name, r))));
-            }
-            if s.bootstrap {
-                attrs.push("peripheries=2".into());
-            }
-            if s.widened.is_some() {
-                attrs.push("fontcolor=blue".into());
-            }
-            let _ = writeln!(out, "    {} [{}];", id(&s.name), attrs.join(", "));
-        }
-        for e in &a.edges {
-            let mut attrs = vec![format!("tooltip={}", dot_quote(&e.packages.join(", ")))];
-            if e.cut {
-                attrs.push("style=dotted, color=red".into());
-            } else if a
-                .source(&e.from)
-                .is_some_and(|s| s.status != Status::Buildable)
-            {
-                attrs.push("style=dashed".into());
-            }
-            let _ = writeln!(
-                out,
-                "    {} -> {} [{}];",
-                id(&e.from),
-                id(&e.to),
-                attrs.join(", ")
-            );
-        }
-        // A dependency on an unbuildable stack source that made a source
-        // unbuildable has no edge in the graph; draw it so a chain can be
-        // followed by eye.
-        for s in &a.sources {
-            if let Some(Reason::Dependency { chain, .. }) = &s.reason
-                && let Some(first) = chain.first()
-                && !a
-                    .edges
-                    .iter()
-                    .any(|e| e.from == s.name && e.to == first.source)
-            {
-                let _ = writeln!(
-                    out,
-                    "    {} -> {} [style=dashed, tooltip={}];",
-                    id(&s.name),
-                    id(&first.source),
-                    dot_quote(&first.package)
-                );
-            }
-        }
-        out.push_str("  }\n");
+        dot_arch(&mut out, a);
     }
     out.push_str("}\n");
     out
+}
+
+/// The quoted node id of `name` in `a`'s cluster.
+fn dot_id(a: &ArchPlan, name: &str) -> String {
+    dot_quote(&format!("{}/{}", a.arch, name))
+}
+
+/// One arch's cluster: its sources, its edges, and the edges of the
+/// dependency chains that made sources unbuildable.
+fn dot_arch(out: &mut String, a: &ArchPlan) {
+    let _ = writeln!(
+        out,
+        "  subgraph {} {{",
+        dot_quote(&format!("cluster_{}", a.arch))
+    );
+    let port = if a.port { " (porting run)" } else { "" };
+    let _ = writeln!(
+        out,
+        "    label={};",
+        dot_quote(&format!("{}{port}", a.arch))
+    );
+    for s in &a.sources {
+        dot_node(out, a, s);
+    }
+    for e in &a.edges {
+        let mut attrs = vec![format!("tooltip={}", dot_quote(&e.packages.join(", ")))];
+        if e.cut {
+            attrs.push("style=dotted, color=red".into());
+        } else if a
+            .source(&e.from)
+            .is_some_and(|s| s.status != Status::Buildable)
+        {
+            attrs.push("style=dashed".into());
+        }
+        let _ = writeln!(
+            out,
+            "    {} -> {} [{}];",
+            dot_id(a, &e.from),
+            dot_id(a, &e.to),
+            attrs.join(", ")
+        );
+    }
+    dot_chain_edges(out, a);
+    out.push_str("  }\n");
+}
+
+/// One source's node, styled by its status.
+fn dot_node(out: &mut String, a: &ArchPlan, s: &SourcePlan) {
+    let mut attrs = vec![format!(
+        "label=\"{}\\n{}\"",
+        dot_escape(&s.name),
+        dot_escape(&s.version)
+    )];
+    match s.status {
+        Status::Buildable => {}
+        Status::Excluded => attrs.push("style=dashed".into()),
+        Status::Blocked => attrs.push("style=dashed, color=red".into()),
+    }
+    if let Some(r) = &s.reason {
+        attrs.push(format!("tooltip={}", dot_quote(&reason_text(&s.name, r))));
+    }
+    if s.bootstrap {
+        attrs.push("peripheries=2".into());
+    }
+    if s.widened.is_some() {
+        attrs.push("fontcolor=blue".into());
+    }
+    let _ = writeln!(out, "    {} [{}];", dot_id(a, &s.name), attrs.join(", "));
+}
+
+/// A dependency on an unbuildable stack source that made a source
+/// unbuildable has no edge in the graph; draw it so a chain can be
+/// followed by eye.
+fn dot_chain_edges(out: &mut String, a: &ArchPlan) {
+    for s in &a.sources {
+        if let Some(Reason::Dependency { chain, .. }) = &s.reason
+            && let Some(first) = chain.first()
+            && !a
+                .edges
+                .iter()
+                .any(|e| e.from == s.name && e.to == first.source)
+        {
+            let _ = writeln!(
+                out,
+                "    {} -> {} [style=dashed, tooltip={}];",
+                dot_id(a, &s.name),
+                dot_id(a, &first.source),
+                dot_quote(&first.package)
+            );
+        }
+    }
 }

@@ -192,15 +192,13 @@ fn regressions(h: &mut String, reg: &Regressions) {
         esc(&reg.since.to_string_lossy())
     );
     h.push_str("<ul id=\"regressions\">\n");
-    for (title, list) in [
-        ("newly failing", &reg.newly_failing),
-        ("newly fixed", &reg.newly_fixed),
-        ("still failing", &reg.still_failing),
-        (
-            "expected to fail but built: drop the expectation",
-            &reg.expectation_obsolete,
-        ),
-    ] {
+    let titles = [
+        "newly failing",
+        "newly fixed",
+        "still failing",
+        "expected to fail but built: drop the expectation",
+    ];
+    for (title, list) in titles.into_iter().zip(reg.groups()) {
         for c in list {
             let _ = writeln!(
                 h,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Report, display_class, explain, format_duration};
+use super::model::{Regressions, Report, display_class, explain, format_duration};
 
 fn badge(class: &str) -> &'static str {
     match class {
@@ -35,6 +35,22 @@ pub fn render(report: &Report) -> String {
             ""
         }
     );
+    matrix(&mut m, report);
+    let not_ok = report.not_ok();
+    if !not_ok.is_empty() {
+        m.push_str("\n### Details\n\n");
+        for r in not_ok {
+            let _ = writeln!(m, "- **{}/{}**: {}", r.source, r.arch, cell(&explain(r)));
+        }
+    }
+    if let Some(reg) = &report.regressions {
+        regressions(&mut m, reg);
+    }
+    m
+}
+
+/// The matrix: a row per package, a column per arch, a badge per cell.
+fn matrix(m: &mut String, report: &Report) {
     let archs = report.archs();
     m.push_str("| package | version |");
     for a in &archs {
@@ -62,45 +78,37 @@ pub fn render(report: &Report) -> String {
         }
         m.push('\n');
     }
-    let not_ok = report.not_ok();
-    if !not_ok.is_empty() {
-        m.push_str("\n### Details\n\n");
-        for r in not_ok {
-            let _ = writeln!(m, "- **{}/{}**: {}", r.source, r.arch, cell(&explain(r)));
-        }
+}
+
+/// What changed since the compared run, by kind of change.
+fn regressions(m: &mut String, reg: &Regressions) {
+    let _ = writeln!(m, "\n### Compared with `{}`\n", reg.since.display());
+    if reg.is_empty() {
+        m.push_str("Nothing changed.\n");
     }
-    if let Some(reg) = &report.regressions {
-        let _ = writeln!(m, "\n### Compared with `{}`\n", reg.since.display());
-        if reg.is_empty() {
-            m.push_str("Nothing changed.\n");
+    let titles = [
+        "Newly failing",
+        "Newly fixed",
+        "Still failing",
+        "Expected to fail but built — drop the expectation",
+    ];
+    for (title, list) in titles.into_iter().zip(reg.groups()) {
+        if list.is_empty() {
+            continue;
         }
-        for (title, list) in [
-            ("Newly failing", &reg.newly_failing),
-            ("Newly fixed", &reg.newly_fixed),
-            ("Still failing", &reg.still_failing),
-            (
-                "Expected to fail but built — drop the expectation",
-                &reg.expectation_obsolete,
-            ),
-        ] {
-            if list.is_empty() {
-                continue;
-            }
-            let _ = writeln!(m, "**{title}**:");
-            for c in list {
-                let _ = writeln!(
-                    m,
-                    "- {}/{}: {} → {}",
-                    c.source,
-                    c.arch,
-                    c.old_class.as_deref().unwrap_or("(absent)"),
-                    c.new_class
-                );
-            }
-            m.push('\n');
+        let _ = writeln!(m, "**{title}**:");
+        for c in list {
+            let _ = writeln!(
+                m,
+                "- {}/{}: {} → {}",
+                c.source,
+                c.arch,
+                c.old_class.as_deref().unwrap_or("(absent)"),
+                c.new_class
+            );
         }
+        m.push('\n');
     }
-    m
 }
 
 #[cfg(test)]

@@ -41,16 +41,11 @@ pub enum Error {
 pub fn display_class(r: &BuildResult) -> &'static str {
     match &r.outcome {
         _ if r.expected_failure.is_some() && r.outcome.is_failure() => "expected-failure",
-        // The plan's blocked sources come as exclusions whose reason says
-        // `blocked: …`: the cell says the same word as the detail line.
-        Outcome::Excluded { reason } if is_blocked(reason) => "blocked",
+        // The plan's blocked sources come as blocked exclusions: the cell
+        // says the same word as the detail line.
+        Outcome::Excluded { reason } if reason.is_blocked() => "blocked",
         o => o.class(),
     }
-}
-
-/// Whether an exclusion's reason is the plan's `blocked: …`.
-fn is_blocked(reason: &str) -> bool {
-    reason.starts_with("blocked: ")
 }
 
 /// The exit code of a command that built or reports `results`: 1 when
@@ -105,7 +100,7 @@ pub fn explain(r: &BuildResult) -> String {
         Outcome::Cancelled => "cancelled".to_string(),
         // The plan's blocked sources are not built either; their reason
         // says `blocked: …` itself.
-        Outcome::Excluded { reason } if is_blocked(reason) => reason.clone(),
+        Outcome::Excluded { reason } if reason.is_blocked() => reason.to_string(),
         Outcome::Excluded { reason } => format!("excluded: {reason}"),
         Outcome::Skipped { dependency, arch } => {
             format!("skipped: dependency {dependency} failed on {arch}")
@@ -159,10 +154,19 @@ pub struct Regressions {
 
 impl Regressions {
     pub fn is_empty(&self) -> bool {
-        self.newly_failing.is_empty()
-            && self.newly_fixed.is_empty()
-            && self.still_failing.is_empty()
-            && self.expectation_obsolete.is_empty()
+        self.groups().iter().all(|list| list.is_empty())
+    }
+
+    /// The changes by group, in the order every format lists them: newly
+    /// failing, newly fixed, still failing, expectation obsolete (each format
+    /// titles them its way, zipping its titles with these).
+    pub fn groups(&self) -> [&[Change]; 4] {
+        [
+            &self.newly_failing,
+            &self.newly_fixed,
+            &self.still_failing,
+            &self.expectation_obsolete,
+        ]
     }
 }
 
@@ -496,7 +500,7 @@ pub(crate) mod fixtures {
                 "llvm-demo",
                 "riscv64",
                 Outcome::Excluded {
-                    reason: "Architecture: amd64 arm64 ppc64el".into(),
+                    reason: crate::events::NotBuiltReason::Excluded("Architecture: amd64 arm64 ppc64el".into()),
                 },
                 0.0,
             ),
@@ -517,6 +521,7 @@ pub(crate) mod fixtures {
 mod tests {
     use super::*;
     use crate::arch::Arch;
+    use crate::events::NotBuiltReason;
 
     #[test]
     fn counts_and_classes() {
@@ -549,7 +554,7 @@ mod tests {
                 crate::arch::Arch::new("riscv64").unwrap(),
                 "1-1",
                 Outcome::Excluded {
-                    reason: reason.into(),
+                    reason: NotBuiltReason::from(reason.to_string()),
                 },
             )
         };
@@ -574,7 +579,7 @@ mod tests {
             crate::arch::Arch::new("riscv64").unwrap(),
             "1-1",
             Outcome::Excluded {
-                reason: reason.into(),
+                reason: NotBuiltReason::from(reason.to_string()),
             },
         );
         assert_eq!(display_class(&r), "blocked");

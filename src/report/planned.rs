@@ -101,8 +101,7 @@ impl RunPlan {
             if known.contains_key(&key(source, arch)) {
                 continue;
             }
-            let reason = n.why.text(|k| k.to_string());
-            let outcome = Outcome::Excluded { reason };
+            let outcome = n.outcome();
             known.insert(key(source, arch), results.len());
             results.push(BuildResult::not_built(
                 source,
@@ -169,6 +168,7 @@ fn key(source: &str, arch: &Arch) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::NotBuiltReason;
 
     fn arch(a: &str) -> Arch {
         Arch::new(a).unwrap()
@@ -187,7 +187,7 @@ mod tests {
     /// blas ← apps, and smi excluded.
     fn demo() -> RunPlan {
         let mut smi = src("demo-smi", &[]);
-        smi.not_built = Some("Architecture: amd64 arm64".into());
+        smi.not_built = Some(NotBuiltReason::Excluded("Architecture: amd64 arm64".into()));
         RunPlan {
             schema: SCHEMA.into(),
             host: None,

@@ -451,7 +451,7 @@ fn arch_report(input: &Input, ctx: &ArchContext, failing: &mut Vec<String>) -> A
             Outcome::Ok => view.built(r, &mut out),
             o if o.is_failure() => view.failed(r, &mut out),
             Outcome::Skipped { dependency, arch } => view.skipped(r, dependency, arch, &mut out),
-            Outcome::Excluded { reason } => out.not_tried.push(not_tried(reason)),
+            Outcome::Excluded { reason } => out.not_tried.push(not_tried(&reason.to_string())),
             Outcome::Cancelled => out.not_tried.push(not_tried("cancelled")),
             _ => {}
         }
@@ -631,6 +631,19 @@ pub fn render_markdown(report: &PortReport) -> String {
     if let Some(since) = &report.since {
         out.push_str(&format!("Compared with `{}`.\n\n", since.display()));
     }
+    md_score_table(&mut out, report);
+    for a in &report.arches {
+        md_arch(&mut out, a);
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    md_verdict(&mut out, report);
+    out
+}
+
+/// The score table: one row per arch.
+fn md_score_table(out: &mut String, report: &PortReport) {
     out.push_str("| arch | built | total | score | previous |\n|---|---|---|---|---|\n");
     for a in &report.arches {
         out.push_str(&format!(
@@ -644,79 +657,91 @@ pub fn render_markdown(report: &PortReport) -> String {
                 .unwrap_or_else(|| "—".into())
         ));
     }
-    for a in &report.arches {
-        out.push_str(&format!("\n## {}\n\n", a.arch));
-        if !a.built.is_empty() {
-            out.push_str("**Built:** ");
-            let items: Vec<String> = a
-                .built
-                .iter()
-                .map(|b| {
-                    let mut s = format!("`{}`", b.source);
-                    if b.ported {
-                        s.push_str(" (ported)");
-                    }
-                    s
-                })
-                .collect();
-            out.push_str(&items.join(", "));
-            out.push_str("\n\n");
-        }
-        if !a.root_failures.is_empty() {
-            out.push_str("**Root failures:**\n\n| package | class | first error | blocks |\n|---|---|---|---|\n");
-            for f in &a.root_failures {
-                out.push_str(&format!(
-                    "| `{}` | {} | {} | {} |\n",
-                    f.source,
-                    md_escape(&failure_head(f)),
-                    f.errors
-                        .first()
-                        .map(|e| format!("`{}`", md_escape(e)))
-                        .unwrap_or_default(),
-                    f.blocks.join(", ")
-                ));
-            }
-            out.push('\n');
-        }
-        if !a.blocked.is_empty() {
-            out.push_str("**Blocked:**\n\n");
-            for b in &a.blocked {
-                out.push_str(&format!("- `{}` by {}\n", b.source, b.by.join(", ")));
-            }
-            out.push('\n');
-        }
-        if !a.not_tried.is_empty() {
-            out.push_str("**Not tried:**\n\n");
-            for n in &a.not_tried {
-                out.push_str(&format!("- `{}`: {}\n", n.source, n.reason));
-            }
-            out.push('\n');
-        }
-        if !a.regressions.is_empty() {
-            out.push_str("**Regressions** (built in the previous run):\n\n");
-            for r in &a.regressions {
-                out.push_str(&format!(
-                    "- `{}` {} → {}: {}{}\n",
-                    r.source,
-                    r.old_version,
-                    r.new_version,
-                    r.class,
-                    if r.expected { " (expected)" } else { "" }
-                ));
-            }
-            out.push('\n');
-        }
-        if !a.patches.is_empty() {
-            out.push_str("**Patches that made packages build:**\n\n");
-            for p in &a.patches {
-                out.push_str(&format!("- `{}`\n", p.display()));
-            }
-            out.push('\n');
-        }
+}
+
+/// One arch's section: built, root failures, blocked, not tried,
+/// regressions, patches.
+fn md_arch(out: &mut String, a: &ArchPort) {
+    out.push_str(&format!("\n## {}\n\n", a.arch));
+    if !a.built.is_empty() {
+        let items: Vec<String> = a
+            .built
+            .iter()
+            .map(|b| {
+                let ported = if b.ported { " (ported)" } else { "" };
+                format!("`{}`{ported}", b.source)
+            })
+            .collect();
+        out.push_str(&format!("**Built:** {}\n\n", items.join(", ")));
     }
-    if !out.ends_with("\n\n") {
-        out.push('\n');
+    md_root_failures(out, &a.root_failures);
+    md_list(out, "**Blocked:**", &a.blocked, |b| {
+        format!("`{}` by {}", b.source, b.by.join(", "))
+    });
+    md_list(out, "**Not tried:**", &a.not_tried, |n| {
+        format!("`{}`: {}", n.source, n.reason)
+    });
+    md_list(
+        out,
+        "**Regressions** (built in the previous run):",
+        &a.regressions,
+        |r| {
+            format!(
+                "`{}` {} → {}: {}{}",
+                r.source,
+                r.old_version,
+                r.new_version,
+                r.class,
+                if r.expected { " (expected)" } else { "" }
+            )
+        },
+    );
+    md_list(
+        out,
+        "**Patches that made packages build:**",
+        &a.patches,
+        |p| format!("`{}`", p.display()),
+    );
+}
+
+/// The root failures' table, if there are any.
+fn md_root_failures(out: &mut String, failures: &[RootFailure]) {
+    if failures.is_empty() {
+        return;
     }
+    out.push_str(
+        "**Root failures:**\n\n| package | class | first error | blocks |\n|---|---|---|---|\n",
+    );
+    for f in failures {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            f.source,
+            md_escape(&failure_head(f)),
+            f.errors
+                .first()
+                .map(|e| format!("`{}`", md_escape(e)))
+                .unwrap_or_default(),
+            f.blocks.join(", ")
+        ));
+    }
+    out.push('\n');
+}
+
+/// A bold heading and one `- ` item per entry, if there are any.
+fn md_list<T>(out: &mut String, heading: &str, items: &[T], item: impl Fn(&T) -> String) {
+    if items.is_empty() {
+        return;
+    }
+    out.push_str(heading);
+    out.push_str("\n\n");
+    for i in items {
+        out.push_str(&format!("- {}\n", item(i)));
+    }
+    out.push('\n');
+}
+
+/// The verdict, and what failed the run.
+fn md_verdict(out: &mut String, report: &PortReport) {
     if report.failing.is_empty() {
         out.push_str("**Verdict:** pass\n");
     } else {
@@ -725,7 +750,6 @@ pub fn render_markdown(report: &PortReport) -> String {
             out.push_str(&format!("- {f}\n"));
         }
     }
-    out
 }
 
 /// Writes port.json, port.md and port.txt into `dir`; returns their paths.
@@ -765,6 +789,7 @@ pub fn load(path: &Path) -> Result<PortReport, super::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::events::NotBuiltReason;
 
     fn arch(a: &str) -> Arch {
         Arch::new(a).unwrap()
@@ -931,7 +956,7 @@ mod tests {
         // Last night: demo-smi still excluded, demo-solver built.
         let mut old = demo_results();
         old[3].outcome = Outcome::Excluded {
-            reason: "Architecture: amd64 arm64 ppc64el".into(),
+            reason: NotBuiltReason::Excluded("Architecture: amd64 arm64 ppc64el".into()),
         };
         old[4].outcome = Outcome::Ok;
         let old = Report::new(Some("demo".into()), "/srv/old".into(), 1.0, old);
@@ -1021,7 +1046,7 @@ mod tests {
     fn renderings() {
         let mut old = demo_results();
         old[3].outcome = Outcome::Excluded {
-            reason: "Architecture: amd64 arm64 ppc64el".into(),
+            reason: NotBuiltReason::Excluded("Architecture: amd64 arm64 ppc64el".into()),
         };
         let old = Report::new(Some("demo".into()), "/srv/old".into(), 1.0, old);
         let rep = port_report(&demo_results(), Some(&old));

@@ -131,15 +131,13 @@ fn failures(out: &mut String, report: &Report) {
 fn regressions(out: &mut String, reg: &Regressions) {
     out.push('\n');
     let _ = writeln!(out, "Compared with {}:", reg.since.display());
-    for (title, list) in [
-        ("newly failing", &reg.newly_failing),
-        ("newly fixed", &reg.newly_fixed),
-        ("still failing", &reg.still_failing),
-        (
-            "expected to fail but built (drop the expectation)",
-            &reg.expectation_obsolete,
-        ),
-    ] {
+    let titles = [
+        "newly failing",
+        "newly fixed",
+        "still failing",
+        "expected to fail but built (drop the expectation)",
+    ];
+    for (title, list) in titles.into_iter().zip(reg.groups()) {
         if list.is_empty() {
             continue;
         }
