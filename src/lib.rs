@@ -34,9 +34,9 @@
 //! | `bump`      | moves a recipe's package to its target tag                           | the four above     |
 //! | `process`   | the one way to run a child process                                   | `groups`           |
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
-//! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`                    | `process`          |
+//! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
-//! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, chroots           | `process`          |
+//! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
@@ -52,7 +52,7 @@
 //! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
 //! | `ci`        | pure: job graph → GitLab child pipeline (needs, collectors, report job) | `jobgraph`, `plan`, `recipe` |
 //! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → job graph → runner jobs (pure `jobs`) → runner → run dir | most of the above  |
-//! | `commands`  | one file per subcommand: glue from validated args to the library     | everything         |
+//! | `commands`  | one file per subcommand: glue from validated args to the library; `run` is the one orchestration entry point (`build`: one job's part of it, `port`: `run --port`) | everything |
 //! | `cli`       | clap definitions only                                                | `commands`         |
 //! | `error`     | the crate's top error type and its exit codes                        | every module's     |
 //! | `fsio`      | the one I/O error (`IoError`: a path and what failed)                 | —                  |
