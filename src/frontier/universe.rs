@@ -35,12 +35,51 @@ enum Qual {
     Foreign,
 }
 
+/// A parsed Debian version. The parsed-index cache (`archive::cache`)
+/// stores its parts (epoch, upstream, revision): debversion's own serde
+/// form is the text, which every warm load would parse again through its
+/// regex (8% of a warm `plan --port`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ver(pub Version);
+
+impl Ver {
+    /// `None` for a version that does not parse (such a version meets
+    /// every constraint, see [`fits`]).
+    fn parse(text: &str) -> Option<Ver> {
+        text.parse().ok().map(Ver)
+    }
+}
+
+impl std::fmt::Display for Ver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl serde::Serialize for Ver {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = &self.0;
+        serde::Serialize::serialize(&(v.epoch, &v.upstream_version, &v.debian_revision), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Ver {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ver, D::Error> {
+        let (epoch, upstream_version, debian_revision) = serde::Deserialize::deserialize(d)?;
+        Ok(Ver(Version {
+            epoch,
+            upstream_version,
+            debian_revision,
+        }))
+    }
+}
+
 /// One alternative of a relation, interned.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Atom {
     name: u32,
     qual: Qual,
-    constraint: Option<(Op, Version)>,
+    constraint: Option<(Op, Ver)>,
 }
 
 /// One binary package of the universe.
@@ -48,7 +87,7 @@ struct Atom {
 pub struct Pkg {
     pub name: u32,
     pub version: String,
-    parsed: Option<Version>,
+    parsed: Option<Ver>,
     pub source: String,
     pub multi_arch: MultiArch,
     pub essential: bool,
@@ -71,7 +110,7 @@ pub struct Universe {
     /// Per name id: the packages of that name, highest version first.
     real: Vec<Vec<u32>>,
     /// Per name id: the packages providing it, with the provided version.
-    provided: Vec<Vec<(u32, Option<Version>)>>,
+    provided: Vec<Vec<(u32, Option<Ver>)>>,
     atoms: Vec<Atom>,
     /// Clause k is `atoms[clause_atoms[k]]`; its candidates `cands[clause_cands[k]]`.
     clause_atoms: Vec<Range<u32>>,
@@ -151,10 +190,10 @@ impl Universe {
             self.conf_atoms.push(a);
         }
         let conf = cstart..self.conf_atoms.len() as u32;
-        let parsed = version.parse::<Version>().ok();
+        let parsed = Ver::parse(&version);
         for d in rels("Provides")?.iter().flatten() {
             let n = self.intern(&d.name);
-            let v = d.version.as_ref().and_then(|(_, v)| v.parse().ok());
+            let v = d.version.as_ref().and_then(|(_, v)| Ver::parse(v));
             self.provided[n as usize].push((id, v));
         }
         let source = match p.get("Source") {
@@ -267,7 +306,7 @@ impl Universe {
             constraint: d
                 .version
                 .as_ref()
-                .and_then(|(op, v)| Some((*op, v.parse().ok()?))),
+                .and_then(|(op, v)| Some((*op, Ver::parse(v)?))),
         }
     }
 
@@ -321,7 +360,7 @@ impl Universe {
         let constraint = d
             .version
             .as_ref()
-            .and_then(|(op, v)| Some((*op, v.parse().ok()?)));
+            .and_then(|(op, v)| Some((*op, Ver::parse(v)?)));
         self.candidates_into(
             &Atom {
                 name,
@@ -436,7 +475,7 @@ fn cmp_version(a: &Pkg, b: &Pkg) -> std::cmp::Ordering {
 
 /// Does a package of version `have` meet `constraint`? A version that does
 /// not parse meets it, as in [`Dep::satisfied_by_version`].
-fn fits(constraint: &Option<(Op, Version)>, have: Option<&Version>) -> bool {
+fn fits(constraint: &Option<(Op, Ver)>, have: Option<&Ver>) -> bool {
     let (Some((op, want)), Some(have)) = (constraint, have) else {
         return true;
     };
