@@ -106,7 +106,8 @@ fn snapshot_equals_dose_builddebcheck() {
 
 /// The parsed-index cache: a second run answers the same from the parsed
 /// indices alone — the mirror's Packages and Sources files are gone by then,
-/// only the Release files (whose SHA-256 lines are the keys) are left.
+/// only the Release files (whose SHA-256 lines are the keys) are left. The
+/// `--all` answer itself is cached too: with it, and without it.
 #[test]
 fn warm_run_reads_no_index() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/archive");
@@ -140,8 +141,12 @@ fn warm_run_reads_no_index() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    // The riscv64 universe and both suites' sources.
-    assert_eq!(parsed.len(), 3, "{parsed:?}");
+    // The riscv64 universe, both suites' sources and the `--all` answer.
+    assert_eq!(parsed.len(), 4, "{parsed:?}");
+    let answer = parsed
+        .iter()
+        .find(|n| n.starts_with("frontier-all.unstable.riscv64.Json."))
+        .expect("the --all answer is cached");
     let mut removed = 0;
     for suite in ["sid", "experimental"] {
         let main = mirror.path().join("dists").join(suite).join("main");
@@ -152,5 +157,7 @@ fn warm_run_reads_no_index() {
     }
     assert!(removed >= 10);
     assert_eq!(run(), cold);
+    std::fs::remove_file(cache.path().join("parsed").join(answer)).unwrap();
+    assert_eq!(run(), cold, "from the parsed indices");
     assert!(cold.contains("\"item\": \"libhsakmt-dev\""));
 }

@@ -65,24 +65,71 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         &args.archive.fetch_options(&config),
     )?;
     let also: Vec<&str> = suites.also.iter().map(String::as_str).collect();
-    let loaded = load::load(&fetcher, &suites.base, &also, args.arch.as_str())?;
     let stack_names = load::stack_names(
         recipes
             .iter()
             .flat_map(|r| r.recipes.iter().map(|x| x.source.as_str())),
     );
-    let profiles = Profiles::new(args.profiles.iter().cloned());
-    let all = args
-        .all
-        .then(|| whole_archive(&loaded, &profiles, args.indep));
-    let chains = explain(&args, &loaded, &stack_names, profiles, all.as_deref());
-    let out = match args.format {
-        Format::Text => text(&args, &chains, all.as_deref()),
-        Format::Json => render::json(&chains, all.as_deref()),
-        Format::Dot => render::dot(&chains),
+    let answer = || -> Result<String, Error> {
+        let loaded = load::load(&fetcher, &suites.base, &also, args.arch.as_str())?;
+        let profiles = Profiles::new(args.profiles.iter().cloned());
+        let all = args
+            .all
+            .then(|| whole_archive(&loaded, &profiles, args.indep));
+        let chains = explain(&args, &loaded, &stack_names, profiles, all.as_deref());
+        Ok(match args.format {
+            Format::Text => text(&args, &chains, all.as_deref()),
+            Format::Json => render::json(&chains, all.as_deref()),
+            Format::Dot => render::dot(&chains),
+        })
+    };
+    let out = if args.all {
+        // The whole-archive answer is seconds of solving: cached next to
+        // the parsed indices, keyed by everything it depends on.
+        let key = answer_key(&args, &fetcher, (&suites.base, &also), &stack_names)?;
+        let name = format!(
+            "frontier-all.{}.{}.{:?}",
+            suites.base,
+            args.arch.as_str(),
+            args.format
+        );
+        fetcher
+            .parsed_cache()
+            .get_or(&name, key.as_deref(), answer)?
+    } else {
+        answer()?
     };
     print!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The `--all` answer's cache key: a SHA-256 of the indices' SHA-256s (from
+/// the Releases), the question (arch, items, profiles, indep, format), the
+/// stack's names, and this executable's size and mtime (another build may
+/// answer differently). `None`, no caching, when one is unknown.
+fn answer_key(
+    args: &Args,
+    fetcher: &Fetcher,
+    (base, also): (&str, &[&str]),
+    stack_names: &BTreeSet<String>,
+) -> Result<Option<String>, Error> {
+    use sha2::Digest;
+    let Some(indices) = load::index_keys(fetcher, base, also, args.arch.as_str())? else {
+        return Ok(None);
+    };
+    let exe = std::env::current_exe().and_then(std::fs::metadata);
+    let Some((size, mtime)) = exe.ok().and_then(|m| Some((m.len(), m.modified().ok()?))) else {
+        return Ok(None);
+    };
+    let question = format!(
+        "{indices}\n{}\n{:?}\n{:?}\n{}\n{:?}\n{stack_names:?}\n{size} {mtime:?}",
+        args.arch.as_str(),
+        args.items,
+        args.profiles,
+        args.indep,
+        args.format,
+    );
+    Ok(Some(hex::encode(sha2::Sha256::digest(question.as_bytes()))))
 }
 
 /// Where the archive is read from: the options, else the stack, else sid.

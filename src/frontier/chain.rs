@@ -284,7 +284,7 @@ impl<'a> Explainer<'a> {
             .collect();
         if let Some(&ok) = cands.iter().find(|&&c| self.viable[c as usize]) {
             self.nodes[id].why.push(Why::Installable {
-                version: self.u.pkgs[ok as usize].version.clone(),
+                version: self.u.version(ok).to_string(),
             });
         } else if let Some(&c) = cands.first() {
             self.uninstallable(id, c);
@@ -308,9 +308,9 @@ impl<'a> Explainer<'a> {
 
     fn uninstallable(&mut self, id: NodeId, c: u32) {
         let k = failing_clause(self.u, self.viable, c);
-        self.nodes[id].version = Some(self.u.pkgs[c as usize].version.clone());
+        self.nodes[id].version = Some(self.u.version(c).to_string());
         self.nodes[id].why.push(Why::Uninstallable {
-            version: self.u.pkgs[c as usize].version.clone(),
+            version: self.u.version(c).to_string(),
             relation: k.map(|k| self.u.clause_text(k)).unwrap_or_default(),
         });
         if let Some(k) = k {
@@ -326,7 +326,7 @@ impl<'a> Explainer<'a> {
             .u
             .named(&dep.name)
             .iter()
-            .map(|&p| self.u.pkgs[p as usize].version.clone())
+            .map(|&p| self.u.version(p).to_string())
             .collect();
         if !have.is_empty() {
             self.nodes[id].why.push(Why::NoFit {

@@ -23,19 +23,7 @@ pub struct Loaded {
 /// Release says arch:all packages are not in the arch's index) and the
 /// Sources of `extra` suites (e.g. experimental) followed by `base`'s.
 pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result<Loaded, Error> {
-    let canon = |s: &str| {
-        if s == "unstable" {
-            "sid".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let base = canon(base);
-    let extra: Vec<String> = extra
-        .iter()
-        .map(|s| canon(s))
-        .filter(|s| *s != base)
-        .collect();
+    let (base, extra) = suites(base, extra);
     let release = fetcher.release(&base)?;
     let (universe, texts) = std::thread::scope(|s| {
         let uni = s.spawn(|| universe(fetcher, &release, &base, arch));
@@ -77,6 +65,65 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
     })
 }
 
+/// The suites [`load`] reads: `unstable` as `sid`, `extra` without `base`.
+fn suites(base: &str, extra: &[&str]) -> (String, Vec<String>) {
+    let canon = |s: &str| {
+        if s == "unstable" {
+            "sid".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let base = canon(base);
+    let extra = extra
+        .iter()
+        .map(|s| canon(s))
+        .filter(|s| *s != base)
+        .collect();
+    (base, extra)
+}
+
+/// The SHA-256s, from the Releases, of every index [`load`] reads, joined;
+/// `None` when a Release does not list one.
+pub fn index_keys(
+    fetcher: &Fetcher,
+    base: &str,
+    extra: &[&str],
+    arch: &str,
+) -> Result<Option<String>, Error> {
+    let (base, extra) = suites(base, extra);
+    let release = fetcher.release(&base)?;
+    let mut keys = vec![universe_key(fetcher, &release, &base, arch)];
+    for suite in extra.iter().chain([&base]) {
+        let release = fetcher.release(suite)?;
+        let rel = format!("dists/{suite}/main/source/Sources");
+        keys.push(fetcher.index_key(&release, &rel));
+    }
+    Ok(keys
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .map(|k| k.join("-")))
+}
+
+/// The universe's cache key: the arch's Packages hash (and `binary-all`'s
+/// when the Release says the arch's index lacks arch:all packages).
+fn universe_key(
+    fetcher: &Fetcher,
+    release: &crate::archive::Release,
+    base: &str,
+    arch: &str,
+) -> Option<String> {
+    let rel = format!("dists/{base}/main/binary-{arch}/Packages");
+    let rel_all = format!("dists/{base}/main/binary-all/Packages");
+    let mut key = fetcher.index_key(release, &rel);
+    if !release.all_in_arch_indices
+        && let (Some(k), Some(a)) = (&key, fetcher.index_key(release, &rel_all))
+    {
+        key = Some(format!("{k}-{}", &a[..16]));
+    }
+    key
+}
+
 /// `base`'s Packages for `arch` (and `binary-all`'s when the arch's index
 /// lacks them) as a universe, through the parsed cache keyed by both
 /// indices' hashes.
@@ -89,10 +136,7 @@ fn universe(
     let rel = format!("dists/{base}/main/binary-{arch}/Packages");
     let rel_all = format!("dists/{base}/main/binary-all/Packages");
     let with_all = !release.all_in_arch_indices;
-    let mut key = fetcher.index_key(release, &rel);
-    if with_all && let (Some(k), Some(a)) = (&key, fetcher.index_key(release, &rel_all)) {
-        key = Some(format!("{k}-{}", &a[..16]));
-    }
+    let key = universe_key(fetcher, release, base, arch);
     let parse = || -> Result<Universe, Error> {
         let mut u = fetcher.with_index(release, &rel, |t| Universe::parse(t, &rel, arch))?;
         if with_all && let Some(t) = fetcher.optional_index(release, &rel_all)? {

@@ -253,7 +253,7 @@ impl<'u> Solver<'u> {
             out.push(format!(
                 "{} {} depends on {}",
                 self.u.pkg_name(p),
-                self.u.pkgs[p as usize].version,
+                self.u.version(p),
                 self.u.clause_text(k)
             ));
             match self.u.clause(k).first() {

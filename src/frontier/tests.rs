@@ -300,3 +300,36 @@ fn binaries_only_the_stack_builds_point_back() {
     let top = &c.nodes[c.tops[0].nodes[0]];
     assert_eq!(c.nodes[top.children[0]].name, "hsa");
 }
+
+#[test]
+fn versions_keep_their_parts_through_the_binary_cache() {
+    use super::universe::Ver;
+    for text in ["2:1.0-1~exp1", "1.0", "0.9+dfsg-3+b1", "1:2"] {
+        let v = Ver(text.parse().unwrap());
+        let back: Ver = postcard::from_bytes(&postcard::to_stdvec(&v).unwrap()).unwrap();
+        assert_eq!(back, v, "{text}");
+        assert_eq!(back.to_string(), text);
+    }
+}
+
+#[test]
+fn a_universe_from_the_binary_cache_answers_the_same() {
+    let u = Universe::parse(PACKAGES, "Packages", "riscv64").unwrap();
+    let mut back: Universe = postcard::from_bytes(&postcard::to_stdvec(&u).unwrap()).unwrap();
+    back.reindex();
+    let set = sources(
+        "Package: s\nVersion: 1\nArchitecture: any\nBuild-Depends: cmake (>= 3.20)\n\n\
+         Package: t\nVersion: 1\nArchitecture: any\nBuild-Depends: cmake (>= 4)\n\n\
+         Package: v\nVersion: 1\nArchitecture: any\nBuild-Depends: c-compiler (>= 13)\n",
+    );
+    let answer = |u: &Universe| {
+        let ok = viable(u);
+        buildability(u, &ok, &set.sources, &Profiles::none(), false)
+            .into_iter()
+            .map(|b| b.failure)
+            .collect::<Vec<_>>()
+    };
+    let expected = answer(&u);
+    assert_eq!(expected.iter().filter(|f| f.is_some()).count(), 1);
+    assert_eq!(answer(&back), expected);
+}

@@ -35,21 +35,95 @@ enum Qual {
     Foreign,
 }
 
+/// A parsed Debian version. The parsed-index cache (`archive::cache`)
+/// stores its parts (epoch, upstream, revision): debversion's own serde
+/// form is the text, which every warm load would parse again through its
+/// regex (8% of a warm `plan --port`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ver(pub Version);
+
+impl Ver {
+    /// `None` for a version that does not parse (such a version meets
+    /// every constraint, see [`fits`]).
+    fn parse(text: &str) -> Option<Ver> {
+        text.parse().ok().map(Ver)
+    }
+}
+
+impl std::fmt::Display for Ver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl serde::Serialize for Ver {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = &self.0;
+        serde::Serialize::serialize(&(v.epoch, &v.upstream_version, &v.debian_revision), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Ver {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ver, D::Error> {
+        let (epoch, upstream_version, debian_revision) = serde::Deserialize::deserialize(d)?;
+        Ok(Ver(Version {
+            epoch,
+            upstream_version,
+            debian_revision,
+        }))
+    }
+}
+
 /// One alternative of a relation, interned.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Atom {
     name: u32,
     qual: Qual,
-    constraint: Option<(Op, Version)>,
+    constraint: Option<(Op, Ver)>,
+}
+
+/// Strings end to end in one buffer, addressed by their order: the
+/// universe's names and versions load as two allocations each instead of
+/// one per string (the parsed-index cache loads hundreds of thousands).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct StrTable {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl StrTable {
+    fn push(&mut self, s: &str) -> u32 {
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+        self.ends.len() as u32 - 1
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let start = match id {
+            0 => 0,
+            _ => self.ends[id as usize - 1] as usize,
+        };
+        &self.text[start..self.ends[id as usize] as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+/// The FxHash of a name, for the name → id table.
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(name)
 }
 
 /// One binary package of the universe.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pkg {
     pub name: u32,
-    pub version: String,
-    parsed: Option<Version>,
-    pub source: String,
+    /// Its version's id in [`Universe::version`]'s table.
+    version: u32,
+    parsed: Option<Ver>,
     pub multi_arch: MultiArch,
     pub essential: bool,
     /// Its Depends + Pre-Depends clauses, a range of [`Universe::clause_cands`].
@@ -64,14 +138,16 @@ pub struct Pkg {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Universe {
     pub arch: String,
-    names: Vec<Box<str>>,
+    names: StrTable,
+    /// Name → id: ids into `names`, hashed by [`name_hash`].
     #[serde(skip)]
-    ids: HashMap<Box<str>, u32>,
+    ids: hashbrown::HashTable<u32>,
+    versions: StrTable,
     pub pkgs: Vec<Pkg>,
     /// Per name id: the packages of that name, highest version first.
     real: Vec<Vec<u32>>,
     /// Per name id: the packages providing it, with the provided version.
-    provided: Vec<Vec<(u32, Option<Version>)>>,
+    provided: Vec<Vec<(u32, Option<Ver>)>>,
     atoms: Vec<Atom>,
     /// Clause k is `atoms[clause_atoms[k]]`; its candidates `cands[clause_cands[k]]`.
     clause_atoms: Vec<Range<u32>>,
@@ -123,8 +199,8 @@ impl Universe {
             return Ok(None);
         }
         let name = self.intern(need("Package")?);
-        let version = need("Version")?.to_string();
-        if seen.insert((name, version.clone()), ()).is_some() {
+        let version = need("Version")?;
+        if seen.insert((name, version.to_string()), ()).is_some() {
             return Ok(None);
         }
         let id = self.pkgs.len() as u32;
@@ -151,16 +227,12 @@ impl Universe {
             self.conf_atoms.push(a);
         }
         let conf = cstart..self.conf_atoms.len() as u32;
-        let parsed = version.parse::<Version>().ok();
+        let parsed = Ver::parse(version);
         for d in rels("Provides")?.iter().flatten() {
             let n = self.intern(&d.name);
-            let v = d.version.as_ref().and_then(|(_, v)| v.parse().ok());
+            let v = d.version.as_ref().and_then(|(_, v)| Ver::parse(v));
             self.provided[n as usize].push((id, v));
         }
-        let source = match p.get("Source") {
-            Some(s) => s.split_once('(').map_or(s, |(n, _)| n).trim().to_string(),
-            None => self.names[name as usize].to_string(),
-        };
         let multi_arch = match p.get("Multi-Arch") {
             Some("same") => MultiArch::Same,
             Some("foreign") => MultiArch::Foreign,
@@ -170,9 +242,8 @@ impl Universe {
         self.real[name as usize].push(id);
         let pkg = Pkg {
             name,
-            version,
+            version: self.versions.push(version),
             parsed,
-            source,
             multi_arch,
             essential: p.get("Essential") == Some("yes"),
             deps,
@@ -185,8 +256,8 @@ impl Universe {
     fn resolve(&mut self, pending_conf: Vec<Range<u32>>) {
         for list in &mut self.real {
             if list.len() > 1 {
-                let pkgs = &self.pkgs;
-                list.sort_by(|a, b| cmp_version(&pkgs[*b as usize], &pkgs[*a as usize]));
+                let (pkgs, versions) = (&self.pkgs, &self.versions);
+                list.sort_by(|a, b| cmp_version(versions, &pkgs[*b as usize], &pkgs[*a as usize]));
             }
         }
         let mut scratch = Vec::new();
@@ -227,28 +298,37 @@ impl Universe {
             .collect();
     }
 
-    /// The Essential packages every installation includes.
     /// Rebuilds the name → id map after deserializing.
     pub fn reindex(&mut self) {
-        self.ids = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i as u32))
-            .collect();
+        let names = &self.names;
+        self.ids = hashbrown::HashTable::with_capacity(names.len());
+        for id in 0..names.len() as u32 {
+            let hash = name_hash(names.get(id));
+            self.ids
+                .insert_unique(hash, id, |&i| name_hash(names.get(i)));
+        }
     }
 
+    /// The id of `name`, if interned.
+    fn id(&self, name: &str) -> Option<u32> {
+        self.ids
+            .find(name_hash(name), |&i| self.names.get(i) == name)
+            .copied()
+    }
+
+    /// The Essential packages every installation includes.
     pub fn essential(&self) -> &[u32] {
         &self.essential
     }
 
     fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
+        if let Some(id) = self.id(name) {
             return id;
         }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
+        let id = self.names.push(name);
+        let names = &self.names;
+        self.ids
+            .insert_unique(name_hash(name), id, |&i| name_hash(names.get(i)));
         self.real.push(Vec::new());
         self.provided.push(Vec::new());
         id
@@ -267,7 +347,7 @@ impl Universe {
             constraint: d
                 .version
                 .as_ref()
-                .and_then(|(op, v)| Some((*op, v.parse().ok()?))),
+                .and_then(|(op, v)| Some((*op, Ver::parse(v)?))),
         }
     }
 
@@ -309,7 +389,7 @@ impl Universe {
     /// Like [`Self::dep_candidates`] without interning (`&self`): an unknown
     /// name has no candidates.
     pub fn dep_candidates_ro(&self, d: &Dep, out: &mut Vec<u32>) {
-        let Some(&name) = self.ids.get(d.name.as_str()) else {
+        let Some(name) = self.id(&d.name) else {
             return;
         };
         let qual = match d.archqual.as_deref() {
@@ -321,7 +401,7 @@ impl Universe {
         let constraint = d
             .version
             .as_ref()
-            .and_then(|(op, v)| Some((*op, v.parse().ok()?)));
+            .and_then(|(op, v)| Some((*op, Ver::parse(v)?)));
         self.candidates_into(
             &Atom {
                 name,
@@ -333,7 +413,12 @@ impl Universe {
     }
 
     pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+        self.names.get(id)
+    }
+
+    /// The version of package `pkg`, as written.
+    pub fn version(&self, pkg: u32) -> &str {
+        self.versions.get(self.pkgs[pkg as usize].version)
     }
 
     pub fn pkg_name(&self, pkg: u32) -> &str {
@@ -342,22 +427,19 @@ impl Universe {
 
     /// The packages named `name` (highest version first).
     pub fn named(&self, name: &str) -> &[u32] {
-        self.ids
-            .get(name)
-            .map_or(&[], |&id| &self.real[id as usize])
+        self.id(name).map_or(&[], |id| &self.real[id as usize])
     }
 
     /// The packages providing `name`.
     pub fn providers(&self, name: &str) -> impl Iterator<Item = u32> + '_ {
-        self.ids
-            .get(name)
+        self.id(name)
             .into_iter()
-            .flat_map(|&id| self.provided[id as usize].iter().map(|(p, _)| *p))
+            .flat_map(|id| self.provided[id as usize].iter().map(|(p, _)| *p))
     }
 
     /// Every interned name (real and virtual), for "closest name" searches.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
-        self.names.iter().map(|n| &**n)
+        (0..self.names.len() as u32).map(|id| self.names.get(id))
     }
 
     pub(crate) fn deps_of(&self, pkg: u32) -> Range<u32> {
@@ -427,16 +509,16 @@ impl Universe {
     }
 }
 
-fn cmp_version(a: &Pkg, b: &Pkg) -> std::cmp::Ordering {
+fn cmp_version(versions: &StrTable, a: &Pkg, b: &Pkg) -> std::cmp::Ordering {
     match (&a.parsed, &b.parsed) {
         (Some(x), Some(y)) => x.cmp(y),
-        _ => a.version.cmp(&b.version),
+        _ => versions.get(a.version).cmp(versions.get(b.version)),
     }
 }
 
 /// Does a package of version `have` meet `constraint`? A version that does
 /// not parse meets it, as in [`Dep::satisfied_by_version`].
-fn fits(constraint: &Option<(Op, Version)>, have: Option<&Version>) -> bool {
+fn fits(constraint: &Option<(Op, Ver)>, have: Option<&Ver>) -> bool {
     let (Some((op, want)), Some(have)) = (constraint, have) else {
         return true;
     };
