@@ -22,12 +22,8 @@ const MAX_ERRORS: usize = 6;
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 /// sbuild's closing summary: `Key: value` lines.
@@ -69,10 +65,8 @@ pub struct Analysis {
 
 /// Reads and classifies a log file.
 pub fn classify_file(path: &Path) -> Result<Analysis, Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
     Ok(classify(&String::from_utf8_lossy(&bytes)))
 }
 

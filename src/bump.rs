@@ -501,19 +501,15 @@ fn head_text(vcs: &dyn Vcs, packaging: &Path) -> Result<String, Error> {
 }
 
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::read_to_string(path)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_owned(), source)))
 }
 
 /// Writes through a temporary file in the same directory and a rename, so
 /// an interruption leaves the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::outfile::write_atomic(path, bytes).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    crate::outfile::write_atomic(path, bytes)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_owned(), source)))
 }
 
 /// A unified diff of a single contiguous change (what a changelog edit is:
@@ -660,10 +656,7 @@ pub fn record_binnmu(
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
-            return Err(Error::Io {
-                path: file.clone(),
-                source,
-            });
+            return Err(Error::Io(crate::fsio::IoError::new(file.clone(), source)));
         }
     };
     let base = top.version.to_string();
@@ -735,12 +728,8 @@ pub enum Error {
     BinNmuFile { path: PathBuf, message: String },
     #[error("stopped after the {step:?} step (as asked)")]
     Interrupted { step: Step },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 #[cfg(test)]

@@ -594,7 +594,7 @@ version: \"{{upstream}}-1~exp1\"
 pub fn init(dir: &Path) -> Result<DemoStack, Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io(crate::fsio::IoError::new(path, source))
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
@@ -630,10 +630,8 @@ pub fn init(dir: &Path) -> Result<DemoStack, Error> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::write(path, text)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_owned(), source)))
 }
 
 /// Fixed commit times (seconds since the epoch) so ids are reproducible.
@@ -797,12 +795,8 @@ fn write_packaging(pkg: &str, path: &Path) -> Result<(), Error> {
 pub enum Error {
     #[error("{path} exists already; `cascade demo init` writes into a new or empty directory")]
     Exists { path: PathBuf },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("git repository {path}: {source}")]
     Git {
         path: PathBuf,

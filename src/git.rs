@@ -94,10 +94,7 @@ fn sync_lock(dest: &Path) -> Result<std::fs::File, Error> {
     let abs = std::path::absolute(dest).unwrap_or_else(|_| dest.to_owned());
     let hash = hex::encode(sha2::Sha256::digest(abs.as_os_str().as_encoded_bytes()));
     let path = std::env::temp_dir().join(format!("cascade-git-{}.lock", &hash[..16]));
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
+    let io = |source| Error::Io(crate::fsio::IoError::new(path.clone(), source));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -161,10 +158,8 @@ impl Vcs for Git2 {
         let _lock = sync_lock(dest)?;
         if dest.exists() && incomplete_clone(dest)? {
             tracing::warn!("{}: an interrupted clone; cloning again", dest.display());
-            std::fs::remove_dir_all(dest).map_err(|source| Error::Io {
-                path: dest.to_owned(),
-                source,
-            })?;
+            std::fs::remove_dir_all(dest)
+                .map_err(|source| Error::Io(crate::fsio::IoError::new(dest.to_owned(), source)))?;
         }
         if dest.exists() {
             let repo = open(dest)?;
@@ -509,7 +504,7 @@ fn upstream_tip(r: &Repository) -> Option<git2::Commit<'_>> {
 fn clone_into_place(url: &str, dest: &Path, bare: bool) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io(crate::fsio::IoError::new(path, source))
     };
     let parent = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -633,12 +628,8 @@ pub enum Error {
     NoDebianDir { repo: PathBuf },
     #[error("push to {url} rejected: {refs}")]
     PushRejected { url: String, refs: String },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 #[cfg(test)]

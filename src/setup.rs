@@ -601,7 +601,7 @@ pub fn parse_binfmt(text: &str) -> Binfmt {
 pub fn apply(action: &Action) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| Error::Io { path, source }
+        move |source| Error::Io(crate::fsio::IoError::new(path, source))
     };
     match action {
         Action::Run(cmd) => {
@@ -648,12 +648,8 @@ pub fn apply(action: &Action) -> Result<(), Error> {
 pub enum Error {
     #[error("`{command}` failed: {status}")]
     Run { command: String, status: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
 }
 
 #[cfg(test)]

@@ -153,10 +153,7 @@ pub fn orig_tarball(
         let _ = h.set_groupname("root");
         h
     };
-    let tio = |e: std::io::Error| Error::Io {
-        path: dest.clone(),
-        source: e,
-    };
+    let tio = |e: std::io::Error| Error::Io(crate::fsio::IoError::new(dest.clone(), e));
     let mut h = header(tar::EntryType::Directory, 0o755, 0);
     tar.append_data(&mut h, format!("{prefix}/"), std::io::empty())
         .map_err(tio)?;
@@ -187,10 +184,8 @@ pub fn orig_tarball(
     let mut file = xz.finish().map_err(tio)?;
     file.flush().map_err(tio)?;
     file.sync_all().map_err(tio)?;
-    tmp.persist(&dest).map_err(|e| Error::Io {
-        path: dest.clone(),
-        source: e.error,
-    })?;
+    tmp.persist(&dest)
+        .map_err(|e| Error::Io(crate::fsio::IoError::new(dest.clone(), e.error)))?;
     Ok(dest)
 }
 
@@ -332,7 +327,7 @@ fn write_blob(repo: &Repository, entry: &git2::TreeEntry, path: &Path) -> Result
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_owned();
-    move |source| Error::Io { path, source }
+    move |source| Error::Io(crate::fsio::IoError::new(path, source))
 }
 
 /// Errors of this module. Each variant carries what a user needs to act.
@@ -344,12 +339,8 @@ pub enum Error {
         #[source]
         source: git2::Error,
     },
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{}: not a valid DEP-5 file: {message}", path.display())]
     Copyright { path: PathBuf, message: String },
     #[error("dpkg-source ran but {} is missing", path.display())]

@@ -1,7 +1,5 @@
 //! The errors of `archive`.
 
-use std::path::PathBuf;
-
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -16,12 +14,8 @@ pub enum Error {
     },
     #[error("{url}: HTTP status {status}")]
     Http { url: String, status: u16 },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     #[error("{file}: corrupt or truncated file ({message})")]
     Corrupt { file: String, message: String },
     #[error(

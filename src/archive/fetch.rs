@@ -326,7 +326,7 @@ impl Fetcher {
                 match std::fs::read(&path) {
                     Ok(b) => Ok(Some(b)),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(source) => Err(Error::Io { path, source }),
+                    Err(source) => Err(Error::Io(crate::fsio::IoError::new(path, source))),
                 }
             }
             (Mirror::Url(base), Some(client)) => self.get_http(client, base, rel),
@@ -363,10 +363,8 @@ impl Fetcher {
             }
         }
         let read_cache = || {
-            std::fs::read(&cached).map_err(|source| Error::Io {
-                path: cached.clone(),
-                source,
-            })
+            std::fs::read(&cached)
+                .map_err(|source| Error::Io(crate::fsio::IoError::new(cached.clone(), source)))
         };
         let resp = match self.send(req, &url) {
             Ok(r) => r,

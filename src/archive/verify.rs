@@ -90,7 +90,7 @@ pub fn inline(keyring: &Path, signed: &[u8], name: &str) -> Result<Signed, Error
     }
     std::fs::read(&out)
         .map(Signed::Good)
-        .map_err(|source| Error::Io { path: out, source })
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(out, source)))
 }
 
 /// Verifies `release` against its detached signature `Release.gpg`.
@@ -134,17 +134,11 @@ fn gpgv(keyring: &Path, args: &[&std::ffi::OsStr], name: &str) -> Result<bool, E
 }
 
 fn temp(name: &str) -> Result<tempfile::TempDir, Error> {
-    tempfile::tempdir().map_err(|source| Error::Io {
-        path: name.into(),
-        source,
-    })
+    tempfile::tempdir().map_err(|source| Error::Io(crate::fsio::IoError::new(name, source)))
 }
 
 fn write(path: &Path, bytes: &[u8], name: &str) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|source| Error::Io {
-        path: name.into(),
-        source,
-    })
+    std::fs::write(path, bytes).map_err(|source| Error::Io(crate::fsio::IoError::new(name, source)))
 }
 
 #[cfg(test)]

@@ -3,12 +3,8 @@
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fsio::IoError),
     /// A deb822 syntax error (not `Field: value`, stray continuation line).
     #[error("{origin}:{line}: {message}")]
     Syntax {

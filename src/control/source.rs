@@ -139,10 +139,8 @@ impl SourceInfo {
 
     /// Reads `debian/control` of a checkout.
     pub fn from_control_file(path: &Path) -> Result<SourceInfo, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
         SourceInfo::from_control_str(&text, &path.display().to_string())
     }
 
@@ -151,10 +149,8 @@ impl SourceInfo {
     /// of `Package:`; it is what sbuild builds, so plans are made from
     /// exactly that.
     pub fn from_dsc_file(path: &Path) -> Result<SourceInfo, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
         SourceInfo::from_dsc_str(&text, &path.display().to_string())
     }
 
