@@ -99,7 +99,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     } else {
         answer()?
     };
-    print!("{out}");
+    // Not print!: it panics on a closed pipe (`cascade frontier … | head`).
+    super::emit(None, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 
