@@ -226,10 +226,15 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("lock"), "").unwrap();
         let (log, inside) = sbuild::ccache_stats_log(&r, &cfg).unwrap();
+        // Named after the run's temp root too: another run building the
+        // same package at the same time counts in a file of its own.
         assert_eq!(
             inside,
-            "/var/cache/ccache/.cascade-stats/demo-blas_7.2.4-1~exp1_amd64.log"
+            "/var/cache/ccache/.cascade-stats/tmp.demo-blas_7.2.4-1~exp1_amd64.log"
         );
+        let mut other = cfg.clone();
+        other.tmp_root = Some(tmp.path().join("other-run"));
+        assert_ne!(sbuild::ccache_stats_log(&r, &other).unwrap().0, log);
         std::fs::write(&log, "cache_miss\ndirect_cache_hit\n").unwrap();
         let stats = finish(&r, &cfg).unwrap();
         assert_eq!((stats.hits, stats.misses), (1, 1));

@@ -324,10 +324,17 @@ pub fn apt_archives_dir(req: &BuildRequest, cfg: &SbuildConfig) -> Option<PathBu
 
 /// The file ccache counts `req`'s compilations in, as (host path, chroot
 /// path): ccache's `stats_log`, one per build, so that builds sharing a
-/// ccache directory at the same time are told apart.
+/// ccache directory at the same time are told apart — also the same
+/// package built by two runs at once (a local run and a CI job on one
+/// host): the name starts with the run's temp root (`cascade-HASH` of its
+/// run directory; a run directory has one writer).
 pub fn ccache_stats_log(req: &BuildRequest, cfg: &SbuildConfig) -> Option<(PathBuf, String)> {
     let dir = cfg.ccache_dir(req)?;
-    let name = format!("{}_{}_{}.log", req.source, req.version, req.arch);
+    let run = (cfg.tmp_root.as_deref())
+        .and_then(Path::file_name)
+        .map(|n| format!("{}.", n.to_string_lossy()))
+        .unwrap_or_default();
+    let name = format!("{run}{}_{}_{}.log", req.source, req.version, req.arch);
     Some((
         dir.join(crate::buildcache::STATS_DIR).join(&name),
         format!(
@@ -865,7 +872,7 @@ mod tests {
             "$build_environment = {
     'CCACHE_DIR' => '/var/cache/ccache',
     'CCACHE_MAXSIZE' => '5G',
-    'CCACHE_STATSLOG' => '/var/cache/ccache/.cascade-stats/demo-blas_7.2.4-1~exp1_riscv64.log',
+    'CCACHE_STATSLOG' => '/var/cache/ccache/.cascade-stats/cascade-1234.demo-blas_7.2.4-1~exp1_riscv64.log',
     'CCACHE_UMASK' => '000',
 };
 $apt_keep_downloaded_packages = 1;
