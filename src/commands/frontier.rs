@@ -165,15 +165,11 @@ impl Suites {
 
 /// `--all`: the buildability of every source of the base suite.
 fn whole_archive(loaded: &Loaded, profiles: &Profiles, indep: bool) -> Vec<Buildability> {
-    let base_sources: Vec<_> = loaded
-        .base
-        .iter()
-        .map(|&i| loaded.sources.get(i).clone())
-        .collect();
+    let base_sources = loaded.base.iter().map(|&i| loaded.sources.get(i));
     buildability(
         &loaded.universe,
         &loaded.viable,
-        &base_sources,
+        base_sources,
         profiles,
         indep,
     )

@@ -143,6 +143,7 @@ pub struct Explainer<'a> {
     /// How many binaries deep the current explanation is (0: asked directly).
     depth: usize,
     expand_stack: bool,
+    names: std::cell::OnceCell<NameIndex<'a>>,
 }
 
 impl<'a> Explainer<'a> {
@@ -167,6 +168,7 @@ impl<'a> Explainer<'a> {
             tops: Vec::new(),
             depth: 0,
             expand_stack: false,
+            names: std::cell::OnceCell::new(),
         }
     }
 
@@ -334,7 +336,9 @@ impl<'a> Explainer<'a> {
                 need: dep.to_string(),
             });
         } else if builders.is_empty() {
-            let closest = closest_names(self.u, self.sources, &dep.name);
+            let (u, sources) = (self.u, self.sources);
+            let index = self.names.get_or_init(|| NameIndex::new(u, sources));
+            let closest = index.closest(&dep.name);
             self.nodes[id].why.push(Why::NothingBuilds { closest });
         } else {
             self.nodes[id].why.push(Why::Absent);
@@ -454,41 +458,80 @@ fn dedup_names(sources: &SourceSet, ids: &[u32]) -> usize {
         .len()
 }
 
-/// Names that look like renames of `name` (the same stem without a
-/// trailing version or ABI suffix: `rocm-device-libs-21` → `rocm-device-libs-22`),
-/// from what sources build and what this arch has (virtual names included).
-fn closest_names(u: &Universe, sources: &SourceSet, name: &str) -> Vec<String> {
-    let names = || {
-        sources
-            .binary_names()
-            .chain(u.all_names())
-            .filter(|n| *n != name)
-    };
-    let stem = stem(name);
-    let mut same: BTreeSet<&str> = BTreeSet::new();
-    if stem.len() >= 3 {
-        same = names().filter(|n| self::stem(n) == stem).collect();
+/// Every name sources build or this arch has (virtual names included),
+/// sorted, for [`NameIndex::closest`]: built once per explainer, since
+/// `--all` asks for thousands of missing names and a scan of all ~150,000
+/// names for each took a second.
+struct NameIndex<'a> {
+    sorted: Vec<&'a str>,
+    by_stem: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn new(u: &'a Universe, sources: &'a SourceSet) -> NameIndex<'a> {
+        let mut sorted: Vec<&str> = sources.binary_names().chain(u.all_names()).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut by_stem: HashMap<&str, Vec<&str>> = HashMap::default();
+        for &n in &sorted {
+            by_stem.entry(stem(n)).or_default().push(n);
+        }
+        NameIndex { sorted, by_stem }
     }
-    if same.is_empty() {
-        // No rename: the names sharing the longest prefix (at least 6
-        // bytes), e.g. libhsakmt-dev → libhsa-runtime-dev.
+
+    /// Names that look like renames of `name` (the same stem without a
+    /// trailing version or ABI suffix: `rocm-device-libs-21` → `rocm-device-libs-22`).
+    fn closest(&self, name: &str) -> Vec<String> {
+        let stem = stem(name);
+        let mut same: Vec<&str> = Vec::new();
+        if stem.len() >= 3 {
+            let named = self.by_stem.get(stem).map_or(&[][..], Vec::as_slice);
+            same = named.iter().copied().filter(|n| *n != name).collect();
+        }
+        if same.is_empty() {
+            // No rename: the names sharing the longest prefix (at least 6
+            // bytes), e.g. libhsakmt-dev → libhsa-runtime-dev.
+            same = self.longest_prefix(name);
+        }
+        let suffix = name.rsplit('-').next().unwrap_or("");
+        let mut v: Vec<String> = same.into_iter().map(str::to_string).collect();
+        // Same kind first (`-dev` for `-dev`).
+        v.sort_by_key(|n| !n.ends_with(suffix));
+        v.truncate(8);
+        v
+    }
+
+    /// The names other than `name` sharing its longest common prefix, if
+    /// at least 6 bytes long. In sorted order the best match is a
+    /// neighbour of `name`'s place, and all names of that prefix are one run.
+    fn longest_prefix(&self, name: &str) -> Vec<&'a str> {
         let lcp = |n: &str| {
             n.bytes()
                 .zip(name.bytes())
                 .take_while(|(a, b)| a == b)
                 .count()
         };
-        let best = names().map(lcp).max().unwrap_or(0);
-        if best >= 6 {
-            same = names().filter(|n| lcp(n) == best).collect();
+        let at = self.sorted.partition_point(|n| *n < name);
+        let after = at + usize::from(self.sorted.get(at) == Some(&name));
+        let before = at.checked_sub(1).and_then(|i| self.sorted.get(i));
+        let best = [before, self.sorted.get(after)]
+            .into_iter()
+            .flatten()
+            .map(|n| lcp(n))
+            .max()
+            .unwrap_or(0);
+        if best < 6 {
+            return Vec::new();
         }
+        let prefix = &name.as_bytes()[..best];
+        let start = self.sorted.partition_point(|n| n.as_bytes() < prefix);
+        self.sorted[start..]
+            .iter()
+            .copied()
+            .take_while(|n| n.as_bytes().starts_with(prefix))
+            .filter(|n| *n != name)
+            .collect()
     }
-    let suffix = name.rsplit('-').next().unwrap_or("");
-    let mut v: Vec<String> = same.into_iter().map(str::to_string).collect();
-    // Same kind first (`-dev` for `-dev`).
-    v.sort_by_key(|n| !n.ends_with(suffix));
-    v.truncate(8);
-    v
 }
 
 fn stem(name: &str) -> &str {

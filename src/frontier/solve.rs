@@ -400,30 +400,48 @@ pub struct Buildability {
 
 /// Every source of `sources` that builds on the universe's arch (its
 /// Architecture field names it, or `all`), checked for buildability.
-pub fn buildability(
+/// Each check starts from a clean solver, so the sources are split in
+/// contiguous runs checked on one thread per core, in order.
+pub fn buildability<'s>(
     u: &Universe,
     viable: &[bool],
-    sources: &[SourceRec],
+    sources: impl IntoIterator<Item = &'s SourceRec>,
     profiles: &Profiles,
     indep: bool,
 ) -> Vec<Buildability> {
     let arch = crate::arch::Arch::new(&u.arch);
-    let mut solver = Solver::new(u, viable);
-    sources
-        .iter()
+    let todo: Vec<&SourceRec> = sources
+        .into_iter()
         .filter(|s| match &arch {
             Some(a) => s.info.builds_on(a) || s.info.builds_indep(),
             None => true,
         })
-        .map(|s| {
-            let q = Query::for_source(u, s, profiles, indep);
-            Buildability {
-                source: s.info.name.clone(),
-                version: s.info.version.clone().unwrap_or_default(),
-                failure: solver.check(&q).err(),
-            }
-        })
-        .collect()
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = todo.len().div_ceil(threads).max(1);
+    let check_run = |run: &[&SourceRec]| -> Vec<Buildability> {
+        let mut solver = Solver::new(u, viable);
+        run.iter()
+            .map(|s| {
+                let q = Query::for_source(u, s, profiles, indep);
+                Buildability {
+                    source: s.info.name.clone(),
+                    version: s.info.version.clone().unwrap_or_default(),
+                    failure: solver.check(&q).err(),
+                }
+            })
+            .collect()
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = todo
+            .chunks(run)
+            .map(|r| s.spawn(move || check_run(r)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The first clause of a non-viable package `p` without a viable candidate.
