@@ -44,7 +44,7 @@ fn ours(packages: &str, sources: &str, arch: &str) -> (BTreeSet<String>, usize) 
     let ok = viable(&u);
     let mut set = SourceSet::default();
     set.add_suite(sources, "Sources", "sid").unwrap();
-    let all = buildability(&u, &ok, &set.sources, &Profiles::none(), false);
+    let all = buildability(&u, &ok, set.iter(), &Profiles::none(), false);
     let checked = all.len();
     let broken = all
         .into_iter()

@@ -9,6 +9,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Error;
+use super::lazy::LazyMap;
 use crate::control::deb822::{Paragraph, paragraphs};
 use crate::control::relation::parse_relations_with;
 use crate::control::{Dep, SourceInfo};
@@ -81,8 +82,9 @@ pub struct Packages {
     /// What the binaries hold; with [`Detail::Lean`] their `depends` and
     /// `pre_depends` are empty.
     pub detail: Detail,
-    binaries: HashMap<String, Binary>,
-    provides: HashMap<String, Vec<Provider>>,
+    /// Decoded on first read when loaded from the parsed cache.
+    binaries: LazyMap<Binary>,
+    provides: LazyMap<Vec<Provider>>,
     by_source: HashMap<String, Vec<String>>,
 }
 
@@ -121,8 +123,8 @@ impl Packages {
         let mut idx = Packages {
             arch: arch.to_string(),
             detail,
-            binaries,
-            provides: HashMap::default(),
+            binaries: LazyMap::new(binaries),
+            provides: LazyMap::default(),
             by_source: HashMap::default(),
         };
         idx.index();
@@ -131,34 +133,24 @@ impl Packages {
 
     /// Adds binaries (e.g. from a separate `binary-all` index) not already present.
     pub fn merge(&mut self, other: Packages) {
-        let new: Vec<Binary> = other
-            .binaries
-            .into_values()
-            .filter(|b| !self.binaries.contains_key(&b.name))
-            .collect();
-        self.extend(new.into_iter());
-    }
-
-    fn extend(&mut self, bins: impl Iterator<Item = Binary>) {
-        for b in bins {
-            self.binaries.insert(b.name.clone(), b);
+        let mut binaries = std::mem::take(&mut self.binaries).into_map();
+        for (name, b) in other.binaries.into_map() {
+            binaries.entry(name).or_insert(b);
         }
+        self.binaries = LazyMap::new(binaries);
         self.index();
     }
 
     /// Rebuilds the Provides and source maps from `binaries`.
     fn index(&mut self) {
-        self.provides.clear();
+        let mut provides: HashMap<String, Vec<Provider>> = HashMap::default();
         self.by_source.clear();
         for b in self.binaries.values() {
             for p in &b.provides {
-                self.provides
-                    .entry(p.name.clone())
-                    .or_default()
-                    .push(Provider {
-                        package: b.name.clone(),
-                        version: p.version.as_ref().map(|(_, v)| v.clone()),
-                    });
+                provides.entry(p.name.clone()).or_default().push(Provider {
+                    package: b.name.clone(),
+                    version: p.version.as_ref().map(|(_, v)| v.clone()),
+                });
             }
             if self.detail == Detail::Full {
                 self.by_source
@@ -170,6 +162,7 @@ impl Packages {
         for v in self.by_source.values_mut() {
             v.sort();
         }
+        self.provides = LazyMap::new(provides);
     }
 
     pub fn get(&self, binary: &str) -> Option<&Binary> {
@@ -293,7 +286,8 @@ fn binary(p: &Paragraph<'_>, origin: &str, detail: Detail) -> Result<Binary, Err
 /// A suite's Sources index: one [`SourceInfo`] per source name.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sources {
-    by_name: HashMap<String, SourceInfo>,
+    /// Decoded on first read when loaded from the parsed cache.
+    by_name: LazyMap<SourceInfo>,
 }
 
 impl Sources {
@@ -326,7 +320,9 @@ impl Sources {
                 }
             }
         }
-        Ok(Sources { by_name })
+        Ok(Sources {
+            by_name: LazyMap::new(by_name),
+        })
     }
 
     pub fn get(&self, source: &str) -> Option<&SourceInfo> {

@@ -9,6 +9,7 @@
 //!   Release gives each index: a warm run reads no index and parses no text.
 //! - [`index`]: parsed [`Sources`] and per-arch [`Packages`] with
 //!   binary→source, source→binaries and Provides maps.
+//! - [`lazy`]: a name → value map whose cached values decode on first read.
 //!
 //! [`load_suite`] ties them together: it fetches, decompresses and parses
 //! Sources and each architecture's Packages in parallel threads.
@@ -52,6 +53,7 @@ pub mod cache;
 pub mod error;
 pub mod fetch;
 pub mod index;
+pub mod lazy;
 pub mod suite;
 pub mod verify;
 

@@ -29,8 +29,9 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
         let uni = s.spawn(|| universe(fetcher, &release, &base, arch));
         let mut suites: Vec<&str> = extra.iter().map(String::as_str).collect();
         suites.push(&base);
-        let srcs = s.spawn(move || -> Result<SourceSet, Error> {
+        let srcs = s.spawn(move || -> Result<(SourceSet, Vec<u32>), Error> {
             let mut set = SourceSet::default();
+            let mut base_ids = Vec::new();
             for suite in suites {
                 let rel = format!("dists/{suite}/main/source/Sources");
                 let release = fetcher.release(suite)?;
@@ -43,20 +44,20 @@ pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result
                             .with_index(&release, &rel, |t| SourceSet::parse_suite(t, &rel, suite))
                     },
                 )?;
+                // `suites` ends with the base suite: its sources are the last run.
+                let start = set.len() as u32;
+                base_ids = (start..start + recs.len() as u32).collect();
                 set.extend(recs);
             }
-            Ok(set)
+            Ok((set, base_ids))
         });
         let u = uni.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         let t = srcs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (u, t)
     });
     let universe = universe?;
-    let sources = texts?;
+    let (sources, base_ids) = texts?;
     let viable = viable(&universe);
-    let base_ids = (0..sources.sources.len() as u32)
-        .filter(|&i| sources.get(i).suite == base)
-        .collect();
     Ok(Loaded {
         universe,
         viable,

@@ -97,7 +97,7 @@ fn check_with(build_depends: &str, extra: &str, profiles: &Profiles) -> Option<F
         "Package: s\nVersion: 1\nArchitecture: any\nBuild-Depends: {build_depends}\n{extra}"
     );
     let set = sources(&src);
-    let r = buildability(&u, &ok, &set.sources, profiles, false);
+    let r = buildability(&u, &ok, set.iter(), profiles, false);
     assert_eq!(r.len(), 1);
     r.into_iter().next().and_then(|b| b.failure)
 }
@@ -200,7 +200,7 @@ fn sources_outside_the_arch_are_not_checked() {
          Package: b\nVersion: 1\nArchitecture: all\n\n\
          Package: c\nVersion: 1\nArchitecture: linux-any\n",
     );
-    let names: Vec<String> = buildability(&u, &ok, &set.sources, &Profiles::none(), false)
+    let names: Vec<String> = buildability(&u, &ok, set.iter(), &Profiles::none(), false)
         .into_iter()
         .map(|b| b.source)
         .collect();
@@ -324,7 +324,7 @@ fn a_universe_from_the_binary_cache_answers_the_same() {
     );
     let answer = |u: &Universe| {
         let ok = viable(u);
-        buildability(u, &ok, &set.sources, &Profiles::none(), false)
+        buildability(u, &ok, set.iter(), &Profiles::none(), false)
             .into_iter()
             .map(|b| b.failure)
             .collect::<Vec<_>>()

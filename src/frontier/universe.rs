@@ -11,6 +11,7 @@ use debversion::Version;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::archive::Error;
+use crate::archive::lazy::LazyVec;
 use crate::control::deb822::{Paragraph, paragraphs};
 use crate::control::relation::{Dep, Op, Relation, evaluate, parse_relations_with};
 use crate::control::{Profiles, SourceInfo};
@@ -573,11 +574,30 @@ impl SourceRec {
     }
 }
 
+/// One suite's sources as [`SourceSet::parse_suite`] reads them and the
+/// parsed cache keeps them: each source's name and binary names (what the
+/// set's maps need) decoded at load, the records on first read.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SuiteSources {
+    heads: Vec<(String, Vec<String>)>,
+    recs: LazyVec<SourceRec>,
+}
+
+impl SuiteSources {
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+}
+
 /// The sources of one or more suites (earlier suites first), with a
 /// binary → sources map from `Package-List` (or `Binary`).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct SourceSet {
-    pub sources: Vec<SourceRec>,
+    sources: LazyVec<SourceRec>,
     by_name: HashMap<String, Vec<u32>>,
     by_binary: HashMap<String, Vec<u32>>,
 }
@@ -593,7 +613,7 @@ impl SourceSet {
     }
 
     /// The sources of one suite's Sources text, as [`Self::add_suite`] keeps them.
-    pub fn parse_suite(text: &str, origin: &str, suite: &str) -> Result<Vec<SourceRec>, Error> {
+    pub fn parse_suite(text: &str, origin: &str, suite: &str) -> Result<SuiteSources, Error> {
         let mut paras = paragraphs(text);
         let mut p = Paragraph::default();
         let mut local: HashMap<String, u32> = HashMap::default();
@@ -617,30 +637,26 @@ impl SourceSet {
                 }
             }
         }
-        Ok(out)
+        let mut part = SuiteSources::default();
+        for rec in out {
+            let binaries = rec.info.binaries.iter().map(|b| b.name.clone()).collect();
+            part.heads.push((rec.info.name.clone(), binaries));
+            part.recs.push(rec);
+        }
+        Ok(part)
     }
 
     /// Adds one suite's sources (from [`Self::parse_suite`] or the cache).
-    pub fn extend(&mut self, recs: Vec<SourceRec>) {
-        self.sources.extend(recs);
-        self.index();
-    }
-
-    fn index(&mut self) {
-        self.by_name.clear();
-        self.by_binary.clear();
-        for (i, s) in self.sources.iter().enumerate() {
-            self.by_name
-                .entry(s.info.name.clone())
-                .or_default()
-                .push(i as u32);
-            for b in &s.info.binaries {
-                self.by_binary
-                    .entry(b.name.clone())
-                    .or_default()
-                    .push(i as u32);
+    pub fn extend(&mut self, part: SuiteSources) {
+        let base = self.sources.len() as u32;
+        for (i, (name, binaries)) in part.heads.into_iter().enumerate() {
+            let i = base + i as u32;
+            for b in binaries {
+                self.by_binary.entry(b).or_default().push(i);
             }
+            self.by_name.entry(name).or_default().push(i);
         }
+        self.sources.append(part.recs);
     }
 
     /// The sources named `name`, one per suite, earlier suites first.
@@ -659,7 +675,20 @@ impl SourceSet {
     }
 
     pub fn get(&self, i: u32) -> &SourceRec {
-        &self.sources[i as usize]
+        self.sources.get(i as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Every source, earlier suites first.
+    pub fn iter(&self) -> impl Iterator<Item = &SourceRec> {
+        self.sources.iter()
     }
 }
 
