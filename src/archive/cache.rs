@@ -59,7 +59,16 @@ impl ParsedCache {
     /// Stores `value` under `name` for `key`, atomically, removing the
     /// files of other keys of `name`.
     pub fn put<T: Serialize>(&self, name: &str, key: &str, value: &T) -> std::io::Result<()> {
-        let payload = postcard::to_stdvec(value).map_err(std::io::Error::other)?;
+        // The header first, the payload serialised after it in the same
+        // buffer (not copied: parsed sid indices are tens of MB).
+        let mut bytes = Vec::with_capacity(1 << 20);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT.to_le_bytes());
+        bytes.extend_from_slice(&0u64.to_le_bytes());
+        let header = bytes.len();
+        let mut bytes = postcard::to_extend(value, bytes).map_err(std::io::Error::other)?;
+        let sum = checksum(&bytes[header..]);
+        bytes[header - 8..header].copy_from_slice(&sum.to_le_bytes());
         std::fs::create_dir_all(&self.dir)?;
         let prefix = format!("{}.", sanitize(name));
         for old in std::fs::read_dir(&self.dir)?.flatten() {
@@ -67,11 +76,6 @@ impl ParsedCache {
                 let _ = std::fs::remove_file(old.path());
             }
         }
-        let mut bytes = Vec::with_capacity(payload.len() + 20);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT.to_le_bytes());
-        bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
         let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::fs::write(tmp.path(), &bytes)?;
         tmp.persist(self.path(name, key)).map_err(|e| e.error)?;
