@@ -144,6 +144,7 @@ pub struct Explainer<'a> {
     depth: usize,
     expand_stack: bool,
     names: std::cell::OnceCell<NameIndex<'a>>,
+    closest_asked: usize,
 }
 
 impl<'a> Explainer<'a> {
@@ -169,6 +170,7 @@ impl<'a> Explainer<'a> {
             depth: 0,
             expand_stack: false,
             names: std::cell::OnceCell::new(),
+            closest_asked: 0,
         }
     }
 
@@ -323,6 +325,20 @@ impl<'a> Explainer<'a> {
         }
     }
 
+    /// [`NameIndex::closest`]; the first few by a scan of every name, as
+    /// building the index costs about as much as ten scans (a plan asks a
+    /// handful, `--all` thousands).
+    fn closest(&mut self, name: &str) -> Vec<String> {
+        self.closest_asked += 1;
+        let (u, sources) = (self.u, self.sources);
+        if self.closest_asked <= 4 && self.names.get().is_none() {
+            return closest_by_scan(u, sources, name);
+        }
+        self.names
+            .get_or_init(|| NameIndex::new(u, sources))
+            .closest(name)
+    }
+
     fn absent(&mut self, id: NodeId, dep: &Dep, builders: &[u32]) {
         let have: Vec<String> = self
             .u
@@ -336,9 +352,7 @@ impl<'a> Explainer<'a> {
                 need: dep.to_string(),
             });
         } else if builders.is_empty() {
-            let (u, sources) = (self.u, self.sources);
-            let index = self.names.get_or_init(|| NameIndex::new(u, sources));
-            let closest = index.closest(&dep.name);
+            let closest = self.closest(&dep.name);
             self.nodes[id].why.push(Why::NothingBuilds { closest });
         } else {
             self.nodes[id].why.push(Why::Absent);
@@ -493,12 +507,7 @@ impl<'a> NameIndex<'a> {
             // bytes), e.g. libhsakmt-dev → libhsa-runtime-dev.
             same = self.longest_prefix(name);
         }
-        let suffix = name.rsplit('-').next().unwrap_or("");
-        let mut v: Vec<String> = same.into_iter().map(str::to_string).collect();
-        // Same kind first (`-dev` for `-dev`).
-        v.sort_by_key(|n| !n.ends_with(suffix));
-        v.truncate(8);
-        v
+        rank(same, name)
     }
 
     /// The names other than `name` sharing its longest common prefix, if
@@ -534,7 +543,100 @@ impl<'a> NameIndex<'a> {
     }
 }
 
+/// [`NameIndex::closest`] by a scan of every name, without building the index.
+fn closest_by_scan(u: &Universe, sources: &SourceSet, name: &str) -> Vec<String> {
+    let names = || {
+        sources
+            .binary_names()
+            .chain(u.all_names())
+            .filter(|n| *n != name)
+    };
+    let stem = stem(name);
+    let mut same: BTreeSet<&str> = BTreeSet::new();
+    if stem.len() >= 3 {
+        same = names().filter(|n| self::stem(n) == stem).collect();
+    }
+    if same.is_empty() {
+        let lcp = |n: &str| {
+            n.bytes()
+                .zip(name.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let best = names().map(lcp).max().unwrap_or(0);
+        if best >= 6 {
+            same = names().filter(|n| lcp(n) == best).collect();
+        }
+    }
+    rank(same, name)
+}
+
+/// Sorted, deduplicated candidates `same` → at most 8, the same kind as
+/// `name` first (`-dev` for `-dev`).
+fn rank<'s>(same: impl IntoIterator<Item = &'s str>, name: &str) -> Vec<String> {
+    let suffix = name.rsplit('-').next().unwrap_or("");
+    let mut v: Vec<String> = same.into_iter().map(str::to_string).collect();
+    v.sort_by_key(|n| !n.ends_with(suffix));
+    v.truncate(8);
+    v
+}
+
 fn stem(name: &str) -> &str {
     let n = name.strip_suffix("t64").unwrap_or(name);
     n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+}
+
+#[cfg(test)]
+mod closest_tests {
+    use super::*;
+
+    #[test]
+    fn the_index_answers_like_the_scan() {
+        let packages = [
+            "libhsa-runtime-dev",
+            "libhsa-runtime64-1",
+            "libhsakmt1",
+            "rocm-device-libs-22",
+            "rocm-device-libs-22t64",
+            "hipcc",
+            "zlib1g-dev",
+            "zlib1g",
+        ]
+        .iter()
+        .map(|n| format!("Package: {n}\nVersion: 1\nArchitecture: riscv64\n"))
+        .collect::<Vec<_>>()
+        .join("\n");
+        let u = Universe::parse(&packages, "Packages", "riscv64").unwrap();
+        let mut sources = SourceSet::default();
+        let text = "Package: s\nVersion: 1\nArchitecture: any\nBinary: libhsakmt-dev2, rocm-device-libs-23, zlib1g-udeb\n";
+        sources.add_suite(text, "Sources", "sid").unwrap();
+        let index = NameIndex::new(&u, &sources);
+        for name in [
+            "libhsakmt-dev",
+            "rocm-device-libs-21",
+            "zlib1g",
+            "hipcc",
+            "libhsa-runtime-dev",
+            "zz",
+            "rocm-device-libs-22t64",
+            "libh",
+        ] {
+            assert_eq!(
+                index.closest(name),
+                closest_by_scan(&u, &sources, name),
+                "{name}"
+            );
+        }
+        // The same stem wins over a longer shared prefix.
+        assert_eq!(index.closest("libhsakmt-dev"), ["libhsakmt-dev2"]);
+        assert_eq!(index.closest("libhsakmt"), ["libhsakmt1"]);
+        assert_eq!(
+            index.closest("rocm-device-libs-21"),
+            [
+                "rocm-device-libs-22",
+                "rocm-device-libs-22t64",
+                "rocm-device-libs-23"
+            ]
+        );
+    }
 }
