@@ -136,6 +136,60 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
     sbuild
 }
 
+/// A plan that wants its warm tarballs to hold packages they lack
+/// (`warm::common_build_deps`): the arch's wanted list grows, and its warm
+/// tarball is remade now, before any build — minutes, once; later runs
+/// and every `cascade setup` refresh keep the packages. A dry run says so
+/// and changes nothing. A remake that fails leaves the tarball as it was
+/// (builds then install what it lacks), with a warning.
+fn warm_up(recipes: &Recipes, plan: &crate::jobgraph::RunPlan, opts: &BuildOptions) {
+    use crate::sbuild;
+    let base = SbuildConfig::new(&recipes.stack.base_suite);
+    let (dir, suite) = (&base.chroot_dir, base.suite.as_str());
+    for a in &plan.arches {
+        let arch = &a.arch;
+        let has = sbuild::warm_stamp_packages(dir, suite, arch);
+        let lacking = crate::warm::lacking(&a.warm, &has);
+        let cross = pipeline::mode_of(recipes, opts, arch) == recipe::BuildMode::Cross;
+        if lacking.is_empty() || cross || !sbuild::warm_is_usable(dir, suite, arch) {
+            continue;
+        }
+        println!(
+            "warm chroot {suite}-{arch}: adding {} (most of the plan's builds install {}){}",
+            lacking.join(", "),
+            if lacking.len() == 1 { "it" } else { "them" },
+            if opts.dry_run {
+                "; not remade in a dry run"
+            } else {
+                ""
+            }
+        );
+        if opts.dry_run {
+            continue;
+        }
+        if let Err(e) = remake_warm(dir, suite, arch, &a.warm) {
+            tracing::warn!("warm chroot {suite}-{arch} not remade: {e}");
+        }
+    }
+}
+
+/// Adds `wanted` to `arch`'s wanted list and remakes its warm tarball.
+fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Result<(), Error> {
+    use crate::sbuild;
+    let mut list = sbuild::warm_packages(dir, suite, arch);
+    list.extend(wanted.iter().cloned());
+    let list = sbuild::warm_list(list.iter().map(String::as_str));
+    let extra: Vec<&str> = (list.iter().map(String::as_str))
+        .filter(|p| !sbuild::WARM_PACKAGES.contains(p))
+        .collect();
+    let path = sbuild::warm_wanted(dir, suite, arch);
+    report::files::write_atomic(&path, format!("{}\n", extra.join("\n")).as_bytes())?;
+    for action in crate::setup::warm_actions_in(dir, suite, arch, &list) {
+        crate::setup::apply(&action)?;
+    }
+    Ok(())
+}
+
 /// The bump step's directory: the same default as `cascade bump`, so that
 /// `cascade bump && cascade build` (the salsa CI jobs) meet.
 pub(crate) fn workdir(arg: &Option<PathBuf>, config: &Config) -> PathBuf {
@@ -338,6 +392,9 @@ pub(crate) fn build_and_report(
             "plan: reused {}",
             opts.run_dir.join(pipeline::PLAN_CACHE).display()
         );
+    }
+    if !args.clean_chroot {
+        warm_up(recipes, &plan, opts);
     }
     let sbuild = sbuild_config(recipes, config, args);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
