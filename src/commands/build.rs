@@ -125,10 +125,11 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
         .filter(|a| crate::sbuild::warm_is_usable(&sbuild.chroot_dir, &sbuild.suite, a))
         .cloned()
         .collect();
+    let ccache_root = ccache_root(config);
     sbuild.fast = Some(crate::sbuild::FastPath {
         apt_pool: crate::buildcache::apt_pool(&config.build_cache),
-        ccache: (!ccache_off).then(|| crate::sbuild::CcacheConfig {
-            root: config.build_cache.join("ccache"),
+        ccache: (!ccache_off && ccache_root.is_some()).then(|| crate::sbuild::CcacheConfig {
+            root: ccache_root.unwrap_or_default(),
             max_size: size.to_string(),
         }),
         warm,
@@ -188,6 +189,25 @@ fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Resul
         crate::setup::apply(&action)?;
     }
     Ok(())
+}
+
+/// Where the per-arch ccache directories go (CASCADE_CCACHE_DIR, made
+/// absolute, else the build cache's `ccache`); `None`, with a warning, when
+/// sbuild's build user could not reach it — ccache would then fail every
+/// compiler call, so the builds go without it.
+fn ccache_root(config: &Config) -> Option<PathBuf> {
+    let dir = (config.ccache_dir.as_deref())
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()))
+        .unwrap_or_else(|| config.build_cache.join("ccache"));
+    if let Some(closed) = crate::buildcache::closed_ancestor(&dir) {
+        tracing::warn!(
+            "ccache off: {} is not searchable by other users, so sbuild's build user cannot reach {}",
+            closed.display(),
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
 }
 
 /// The bump step's directory: the same default as `cascade bump`, so that
