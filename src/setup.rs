@@ -233,6 +233,29 @@ pub fn chroot_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
 /// Every check for `opts`, judged on `facts`. Pure.
 pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
+    package_checks(facts, &mut out);
+    binfmt_checks(opts, facts, &mut out);
+    subid_checks(facts, &mut out);
+    // 6. sbuild's own config: unshare mode, no automatic tarball refresh.
+    out.push(check(
+        "sbuild user config".into(),
+        Kind::Host,
+        facts.sbuild_config,
+        opts.sbuild_config.display().to_string(),
+        vec![Action::WriteFile {
+            path: opts.sbuild_config.clone(),
+            content: SBUILDRC.into(),
+        }],
+    ));
+    for arch in &opts.archs {
+        chroot_checks(opts, facts, arch, &mut out);
+    }
+    out
+}
+
+/// Checks 1–3: the apt source for backports, sbuild and mmdebstrap new
+/// enough, the other tools.
+fn package_checks(facts: &Facts, out: &mut Vec<Check>) {
     let bookworm = facts.codename.as_deref() == Some("bookworm");
     let backports_file = PathBuf::from("/etc/apt/sources.list.d/bookworm-backports.sources");
 
@@ -304,7 +327,10 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             apt_get().args(["install", "-y"]).args(missing.iter()),
         )],
     ));
+}
 
+/// Check 4: binfmt_misc and qemu for each foreign arch.
+fn binfmt_checks(opts: &Options, facts: &Facts, out: &mut Vec<Check>) {
     // 4. binfmt_misc, and qemu registered with the F flag: the interpreter
     // is opened at registration, so it works inside chroots that lack it.
     let foreign: Vec<&Arch> = opts
@@ -348,7 +374,10 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             )],
         ));
     }
+}
 
+/// Check 5: subordinate ids of the user.
+fn subid_checks(facts: &Facts, out: &mut Vec<Check>) {
     // 5. Subordinate ids for sbuild's unshare mode.
     for (file, text) in [
         ("/etc/subuid", &facts.subuid),
@@ -370,63 +399,51 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             }],
         ));
     }
+}
 
-    // 6. sbuild's own config: unshare mode, no automatic tarball refresh.
-    out.push(check(
-        "sbuild user config".into(),
-        Kind::Host,
-        facts.sbuild_config,
-        opts.sbuild_config.display().to_string(),
-        vec![Action::WriteFile {
-            path: opts.sbuild_config.clone(),
-            content: SBUILDRC.into(),
-        }],
-    ));
-
+/// Check 7: `arch`'s plain chroot tarball, young enough, and its warm one.
+fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check>) {
     // 7. One chroot tarball per architecture, young enough.
-    for arch in &opts.archs {
-        let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
-        let age = facts.chroot_age.get(arch);
-        let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
-        let ok = age.is_some_and(|a| *a <= opts.max_age);
-        out.push(check(
-            format!("chroot {}-{arch}", opts.suite),
-            Kind::Chroot,
-            ok,
-            match age {
-                Some(a) if ok => format!("{} ({:.1} days old)", path.display(), days(a)),
-                Some(a) => format!(
-                    "{} is {:.1} days old (max {:.0})",
-                    path.display(),
-                    days(a),
-                    days(&opts.max_age)
-                ),
-                None => format!("{} missing", path.display()),
-            },
-            chroot_actions(opts, arch),
-        ));
-        // The warm tarball extends the plain one: remade with it.
-        let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
-        let usable = ok && facts.warm.contains(arch);
-        let packages = (facts.warm_packages.get(arch).cloned())
-            .unwrap_or_else(|| crate::sbuild::warm_list([]));
-        out.push(check(
-            format!("warm chroot {}-{arch}", opts.suite),
-            Kind::Chroot,
-            usable,
-            if usable {
-                format!("{} (+ {})", warm.display(), packages.join(", "))
-            } else {
-                format!(
-                    "{} missing, older than the plain tarball, or without {}",
-                    warm.display(),
-                    packages.join(", ")
-                )
-            },
-            warm_actions(opts, arch, &packages),
-        ));
-    }
-    out
+    let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let age = facts.chroot_age.get(arch);
+    let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
+    let ok = age.is_some_and(|a| *a <= opts.max_age);
+    out.push(check(
+        format!("chroot {}-{arch}", opts.suite),
+        Kind::Chroot,
+        ok,
+        match age {
+            Some(a) if ok => format!("{} ({:.1} days old)", path.display(), days(a)),
+            Some(a) => format!(
+                "{} is {:.1} days old (max {:.0})",
+                path.display(),
+                days(a),
+                days(&opts.max_age)
+            ),
+            None => format!("{} missing", path.display()),
+        },
+        chroot_actions(opts, arch),
+    ));
+    // The warm tarball extends the plain one: remade with it.
+    let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let usable = ok && facts.warm.contains(arch);
+    let packages =
+        (facts.warm_packages.get(arch).cloned()).unwrap_or_else(|| crate::sbuild::warm_list([]));
+    out.push(check(
+        format!("warm chroot {}-{arch}", opts.suite),
+        Kind::Chroot,
+        usable,
+        if usable {
+            format!("{} (+ {})", warm.display(), packages.join(", "))
+        } else {
+            format!(
+                "{} missing, older than the plain tarball, or without {}",
+                warm.display(),
+                packages.join(", ")
+            )
+        },
+        warm_actions(opts, arch, &packages),
+    ));
 }
 
 /// The mmdebstrap call that makes `arch`'s warm tarball from its plain one:
