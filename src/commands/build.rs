@@ -174,9 +174,19 @@ fn warm_up(recipes: &Recipes, plan: &crate::jobgraph::RunPlan, opts: &BuildOptio
     }
 }
 
-/// Adds `wanted` to `arch`'s wanted list and remakes its warm tarball.
+/// Adds `wanted` to `arch`'s wanted list and remakes its warm tarball,
+/// one run at a time (a file lock beside the tarball; a run that waited
+/// finds the work done).
 fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Result<(), Error> {
     use crate::sbuild;
+    let io = |path: PathBuf| move |e| Error::Io(crate::fsio::IoError::new(path, e));
+    let lock_path = dir.join(format!(".{suite}-{arch}-warm.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(io(lock_path.clone()))?;
+    lock.lock().map_err(io(lock_path))?;
+    let has = sbuild::warm_stamp_packages(dir, suite, arch);
+    if crate::warm::lacking(wanted, &has).is_empty() {
+        return Ok(());
+    }
     let mut list = sbuild::warm_packages(dir, suite, arch);
     list.extend(wanted.iter().cloned());
     let list = sbuild::warm_list(list.iter().map(String::as_str));
