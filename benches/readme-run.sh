@@ -22,20 +22,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cascade=${CASCADE:-}
-if [ -z "$cascade" ]; then
-  cargo build --release --quiet
-  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  cascade="$target/release/cascade"
-fi
-cascade=$(realpath "$cascade")
-
-work=$(mktemp -d)
-[ -n "${BENCH_KEEP:-}" ] && echo "work dir: $work (kept)" || trap 'rm -rf "$work"' EXIT
+. benches/common.sh
 # sbuild's unshared build user mounts the caches from here: it must get in.
 chmod 755 "$work"
-cd "$work"
-export SOURCE_DATE_EPOCH=1764590400 DEBFULLNAME="Cascade Bench" DEBEMAIL=cascade-bench@example.org
 export CASCADE_BUILD_CACHE="$work/build-cache"
 common=(--recipes demo/recipes --arch amd64,riscv64 --allow-expired)
 
