@@ -18,18 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cascade=${CASCADE:-}
-if [ -z "$cascade" ]; then
-  cargo build --release --quiet
-  target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  cascade="$target/release/cascade"
-fi
-cascade=$(realpath "$cascade")
-
-work=$(mktemp -d)
-[ -n "${BENCH_KEEP:-}" ] && echo "work dir: $work (kept)" || trap 'rm -rf "$work"' EXIT
-cd "$work"
-export SOURCE_DATE_EPOCH=1764590400 DEBFULLNAME="Cascade Bench" DEBEMAIL=cascade-bench@example.org
+. benches/common.sh
 common=(--recipes demo/recipes --arch amd64,riscv64 --workdir work --allow-expired)
 
 now() { date +%s.%N; }

@@ -68,6 +68,18 @@ fn shared_dir(dir: &Path) -> io::Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
 }
 
+/// The first existing directory on the way to `dir` (itself included)
+/// that other users may not search (no `o+x`): sbuild's unshared build
+/// user, another id on the host, cannot reach `dir` through it (e.g. a
+/// CI tool's private 0700 job directory). `None`: the way is open.
+pub fn closed_ancestor(dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    (dir.ancestors())
+        .filter_map(|d| Some((d, std::fs::metadata(d).ok()?)))
+        .find(|(_, m)| m.is_dir() && m.permissions().mode() & 0o001 == 0)
+        .map(|(d, _)| d.to_path_buf())
+}
+
 /// File names the pool must not provide to or take from `req`'s build: the
 /// stack's own .debs and sbuild's dummy dependency package.
 fn not_pooled(req: &BuildRequest) -> impl Fn(&str) -> bool {
@@ -177,6 +189,25 @@ mod tests {
             binnmu: None,
             env: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_directory_behind_a_private_one_is_out_of_the_build_users_reach() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let open = tmp.path().join("open");
+        let private = open.join("private");
+        std::fs::create_dir_all(&private).unwrap();
+        for d in [tmp.path(), &open] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // Not made yet: what counts is the way there.
+        assert_eq!(closed_ancestor(&open.join("ccache/amd64")), None);
+        assert_eq!(
+            closed_ancestor(&private.join("ccache/amd64")),
+            Some(private.clone())
+        );
     }
 
     #[test]

@@ -189,20 +189,9 @@ pub fn bump_package(
     let src = recipe.source.as_str();
     let packaging = opts.packaging_dir(src);
     let upstream = opts.upstream_dir(src);
-    let managed = !opts.checkouts.contains_key(src);
-
-    if managed {
-        vcs.sync(&recipe.packaging.repo, &packaging, false)?;
-    } else if !packaging.join(".git").exists() && !packaging.join("HEAD").exists() {
-        return Err(Error::NoCheckout {
-            source_name: src.to_owned(),
-            path: packaging,
-        });
-    }
-    vcs.sync(&recipe.upstream.repo, &upstream, true)?;
+    sync_repositories(recipe, opts, vcs, &packaging, &upstream)?;
     let tag = vcs.resolve_tag(&upstream, &recipe.upstream.tag)?;
     let target = recipe_debian_version(recipe)?;
-    let changelog_path = packaging.join(CHANGELOG);
 
     // In a dry run nothing moves, so read the branch as a real run would
     // see it after checking it out.
@@ -210,161 +199,251 @@ pub fn bump_package(
         return plan_dry_run(recipe, stack, opts, vcs, &packaging, &target);
     }
 
-    // The dirty-tree check, letting through the states an interrupted bump
-    // leaves: debian/changelog at a new version of the target upstream
-    // release, and nothing else changed in debian/ (upstream files change
-    // too when the interruption hit between the work-tree update and the
-    // commit of a gbp import; the commit's safe checkout still protects
-    // anything that differs from what it would write).
-    let dirty = vcs.dirty_paths(&packaging)?;
-    if !dirty.is_empty() {
-        let only_ours = dirty.iter().any(|p| p == CHANGELOG)
-            && dirty.iter().all(|p| {
-                p == CHANGELOG
-                    || (recipe.packaging.import == ImportStyle::Gbp && !p.starts_with("debian/"))
-            });
-        let resumable = only_ours && {
-            let work = read(&changelog_path)?;
-            let head = head_text(vcs, &packaging)?;
-            let w = changelog::top(&work, &changelog_path)?;
-            let h = changelog::top(&head, &changelog_path)?;
-            w.version != h.version && version::same_upstream(&w.version, &target)
-        };
-        if !resumable && !opts.allow_dirty {
-            return Err(Error::Dirty {
-                repo: packaging,
-                paths: dirty,
-            });
-        }
-    }
-    vcs.checkout_branch(&packaging, &recipe.packaging.branch)?;
+    let bump = Bump {
+        recipe,
+        stack,
+        opts,
+        vcs,
+        src,
+        changelog_path: packaging.join(CHANGELOG),
+        packaging,
+        upstream,
+        tag: tag.name,
+    };
+    bump.check_dirty(&target)?;
+    vcs.checkout_branch(&bump.packaging, &recipe.packaging.branch)?;
 
-    let head = head_text(vcs, &packaging)?;
-    let head_top = changelog::top(&head, &changelog_path)?;
+    let head = head_text(vcs, &bump.packaging)?;
+    let head_top = changelog::top(&head, &bump.changelog_path)?;
     let mut outcome = BumpOutcome::new(src, Status::Bumped);
     outcome.previous = Some(head_top.version.to_string());
-    let decision = match version::decide(&head_top.version, &target, opts.force, opts.reupload)? {
-        // A hand-written UNRELEASED entry at the target version is not a
-        // finished bump: dch would update it, and so do we.
-        Decision::AlreadyAtTarget(v) if head_top.is_unreleased() && v == target => Decision::New(v),
-        d => d,
-    };
-    let new_version = match decision {
-        Decision::AlreadyAtTarget(v) => {
-            outcome.status = Status::AlreadyAtTarget;
-            outcome.version = Some(v.to_string());
-            // The build step needs the source package; the repository
-            // stays as it is.
-            outcome.dsc = match existing_dsc(opts, src, &v) {
-                Some(dsc) => Some(dsc),
-                None => {
-                    let (orig, dsc) =
-                        source_package(recipe, opts, &packaging, &upstream, &tag.name, &v)?;
-                    outcome.orig = (!recipe.native).then_some(orig);
-                    Some(dsc)
-                }
-            };
-            return Ok(outcome);
-        }
+    let new_version = match decide(&head_top, &target, opts)? {
+        Decision::AlreadyAtTarget(v) => return bump.already_at_target(outcome, &v),
         Decision::New(v) => v,
     };
     outcome.version = Some(new_version.to_string());
 
     // 1. The changelog (atomically), unless an interrupted run wrote it.
-    let work = read(&changelog_path)?;
-    let work_top = changelog::top(&work, &changelog_path)?;
-    if work != head && work_top.version == new_version {
-        outcome.resumed = true;
-    } else {
-        let text = new_changelog(recipe, stack, opts, &work, &changelog_path, &new_version)?;
-        write_atomically(&changelog_path, text.as_bytes())?;
-    }
+    outcome.resumed = bump.write_changelog(&head, &new_version)?;
     stop(opts, Step::Changelog)?;
 
     if recipe.native {
-        // The packaging repo is the source: no tarball, no import.
-        let message = commit_message(recipe, &recipe_upstream_version(recipe)?);
-        let commit = vcs.commit(
-            &packaging,
+        bump.finish_native(&mut outcome, &new_version)?;
+    } else {
+        bump.finish_upstream(&mut outcome, &new_version)?;
+    }
+    Ok(outcome)
+}
+
+/// Brings the packaging clone (when cascade manages it; a maintainer's own
+/// checkout must exist) and the upstream clone up to date.
+fn sync_repositories(
+    recipe: &Recipe,
+    opts: &BumpOptions,
+    vcs: &dyn Vcs,
+    packaging: &Path,
+    upstream: &Path,
+) -> Result<(), Error> {
+    let src = recipe.source.as_str();
+    if !opts.checkouts.contains_key(src) {
+        vcs.sync(&recipe.packaging.repo, packaging, false)?;
+    } else if !packaging.join(".git").exists() && !packaging.join("HEAD").exists() {
+        return Err(Error::NoCheckout {
+            source_name: src.to_owned(),
+            path: packaging.to_owned(),
+        });
+    }
+    vcs.sync(&recipe.upstream.repo, upstream, true)?;
+    Ok(())
+}
+
+/// One real (not dry-run) bump's context: the package, its repositories
+/// and the resolved upstream tag.
+struct Bump<'a> {
+    recipe: &'a Recipe,
+    stack: &'a Stack,
+    opts: &'a BumpOptions,
+    vcs: &'a dyn Vcs,
+    src: &'a str,
+    packaging: PathBuf,
+    upstream: PathBuf,
+    changelog_path: PathBuf,
+    /// The resolved upstream tag's name.
+    tag: String,
+}
+
+impl Bump<'_> {
+    /// The dirty-tree check, letting through the states an interrupted bump
+    /// leaves: debian/changelog at a new version of the target upstream
+    /// release, and nothing else changed in debian/ (upstream files change
+    /// too when the interruption hit between the work-tree update and the
+    /// commit of a gbp import; the commit's safe checkout still protects
+    /// anything that differs from what it would write).
+    fn check_dirty(&self, target: &Version) -> Result<(), Error> {
+        let dirty = self.vcs.dirty_paths(&self.packaging)?;
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let gbp = self.recipe.packaging.import == ImportStyle::Gbp;
+        let only_ours = dirty.iter().any(|p| p == CHANGELOG)
+            && dirty
+                .iter()
+                .all(|p| p == CHANGELOG || (gbp && !p.starts_with("debian/")));
+        let resumable = only_ours && {
+            let work = read(&self.changelog_path)?;
+            let head = head_text(self.vcs, &self.packaging)?;
+            let w = changelog::top(&work, &self.changelog_path)?;
+            let h = changelog::top(&head, &self.changelog_path)?;
+            w.version != h.version && version::same_upstream(&w.version, target)
+        };
+        if !resumable && !self.opts.allow_dirty {
+            return Err(Error::Dirty {
+                repo: self.packaging.clone(),
+                paths: dirty,
+            });
+        }
+        Ok(())
+    }
+
+    /// The build step needs the source package; the repository stays as it
+    /// is.
+    fn already_at_target(
+        &self,
+        mut outcome: BumpOutcome,
+        v: &Version,
+    ) -> Result<BumpOutcome, Error> {
+        outcome.status = Status::AlreadyAtTarget;
+        outcome.version = Some(v.to_string());
+        outcome.dsc = match existing_dsc(self.opts, self.src, v) {
+            Some(dsc) => Some(dsc),
+            None => {
+                let (orig, dsc) = source_package(
+                    self.recipe,
+                    self.opts,
+                    &self.packaging,
+                    &self.upstream,
+                    &self.tag,
+                    v,
+                )?;
+                outcome.orig = (!self.recipe.native).then_some(orig);
+                Some(dsc)
+            }
+        };
+        Ok(outcome)
+    }
+
+    /// Writes the new changelog entry, unless an interrupted run already
+    /// did: then says the bump is resumed.
+    fn write_changelog(&self, head: &str, new_version: &Version) -> Result<bool, Error> {
+        let path = &self.changelog_path;
+        let work = read(path)?;
+        let work_top = changelog::top(&work, path)?;
+        if work != head && &work_top.version == new_version {
+            return Ok(true);
+        }
+        let text = new_changelog(self.recipe, self.stack, self.opts, &work, path, new_version)?;
+        write_atomically(path, text.as_bytes())?;
+        Ok(false)
+    }
+
+    /// A native package: the packaging repo is the source, so no tarball
+    /// and no import; the commit, the source package and the push.
+    fn finish_native(&self, outcome: &mut BumpOutcome, new_version: &Version) -> Result<(), Error> {
+        outcome.commit = Some(self.commit(None)?);
+        stop(self.opts, Step::Commit)?;
+        outcome.dsc = Some(source::build_native_source_package(
+            &self.packaging,
+            self.src,
+            &version_no_epoch(new_version),
+            &self.opts.source_out_dir(self.src),
+        )?);
+        self.push(None)
+    }
+
+    /// Steps 2 to 5 of a package with an upstream: the orig tarball, the
+    /// upstream import, one commit, the source package; then the push.
+    fn finish_upstream(
+        &self,
+        outcome: &mut BumpOutcome,
+        new_version: &Version,
+    ) -> Result<(), Error> {
+        // 2. The orig tarball.
+        let up_version = new_version.upstream_version.clone();
+        let excluded = excluded_paths(&self.packaging, new_version)?;
+        let out = self.opts.source_out_dir(self.src);
+        let orig = source::orig_tarball(
+            &self.upstream,
+            &self.tag,
+            self.src,
+            &up_version,
+            &excluded,
+            &out,
+        )?;
+        outcome.orig = Some(orig.clone());
+        stop(self.opts, Step::Tarball)?;
+
+        // 3. The upstream import.
+        let upstream_tag = upstream_tag_name(&up_version);
+        let merge = match self.recipe.packaging.import {
+            ImportStyle::Gbp => Some(self.vcs.import_upstream(
+                &self.packaging,
+                &self.upstream,
+                &self.tag,
+                &upstream_tag,
+                &|p: &str| source::is_excluded(&excluded, p),
+                &self.opts.author(),
+            )?),
+            ImportStyle::DebianOnly => None,
+        };
+        stop(self.opts, Step::Import)?;
+
+        // 4. One commit.
+        outcome.commit = Some(self.commit(merge.as_deref())?);
+        stop(self.opts, Step::Commit)?;
+
+        // 5. The source package.
+        let dsc = source::build_source_package(
+            &orig,
+            &self.packaging,
+            self.src,
+            &up_version,
+            &version_no_epoch(new_version),
+            &out,
+        )?;
+        outcome.dsc = Some(dsc);
+        self.push(merge.is_some().then_some(upstream_tag.as_str()))
+    }
+
+    /// The one commit of debian/changelog (with the upstream merge, gbp
+    /// style).
+    fn commit(&self, merge_upstream: Option<&str>) -> Result<String, Error> {
+        let message = commit_message(self.recipe, &recipe_upstream_version(self.recipe)?);
+        Ok(self.vcs.commit(
+            &self.packaging,
             &CommitRequest {
                 paths: &[CHANGELOG.to_owned()],
                 message: &message,
-                author: &opts.author(),
-                merge_upstream: None,
+                author: &self.opts.author(),
+                merge_upstream,
             },
-        )?;
-        outcome.commit = Some(commit);
-        stop(opts, Step::Commit)?;
-        outcome.dsc = Some(source::build_native_source_package(
-            &packaging,
-            src,
-            &version_no_epoch(&new_version),
-            &opts.source_out_dir(src),
-        )?);
-        if opts.push {
-            let refs = [format!("refs/heads/{}", recipe.packaging.branch)];
-            vcs.push(&packaging, &recipe.packaging.repo, &refs)?;
-        }
-        return Ok(outcome);
+        )?)
     }
 
-    // 2. The orig tarball.
-    let up_version = new_version.upstream_version.clone();
-    let excluded = excluded_paths(&packaging, &new_version)?;
-    let out = opts.source_out_dir(src);
-    let orig = source::orig_tarball(&upstream, &tag.name, src, &up_version, &excluded, &out)?;
-    outcome.orig = Some(orig.clone());
-    stop(opts, Step::Tarball)?;
-
-    // 3. The upstream import.
-    let upstream_tag = upstream_tag_name(&up_version);
-    let merge = match recipe.packaging.import {
-        ImportStyle::Gbp => Some(vcs.import_upstream(
-            &packaging,
-            &upstream,
-            &tag.name,
-            &upstream_tag,
-            &|p: &str| source::is_excluded(&excluded, p),
-            &opts.author(),
-        )?),
-        ImportStyle::DebianOnly => None,
-    };
-    stop(opts, Step::Import)?;
-
-    // 4. One commit.
-    let message = commit_message(recipe, &recipe_upstream_version(recipe)?);
-    let commit = vcs.commit(
-        &packaging,
-        &CommitRequest {
-            paths: &[CHANGELOG.to_owned()],
-            message: &message,
-            author: &opts.author(),
-            merge_upstream: merge.as_deref(),
-        },
-    )?;
-    outcome.commit = Some(commit);
-    stop(opts, Step::Commit)?;
-
-    // 5. The source package.
-    let dsc = source::build_source_package(
-        &orig,
-        &packaging,
-        src,
-        &up_version,
-        &version_no_epoch(&new_version),
-        &out,
-    )?;
-    outcome.dsc = Some(dsc);
-
-    if opts.push {
-        let mut refs = vec![format!("refs/heads/{}", recipe.packaging.branch)];
-        if merge.is_some() {
+    /// With `--push`: the packaging branch, and after a gbp import the
+    /// upstream branch and the `upstream_tag`.
+    fn push(&self, upstream_tag: Option<&str>) -> Result<(), Error> {
+        if !self.opts.push {
+            return Ok(());
+        }
+        let mut refs = vec![format!("refs/heads/{}", self.recipe.packaging.branch)];
+        if let Some(tag) = upstream_tag {
             refs.push("refs/heads/upstream".into());
-            refs.push(format!("refs/tags/{upstream_tag}"));
+            refs.push(format!("refs/tags/{tag}"));
         }
-        vcs.push(&packaging, &recipe.packaging.repo, &refs)?;
+        self.vcs
+            .push(&self.packaging, &self.recipe.packaging.repo, &refs)?;
+        Ok(())
     }
-    Ok(outcome)
 }
 
 /// The version decision for a changelog top entry.

@@ -210,7 +210,22 @@ pub struct Job {
     pub script: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifacts: Option<Artifacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Cache>,
 }
+
+/// A GitLab cache: kept by the runner between pipelines under `key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cache {
+    pub key: String,
+    pub paths: Vec<String>,
+    /// `always`: a failed build's compilations are worth keeping too.
+    pub when: String,
+}
+
+/// The build jobs' ccache directory, relative to the job's directory
+/// (CASCADE_CCACHE_DIR): GitLab caches it per source and arch.
+pub const CCACHE_DIR: &str = ".cascade-ccache";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Defaults {
@@ -450,9 +465,14 @@ fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
         needs,
         when: None,
         timeout: timeout.map(|m| format!("{m} minutes")),
-        variables: BTreeMap::new(),
+        variables: BTreeMap::from([("CASCADE_CCACHE_DIR".to_string(), CCACHE_DIR.to_string())]),
         before_script: None,
         script,
+        cache: Some(Cache {
+            key: format!("ccache-{source}-{arch}"),
+            paths: vec![format!("{CCACHE_DIR}/")],
+            when: "always".into(),
+        }),
         artifacts: Some(Artifacts {
             name: Some(format!("{source}_{arch}")),
             when: "always".into(),
@@ -574,6 +594,7 @@ fn report_job(
                 junit: vec![format!("{REPORT_DIR}/junit.xml")],
             }),
         }),
+        cache: None,
     }
 }
 
@@ -772,6 +793,7 @@ impl Collectors {
                             paths: run_dir_paths(),
                             reports: None,
                         }),
+                        cache: None,
                     },
                 ));
                 Need::job(&name)

@@ -28,6 +28,11 @@ pub struct Config {
     /// the ccache directories every local build shares. Not under a home
     /// directory: sbuild's unshared build user must reach it.
     pub build_cache: PathBuf,
+    /// CASCADE_CCACHE_DIR, else `BUILD_CACHE/ccache`: the per-arch ccache
+    /// directories (`DIR/ARCH`). A CI job sets it inside its project
+    /// directory, which GitLab caches between pipelines. Relative: to the
+    /// current directory.
+    pub ccache_dir: Option<PathBuf>,
     /// CASCADE_HTTP_TIMEOUT (seconds): connect and stall timeout of mirror
     /// requests; default apt's 30.
     pub http_timeout: Option<std::time::Duration>,
@@ -103,6 +108,7 @@ impl Config {
             tmp_dir: var("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
             build_cache: var("CASCADE_BUILD_CACHE")
                 .map_or_else(|| PathBuf::from("/var/cache/cascade"), PathBuf::from),
+            ccache_dir: var("CASCADE_CCACHE_DIR").map(PathBuf::from),
         })
     }
 

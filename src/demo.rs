@@ -12,6 +12,13 @@
 //! | demo-kernels  | composable-kernel | truly fails on riscv64 (`#error`)                  |
 //! | demo-apps     | a consumer      | blocked on riscv64 when demo-kernels fails            |
 //!
+//! One more source is opt-in: `demo-tensile` (like Tensile, rocBLAS's kernel
+//! generator) is a C++ library of [`TENSILE_KERNELS`] generated translation
+//! units full of templates, compiling for about a minute natively — the
+//! ccache benchmark's subject. Its recipe lives in a stack of its own,
+//! `recipes-heavy/` (amd64 only), so the default `recipes/` run stays as
+//! fast as it was: `cascade run --recipes DIR/recipes-heavy` builds it.
+//!
 //! Every upstream repo has the tags `rocm-7.1.0` and `rocm-7.2.4` (and a later
 //! development commit on `main`). Every packaging repo is gbp-style: branch
 //! `upstream` at the `rocm-7.1.0` commit, tag `upstream/7.1.0`, and branch
@@ -21,6 +28,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+mod tensile;
 
 /// The release the packaging is at.
 pub const OLD_VERSION: &str = "7.1.0";
@@ -42,6 +51,21 @@ pub const PACKAGES: &[&str] = &[
     "demo-kernels",
     "demo-apps",
 ];
+
+/// The opt-in compile-heavy sources, in the `recipes-heavy/` stack.
+pub const HEAVY_PACKAGES: &[&str] = &["demo-tensile"];
+
+/// The recipes directory of the heavy stack, next to `recipes/`.
+pub const HEAVY_RECIPES: &str = "recipes-heavy";
+
+/// How many generated kernel files demo-tensile has: about a minute of
+/// g++ -O2 -g on one core of this project's 2-core build VM (about 2 s each).
+pub const TENSILE_KERNELS: usize = 32;
+
+/// Every demo source: the default stack's, then the heavy ones.
+pub fn all_packages() -> impl Iterator<Item = &'static str> {
+    PACKAGES.iter().chain(HEAVY_PACKAGES).copied()
+}
 
 /// The upstream tag of a release.
 pub fn tag(version: &str) -> String {
@@ -286,6 +310,7 @@ pub fn upstream_files(pkg: &str, version: &str) -> Vec<File> {
                 "#include <stdio.h>\n#include <demo/kernels.h>\n\nint main(void) {\n    printf(\"PASS: apps on %s\\n\", demo_kernels_backend());\n    return 0;\n}\n",
             ),
         ]),
+        "demo-tensile" => files.extend(tensile::upstream_files(version)),
         _ => {}
     }
     files
@@ -423,6 +448,20 @@ Description: architecture-specific kernels of the cascade demo stack
             rules: NO_RULES,
             install: &[],
         },
+        "demo-tensile" => Packaging {
+            section: "libdevel",
+            build_depends: "",
+            binaries: "Package: libdemotensile-dev
+Architecture: any
+Multi-Arch: same
+Depends: ${misc:Depends}
+Description: generated tile kernels of the cascade demo stack
+ A static C++ library of generated, template-heavy kernels standing in
+ for Tensile's. It takes about a minute to compile.
+",
+            rules: NO_RULES,
+            install: &[],
+        },
         _ => Packaging {
             section: "utils",
             build_depends: ", libdemokernels-dev",
@@ -536,25 +575,46 @@ pub struct DemoPackage {
 pub struct DemoStack {
     pub dir: PathBuf,
     pub recipes: PathBuf,
+    /// The opt-in heavy stack's recipes ([`HEAVY_RECIPES`]).
+    pub heavy_recipes: PathBuf,
+    /// The default stack's packages ([`PACKAGES`]), then the heavy ones.
     pub packages: Vec<DemoPackage>,
 }
 
 /// The recipes' stack file.
 pub fn stack_yaml() -> String {
-    format!(
-        "# The cascade demo stack: seven tiny packages that mirror ROCm's layering.
-name: demo
-suite: experimental
-base_suite: unstable
-mirror: http://deb.debian.org/debian
-architectures: [amd64, riscv64]
+    stack_text(
+        "seven tiny packages that mirror ROCm's layering",
+        "demo",
+        "architectures: [amd64, riscv64]
 modes:
   amd64: native
   riscv64: qemu
-maintainer: {MAINTAINER_NAME} <{MAINTAINER_EMAIL}>
-timeout_minutes: 30
-port: [riscv64]
-chroot_tmpfs: true
+",
+        "timeout_minutes: 30\nport: [riscv64]\n",
+    )
+}
+
+/// The heavy stack's file ([`HEAVY_RECIPES`]): amd64 only (under qemu the
+/// minute of compiling would be ten).
+pub fn heavy_stack_yaml() -> String {
+    stack_text(
+        "its compile-heavy part, opt-in (demo-tensile)",
+        "demo-heavy",
+        "architectures: [amd64]\nmodes:\n  amd64: native\n",
+        "timeout_minutes: 60\n",
+    )
+}
+
+fn stack_text(what: &str, name: &str, arches: &str, limits: &str) -> String {
+    format!(
+        "# The cascade demo stack: {what}.
+name: {name}
+suite: experimental
+base_suite: unstable
+mirror: http://deb.debian.org/debian
+{arches}maintainer: {MAINTAINER_NAME} <{MAINTAINER_EMAIL}>
+{limits}chroot_tmpfs: true
 "
     )
 }
@@ -590,7 +650,8 @@ version: \"{{upstream}}-1~exp1\"
 }
 
 /// Writes the demo stack into `dir`: `git/upstream/PKG.git`,
-/// `git/packaging/PKG.git` and `recipes/`. Refuses to overwrite.
+/// `git/packaging/PKG.git`, `recipes/` and the opt-in `recipes-heavy/`.
+/// Refuses to overwrite.
 pub fn init(dir: &Path) -> Result<DemoStack, Error> {
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -599,33 +660,45 @@ pub fn init(dir: &Path) -> Result<DemoStack, Error> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
     let recipes = dir.join("recipes");
-    for existing in [dir.join("git"), recipes.clone()] {
+    let heavy_recipes = dir.join(HEAVY_RECIPES);
+    for existing in [dir.join("git"), recipes.clone(), heavy_recipes.clone()] {
         if existing.exists() {
             return Err(Error::Exists { path: existing });
         }
     }
-    std::fs::create_dir_all(&recipes).map_err(io(&recipes))?;
-    write(&recipes.join("stack.yaml"), &stack_yaml())?;
     let mut packages = Vec::new();
-    for pkg in PACKAGES {
-        let upstream = dir.join(format!("git/upstream/{pkg}.git"));
-        let packaging = dir.join(format!("git/packaging/{pkg}.git"));
-        write_upstream(pkg, &upstream)?;
-        write_packaging(pkg, &packaging)?;
-        write(
-            &recipes.join(format!("{pkg}.yaml")),
-            &recipe_yaml(pkg, &upstream, &packaging),
-        )?;
-        packages.push(DemoPackage {
-            source: pkg.to_string(),
-            upstream,
-            packaging,
-        });
+    for (stack_dir, stack, sources) in [
+        (&recipes, stack_yaml(), PACKAGES),
+        (&heavy_recipes, heavy_stack_yaml(), HEAVY_PACKAGES),
+    ] {
+        std::fs::create_dir_all(stack_dir).map_err(io(stack_dir))?;
+        write(&stack_dir.join("stack.yaml"), &stack)?;
+        for pkg in sources {
+            packages.push(init_package(&dir, stack_dir, pkg)?);
+        }
     }
     Ok(DemoStack {
         dir,
         recipes,
+        heavy_recipes,
         packages,
+    })
+}
+
+/// Writes `pkg`'s two repositories under `dir` and its recipe into `recipes`.
+fn init_package(dir: &Path, recipes: &Path, pkg: &str) -> Result<DemoPackage, Error> {
+    let upstream = dir.join(format!("git/upstream/{pkg}.git"));
+    let packaging = dir.join(format!("git/packaging/{pkg}.git"));
+    write_upstream(pkg, &upstream)?;
+    write_packaging(pkg, &packaging)?;
+    write(
+        &recipes.join(format!("{pkg}.yaml")),
+        &recipe_yaml(pkg, &upstream, &packaging),
+    )?;
+    Ok(DemoPackage {
+        source: pkg.to_string(),
+        upstream,
+        packaging,
     })
 }
 
@@ -817,7 +890,7 @@ mod tests {
 
     #[test]
     fn every_package_has_a_consistent_debian_dir() {
-        for pkg in PACKAGES {
+        for pkg in all_packages() {
             let files = debian_files(pkg, OLD_VERSION);
             let get = |p: &str| {
                 files
@@ -864,13 +937,47 @@ mod tests {
         assert_eq!(arch_of("demo-smi"), ["amd64 arm64 ppc64el"]);
         assert_eq!(arch_of("demo-kernels"), ["amd64 arm64 ppc64el"]);
         assert_eq!(arch_of("demo-runtime"), ["any", "any"]);
+        assert_eq!(arch_of("demo-tensile"), ["any"]);
+    }
+
+    #[test]
+    fn the_heavy_package_is_a_stack_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = init(dir.path()).unwrap();
+        let default = crate::recipe::load(&stack.recipes).unwrap();
+        let names: Vec<_> = default.recipes.iter().map(|r| r.source.as_str()).collect();
+        let mut want = PACKAGES.to_vec();
+        want.sort();
+        assert_eq!(names, want, "the default run builds what it built before");
+        assert_eq!(stack.heavy_recipes, stack.dir.join(HEAVY_RECIPES));
+        let heavy = crate::recipe::load(&stack.heavy_recipes).unwrap();
+        let names: Vec<_> = heavy.recipes.iter().map(|r| r.source.as_str()).collect();
+        assert_eq!(names, HEAVY_PACKAGES);
+        assert_eq!(
+            heavy.stack.architectures,
+            [crate::arch::Arch::new("amd64").unwrap()]
+        );
+        assert_eq!(heavy.stack.base_suite, default.stack.base_suite);
+        let tensile = stack.packages.last().unwrap();
+        assert_eq!(tensile.source, "demo-tensile");
+        let up = git2::Repository::open_bare(&tensile.upstream).unwrap();
+        let old = up
+            .revparse_single("rocm-7.1.0^{tree}")
+            .unwrap()
+            .peel_to_tree()
+            .unwrap();
+        let kernel = old.get_path(Path::new("src/kernels/kernel_000.cpp"));
+        assert!(
+            kernel.is_ok(),
+            "the old release has the generated kernels too"
+        );
     }
 
     #[test]
     fn init_writes_repos_with_tags_and_branches() {
         let dir = tempfile::tempdir().unwrap();
         let stack = init(dir.path()).unwrap();
-        assert_eq!(stack.packages.len(), PACKAGES.len());
+        assert_eq!(stack.packages.len(), PACKAGES.len() + HEAVY_PACKAGES.len());
         let blas = &stack.packages[2];
         assert_eq!(blas.source, "demo-blas");
         let up = git2::Repository::open_bare(&blas.upstream).unwrap();

@@ -59,6 +59,10 @@ pub struct ArchSources {
     pub arch: Arch,
     /// Buildable sources in build order, then the others.
     pub sources: Vec<PlannedSource>,
+    /// The archive packages most of this arch's builds install, which its
+    /// warm chroot tarball should hold (`warm::common_build_deps`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warm: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +106,11 @@ impl RunPlan {
                         }
                     })
                     .collect();
-                Some(ArchSources { arch, sources })
+                Some(ArchSources {
+                    arch,
+                    sources,
+                    warm: Vec::new(),
+                })
             })
             .collect();
         RunPlan {

@@ -37,7 +37,8 @@
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
-//! | `demo`      | the bundled demo stack: generates upstream and packaging repos       | `git`              |
+//! | `warm`      | pure: the build-dependencies common to a plan's builds, which the warm tarballs hold | `plan`, `sbuild` |
+//! | `demo`      | the bundled demo stack: generates upstream and packaging repos; `demo::tensile`, the opt-in compile-heavy package | `git` |
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
 //! | `state`     | resumable run state, written atomically                              | `rundir`           |
@@ -99,5 +100,6 @@ pub mod status;
 pub mod timing;
 pub mod transition;
 pub mod version;
+pub mod warm;
 
 pub use error::Error;

@@ -51,7 +51,8 @@ pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
 const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
 pub use crate::rundir::PLAN_CACHE;
-const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/2";
+// 3: each arch carries its warm list (`ArchSources::warm`).
+const PLAN_CACHE_SCHEMA: &str = "cascade-plan-cache/3";
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +281,7 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions, host: &Arch) -> R
             ArchSources {
                 arch: arch.clone(),
                 sources: planned,
+                warm: Vec::new(),
             }
         })
         .collect();
@@ -424,6 +426,7 @@ fn whole_plan(
         &all_only,
         &mixed,
     );
+    warm_lists(&mut plan, &full, &base);
     // The run's versions: a source whose bump failed has its checkout's
     // debian/control, which names none.
     let version: BTreeMap<&str, &str> = sources
@@ -687,9 +690,16 @@ pub fn gather(
     facts.known = state::RunState::load(&opts.run_dir).unwrap_or_default();
     for arch in &arches {
         let mode = mode_of(recipes, opts, arch);
-        let path = sbuild.chroot_for(arch, mode);
-        let id = state::chroot_id(&path).map_err(|_| path);
-        facts.chroots.insert((arch.clone(), mode), id);
+        // Recipes that cannot cross-build go under qemu (`Recipes::mode_of`).
+        let modes = match mode {
+            BuildMode::Cross => vec![mode, BuildMode::Qemu],
+            _ => vec![mode],
+        };
+        for mode in modes {
+            let path = sbuild.chroot_for(arch, mode);
+            let id = state::chroot_id(&path).map_err(|_| path);
+            facts.chroots.insert((arch.clone(), mode), id);
+        }
         if !opts.only.is_empty() {
             facts.artifacts.insert(arch.clone(), artifacts(opts, arch));
         }
@@ -704,7 +714,37 @@ pub fn gather(
     Ok(facts)
 }
 
-fn mode_of(recipes: &Recipes, opts: &BuildOptions, arch: &Arch) -> BuildMode {
+/// Each arch's [`crate::warm::common_build_deps`], named as apt installs
+/// them: a virtual package stands for its one provider in the base suite.
+fn warm_lists(plan: &mut RunPlan, full: &crate::plan::Plan, base: &crate::archive::Suite) {
+    for (arch, warm) in plan
+        .arches
+        .iter_mut()
+        .map(|a| (a.arch.as_str(), &mut a.warm))
+    {
+        let (Some(ap), Some(packages)) = (
+            full.arches.iter().find(|p| p.arch == arch),
+            base.packages.get(arch),
+        ) else {
+            continue;
+        };
+        *warm = crate::warm::common_build_deps(ap, |name| {
+            if packages.get(name).is_some() {
+                return Some(name.to_string());
+            }
+            let mut providers: Vec<&str> = (packages.providers(name).iter())
+                .map(|p| p.package.as_str())
+                .collect();
+            providers.sort_unstable();
+            providers.dedup();
+            (providers.len() == 1).then(|| providers[0].to_string())
+        });
+    }
+}
+
+/// How `arch` is built in this run (`--mode`, else the stack's rule); a
+/// job's own mode is [`Recipes::mode_of`].
+pub(crate) fn mode_of(recipes: &Recipes, opts: &BuildOptions, arch: &Arch) -> BuildMode {
     opts.modes
         .get(arch)
         .copied()
@@ -869,7 +909,7 @@ impl JobInputs<'_> {
         let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
         let recipe = recipes.get(source);
         let build_arch = &node.build_arch;
-        let mode = mode_of(recipes, opts, build_arch);
+        let mode = recipes.mode_of(source, build_arch, opts.modes.get(build_arch).copied());
         let timeout = opts.timeout.or_else(|| {
             recipe
                 .and_then(|r| r.timeout_minutes)
@@ -1328,7 +1368,7 @@ mod tests {
         std::fs::write(dir.join("cmake.yaml"), recipe("cmake", "")).unwrap();
         std::fs::write(
             dir.join("runtime.yaml"),
-            recipe("runtime", "timeout_minutes: 7\n"),
+            recipe("runtime", "timeout_minutes: 7\ncross: false\n"),
         )
         .unwrap();
         std::fs::write(
@@ -1389,6 +1429,7 @@ mod tests {
                         planned("runtime", true, &["cmake"]),
                         planned("smi", true, &["runtime"]),
                     ],
+                    warm: Vec::new(),
                 },
                 ArchSources {
                     arch: arch("riscv64"),
@@ -1397,6 +1438,7 @@ mod tests {
                         planned("runtime", true, &["cmake"]),
                         planned("smi", false, &[]),
                     ],
+                    warm: Vec::new(),
                 },
             ],
             all_only: BTreeSet::from(["cmake".to_string()]),
@@ -1530,6 +1572,46 @@ mod tests {
         // Without a failed bump the reason stays as the plan gave it.
         let plain = after_failed_bumps(without_runtime(), None, &BTreeMap::new());
         assert_eq!(plain, without_runtime());
+    }
+
+    #[test]
+    fn a_recipe_that_cannot_cross_build_goes_under_qemu_where_its_arch_is_cross() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let recipes = recipes(&rdir);
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+        ];
+        let mut opts = options(dir.path());
+        opts.modes.insert(arch("riscv64"), BuildMode::Cross);
+        let p = jobs(
+            &recipes,
+            &sources,
+            &BTreeMap::new(),
+            &three_sources(),
+            &opts,
+            &facts(),
+        )
+        .unwrap();
+        let mode = |key: &str| {
+            p.jobs
+                .iter()
+                .find(|j| j.key().to_string() == key)
+                .unwrap()
+                .request
+                .mode
+        };
+        // runtime's recipe says `cross: false`: qemu, and its chroot.
+        assert_eq!(mode("runtime/riscv64"), BuildMode::Qemu);
+        assert_eq!(mode("runtime/amd64"), BuildMode::Native);
+        assert_eq!(
+            recipes.mode_of("cmake", &arch("riscv64"), Some(BuildMode::Cross)),
+            BuildMode::Cross
+        );
     }
 
     #[test]

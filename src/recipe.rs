@@ -66,9 +66,14 @@ pub struct Stack {
     /// Architectures to build, in report order.
     pub architectures: Vec<Arch>,
     /// Build mode per architecture; a missing one means native for the host
-    /// arch and qemu otherwise.
+    /// arch and [`Stack::foreign_mode`] otherwise.
     #[serde(default)]
     pub modes: BTreeMap<Arch, BuildMode>,
+    /// How the architectures other than the host's that `modes` does not
+    /// name are built: `qemu` (the default) or `cross` (`sbuild --host`;
+    /// recipes with `cross: false` stay under qemu).
+    #[serde(default)]
+    pub foreign_mode: Option<BuildMode>,
     /// GitLab runner tags per architecture for `cascade ci generate`.
     #[serde(default)]
     pub runner_tags: BTreeMap<Arch, Vec<String>>,
@@ -209,12 +214,20 @@ pub struct Recipe {
     /// Relative memory weight of one build (1 = a small package).
     #[serde(default = "one")]
     pub memory_weight: u32,
+    /// Whether the package cross-builds; `false`: where the stack builds an
+    /// arch cross, this package is built under qemu instead.
+    #[serde(default = "yes")]
+    pub cross: bool,
     #[serde(default)]
     pub port: BTreeMap<Arch, PortSettings>,
 }
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The loaded stack: the stack file plus every recipe, sorted by source name.
@@ -238,6 +251,18 @@ impl Recipes {
         self.recipes.iter().find(|r| r.source == source)
     }
 
+    /// How `source` is built on `arch`: `arch_mode` (the `--mode` given for
+    /// the arch, else [`Stack::mode_for`]), except that a recipe that cannot
+    /// cross-build (`cross: false`) is built under qemu where the arch is
+    /// built cross. The one rule for a build's mode.
+    pub fn mode_of(&self, source: &str, arch: &Arch, arch_mode: Option<BuildMode>) -> BuildMode {
+        let mode = arch_mode.unwrap_or_else(|| self.stack.mode_for(arch));
+        match self.get(source) {
+            Some(r) if mode == BuildMode::Cross && !r.cross => BuildMode::Qemu,
+            _ => mode,
+        }
+    }
+
     /// The architectures `recipe` is built for: its own list, else the stack's.
     pub fn arches_for(&self, recipe: &Recipe) -> Vec<Arch> {
         recipe
@@ -249,12 +274,13 @@ impl Recipes {
 
 impl Stack {
     /// How `arch` is built: the explicit mode, else native for the build
-    /// machine's own architecture and qemu for any other.
+    /// machine's own architecture and [`Stack::foreign_mode`] (qemu unless
+    /// set) for any other.
     pub fn mode_for(&self, arch: &Arch) -> BuildMode {
         match self.modes.get(arch) {
             Some(mode) => *mode,
             None if *arch == Arch::host() => BuildMode::Native,
-            None => BuildMode::Qemu,
+            None => self.foreign_mode.unwrap_or(BuildMode::Qemu),
         }
     }
 }
@@ -587,6 +613,12 @@ fn validate_stack(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
                 format!("architecture `{arch}` is not in `architectures`"),
             ));
         }
+    }
+    if stack.foreign_mode == Some(BuildMode::Native) {
+        problems.push(at.problem(
+            "foreign_mode",
+            "`native` builds only the host's architecture; use `qemu` or `cross`".into(),
+        ));
     }
     for arch in stack.runner_tags.keys() {
         if !stack.architectures.contains(arch) {
@@ -1021,6 +1053,32 @@ version: \"{upstream}-1~exp1\"
         if Arch::host() != riscv64 {
             assert_eq!(r.stack.mode_for(&riscv64), BuildMode::Qemu);
         }
+    }
+
+    #[test]
+    fn foreign_arches_follow_foreign_mode_and_recipes_may_refuse_cross() {
+        let stack = STACK.replace("modes:\n", "foreign_mode: cross\nmodes:\n");
+        let recipes = load_texts(&stack, &[("rocblas.yaml", GOOD)]).unwrap();
+        let riscv64 = Arch::new("riscv64").unwrap();
+        if Arch::host() != riscv64 {
+            assert_eq!(recipes.stack.mode_for(&riscv64), BuildMode::Cross);
+            // rocblas's recipe does not say `cross: false`.
+            assert_eq!(recipes.mode_of("rocblas", &riscv64, None), BuildMode::Cross);
+        }
+        let refuses = format!("{GOOD}cross: false\n");
+        let recipes = load_texts(&stack, &[("rocblas.yaml", &refuses)]).unwrap();
+        let arm64 = Arch::new("arm64").unwrap();
+        assert_eq!(recipes.mode_of("rocblas", &arm64, None), BuildMode::Qemu);
+        let explicit = Some(BuildMode::Native);
+        assert_eq!(
+            recipes.mode_of("rocblas", &arm64, explicit),
+            BuildMode::Native
+        );
+
+        let bad = STACK.replace("modes:\n", "foreign_mode: native\nmodes:\n");
+        let p = one_problem(&bad, &[("rocblas.yaml", GOOD)]);
+        assert!(p.starts_with("r/stack.yaml:"), "{p}");
+        assert!(p.contains("field `foreign_mode`"), "{p}");
     }
 
     #[test]

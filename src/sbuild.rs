@@ -122,34 +122,70 @@ impl SbuildConfig {
     }
 }
 
-/// What a warm tarball holds besides the buildd chroot: what nearly every
-/// Debian build installs (debhelper and its dependencies, the bulk of a
-/// small package's Install-Time, slow under qemu), ccache for the faster
+/// What every warm tarball holds besides the buildd chroot: what nearly
+/// every Debian build installs (debhelper and its dependencies, the bulk of
+/// a small package's Install-Time, slow under qemu), ccache for the faster
 /// path, and apt's package lists, so that a build's `apt-get update`
-/// fetches a diff rather than the whole index.
+/// fetches a diff rather than the whole index. A stack adds the
+/// build-dependencies common to its plan ([`warm_wanted`], `crate::warm`).
 pub const WARM_PACKAGES: &[&str] = &["debhelper", "ccache"];
 
-/// `DIR/SUITE-ARCH-warm.tar`: the buildd tarball plus [`WARM_PACKAGES`]
-/// (made by `cascade setup`). `--clean-chroot` never uses it.
+/// `DIR/SUITE-ARCH-warm.tar`: the buildd tarball plus [`warm_packages`]
+/// (made by `cascade setup`, remade by a run whose plan wants more).
+/// `--clean-chroot` never uses it.
 pub fn warm_tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
     dir.join(format!("{suite}-{arch}-warm.tar"))
 }
 
 /// `DIR/.SUITE-ARCH-warm.packages`: the package list a warm tarball was
-/// made with (a changed [`WARM_PACKAGES`] makes it stale).
+/// made with.
 pub fn warm_stamp(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
     dir.join(format!(".{suite}-{arch}-warm.packages"))
 }
 
-/// The stamp's text for [`WARM_PACKAGES`].
-pub fn warm_stamp_text() -> String {
-    format!("{}\n", WARM_PACKAGES.join(" "))
+/// `DIR/.SUITE-ARCH-warm.wanted`: the packages runs' plans asked the warm
+/// tarball to hold besides [`WARM_PACKAGES`], one a line. It only grows
+/// (several stacks share a tarball), and outlives the tarball: a refresh
+/// by `cascade setup` keeps them.
+pub fn warm_wanted(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
+    dir.join(format!(".{suite}-{arch}-warm.wanted"))
+}
+
+/// What `arch`'s warm tarball should hold: [`WARM_PACKAGES`], then the
+/// wanted ones in name order.
+pub fn warm_packages(dir: &Path, suite: &str, arch: &Arch) -> Vec<String> {
+    let wanted = std::fs::read_to_string(warm_wanted(dir, suite, arch)).unwrap_or_default();
+    warm_list(wanted.split_whitespace())
+}
+
+/// [`WARM_PACKAGES`] and `extra` (sorted, without repeats) as one list.
+pub fn warm_list<'a>(extra: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let extra: std::collections::BTreeSet<&str> = extra
+        .into_iter()
+        .filter(|p| !WARM_PACKAGES.contains(p))
+        .collect();
+    (WARM_PACKAGES.iter().copied().chain(extra))
+        .map(String::from)
+        .collect()
+}
+
+/// The stamp's text for a package list.
+pub fn warm_stamp_text(packages: &[String]) -> String {
+    format!("{}\n", packages.join(" "))
+}
+
+/// The packages `arch`'s warm tarball was made with, from its stamp.
+pub fn warm_stamp_packages(dir: &Path, suite: &str, arch: &Arch) -> Vec<String> {
+    let stamp = std::fs::read_to_string(warm_stamp(dir, suite, arch)).unwrap_or_default();
+    stamp.split_whitespace().map(String::from).collect()
 }
 
 /// Whether `arch`'s warm tarball can be used: it exists, was made after
 /// the plain tarball it extends (a refreshed plain tarball makes it stale)
-/// and with today's [`WARM_PACKAGES`]. The one rule, read by `cascade
-/// setup` and by every build's configuration.
+/// and holds today's [`WARM_PACKAGES`]. The one rule, read by `cascade
+/// setup` and by every build's configuration. A tarball that lacks some
+/// wanted packages is still usable (builds install them); see
+/// [`warm_is_current`].
 pub fn warm_is_usable(dir: &Path, suite: &str, arch: &Arch) -> bool {
     let modified = |p: &Path| {
         std::fs::metadata(p)
@@ -163,8 +199,15 @@ pub fn warm_is_usable(dir: &Path, suite: &str, arch: &Arch) -> bool {
     ) else {
         return false;
     };
-    let stamp = std::fs::read_to_string(warm_stamp(dir, suite, arch)).unwrap_or_default();
-    warm >= plain && stamp == warm_stamp_text()
+    let stamp = warm_stamp_packages(dir, suite, arch);
+    warm >= plain && WARM_PACKAGES.iter().all(|p| stamp.iter().any(|s| s == p))
+}
+
+/// [`warm_is_usable`], and made with every package [`warm_packages`] names:
+/// what `cascade setup` checks.
+pub fn warm_is_current(dir: &Path, suite: &str, arch: &Arch) -> bool {
+    warm_is_usable(dir, suite, arch)
+        && warm_stamp_packages(dir, suite, arch) == warm_packages(dir, suite, arch)
 }
 
 /// `~/.cache/sbuild`, where sbuild's unshare mode looks for tarballs.
@@ -838,9 +881,21 @@ mod tests {
         touch(warm_tarball(dir, "unstable", &a), 3_000);
         assert!(!usable(), "no stamp");
         std::fs::write(warm_stamp(dir, "unstable", &a), "debhelper\n").unwrap();
-        assert!(!usable(), "made with another package list");
-        std::fs::write(warm_stamp(dir, "unstable", &a), warm_stamp_text()).unwrap();
+        assert!(!usable(), "made without today's WARM_PACKAGES");
+        let base = warm_list([]);
+        std::fs::write(warm_stamp(dir, "unstable", &a), warm_stamp_text(&base)).unwrap();
         assert!(usable());
+        assert!(warm_is_current(dir, "unstable", &a));
+        // A run's plan wants cmake: still usable, no longer current.
+        std::fs::write(warm_wanted(dir, "unstable", &a), "cmake\nccache\n").unwrap();
+        assert_eq!(
+            warm_packages(dir, "unstable", &a),
+            ["debhelper", "ccache", "cmake"]
+        );
+        assert!(usable() && !warm_is_current(dir, "unstable", &a));
+        let wanted = warm_packages(dir, "unstable", &a);
+        std::fs::write(warm_stamp(dir, "unstable", &a), warm_stamp_text(&wanted)).unwrap();
+        assert!(warm_is_current(dir, "unstable", &a));
         touch(chroot_tarball(dir, "unstable", &a), 4_000);
         assert!(!usable(), "the plain tarball was remade after it");
     }

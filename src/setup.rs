@@ -75,8 +75,11 @@ pub struct Facts {
     pub sbuild_config: bool,
     /// Age of each chroot tarball that exists.
     pub chroot_age: BTreeMap<Arch, Duration>,
-    /// The arches whose warm tarball is usable (`sbuild::warm_is_usable`).
+    /// The arches whose warm tarball is current (`sbuild::warm_is_current`).
     pub warm: BTreeSet<Arch>,
+    /// What each arch's warm tarball should hold (`sbuild::warm_packages`);
+    /// an arch missing here: `sbuild::WARM_PACKAGES`.
+    pub warm_packages: BTreeMap<Arch, Vec<String>>,
 }
 
 /// One step that fixes a check.
@@ -230,6 +233,29 @@ pub fn chroot_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
 /// Every check for `opts`, judged on `facts`. Pure.
 pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
     let mut out = Vec::new();
+    package_checks(facts, &mut out);
+    binfmt_checks(opts, facts, &mut out);
+    subid_checks(facts, &mut out);
+    // 6. sbuild's own config: unshare mode, no automatic tarball refresh.
+    out.push(check(
+        "sbuild user config".into(),
+        Kind::Host,
+        facts.sbuild_config,
+        opts.sbuild_config.display().to_string(),
+        vec![Action::WriteFile {
+            path: opts.sbuild_config.clone(),
+            content: SBUILDRC.into(),
+        }],
+    ));
+    for arch in &opts.archs {
+        chroot_checks(opts, facts, arch, &mut out);
+    }
+    out
+}
+
+/// Checks 1–3: the apt source for backports, sbuild and mmdebstrap new
+/// enough, the other tools.
+fn package_checks(facts: &Facts, out: &mut Vec<Check>) {
     let bookworm = facts.codename.as_deref() == Some("bookworm");
     let backports_file = PathBuf::from("/etc/apt/sources.list.d/bookworm-backports.sources");
 
@@ -301,7 +327,10 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             apt_get().args(["install", "-y"]).args(missing.iter()),
         )],
     ));
+}
 
+/// Check 4: binfmt_misc and qemu for each foreign arch.
+fn binfmt_checks(opts: &Options, facts: &Facts, out: &mut Vec<Check>) {
     // 4. binfmt_misc, and qemu registered with the F flag: the interpreter
     // is opened at registration, so it works inside chroots that lack it.
     let foreign: Vec<&Arch> = opts
@@ -345,7 +374,10 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             )],
         ));
     }
+}
 
+/// Check 5: subordinate ids of the user.
+fn subid_checks(facts: &Facts, out: &mut Vec<Check>) {
     // 5. Subordinate ids for sbuild's unshare mode.
     for (file, text) in [
         ("/etc/subuid", &facts.subuid),
@@ -367,77 +399,75 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
             }],
         ));
     }
+}
 
-    // 6. sbuild's own config: unshare mode, no automatic tarball refresh.
-    out.push(check(
-        "sbuild user config".into(),
-        Kind::Host,
-        facts.sbuild_config,
-        opts.sbuild_config.display().to_string(),
-        vec![Action::WriteFile {
-            path: opts.sbuild_config.clone(),
-            content: SBUILDRC.into(),
-        }],
-    ));
-
+/// Check 7: `arch`'s plain chroot tarball, young enough, and its warm one.
+fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check>) {
     // 7. One chroot tarball per architecture, young enough.
-    for arch in &opts.archs {
-        let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
-        let age = facts.chroot_age.get(arch);
-        let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
-        let ok = age.is_some_and(|a| *a <= opts.max_age);
-        out.push(check(
-            format!("chroot {}-{arch}", opts.suite),
-            Kind::Chroot,
-            ok,
-            match age {
-                Some(a) if ok => format!("{} ({:.1} days old)", path.display(), days(a)),
-                Some(a) => format!(
-                    "{} is {:.1} days old (max {:.0})",
-                    path.display(),
-                    days(a),
-                    days(&opts.max_age)
-                ),
-                None => format!("{} missing", path.display()),
-            },
-            chroot_actions(opts, arch),
-        ));
-        // The warm tarball extends the plain one: remade with it.
-        let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
-        let usable = ok && facts.warm.contains(arch);
-        out.push(check(
-            format!("warm chroot {}-{arch}", opts.suite),
-            Kind::Chroot,
-            usable,
-            if usable {
-                format!(
-                    "{} (+ {})",
-                    warm.display(),
-                    crate::sbuild::WARM_PACKAGES.join(", ")
-                )
-            } else {
-                format!("{} missing or older than the plain tarball", warm.display())
-            },
-            warm_actions(opts, arch),
-        ));
-    }
-    out
+    let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let age = facts.chroot_age.get(arch);
+    let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
+    let ok = age.is_some_and(|a| *a <= opts.max_age);
+    out.push(check(
+        format!("chroot {}-{arch}", opts.suite),
+        Kind::Chroot,
+        ok,
+        match age {
+            Some(a) if ok => format!("{} ({:.1} days old)", path.display(), days(a)),
+            Some(a) => format!(
+                "{} is {:.1} days old (max {:.0})",
+                path.display(),
+                days(a),
+                days(&opts.max_age)
+            ),
+            None => format!("{} missing", path.display()),
+        },
+        chroot_actions(opts, arch),
+    ));
+    // The warm tarball extends the plain one: remade with it.
+    let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let usable = ok && facts.warm.contains(arch);
+    let packages =
+        (facts.warm_packages.get(arch).cloned()).unwrap_or_else(|| crate::sbuild::warm_list([]));
+    out.push(check(
+        format!("warm chroot {}-{arch}", opts.suite),
+        Kind::Chroot,
+        usable,
+        if usable {
+            format!("{} (+ {})", warm.display(), packages.join(", "))
+        } else {
+            format!(
+                "{} missing, older than the plain tarball, or without {}",
+                warm.display(),
+                packages.join(", ")
+            )
+        },
+        warm_actions(opts, arch, &packages),
+    ));
 }
 
 /// The mmdebstrap call that makes `arch`'s warm tarball from its plain one:
 /// the plain tree unpacked (its `/dev` left to mmdebstrap), apt's lists
-/// updated and kept, [`crate::sbuild::WARM_PACKAGES`] installed as a build
-/// would install them (no recommends), the downloaded .debs dropped; then
-/// the stamp that names the package list.
-pub fn warm_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
+/// updated and kept, `packages` (`sbuild::warm_packages`) installed as a
+/// build would install them (no recommends), the downloaded .debs dropped;
+/// then the stamp that names the package list. When the whole list cannot
+/// be installed (a wanted package left the archive), the tarball gets
+/// [`crate::sbuild::WARM_PACKAGES`] alone: builds then install the rest,
+/// as they would without a warm tarball.
+pub fn warm_actions(opts: &Options, arch: &Arch, packages: &[String]) -> Vec<Action> {
+    warm_actions_in(&opts.chroot_dir, &opts.suite, arch, packages)
+}
+
+/// [`warm_actions`] for the tarballs of `suite` in `dir`.
+pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]) -> Vec<Action> {
     use crate::process::shell_quote;
-    let (dir, suite) = (&opts.chroot_dir, &opts.suite);
     let plain = crate::sbuild::chroot_tarball(dir, suite, arch);
     let tmp = dir.join(format!(".{suite}-{arch}-warm.tar.new"));
+    let get = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
     let install = format!(
         "apt-get -o Acquire::Check-Valid-Until=false -o Acquire::Languages=none update && \
-         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {} && \
-         apt-get clean",
+         {{ {get} {} || {get} {}; }} && apt-get clean",
+        packages.join(" "),
         crate::sbuild::WARM_PACKAGES.join(" ")
     );
     vec![
@@ -465,7 +495,7 @@ pub fn warm_actions(opts: &Options, arch: &Arch) -> Vec<Action> {
         },
         Action::WriteFile {
             path: crate::sbuild::warm_stamp(dir, suite, arch),
-            content: crate::sbuild::warm_stamp_text(),
+            content: crate::sbuild::warm_stamp_text(packages),
         },
     ]
 }
@@ -541,8 +571,14 @@ pub fn probe(opts: &Options) -> Facts {
         sbuild_config: opts.sbuild_config.exists(),
         chroot_age,
         warm: (opts.archs.iter())
-            .filter(|a| crate::sbuild::warm_is_usable(&opts.chroot_dir, &opts.suite, a))
+            .filter(|a| crate::sbuild::warm_is_current(&opts.chroot_dir, &opts.suite, a))
             .cloned()
+            .collect(),
+        warm_packages: (opts.archs.iter())
+            .map(|a| {
+                let list = crate::sbuild::warm_packages(&opts.chroot_dir, &opts.suite, a);
+                (a.clone(), list)
+            })
             .collect(),
     }
 }
@@ -696,6 +732,7 @@ mod tests {
             subuid: "root:1000000:65536\n".into(),
             subgid: "root:1000000:65536\n".into(),
             sbuild_config: true,
+            warm_packages: BTreeMap::new(),
             chroot_age: [
                 (arch("amd64"), Duration::from_secs(3600)),
                 (arch("riscv64"), Duration::from_secs(3600)),
@@ -865,6 +902,31 @@ mod tests {
         );
         assert!(
             fix[2].contains(".unstable-riscv64-warm.packages"),
+            "{}",
+            fix[2]
+        );
+    }
+
+    #[test]
+    fn a_warm_tarball_holds_what_runs_wanted_and_falls_back_to_the_base_list() {
+        let mut f = healthy();
+        f.warm.remove(&arch("riscv64"));
+        let wanted = crate::sbuild::warm_list(["cmake", "pkgconf"]);
+        f.warm_packages.insert(arch("riscv64"), wanted);
+        let checks = evaluate(&opts(), &f);
+        let check = checks.iter().find(|c| !c.ok).unwrap();
+        assert!(
+            check
+                .detail
+                .ends_with("without debhelper, ccache, cmake, pkgconf")
+        );
+        let fix: Vec<String> = check.fix.iter().map(|a| a.to_string()).collect();
+        let get = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
+        let install =
+            format!("{{ {get} debhelper ccache cmake pkgconf || {get} debhelper ccache; }}");
+        assert!(fix[0].contains(&install), "{}", fix[0]);
+        assert!(
+            fix[2].contains("debhelper ccache cmake pkgconf"),
             "{}",
             fix[2]
         );

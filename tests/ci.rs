@@ -612,6 +612,10 @@ fn salsa_template_runs_for_a_demo_package() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
+    // A runner's project directory is open to other users (a private one
+    // turns ccache off: sbuild's build user could not reach it).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = demo_cascade(work, &["demo", "init", "demo"]);
     assert!(out.status.success(), "{out:?}");
     let pkg = work.join("pkg");
@@ -697,6 +701,34 @@ fn salsa_template_runs_for_a_demo_package() {
     );
     let junit = artifacts.join("report/cascade-report/junit.xml");
     assert!(std::fs::read_to_string(junit).unwrap().contains("demo-smi"));
+    // The build compiled through ccache in the job's directory, which the
+    // template hands to GitLab's cache under the package and arch.
+    let smi = report.cell("demo-smi", "amd64").unwrap();
+    let cc = smi.stats.as_ref().and_then(|s| s.ccache.clone());
+    let cc = cc.unwrap_or_else(|| panic!("no ccache statistics:\n{log}"));
+    assert!(cc.hits + cc.misses + cc.uncacheable >= 1, "{cc:?}");
+    let cached = find_dir(&pkg.join(".gitlab-ci-local"), "ccache-demo-smi-amd64");
+    assert!(
+        cached.is_some(),
+        "no GitLab cache ccache-demo-smi-amd64:\n{log}"
+    );
+}
+
+/// The first directory named `name` under `root`.
+fn find_dir(root: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(root).ok()?.flatten() {
+        let path = entry.path();
+        if !entry.file_type().ok()?.is_dir() {
+            continue;
+        }
+        if entry.file_name() == name {
+            return Some(path);
+        }
+        if let Some(found) = find_dir(&path, name) {
+            return Some(found);
+        }
+    }
+    None
 }
 
 /// The real recipes and stack file on their four arches, planned by

@@ -14,7 +14,7 @@ fn demo_init_writes_the_stack_and_refuses_to_overwrite() {
         .assert()
         .success()
         .stdout(contains("demo-blas"));
-    for pkg in cascade::demo::PACKAGES {
+    for pkg in cascade::demo::all_packages() {
         let up = git2::Repository::open_bare(dir.join(format!("git/upstream/{pkg}.git"))).unwrap();
         for tag in ["rocm-7.1.0", "rocm-7.2.4"] {
             assert!(up.revparse_single(tag).is_ok(), "{pkg}: no tag {tag}");
@@ -36,11 +36,20 @@ fn demo_init_writes_the_stack_and_refuses_to_overwrite() {
             ))
         );
         assert!(pk.find_branch("upstream", git2::BranchType::Local).is_ok());
-        let recipe = std::fs::read_to_string(dir.join(format!("recipes/{pkg}.yaml"))).unwrap();
+        let heavy = cascade::demo::HEAVY_PACKAGES.contains(&pkg);
+        let (recipes, other) = if heavy {
+            ("recipes-heavy", "recipes")
+        } else {
+            ("recipes", "recipes-heavy")
+        };
+        let recipe = std::fs::read_to_string(dir.join(format!("{recipes}/{pkg}.yaml"))).unwrap();
+        assert!(!dir.join(format!("{other}/{pkg}.yaml")).exists(), "{pkg}");
         assert!(recipe.contains("branch: debian/experimental"), "{recipe}");
     }
     let stack = std::fs::read_to_string(dir.join("recipes/stack.yaml")).unwrap();
     assert!(stack.contains("riscv64: qemu"));
+    let heavy = std::fs::read_to_string(dir.join("recipes-heavy/stack.yaml")).unwrap();
+    assert!(heavy.contains("architectures: [amd64]"), "{heavy}");
 
     Command::cargo_bin("cascade")
         .unwrap()

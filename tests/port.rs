@@ -39,12 +39,12 @@ fn cascade_port_on_the_demo_stack() {
         unavailable(&why);
         return;
     }
+    // The nightly situation: a porting run in the run directory of an
+    // earlier plain run (a copy of the shared demo run, tests/common), whose
+    // riscv64 builds of unchanged inputs it reuses instead of repeating.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    cascade_cmd(dir)
-        .args(["demo", "init", "demo"])
-        .assert()
-        .success();
+    copy_of_the_demo_run(dir);
     let solver = dir.join("demo/recipes/demo-solver.yaml");
     let mut text = std::fs::read_to_string(&solver).unwrap();
     text.push_str("port:\n  riscv64:\n    profiles: [nocheck]\n    timeout_minutes: 60\n");
@@ -98,6 +98,18 @@ fn cascade_port_on_the_demo_stack() {
     assert_eq!(a.blocked[0].by, ["demo-kernels"]);
     assert_eq!(a.score.built, 4);
     assert!(rep.failing.is_empty());
+    // demo-solver's inputs changed (the nocheck profile), the widened ones
+    // are new; the rest came from the plain run.
+    let first = cascade::report::Report::from_run(&run).unwrap();
+    let reused = |s: &str, arch: &str| first.cell(s, arch).is_some_and(|r| r.reused);
+    for (s, arch) in [
+        ("demo-cmake", "all"),
+        ("demo-runtime", "riscv64"),
+        ("demo-blas", "riscv64"),
+    ] {
+        assert!(reused(s, arch), "{s}/{arch} rebuilt");
+    }
+    assert!(!reused("demo-solver", "riscv64") && !reused("demo-smi", "riscv64"));
     // The normal report is there too, and the user's packaging is untouched.
     assert!(run.join("report.json").is_file());
     assert!(run.join("port.md").is_file());
@@ -128,6 +140,19 @@ fn cascade_port_on_the_demo_stack() {
             .all(|r| r.reused),
         "a rerun rebuilt something"
     );
+}
+
+/// Copies the shared demo run (its demo repos, workdir and run directory)
+/// into `dir`, then lets it go: this test writes in its copy only.
+fn copy_of_the_demo_run(dir: &Path) {
+    let fixture = common::demo_run();
+    let status = std::process::Command::new("cp")
+        .args(["-a", "--reflink=auto"])
+        .arg(fixture.dir.join("."))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp {}", fixture.dir.display());
 }
 
 /// Usage errors come before any bump or build, with exit code 2 (a bad

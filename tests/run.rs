@@ -119,6 +119,15 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
             "{arch}: ccache saw no compiler call: {cc:?}"
         );
     }
+    // Every demo build installs debhelper (debhelper-compat is virtual,
+    // debhelper its one provider): the plan asks the warm tarballs for it,
+    // which they hold already, so the run remade none.
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
+    for a in plan["arches"].as_array().unwrap() {
+        assert_eq!(a["warm"], serde_json::json!(["debhelper"]), "{}", a["arch"]);
+    }
+    assert!(!first.stdout.contains("warm chroot"), "{}", first.stdout);
     assert!(
         run.join("debs/all")
             .join(format!("demo-cmake_{VERSION}_all.deb"))

@@ -125,15 +125,99 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
         .filter(|a| crate::sbuild::warm_is_usable(&sbuild.chroot_dir, &sbuild.suite, a))
         .cloned()
         .collect();
+    let ccache_root = ccache_root(config);
     sbuild.fast = Some(crate::sbuild::FastPath {
         apt_pool: crate::buildcache::apt_pool(&config.build_cache),
-        ccache: (!ccache_off).then(|| crate::sbuild::CcacheConfig {
-            root: config.build_cache.join("ccache"),
+        ccache: (!ccache_off && ccache_root.is_some()).then(|| crate::sbuild::CcacheConfig {
+            root: ccache_root.unwrap_or_default(),
             max_size: size.to_string(),
         }),
         warm,
     });
     sbuild
+}
+
+/// A plan that wants its warm tarballs to hold packages they lack
+/// (`warm::common_build_deps`): the arch's wanted list grows, and its warm
+/// tarball is remade now, before any build — minutes, once; later runs
+/// and every `cascade setup` refresh keep the packages. A dry run says so
+/// and changes nothing. A remake that fails leaves the tarball as it was
+/// (builds then install what it lacks), with a warning.
+fn warm_up(recipes: &Recipes, plan: &crate::jobgraph::RunPlan, opts: &BuildOptions) {
+    use crate::sbuild;
+    let base = SbuildConfig::new(&recipes.stack.base_suite);
+    let (dir, suite) = (&base.chroot_dir, base.suite.as_str());
+    for a in &plan.arches {
+        let arch = &a.arch;
+        let has = sbuild::warm_stamp_packages(dir, suite, arch);
+        let lacking = crate::warm::lacking(&a.warm, &has);
+        let cross = pipeline::mode_of(recipes, opts, arch) == recipe::BuildMode::Cross;
+        if lacking.is_empty() || cross || !sbuild::warm_is_usable(dir, suite, arch) {
+            continue;
+        }
+        println!(
+            "warm chroot {suite}-{arch}: adding {} (most of the plan's builds install {}){}",
+            lacking.join(", "),
+            if lacking.len() == 1 { "it" } else { "them" },
+            if opts.dry_run {
+                "; not remade in a dry run"
+            } else {
+                ""
+            }
+        );
+        if opts.dry_run {
+            continue;
+        }
+        if let Err(e) = remake_warm(dir, suite, arch, &a.warm) {
+            tracing::warn!("warm chroot {suite}-{arch} not remade: {e}");
+        }
+    }
+}
+
+/// Adds `wanted` to `arch`'s wanted list and remakes its warm tarball,
+/// one run at a time (a file lock beside the tarball; a run that waited
+/// finds the work done).
+fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Result<(), Error> {
+    use crate::sbuild;
+    let io = |path: PathBuf| move |e| Error::Io(crate::fsio::IoError::new(path, e));
+    let lock_path = dir.join(format!(".{suite}-{arch}-warm.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(io(lock_path.clone()))?;
+    lock.lock().map_err(io(lock_path))?;
+    let has = sbuild::warm_stamp_packages(dir, suite, arch);
+    if crate::warm::lacking(wanted, &has).is_empty() {
+        return Ok(());
+    }
+    let mut list = sbuild::warm_packages(dir, suite, arch);
+    list.extend(wanted.iter().cloned());
+    let list = sbuild::warm_list(list.iter().map(String::as_str));
+    let extra: Vec<&str> = (list.iter().map(String::as_str))
+        .filter(|p| !sbuild::WARM_PACKAGES.contains(p))
+        .collect();
+    let path = sbuild::warm_wanted(dir, suite, arch);
+    report::files::write_atomic(&path, format!("{}\n", extra.join("\n")).as_bytes())?;
+    for action in crate::setup::warm_actions_in(dir, suite, arch, &list) {
+        crate::setup::apply(&action)?;
+    }
+    Ok(())
+}
+
+/// Where the per-arch ccache directories go (CASCADE_CCACHE_DIR, made
+/// absolute, else the build cache's `ccache`); `None`, with a warning, when
+/// sbuild's build user could not reach it — ccache would then fail every
+/// compiler call, so the builds go without it.
+fn ccache_root(config: &Config) -> Option<PathBuf> {
+    let dir = (config.ccache_dir.as_deref())
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()))
+        .unwrap_or_else(|| config.build_cache.join("ccache"));
+    if let Some(closed) = crate::buildcache::closed_ancestor(&dir) {
+        tracing::warn!(
+            "ccache off: {} is not searchable by other users, so sbuild's build user cannot reach {}",
+            closed.display(),
+            dir.display()
+        );
+        return None;
+    }
+    Some(dir)
 }
 
 /// The bump step's directory: the same default as `cascade bump`, so that
@@ -338,6 +422,9 @@ pub(crate) fn build_and_report(
             "plan: reused {}",
             opts.run_dir.join(pipeline::PLAN_CACHE).display()
         );
+    }
+    if !args.clean_chroot {
+        warm_up(recipes, &plan, opts);
     }
     let sbuild = sbuild_config(recipes, config, args);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;

@@ -39,6 +39,10 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
                 stack.recipes.display(),
                 stack.recipes.display()
             );
+            println!(
+                "opt-in, compile-heavy (about a minute on amd64): cascade --recipes {} run",
+                stack.heavy_recipes.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

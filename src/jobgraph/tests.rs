@@ -37,6 +37,7 @@ fn demo() -> RunPlan {
                     src("runtime", &["cmake"]),
                     src("blas", &["cmake", "runtime"]),
                 ],
+                warm: Vec::new(),
             },
             ArchSources {
                 arch: arch("riscv64"),
@@ -46,6 +47,7 @@ fn demo() -> RunPlan {
                     src("blas", &["cmake", "runtime"]),
                     not_built("smi", "Architecture: amd64"),
                 ],
+                warm: Vec::new(),
             },
         ],
     }

@@ -139,12 +139,10 @@ fn without_epoch(version: &str) -> &str {
 /// same source and arch in this run directory is replaced.
 pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
     let version = port_version(req.version);
-    if version.parse::<debversion::Version>().is_err() {
-        return Err(Error::Version {
-            source_name: req.source.to_string(),
-            version: req.version.to_string(),
-        });
-    }
+    let parsed: debversion::Version = version.parse().map_err(|_| Error::Version {
+        source_name: req.source.to_string(),
+        version: req.version.to_string(),
+    })?;
     let dir = RunDir::new(req.run_dir).port_copy(req.arch, req.source);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
@@ -152,51 +150,88 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let tree_name = format!("{}-{}", req.source, upstream_of(req.version));
     let tree = dir.join(&tree_name);
-    let tool = |step: &'static str| {
-        let source_name = req.source.to_string();
-        move |source| Error::Tool {
-            source_name,
-            step,
-            source: Box::new(source),
-        }
-    };
-
     match req.origin {
-        Origin::Dsc(dsc) => {
-            Cmd::new("dpkg-source")
-                .args(["--no-check", "-x"])
-                .arg(dsc)
-                .arg(&tree)
-                .run()
-                .map_err(tool("unpacking the source package"))?;
-            let from = dsc.parent().unwrap_or(Path::new("."));
-            let text = std::fs::read_to_string(dsc).map_err(io(dsc))?;
-            for name in dsc_files(&text).iter().filter(|n| n.contains(".orig")) {
-                link_or_copy(&from.join(name), &dir.join(name))?;
-            }
-        }
+        Origin::Dsc(dsc) => unpack_dsc(req, dsc, &dir, &tree)?,
         Origin::Tree {
             tree: from,
             orig_dir,
-        } => {
-            copy_tree(from, &tree)?;
-            let orig_dir = orig_dir
-                .map(Path::to_path_buf)
-                .or_else(|| from.parent().map(Path::to_path_buf))
-                .unwrap_or_else(|| PathBuf::from("."));
-            let prefix = format!("{}_{}.orig", req.source, upstream_of(req.version));
-            if let Ok(entries) = std::fs::read_dir(&orig_dir) {
-                for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    if name.starts_with(&prefix) {
-                        link_or_copy(&e.path(), &dir.join(&name))?;
-                    }
-                }
+        } => copy_origin_tree(req, from, orig_dir, &dir, &tree)?,
+    }
+
+    let (ported, mut combined) = widen_control(req, &tree)?;
+    apply_patches(req, &tree, &mut combined)?;
+    let patch = write_combined_patch(req, &combined)?;
+    add_changelog_entry(req, &tree, &parsed, ported.changed())?;
+    let dsc = build_source_package(req, &dir, &tree_name, &version)?;
+    // The tree served dpkg-source only; ROCm trees are large.
+    std::fs::remove_dir_all(&tree).map_err(io(&tree))?;
+    Ok(PortedSource {
+        source: req.source.to_string(),
+        arch: req.arch.clone(),
+        version,
+        dsc,
+        patch,
+        changes: ported.changes,
+        applied: req.settings.patches.clone(),
+    })
+}
+
+/// An error of the external tool run for `step`.
+fn tool(req: &Request, step: &'static str) -> impl FnOnce(crate::process::Error) -> Error {
+    let source_name = req.source.to_string();
+    move |source| Error::Tool {
+        source_name,
+        step,
+        source: Box::new(source),
+    }
+}
+
+/// Unpacks the source package into `tree` and links its orig tarballs into
+/// `dir`.
+fn unpack_dsc(req: &Request, dsc: &Path, dir: &Path, tree: &Path) -> Result<(), Error> {
+    Cmd::new("dpkg-source")
+        .args(["--no-check", "-x"])
+        .arg(dsc)
+        .arg(tree)
+        .run()
+        .map_err(tool(req, "unpacking the source package"))?;
+    let from = dsc.parent().unwrap_or(Path::new("."));
+    let text = std::fs::read_to_string(dsc).map_err(io(dsc))?;
+    for name in dsc_files(&text).iter().filter(|n| n.contains(".orig")) {
+        link_or_copy(&from.join(name), &dir.join(name))?;
+    }
+    Ok(())
+}
+
+/// Copies the unpacked tree `from` to `tree` and links the orig tarballs
+/// found in `orig_dir` (by default beside `from`) into `dir`.
+fn copy_origin_tree(
+    req: &Request,
+    from: &Path,
+    orig_dir: Option<&Path>,
+    dir: &Path,
+    tree: &Path,
+) -> Result<(), Error> {
+    copy_tree(from, tree)?;
+    let orig_dir = orig_dir
+        .map(Path::to_path_buf)
+        .or_else(|| from.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let prefix = format!("{}_{}.orig", req.source, upstream_of(req.version));
+    if let Ok(entries) = std::fs::read_dir(&orig_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&prefix) {
+                link_or_copy(&e.path(), &dir.join(&name))?;
             }
         }
     }
+    Ok(())
+}
 
-    // Widen debian/control.
+/// Widens debian/control in the copy; returns the widening and its patch
+/// (empty when nothing changed).
+fn widen_control(req: &Request, tree: &Path) -> Result<(super::Ported, String), Error> {
     let control = tree.join("debian/control");
     let original = std::fs::read_to_string(&control).map_err(io(&control))?;
     let ported = super::widen(
@@ -210,10 +245,14 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
     if ported.changed() {
         std::fs::write(&control, &ported.text).map_err(io(&control))?;
     }
-    let mut combined = super::patch("debian/control", req.arch.as_str(), &original, &ported);
+    let patch = super::patch("debian/control", req.arch.as_str(), &original, &ported);
+    Ok((ported, patch))
+}
 
-    // The recipe's patches, in order, as `patch -p1` applies them to a
-    // packaging checkout (paths `a/debian/rules`, `a/src/x.c`).
+/// The recipe's patches, in order, as `patch -p1` applies them to a
+/// packaging checkout (paths `a/debian/rules`, `a/src/x.c`); each is added
+/// to the `combined` patch.
+fn apply_patches(req: &Request, tree: &Path, combined: &mut String) -> Result<(), Error> {
     for p in &req.settings.patches {
         let path = req.recipe_dir.join(p);
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -226,7 +265,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
                 "-i",
             ])
             .arg(&path)
-            .cwd(&tree)
+            .cwd(tree)
             .run()
             .map_err(|source| Error::Patch {
                 source_name: req.source.to_string(),
@@ -242,28 +281,35 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
             combined.push('\n');
         }
     }
-    let patch = if combined.is_empty() {
-        None
-    } else {
-        let path = RunDir::new(req.run_dir).port_patch(req.arch, req.source);
-        let parent = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        std::fs::write(&path, &combined).map_err(io(&path))?;
-        Some(path)
-    };
+    Ok(())
+}
 
-    // The porting changelog entry.
+/// Writes the combined patch for the packaging team, unless it is empty.
+fn write_combined_patch(req: &Request, combined: &str) -> Result<Option<PathBuf>, Error> {
+    if combined.is_empty() {
+        return Ok(None);
+    }
+    let path = RunDir::new(req.run_dir).port_patch(req.arch, req.source);
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(parent))?;
+    std::fs::write(&path, combined).map_err(io(&path))?;
+    Ok(Some(path))
+}
+
+/// The porting changelog entry, saying what was widened and patched.
+fn add_changelog_entry(
+    req: &Request,
+    tree: &Path,
+    version: &debversion::Version,
+    widened: bool,
+) -> Result<(), Error> {
     let changelog_path = tree.join("debian/changelog");
     let text = std::fs::read_to_string(&changelog_path).map_err(io(&changelog_path))?;
-    let parsed: debversion::Version = version.parse().map_err(|_| Error::Version {
-        source_name: req.source.to_string(),
-        version: req.version.to_string(),
-    })?;
     let mut lines = vec![format!(
         "Porting build for {} by cascade; not for upload.",
         req.arch
     )];
-    if ported.changed() {
+    if widened {
         lines.push(format!(
             "Widen the architecture lists to include {}.",
             req.arch
@@ -276,7 +322,7 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
         &text,
         &changelog_path,
         &NewEntry {
-            version: &parsed,
+            version,
             distribution: DISTRIBUTION,
             changes: &lines,
             maintainer: req.maintainer,
@@ -284,34 +330,33 @@ pub fn prepare(req: &Request) -> Result<PortedSource, Error> {
         },
     )?;
     std::fs::write(&changelog_path, new).map_err(io(&changelog_path))?;
+    Ok(())
+}
 
-    // The source package. A porting patch may touch upstream files; in a
-    // `3.0 (quilt)` package dpkg-source records those changes as a quilt
-    // patch of its own instead of refusing them.
+/// The source package. A porting patch may touch upstream files; in a
+/// `3.0 (quilt)` package dpkg-source records those changes as a quilt
+/// patch of its own instead of refusing them.
+fn build_source_package(
+    req: &Request,
+    dir: &Path,
+    tree_name: &str,
+    version: &str,
+) -> Result<PathBuf, Error> {
+    let tree = dir.join(tree_name);
     let format = std::fs::read_to_string(tree.join("debian/source/format")).unwrap_or_default();
     let mut cmd = Cmd::new("dpkg-source");
     if format.trim() == "3.0 (quilt)" {
         cmd = cmd.arg("--auto-commit");
     }
-    cmd.args(["-b", &tree_name])
-        .cwd(&dir)
+    cmd.args(["-b", tree_name])
+        .cwd(dir)
         .run()
-        .map_err(tool("building the porting source package"))?;
-    let dsc = dir.join(format!("{}_{}.dsc", req.source, without_epoch(&version)));
+        .map_err(tool(req, "building the porting source package"))?;
+    let dsc = dir.join(format!("{}_{}.dsc", req.source, without_epoch(version)));
     if !dsc.is_file() {
         return Err(Error::NoDsc { path: dsc });
     }
-    // The tree served dpkg-source only; ROCm trees are large.
-    std::fs::remove_dir_all(&tree).map_err(io(&tree))?;
-    Ok(PortedSource {
-        source: req.source.to_string(),
-        arch: req.arch.clone(),
-        version,
-        dsc,
-        patch,
-        changes: ported.changes,
-        applied: req.settings.patches.clone(),
-    })
+    Ok(dsc)
 }
 
 /// The file names a .dsc lists (its `Files:` field).

@@ -202,6 +202,7 @@ mod tests {
                     src("demo-apps", &["demo-blas"]),
                     smi,
                 ],
+                warm: Vec::new(),
             }],
         }
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::compute::{Cell, Counts, Status};
+use super::compute::{Cell, Counts, Frontier, Status};
 use crate::frontier::{ByArch, Chains, render::chain_text_seen, render::roots_text};
 
 /// The symbol of a cell in the text table.
@@ -43,6 +43,23 @@ pub fn render_with(status: &Status, chains: &ByArch) -> String {
         status.unstable_suite,
         status.experimental_suite
     );
+    write_aligned(&mut out, &table_rows(status));
+    let _ = writeln!(out, "\n{LEGEND}");
+    out_of_date(&mut out, status);
+    let _ = writeln!(
+        out,
+        "\nPorting frontier (not built in {}; build-dependencies checked against {}):",
+        status.unstable_suite, status.unstable_suite
+    );
+    for (arch, f) in &status.frontier {
+        arch_frontier(&mut out, arch, f, chains.get(arch));
+    }
+    summary(&mut out, status);
+    out
+}
+
+/// The package table's header and one row per package.
+fn table_rows(status: &Status) -> Vec<Vec<String>> {
     let mut header: Vec<String> = ["package", "unstable", "experimental", "target", "lag"]
         .iter()
         .map(|s| s.to_string())
@@ -64,15 +81,23 @@ pub fn render_with(status: &Status, chains: &ByArch) -> String {
         }
         rows.push(r);
     }
+    rows
+}
+
+/// The rows in columns as wide as their widest cell, two spaces apart.
+fn write_aligned(out: &mut String, rows: &[Vec<String>]) {
     let cols = rows[0].len();
     let widths: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
-    for r in &rows {
+    for r in rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
-    let _ = writeln!(out, "\n{LEGEND}");
+}
+
+/// The out-of-date binaries, package by package and suite by suite, if any.
+fn out_of_date(out: &mut String, status: &Status) {
     let olds: Vec<String> = status
         .packages
         .iter()
@@ -100,42 +125,42 @@ pub fn render_with(status: &Status, chains: &ByArch) -> String {
             let _ = writeln!(out, "  {o}");
         }
     }
+}
+
+/// One arch's frontier: the ready sources, each blocked one with what it
+/// waits for (and its blocker chains), then the roots.
+fn arch_frontier(out: &mut String, arch: &str, f: &Frontier, chains: Option<&Chains>) {
+    let mut shown = chains.map_or(Vec::new(), |c| vec![false; c.nodes.len()]);
+    let ready: Vec<&str> = f.ready.iter().map(|e| e.source.as_str()).collect();
     let _ = writeln!(
         out,
-        "\nPorting frontier (not built in {}; build-dependencies checked against {}):",
-        status.unstable_suite, status.unstable_suite
+        "  {arch}: ready: {}",
+        if ready.is_empty() {
+            "(none)".to_string()
+        } else {
+            ready.join(", ")
+        }
     );
-    for (arch, f) in &status.frontier {
-        let mut shown = chains
-            .get(arch)
-            .map_or(Vec::new(), |c| vec![false; c.nodes.len()]);
-        let ready: Vec<&str> = f.ready.iter().map(|e| e.source.as_str()).collect();
+    for e in &f.blocked {
         let _ = writeln!(
             out,
-            "  {arch}: ready: {}",
-            if ready.is_empty() {
-                "(none)".to_string()
-            } else {
-                ready.join(", ")
-            }
+            "    {} ({}) waits for: {}",
+            e.source,
+            e.state,
+            e.unsatisfied.join(", ")
         );
-        for e in &f.blocked {
-            let _ = writeln!(
-                out,
-                "    {} ({}) waits for: {}",
-                e.source,
-                e.state,
-                e.unsatisfied.join(", ")
-            );
-            if let Some(c) = chains.get(arch) {
-                blocked_chains(&mut out, c, &e.unsatisfied, 3, &mut shown);
-            }
-        }
-        if let Some(c) = chains.get(arch).filter(|c| !c.roots.is_empty()) {
-            out.push('\n');
-            roots_text(&mut out, c, 20);
+        if let Some(c) = chains {
+            blocked_chains(out, c, &e.unsatisfied, 3, &mut shown);
         }
     }
+    if let Some(c) = chains.filter(|c| !c.roots.is_empty()) {
+        out.push('\n');
+        roots_text(out, c, 20);
+    }
+}
+
+/// The counts per suite and arch.
+fn summary(out: &mut String, status: &Status) {
     let _ = writeln!(
         out,
         "\nSummary (built / out of date / missing / excluded / all / absent):"
@@ -145,7 +170,6 @@ pub fn render_with(status: &Status, chains: &ByArch) -> String {
             let _ = writeln!(out, "  {suite:<12} {arch:<8} {}", counts_line(c));
         }
     }
-    out
 }
 
 /// The chains of a blocked source's unsatisfied relations, `indent` deep;
