@@ -54,6 +54,14 @@ fn a_second_cascade_on_a_locked_run_dir_is_refused_at_once_naming_the_holder() {
         // Refused before any bump or archive work.
         assert!(t0.elapsed() < Duration::from_secs(30), "{cmd}");
     }
+    // `report --port` writes the porting report into the run directory.
+    let out = cascade(d)
+        .args(["report", "run", "--port", "riscv64"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "report --port: {stderr}");
+    assert!(stderr.contains("in use by another cascade"), "{stderr}");
     drop(held);
     // Released: the same command gets past the lock (and stops at the
     // missing bump, as without a lock).

@@ -41,6 +41,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
+    // `--port` writes the porting report into the run directory: one
+    // writer at a time, as for a run (refused at once while one holds it).
+    let _lock = match args.port.is_empty() || !args.run_dir.is_dir() {
+        true => None,
+        false => Some(crate::lock::RunLock::acquire(
+            &args.run_dir,
+            &crate::lock::command_line(),
+        )?),
+    };
     let mut rep = Report::from_run(&args.run_dir)?;
     let before = match &args.since {
         Some(old) => Some(Report::from_run(old)?),
