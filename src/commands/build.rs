@@ -125,11 +125,12 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
         .filter(|a| crate::sbuild::warm_is_usable(&sbuild.chroot_dir, &sbuild.suite, a))
         .cloned()
         .collect();
-    let ccache_root = ccache_root(config);
+    // Looked at (and warned about) only when ccache is wanted.
+    let ccache_root = (!ccache_off).then(|| ccache_root(config)).flatten();
     sbuild.fast = Some(crate::sbuild::FastPath {
         apt_pool: crate::buildcache::apt_pool(&config.build_cache),
-        ccache: (!ccache_off && ccache_root.is_some()).then(|| crate::sbuild::CcacheConfig {
-            root: ccache_root.unwrap_or_default(),
+        ccache: ccache_root.map(|root| crate::sbuild::CcacheConfig {
+            root,
             max_size: size.to_string(),
         }),
         warm,
