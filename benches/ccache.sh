@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ccache across runs (issue 16): the demo's compile-heavy package
-# (demo-tensile, the opt-in `recipes-heavy/` stack: 32 generated C++
+# (demo-tensile, the opt-in `recipes-heavy/` stack: 96 generated C++
 # template kernels) built by `cascade build -j1` on amd64 twice, each into a
 # fresh run directory so nothing is reused: first with an empty ccache
 # ("cold"), then with the ccache the first build filled ("warm"), its
