@@ -729,15 +729,18 @@ fn warm_lists(plan: &mut RunPlan, full: &crate::plan::Plan, base: &crate::archiv
             continue;
         };
         *warm = crate::warm::common_build_deps(ap, |name| {
-            if packages.get(name).is_some() {
+            let dep = crate::control::Dep {
+                name: name.to_string(),
+                archqual: None,
+                version: None,
+            };
+            let mut found = packages.satisfiers(&dep);
+            if found.contains(&name) {
                 return Some(name.to_string());
             }
-            let mut providers: Vec<&str> = (packages.providers(name).iter())
-                .map(|p| p.package.as_str())
-                .collect();
-            providers.sort_unstable();
-            providers.dedup();
-            (providers.len() == 1).then(|| providers[0].to_string())
+            found.sort_unstable();
+            found.dedup();
+            (found.len() == 1).then(|| found[0].to_string())
         });
     }
 }
@@ -909,7 +912,7 @@ impl JobInputs<'_> {
         let (recipes, opts, facts) = (self.recipes, self.opts, self.facts);
         let recipe = recipes.get(source);
         let build_arch = &node.build_arch;
-        let mode = recipes.mode_of(source, build_arch, opts.modes.get(build_arch).copied());
+        let mode = recipes.mode_of(source, mode_of(recipes, opts, build_arch));
         let timeout = opts.timeout.or_else(|| {
             recipe
                 .and_then(|r| r.timeout_minutes)
@@ -1608,10 +1611,7 @@ mod tests {
         // runtime's recipe says `cross: false`: qemu, and its chroot.
         assert_eq!(mode("runtime/riscv64"), BuildMode::Qemu);
         assert_eq!(mode("runtime/amd64"), BuildMode::Native);
-        assert_eq!(
-            recipes.mode_of("cmake", &arch("riscv64"), Some(BuildMode::Cross)),
-            BuildMode::Cross
-        );
+        assert_eq!(recipes.mode_of("cmake", BuildMode::Cross), BuildMode::Cross);
     }
 
     #[test]

@@ -251,15 +251,15 @@ impl Recipes {
         self.recipes.iter().find(|r| r.source == source)
     }
 
-    /// How `source` is built on `arch`: `arch_mode` (the `--mode` given for
-    /// the arch, else [`Stack::mode_for`]), except that a recipe that cannot
-    /// cross-build (`cross: false`) is built under qemu where the arch is
-    /// built cross. The one rule for a build's mode.
-    pub fn mode_of(&self, source: &str, arch: &Arch, arch_mode: Option<BuildMode>) -> BuildMode {
-        let mode = arch_mode.unwrap_or_else(|| self.stack.mode_for(arch));
+    /// How `source` is built where its arch is built `arch_mode` (the
+    /// run's `--mode` for the arch, else [`Stack::mode_for`]): the same,
+    /// except that a recipe that cannot cross-build (`cross: false`) is
+    /// built under qemu where the arch is built cross. The one rule for a
+    /// build's mode.
+    pub fn mode_of(&self, source: &str, arch_mode: BuildMode) -> BuildMode {
         match self.get(source) {
-            Some(r) if mode == BuildMode::Cross && !r.cross => BuildMode::Qemu,
-            _ => mode,
+            Some(r) if arch_mode == BuildMode::Cross && !r.cross => BuildMode::Qemu,
+            _ => arch_mode,
         }
     }
 
@@ -1063,15 +1063,17 @@ version: \"{upstream}-1~exp1\"
         if Arch::host() != riscv64 {
             assert_eq!(recipes.stack.mode_for(&riscv64), BuildMode::Cross);
             // rocblas's recipe does not say `cross: false`.
-            assert_eq!(recipes.mode_of("rocblas", &riscv64, None), BuildMode::Cross);
+            let mode = recipes.stack.mode_for(&riscv64);
+            assert_eq!(recipes.mode_of("rocblas", mode), BuildMode::Cross);
         }
         let refuses = format!("{GOOD}cross: false\n");
         let recipes = load_texts(&stack, &[("rocblas.yaml", &refuses)]).unwrap();
         let arm64 = Arch::new("arm64").unwrap();
-        assert_eq!(recipes.mode_of("rocblas", &arm64, None), BuildMode::Qemu);
-        let explicit = Some(BuildMode::Native);
+        let mode = recipes.stack.mode_for(&arm64);
+        assert_eq!(recipes.mode_of("rocblas", mode), BuildMode::Qemu);
+        // A `--mode arm64=native` of the run.
         assert_eq!(
-            recipes.mode_of("rocblas", &arm64, explicit),
+            recipes.mode_of("rocblas", BuildMode::Native),
             BuildMode::Native
         );
 

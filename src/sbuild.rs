@@ -158,6 +158,23 @@ pub fn warm_packages(dir: &Path, suite: &str, arch: &Arch) -> Vec<String> {
     warm_list(wanted.split_whitespace())
 }
 
+/// Adds `packages` to `arch`'s wanted list ([`warm_wanted`], written
+/// atomically) and returns the whole list, as [`warm_packages`] now reads it.
+pub fn add_warm_wanted(
+    dir: &Path,
+    suite: &str,
+    arch: &Arch,
+    packages: &[String],
+) -> Result<Vec<String>, crate::fsio::IoError> {
+    let old = warm_packages(dir, suite, arch);
+    let list = warm_list(old.iter().chain(packages).map(String::as_str));
+    let extra = &list[WARM_PACKAGES.len()..];
+    let path = warm_wanted(dir, suite, arch);
+    let text = format!("{}\n", extra.join("\n"));
+    crate::outfile::write_atomic(&path, text.as_bytes()).map_err(crate::fsio::at(&path))?;
+    Ok(list)
+}
+
 /// [`WARM_PACKAGES`] and `extra` (sorted, without repeats) as one list.
 pub fn warm_list<'a>(extra: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let extra: std::collections::BTreeSet<&str> = extra
@@ -896,6 +913,12 @@ mod tests {
         let wanted = warm_packages(dir, "unstable", &a);
         std::fs::write(warm_stamp(dir, "unstable", &a), warm_stamp_text(&wanted)).unwrap();
         assert!(warm_is_current(dir, "unstable", &a));
+        // A later run wants pkgconf too: the list grows, sorted, no repeats.
+        let more = ["pkgconf".to_string(), "cmake".to_string()];
+        let list = add_warm_wanted(dir, "unstable", &a, &more).unwrap();
+        assert_eq!(list, ["debhelper", "ccache", "cmake", "pkgconf"]);
+        assert_eq!(warm_packages(dir, "unstable", &a), list);
+        assert!(usable() && !warm_is_current(dir, "unstable", &a));
         touch(chroot_tarball(dir, "unstable", &a), 4_000);
         assert!(!usable(), "the plain tarball was remade after it");
     }

@@ -180,22 +180,14 @@ fn warm_up(recipes: &Recipes, plan: &crate::jobgraph::RunPlan, opts: &BuildOptio
 /// finds the work done).
 fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Result<(), Error> {
     use crate::sbuild;
-    let io = |path: PathBuf| move |e| Error::Io(crate::fsio::IoError::new(path, e));
     let lock_path = dir.join(format!(".{suite}-{arch}-warm.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(io(lock_path.clone()))?;
-    lock.lock().map_err(io(lock_path))?;
+    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
+    lock.lock().map_err(crate::fsio::at(&lock_path))?;
     let has = sbuild::warm_stamp_packages(dir, suite, arch);
     if crate::warm::lacking(wanted, &has).is_empty() {
         return Ok(());
     }
-    let mut list = sbuild::warm_packages(dir, suite, arch);
-    list.extend(wanted.iter().cloned());
-    let list = sbuild::warm_list(list.iter().map(String::as_str));
-    let extra: Vec<&str> = (list.iter().map(String::as_str))
-        .filter(|p| !sbuild::WARM_PACKAGES.contains(p))
-        .collect();
-    let path = sbuild::warm_wanted(dir, suite, arch);
-    report::files::write_atomic(&path, format!("{}\n", extra.join("\n")).as_bytes())?;
+    let list = sbuild::add_warm_wanted(dir, suite, arch, wanted)?;
     for action in crate::setup::warm_actions_in(dir, suite, arch, &list) {
         crate::setup::apply(&action)?;
     }
