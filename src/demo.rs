@@ -29,6 +29,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod archive;
 mod tensile;
 
 /// The release the packaging is at.
@@ -189,6 +190,19 @@ clean:
     )
 }
 
+/// demo-runtime's deprecated `demo_runtime_add3` (declaration,
+/// definition): in 7.1.0, gone in 7.2.4 — the API break a consumer outside
+/// the stack trips over (`cascade demo archive`'s demo-consumer-legacy).
+fn runtime_legacy(num: u32) -> (&'static str, &'static str) {
+    if num >= version_number(NEW_VERSION) {
+        return ("", "");
+    }
+    (
+        "/* Deprecated: use demo_runtime_add twice. Removed in 7.2.4. */\nint demo_runtime_add3(int a, int b, int c);\n",
+        "\nint demo_runtime_add3(int a, int b, int c) { return a + b + c; }\n",
+    )
+}
+
 /// The upstream tree of `pkg` at release `version`.
 pub fn upstream_files(pkg: &str, version: &str) -> Vec<File> {
     let num = version_number(version);
@@ -227,12 +241,16 @@ pub fn upstream_files(pkg: &str, version: &str) -> Vec<File> {
             file(
                 "include/demo/demoruntime.h",
                 format!(
-                    "#ifndef DEMO_RUNTIME_H\n#define DEMO_RUNTIME_H\n\n#define DEMO_RUNTIME_VERSION {num}\n#define DEMO_RUNTIME_VERSION_STRING \"{version}\"\n\nint demo_runtime_version(void);\nint demo_runtime_add(int a, int b);\n\n#endif\n"
+                    "#ifndef DEMO_RUNTIME_H\n#define DEMO_RUNTIME_H\n\n#define DEMO_RUNTIME_VERSION {num}\n#define DEMO_RUNTIME_VERSION_STRING \"{version}\"\n\nint demo_runtime_version(void);\nint demo_runtime_add(int a, int b);\n{}\n#endif\n",
+                    runtime_legacy(num).0
                 ),
             ),
             file(
                 "src/demoruntime.c",
-                "#include <demo/demoruntime.h>\n\nint demo_runtime_version(void) { return DEMO_RUNTIME_VERSION; }\n\nint demo_runtime_add(int a, int b) { return a + b; }\n",
+                format!(
+                    "#include <demo/demoruntime.h>\n\nint demo_runtime_version(void) {{ return DEMO_RUNTIME_VERSION; }}\n\nint demo_runtime_add(int a, int b) {{ return a + b; }}\n{}",
+                    runtime_legacy(num).1
+                ),
             ),
             file(
                 "tests/test.c",
@@ -873,6 +891,8 @@ pub enum Error {
     Exists { path: PathBuf },
     #[error(transparent)]
     Io(#[from] crate::fsio::IoError),
+    #[error(transparent)]
+    Process(#[from] crate::process::Error),
     #[error("git repository {path}: {source}")]
     Git {
         path: PathBuf,

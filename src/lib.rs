@@ -18,9 +18,9 @@
 //! | `recipe`    | recipes and the stack file: schema, validation, file:line errors     | `arch`             |
 //! | `arch`      | Debian architecture names (wildcards: `control::arch_matches`)       | —                  |
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
-//! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps    | `control`, `arch`  |
+//! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps; pool files checked against them (`pool`) | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
-//! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck | `archive`,`rdeps` |
+//! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck; rebuild jobs and recheck verdicts (`rebuild`) | `archive`,`rdeps`,`runner` (`Job`) |
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
@@ -38,7 +38,7 @@
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
 //! | `warm`      | pure: the build-dependencies common to a plan's builds, which the warm tarballs hold | `plan`, `sbuild` |
-//! | `demo`      | the bundled demo stack: generates upstream and packaging repos; `demo::tensile`, the opt-in compile-heavy package | `git` |
+//! | `demo`      | the bundled demo stack: generates upstream and packaging repos; `demo::tensile`, the opt-in compile-heavy package; `demo::archive`, the local archive of the old release and outside consumers | `git`, `process` |
 //! | `events`    | the typed events the runner emits                                    | —                  |
 //! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
 //! | `state`     | resumable run state, written atomically                              | `rundir`           |

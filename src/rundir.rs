@@ -14,6 +14,10 @@
 //! RUNDIR/port/ARCH/PKG/        a porting build copy; port/ARCH/patches/PKG.patch
 //! RUNDIR/report.json, report.html, junit.xml, summary.md, port.{json,md,txt}
 //! RUNDIR/lock, RUNDIR/running  who holds the run; running process groups
+//! RUNDIR/transition/with-stack/ `cascade transition --rebuild`: outside sources
+//!                              built against debs/ (a run directory of their own)
+//! RUNDIR/transition/recheck/   their failures built again without the stack
+//! RUNDIR/transition/transition.{json,md} the transition report of the last --rebuild
 //! ```
 //!
 //! Pure: only paths, no I/O.
@@ -39,6 +43,7 @@ pub const PORT_MD: &str = "port.md";
 pub const PORT_TXT: &str = "port.txt";
 pub const LOCK: &str = "lock";
 pub const RUNNING: &str = "running";
+pub const TRANSITION: &str = "transition";
 
 /// A run directory: its root, and every path inside it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +102,31 @@ impl RunDir {
     }
 
     /// `debs/ARCH/` (`debs/all/` for arch:all packages).
+    /// `transition/`: what `cascade transition --rebuild` keeps.
+    pub fn transition(&self) -> PathBuf {
+        self.root.join(TRANSITION)
+    }
+
+    /// The run directory of outside sources built against this run's .debs.
+    pub fn transition_with_stack(&self) -> PathBuf {
+        self.transition().join("with-stack")
+    }
+
+    /// The run directory of their rechecks against the base suite alone.
+    pub fn transition_recheck(&self) -> PathBuf {
+        self.transition().join("recheck")
+    }
+
+    /// The transition report of the last `--rebuild`, as JSON.
+    pub fn transition_json(&self) -> PathBuf {
+        self.transition().join("transition.json")
+    }
+
+    /// The same report as Markdown.
+    pub fn transition_md(&self) -> PathBuf {
+        self.transition().join("transition.md")
+    }
+
     pub fn debs_for(&self, arch: &str) -> PathBuf {
         self.debs().join(arch)
     }

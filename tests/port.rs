@@ -44,7 +44,7 @@ fn cascade_port_on_the_demo_stack() {
     // riscv64 builds of unchanged inputs it reuses instead of repeating.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    copy_of_the_demo_run(dir);
+    common::copy_of_the_demo_run(dir);
     let solver = dir.join("demo/recipes/demo-solver.yaml");
     let mut text = std::fs::read_to_string(&solver).unwrap();
     text.push_str("port:\n  riscv64:\n    profiles: [nocheck]\n    timeout_minutes: 60\n");
@@ -140,19 +140,6 @@ fn cascade_port_on_the_demo_stack() {
             .all(|r| r.reused),
         "a rerun rebuilt something"
     );
-}
-
-/// Copies the shared demo run (its demo repos, workdir and run directory)
-/// into `dir`, then lets it go: this test writes in its copy only.
-fn copy_of_the_demo_run(dir: &Path) {
-    let fixture = common::demo_run();
-    let status = std::process::Command::new("cp")
-        .args(["-a", "--reflink=auto"])
-        .arg(fixture.dir.join("."))
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success(), "cp {}", fixture.dir.display());
 }
 
 /// Usage errors come before any bump or build, with exit code 2 (a bad

@@ -39,14 +39,15 @@ impl Mirror {
         }
     }
 
-    fn not_found(&self) -> &'static str {
+    pub(super) fn not_found(&self) -> &'static str {
         match self {
             Mirror::Dir(_) => "no such file",
             Mirror::Url(_) => "HTTP 404",
         }
     }
 
-    fn describe(&self, rel: &str) -> String {
+    /// Where `rel` is: a path below the directory, or a URL.
+    pub fn describe(&self, rel: &str) -> String {
         match self {
             Mirror::Dir(d) => d.join(rel).display().to_string(),
             Mirror::Url(u) => format!("{u}/{rel}"),
@@ -168,6 +169,11 @@ impl Fetcher {
 
     pub fn mirror(&self) -> &Mirror {
         &self.mirror
+    }
+
+    /// Where this fetcher caches what it fetched.
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
     }
 
     /// Reads `dists/SUITE/Release` (from InRelease or with Release.gpg when
@@ -319,7 +325,7 @@ impl Fetcher {
     }
 
     /// The bytes of one file; `Ok(None)` when the mirror says it doesn't exist.
-    fn get(&self, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+    pub(super) fn get(&self, rel: &str) -> Result<Option<Vec<u8>>, Error> {
         match (&self.mirror, &self.client) {
             (Mirror::Dir(d), _) => {
                 let path = d.join(rel);

@@ -141,6 +141,15 @@ impl Packages {
         self.index();
     }
 
+    /// Lays `other`'s binaries over these (an overlay archive's): its entry
+    /// wins for a name both have.
+    pub fn overlay(&mut self, other: Packages) {
+        let mut binaries = std::mem::take(&mut self.binaries).into_map();
+        binaries.extend(other.binaries.into_map());
+        self.binaries = LazyMap::new(binaries);
+        self.index();
+    }
+
     /// Rebuilds the Provides and source maps from `binaries`.
     fn index(&mut self) {
         let mut provides: HashMap<String, Vec<Provider>> = HashMap::default();
@@ -327,6 +336,14 @@ impl Sources {
 
     pub fn get(&self, source: &str) -> Option<&SourceInfo> {
         self.by_name.get(source)
+    }
+
+    /// Lays `other`'s sources over these (an overlay archive's): its entry
+    /// wins for a name both have.
+    pub fn overlay(&mut self, other: Sources) {
+        let mut by_name = std::mem::take(&mut self.by_name).into_map();
+        by_name.extend(other.by_name.into_map());
+        self.by_name = LazyMap::new(by_name);
     }
 
     pub fn len(&self) -> usize {

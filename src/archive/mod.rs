@@ -10,6 +10,8 @@
 //! - [`index`]: parsed [`Sources`] and per-arch [`Packages`] with
 //!   binary→source, source→binaries and Provides maps.
 //! - [`lazy`]: a name → value map whose cached values decode on first read.
+//! - [`pool`]: a source package's files in the pool, fetched and checked
+//!   against Sources' SHA-256 (transition rebuilds of outside sources).
 //!
 //! [`load_suite`] ties them together: it fetches, decompresses and parses
 //! Sources and each architecture's Packages in parallel threads.
@@ -54,6 +56,7 @@ pub mod error;
 pub mod fetch;
 pub mod index;
 pub mod lazy;
+pub mod pool;
 pub mod suite;
 pub mod verify;
 

@@ -87,9 +87,9 @@ pub struct Args {
 /// Where the builds' temp dirs (and so their unpacked chroots) go: TMPDIR,
 /// or tmpfs when the stack asks for it (`chroot_tmpfs`) and the host has
 /// one; never for `--clean-chroot`.
-pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, args: &Args) -> PathBuf {
+pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, clean_chroot: bool) -> PathBuf {
     let shm = Path::new("/dev/shm");
-    if recipes.stack.chroot_tmpfs && !args.clean_chroot && shm.is_dir() {
+    if recipes.stack.chroot_tmpfs && !clean_chroot && shm.is_dir() {
         return shm.to_path_buf();
     }
     config.tmp_dir.clone()
@@ -98,11 +98,16 @@ pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, args: &Args) -> PathB
 /// The sbuild settings of a local run: the stack's suite, the maintainer of
 /// binNMU entries, and the faster path (shared .deb pool, unsafe I/O,
 /// ccache of the stack's size under CASCADE_BUILD_CACHE) unless
-/// `--clean-chroot`.
-pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> SbuildConfig {
+/// `--clean-chroot`; ccache unless `--no-ccache`.
+pub(crate) fn sbuild_config(
+    recipes: &Recipes,
+    config: &Config,
+    clean_chroot: bool,
+    no_ccache: bool,
+) -> SbuildConfig {
     let mut sbuild = SbuildConfig::new(&recipes.stack.base_suite);
     sbuild.maintainer = config.maintainer();
-    if args.clean_chroot {
+    if clean_chroot {
         return sbuild;
     }
     // A user who cannot write the default root (not root) still builds.
@@ -116,7 +121,7 @@ pub(crate) fn sbuild_config(recipes: &Recipes, config: &Config, args: &Args) -> 
     let size = (recipes.stack.ccache_size.as_deref()).unwrap_or(recipe::DEFAULT_CCACHE_SIZE);
     // `0` is "no limit" to ccache, but "no ccache" in stack.yaml.
     let zero = size.trim_end_matches(char::is_alphabetic).parse::<f64>() == Ok(0.0);
-    let ccache_off = args.no_ccache || zero;
+    let ccache_off = no_ccache || zero;
     // Every chroot arch a build may use: the stack's, its porting
     // targets', and the host's (cross builds, arch:all builds).
     let warm = (recipes.stack.architectures.iter())
@@ -419,7 +424,7 @@ pub(crate) fn build_and_report(
     if !args.clean_chroot {
         warm_up(recipes, &plan, opts);
     }
-    let sbuild = sbuild_config(recipes, config, args);
+    let sbuild = sbuild_config(recipes, config, args.clean_chroot, args.no_ccache);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
     let contexts = if opts.port {
         build_copies(&mut prepared, recipes, config, &sources, &plan, opts)?
@@ -435,7 +440,8 @@ pub(crate) fn build_and_report(
         &sbuild,
         opts,
         args.print_sbuild_commands.as_deref(),
-        &tmp_base(recipes, config, args),
+        &tmp_base(recipes, config, args.clean_chroot),
+        Progress::stdout(),
     )?;
     let rep = write_and_print(recipes, opts, started, results)?;
     println!(
@@ -540,13 +546,15 @@ pub(crate) fn write_and_print(
 /// progress view; Ctrl-C cancels (the running sbuilds' process groups are
 /// killed). Returns the results and whether the run was cancelled.
 /// `print_sbuild_commands` appends each sbuild command line to that file.
-/// `tmp_base` holds the builds' temp dirs (see [`guard_processes`]).
+/// `tmp_base` holds the builds' temp dirs (see [`guard_processes`]);
+/// `progress` shows the events.
 pub(crate) fn execute_with_progress(
     prepared: pipeline::Prepared,
     sbuild: &SbuildConfig,
     opts: &BuildOptions,
     print_sbuild_commands: Option<&Path>,
     tmp_base: &Path,
+    mut progress: Progress,
 ) -> Result<(Vec<BuildResult>, bool), Error> {
     let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
     let rt = tokio::runtime::Runtime::new().map_err(|source| {
@@ -557,9 +565,8 @@ pub(crate) fn execute_with_progress(
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let progress = std::thread::spawn(move || {
-        let mut p = Progress::stdout();
         while let Some(ev) = rx.blocking_recv() {
-            p.handle(&ev);
+            progress.handle(&ev);
         }
     });
     let (cancel, token) = Cancel::new();

@@ -1,5 +1,6 @@
 //! `cascade demo init DIR`: write the bundled demo stack (git repos and
-//! recipes) into DIR.
+//! recipes) into DIR. `cascade demo archive DIR`: write beside it the local
+//! archive of what unstable had before the move (`crate::demo::archive`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,12 @@ pub enum DemoCommand {
     /// Write the demo stack's upstream and packaging git repos and its recipes into DIR.
     Init {
         /// A new or empty directory.
+        dir: PathBuf,
+    },
+    /// Write DIR/archive/: the demo stack's old release and consumers
+    /// outside the stack, for `cascade transition --extra-archive`.
+    Archive {
+        /// The directory `demo init` wrote (its recipes/ give the arches).
         dir: PathBuf,
     },
 }
@@ -45,5 +52,31 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        DemoCommand::Archive { dir } => archive(&dir),
     }
+}
+
+fn archive(dir: &std::path::Path) -> Result<ExitCode, Error> {
+    let recipes = crate::recipe::load(&dir.join("recipes"))?;
+    let stack = &recipes.stack;
+    let host = crate::jobgraph::host_arch(stack).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: the stack names no architecture",
+            dir.display()
+        ))
+    })?;
+    let arches: Vec<String> = stack.architectures.iter().map(|a| a.to_string()).collect();
+    let root = crate::demo::archive::write(dir, host.as_str(), &arches)?;
+    println!(
+        "archive: {} (unstable before the move: demo-runtime {} and {}, binaries for {host})",
+        root.display(),
+        crate::demo::archive::OLD_ARCHIVE_VERSION,
+        crate::demo::archive::CONSUMERS.join(", ")
+    );
+    println!(
+        "next, after `cascade run`: cascade --recipes {} transition RUNDIR --extra-archive {} --arch {host} --rebuild",
+        dir.join("recipes").display(),
+        root.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -80,7 +80,19 @@ pub const CLASSES: &[(&str, &str)] = &[
 
 /// One line of the details: why a cell is not plain ok.
 pub fn explain(r: &BuildResult) -> String {
-    let base = match &r.outcome {
+    let base = explain_outcome(&r.outcome);
+    match &r.expected_failure {
+        Some(why) if r.outcome.is_failure() => format!("{base} (expected: {why})"),
+        Some(why) => {
+            format!("{base}, but the recipe expects a failure ({why}): drop the expectation")
+        }
+        None => base,
+    }
+}
+
+/// What an outcome says, in one line (`failed at build: error: …`).
+pub fn explain_outcome(outcome: &Outcome) -> String {
+    match outcome {
         Outcome::Ok => "built".to_string(),
         Outcome::BuildDepUnsatisfiable { missing } if missing.is_empty() => {
             "build-dependencies unsatisfiable".to_string()
@@ -105,13 +117,6 @@ pub fn explain(r: &BuildResult) -> String {
         Outcome::Skipped { dependency, arch } => {
             format!("skipped: dependency {dependency} failed on {arch}")
         }
-    };
-    match &r.expected_failure {
-        Some(why) if r.outcome.is_failure() => format!("{base} (expected: {why})"),
-        Some(why) => {
-            format!("{base}, but the recipe expects a failure ({why}): drop the expectation")
-        }
-        None => base,
     }
 }
 

@@ -20,9 +20,12 @@
 //! ([`group_broken`]): an OR-group is broken when one of its alternatives is
 //! met only by disappearing binaries and no alternative is met otherwise.
 //!
-//! Installability (dose-debcheck) is an effect and lives in [`debcheck`].
+//! Installability (dose-debcheck) is an effect and lives in [`debcheck`];
+//! the rebuilds of outside sources with recheck are planned and judged in
+//! [`rebuild`].
 
 pub mod debcheck;
+pub mod rebuild;
 pub mod render;
 
 use std::collections::{BTreeMap, BTreeSet};

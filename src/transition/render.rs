@@ -1,16 +1,17 @@
 //! The transition as text, Markdown and the release team's `nmu` lines;
-//! JSON is the serde form of [`Transition`] (schema `cascade-transition/1`,
+//! JSON is the serde form of [`Transition`] (schema `cascade-transition/2`,
 //! docs/transition.md).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::debcheck::Installability;
+use super::rebuild::{Rebuilt, Verdict};
 use super::{ArchTransition, Dependent};
 use crate::control::Dep;
 
 /// The JSON document's schema name; bump on incompatible changes.
-pub const SCHEMA: &str = "cascade-transition/1";
+pub const SCHEMA: &str = "cascade-transition/2";
 
 /// One transition check: every arch asked for.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -30,17 +31,23 @@ pub struct ArchReport {
     #[serde(flatten)]
     pub transition: ArchTransition,
     pub installability: Option<Installability>,
+    /// The rebuilds of outside sources with recheck (`--rebuild`).
+    pub rebuilt: Option<Vec<Rebuilt>>,
 }
 
 impl Transition {
     /// Anything a maintainer must act on before the move: a stack source
-    /// left behind or an uninstallable package.
+    /// left behind, an uninstallable package or a rebuild regression.
     pub fn has_problems(&self) -> bool {
         self.arches.iter().any(|a| {
             !a.transition.left_behind.is_empty()
                 || a.installability
                     .as_ref()
                     .is_some_and(|i| !i.broken.is_empty())
+                || a.rebuilt
+                    .iter()
+                    .flatten()
+                    .any(|r| r.verdict == Verdict::Regression)
         })
     }
 }
@@ -135,6 +142,9 @@ fn arch_text(out: &mut String, a: &ArchReport) {
     dependents_text(out, "binNMU", &t.binnmus);
     dependents_text(out, "sourceful upload (arch:all)", &t.sourceful);
     rebuilds_text(out, t);
+    if let Some(rs) = &a.rebuilt {
+        rebuilt_text(out, rs);
+    }
     if let Some(i) = &a.installability {
         installability_text(out, i);
     }
@@ -165,6 +175,41 @@ fn rebuilds_text(out: &mut String, t: &ArchTransition) {
     );
     for r in &t.rebuilds {
         let _ = writeln!(out, "    {} (via {})", r.source, r.via.join(", "));
+    }
+}
+
+/// The verdict of one rebuild in a line: the recheck's outcome after a
+/// regression's, so both failures are read side by side.
+pub fn rebuilt_line(r: &Rebuilt) -> String {
+    let why = crate::report::model::explain_outcome(&r.outcome);
+    let recheck = r.recheck.as_ref().map(|o| {
+        format!(
+            "; without the new stack: {}",
+            crate::report::model::explain_outcome(o)
+        )
+    });
+    match r.verdict {
+        Verdict::Ok => "ok".into(),
+        _ => format!(
+            "{}: {why}{}",
+            r.verdict.label(),
+            recheck.unwrap_or_default()
+        ),
+    }
+}
+
+fn rebuilt_text(out: &mut String, rs: &[Rebuilt]) {
+    let count = |v: Verdict| rs.iter().filter(|r| r.verdict == v).count();
+    let _ = writeln!(
+        out,
+        "  rebuilt against the new stack: {} ok, {} regression(s), {} already failing, {} other",
+        count(Verdict::Ok),
+        count(Verdict::Regression),
+        count(Verdict::AlreadyFailing),
+        rs.len() - count(Verdict::Ok) - count(Verdict::Regression) - count(Verdict::AlreadyFailing)
+    );
+    for r in rs {
+        let _ = writeln!(out, "    {} {}: {}", r.source, r.version, rebuilt_line(r));
     }
 }
 
@@ -216,6 +261,7 @@ pub fn markdown(t: &Transition) -> String {
                 .map_or("–".to_string(), |i| i.broken.len().to_string()),
         );
     }
+    rebuilt_markdown(&mut out, t);
     let nmus = nmu_lines(t, &t.base_suite);
     if !nmus.is_empty() {
         out.push_str("\n```\n");
@@ -225,4 +271,41 @@ pub fn markdown(t: &Transition) -> String {
         out.push_str("```\n");
     }
     out
+}
+
+/// The rebuilds as a matrix: outside sources × arch, each cell a verdict.
+fn rebuilt_markdown(out: &mut String, t: &Transition) {
+    let arches: Vec<&ArchReport> = t.arches.iter().filter(|a| a.rebuilt.is_some()).collect();
+    if arches.is_empty() {
+        return;
+    }
+    let mut rows: BTreeMap<(&str, &str), BTreeMap<&str, &Rebuilt>> = BTreeMap::new();
+    for a in &arches {
+        for r in a.rebuilt.iter().flatten() {
+            let row = rows.entry((&r.source, &r.version)).or_default();
+            row.insert(a.transition.arch.as_str(), r);
+        }
+    }
+    out.push_str("\n## Rebuilds against the new stack (recheck against the base suite)\n\n| source | version |");
+    for a in &arches {
+        let _ = write!(out, " {} |", a.transition.arch);
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(arches.len()));
+    out.push('\n');
+    for ((source, version), cells) in rows {
+        let _ = write!(out, "| {source} | {version} |");
+        for a in &arches {
+            let cell = cells
+                .get(a.transition.arch.as_str())
+                .map_or("–".to_string(), |r| md_cell(&rebuilt_line(r)));
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
+}
+
+/// A table cell: `|` escaped, newlines folded.
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
 }

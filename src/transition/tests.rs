@@ -1,9 +1,11 @@
 use std::collections::BTreeSet;
 
 use super::debcheck::{parse_report, split};
+use super::rebuild::Rebuilt;
 use super::render::{Transition, nmu_lines, text};
 use super::*;
 use crate::control::relation::parse_relations;
+use crate::events::Outcome;
 
 const SID_SOURCES: &str = "\
 Package: libfoo
@@ -224,6 +226,7 @@ fn nmu_lines_group_arches_in_the_release_teams_syntax() {
             .map(|transition| render::ArchReport {
                 transition,
                 installability: None,
+                rebuilt: None,
             })
             .collect(),
     };
@@ -291,4 +294,82 @@ report:
     assert_eq!(broken[0].reason, "a 1 needs b:amd64 (>= 2)");
     assert_eq!(broken[1].reason, "c 1 conflicts with d 1.0");
     assert!(parse_report("report: [").is_err());
+}
+
+fn rebuilt(
+    source: &str,
+    verdict: rebuild::Verdict,
+    outcome: Outcome,
+    recheck: Option<Outcome>,
+) -> Rebuilt {
+    Rebuilt {
+        source: source.into(),
+        version: "1.0-1".into(),
+        verdict,
+        outcome,
+        recheck,
+        log: None,
+        recheck_log: None,
+        via: vec!["libfoo-dev".into()],
+    }
+}
+
+#[test]
+fn rebuild_verdicts_show_in_text_and_markdown_and_a_regression_is_a_problem() {
+    use rebuild::Verdict;
+    let mut t = analysed();
+    t.left_behind.clear();
+    let failed = |e: &str| Outcome::Failed {
+        stage: "build".into(),
+        errors: vec![e.into()],
+    };
+    let ok_only = vec![
+        rebuilt("good", Verdict::Ok, Outcome::Ok, None),
+        rebuilt(
+            "old",
+            Verdict::AlreadyFailing,
+            failed("old bug"),
+            Some(failed("old bug")),
+        ),
+    ];
+    let doc = |rs: Vec<Rebuilt>| Transition {
+        schema: render::SCHEMA,
+        stack: "s".into(),
+        base_suite: "sid".into(),
+        new_from: "run".into(),
+        arches: vec![render::ArchReport {
+            transition: t.clone(),
+            installability: None,
+            rebuilt: Some(rs),
+        }],
+    };
+    let calm = doc(ok_only.clone());
+    assert!(
+        !calm.has_problems(),
+        "already failing is not the stack's doing"
+    );
+    let mut with_regression = ok_only;
+    with_regression.push(rebuilt(
+        "broken",
+        Verdict::Regression,
+        failed("error: API gone"),
+        Some(Outcome::Ok),
+    ));
+    let bad = doc(with_regression);
+    assert!(bad.has_problems());
+    let txt = text(&bad);
+    assert!(
+        txt.contains("1 ok, 1 regression(s), 1 already failing, 0 other"),
+        "{txt}"
+    );
+    assert!(
+        txt.contains("broken 1.0-1: regression: failed at build: error: API gone; without the new stack: built"),
+        "{txt}"
+    );
+    let md = render::markdown(&bad);
+    assert!(md.contains("| source | version | amd64 |"), "{md}");
+    assert!(md.contains("| good | 1.0-1 | ok |"), "{md}");
+    let json = serde_json::to_value(&bad).unwrap();
+    assert_eq!(json["schema"], "cascade-transition/2");
+    assert_eq!(json["arches"][0]["rebuilt"][2]["verdict"], "regression");
 }

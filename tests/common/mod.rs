@@ -170,6 +170,19 @@ pub fn demo_cascade(dir: &Path) -> std::process::Command {
     c
 }
 
+/// A copy of the shared demo run in `dir` (`demo/`, `work/`, `run/`), to
+/// go on from without touching the shared one.
+pub fn copy_of_the_demo_run(dir: &Path) {
+    let fixture = demo_run();
+    let status = std::process::Command::new("cp")
+        .args(["-a", "--reflink=auto"])
+        .arg(fixture.dir.join("."))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp {}", fixture.dir.display());
+}
+
 /// The shared demo run (see [`DemoRun`]), made now if needed.
 pub fn demo_run() -> DemoRun {
     let bin = assert_cmd::cargo::cargo_bin("cascade");

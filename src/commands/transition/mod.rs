@@ -22,6 +22,8 @@ use crate::transition::debcheck::{self, Installability};
 use crate::transition::render::{self, ArchReport, SCHEMA, Transition};
 use crate::transition::{Moving, Options, analyse, outside_dependents, select};
 
+mod rebuild;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A finished run's directory, whose .debs (`RUNDIR/debs/`) are the new binaries.
@@ -32,6 +34,12 @@ pub struct Args {
     pub dry_run: bool,
     #[command(flatten)]
     pub archive: ArchiveArgs,
+    /// An archive (URL or directory) whose base suite is laid over the
+    /// mirror's: a team's staging archive, or the demo's old release
+    /// (`cascade demo archive`). Its sources and binaries win over the
+    /// mirror's of the same name; rebuilds fetch from it first.
+    #[arg(long, value_name = "URL|DIR")]
+    pub extra_archive: Option<String>,
     /// Architectures (default: the stack's).
     #[arg(long, value_delimiter = ',')]
     pub arch: Vec<Arch>,
@@ -54,6 +62,18 @@ pub struct Args {
     /// Skip the installability check (dose-debcheck, ~20 s per arch).
     #[arg(long)]
     pub no_installability: bool,
+    /// Build the selected rebuild candidates under sbuild against RUNDIR's
+    /// .debs, and each failure again against the base suite alone
+    /// (recheck: regression or already failing). Results stay in
+    /// RUNDIR/transition/.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Concurrent rebuilds (default: one per core).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Per-rebuild timeout in minutes.
+    #[arg(long, value_name = "MIN")]
+    pub timeout: Option<u64>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     /// Write to this file instead of standard output.
@@ -76,6 +96,18 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
                 .into(),
         ));
     }
+    if args.rebuild && args.run_dir.is_none() {
+        return Err(Error::Usage(
+            "--rebuild builds against a run's .debs: give its RUNDIR, not --dry-run".into(),
+        ));
+    }
+    let _lock = match (&args.run_dir, args.rebuild) {
+        (Some(dir), true) => Some(crate::lock::RunLock::acquire(
+            dir,
+            &crate::lock::command_line(),
+        )?),
+        _ => None,
+    };
     let recipes = recipe::load(&global.recipes)?;
     let stack = &recipes.stack;
     let config = Config::from_env()?;
@@ -86,7 +118,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let fetcher = Fetcher::new(Mirror::parse(&mirror), &args.archive.fetch_options(&config))?;
     let arches = arches(&args.arch, &stack.architectures);
     let names: Vec<&str> = arches.iter().map(Arch::as_str).collect();
-    let base = load_suite(&fetcher, &stack.base_suite, &names)?;
+    let extra = match &args.extra_archive {
+        Some(m) => Some(Fetcher::new(
+            Mirror::parse(m),
+            &args.archive.fetch_options(&config),
+        )?),
+        None => None,
+    };
+    let (base, archives) = load_base(&fetcher, extra.as_ref(), &stack.base_suite, &names)?;
     let target = match &args.run_dir {
         None => Some(load_suite(&fetcher, &stack.suite, &names)?),
         Some(_) => None,
@@ -101,17 +140,32 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         };
         reports.push(arch_report(
             &args,
-            &fetcher,
+            &archives,
             &base,
             &stack_names,
             arch,
             &new,
         )?);
     }
+    let cancelled = match (&args.run_dir, args.rebuild) {
+        (Some(dir), true) => {
+            let cx = rebuild::Context {
+                recipes: &recipes,
+                config: &config,
+                archives: &archives,
+                base: &base,
+                run_dir: dir,
+                jobs: args.jobs,
+                timeout: args.timeout.map(|m| std::time::Duration::from_secs(m * 60)),
+            };
+            rebuild_into(&cx, &mut reports)?
+        }
+        _ => false,
+    };
     let doc = Transition {
         schema: SCHEMA,
         stack: stack.name.clone(),
-        base_suite: base.name.clone(),
+        base_suite: stack.base_suite.clone(),
         new_from: match (&target, &args.run_dir) {
             (Some(t), _) => format!("{} (dry run)", t.name),
             (_, dir) => dir
@@ -123,12 +177,91 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         arches: reports,
     };
     write(&args, &doc)?;
+    if let (Some(dir), true) = (&args.run_dir, args.rebuild) {
+        keep_report(dir, &doc)?;
+    }
     std::mem::forget((base, target));
+    if cancelled {
+        return Ok(ExitCode::from(130));
+    }
     Ok(if doc.has_problems() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Rebuilds each arch's selected candidates and puts the verdicts into
+/// its report; whether the user cancelled.
+fn rebuild_into(cx: &rebuild::Context<'_>, reports: &mut [ArchReport]) -> Result<bool, Error> {
+    let selected = reports
+        .iter()
+        .map(|r| (r.transition.arch.clone(), r.transition.rebuilds.clone()))
+        .collect();
+    let (mut rebuilt, cancelled) = rebuild::rebuild_all(cx, &selected)?;
+    for r in reports.iter_mut() {
+        r.rebuilt = Some(rebuilt.remove(&r.transition.arch).unwrap_or_default());
+    }
+    Ok(cancelled)
+}
+
+/// The report of a `--rebuild` kept in the run directory (JSON and
+/// Markdown), whatever `--format` printed.
+fn keep_report(dir: &Path, doc: &Transition) -> Result<(), Error> {
+    let run = RunDir::new(dir);
+    let json = serde_json::to_vec_pretty(doc).unwrap_or_default();
+    for (path, bytes) in [
+        (run.transition_json(), json),
+        (run.transition_md(), render::markdown(doc).into_bytes()),
+    ] {
+        crate::outfile::write_atomic(&path, &bytes).map_err(|e| IoError::new(&path, e))?;
+    }
+    Ok(())
+}
+
+/// The archives of the base suite, an overlay (`--extra-archive`) first:
+/// where rebuilds look for sources and .debs, and whose Packages dose reads.
+pub(super) struct BaseArchives<'a> {
+    list: Vec<(&'a Fetcher, crate::archive::Release)>,
+}
+
+impl BaseArchives<'_> {
+    /// The index `rel` (`dists/sid/main/source/Sources`) of each archive
+    /// that has it, overlay first.
+    pub(super) fn texts(&self, rel: &str) -> Result<Vec<(&Fetcher, String)>, Error> {
+        let mut out = Vec::new();
+        for (fetcher, release) in &self.list {
+            if let Some(text) = fetcher.optional_index(release, rel)? {
+                out.push((*fetcher, text));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The base suite of the mirror with the overlay's laid over it.
+fn load_base<'a>(
+    fetcher: &'a Fetcher,
+    extra: Option<&'a Fetcher>,
+    suite: &str,
+    arches: &[&str],
+) -> Result<(Suite, BaseArchives<'a>), Error> {
+    let mut base = load_suite(fetcher, suite, arches)?;
+    let mut list = vec![(fetcher, base.release.clone())];
+    if let Some(x) = extra {
+        let over = load_suite(x, suite, arches)?;
+        base.sources.overlay(over.sources);
+        for (arch, p) in over.packages {
+            match base.packages.get_mut(&arch) {
+                Some(b) => b.overlay(p),
+                None => {
+                    base.packages.insert(arch, p);
+                }
+            }
+        }
+        list.insert(0, (x, over.release));
+    }
+    Ok((base, BaseArchives { list }))
 }
 
 fn arches(asked: &[Arch], stack: &[Arch]) -> Vec<Arch> {
@@ -149,7 +282,7 @@ struct NewSide {
 /// Analysis, selection and installability of one arch.
 fn arch_report(
     args: &Args,
-    fetcher: &Fetcher,
+    archives: &BaseArchives<'_>,
     base: &Suite,
     stack: &BTreeSet<String>,
     arch: &Arch,
@@ -173,11 +306,12 @@ fn arch_report(
     let installability = if args.no_installability {
         None
     } else {
-        Some(installability(fetcher, base, arch, new, stack)?)
+        Some(installability(archives, base, arch, new, stack)?)
     };
     Ok(ArchReport {
         transition: t,
         installability,
+        rebuilt: None,
     })
 }
 
@@ -266,7 +400,7 @@ fn from_run(
 }
 
 /// The .deb files in `dir` (none if it does not exist), without `-dbgsym`.
-fn debs_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+pub(super) fn debs_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -288,7 +422,7 @@ fn debs_in(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// old ones stay, as the archive keeps them until the new version is built
 /// there).
 fn installability(
-    fetcher: &Fetcher,
+    archives: &BaseArchives<'_>,
     base: &Suite,
     arch: &Arch,
     new: &NewSide,
@@ -310,7 +444,9 @@ fn installability(
         .cloned()
         .collect();
     let rel = format!("dists/{}/main/binary-{arch}/Packages", base.name);
-    let base_text = fetcher.index(&base.release, &rel)?;
+    let base_text = archives.texts(&rel)?.into_iter().map(|(_, t)| t);
+    let base_text: Vec<String> = base_text.collect();
+    let base_text = base_text.join("\n");
     let split = debcheck::split(&base_text, &new.text, &replaced, &check);
     let tmp = tempfile::tempdir().map_err(|e| IoError::new("<tempdir>", e))?;
     let broken = debcheck::check(arch.as_str(), &split, tmp.path())?;
