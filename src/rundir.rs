@@ -17,7 +17,7 @@
 //! RUNDIR/transition/with-stack/ `cascade transition --rebuild`: outside sources
 //!                              built against debs/ (a run directory of their own)
 //! RUNDIR/transition/recheck/   their failures built again without the stack
-//! RUNDIR/transition/transition.{json,md} the transition report of the last --rebuild
+//! RUNDIR/transition/transition.{json,md,html}, junit.xml  the report of the last --rebuild
 //! ```
 //!
 //! Pure: only paths, no I/O.
@@ -125,6 +125,16 @@ impl RunDir {
     /// The same report as Markdown.
     pub fn transition_md(&self) -> PathBuf {
         self.transition().join("transition.md")
+    }
+
+    /// The same report as an HTML page (outside sources × arch).
+    pub fn transition_html(&self) -> PathBuf {
+        self.transition().join("transition.html")
+    }
+
+    /// The same report as JUnit XML.
+    pub fn transition_junit(&self) -> PathBuf {
+        self.transition().join("junit.xml")
     }
 
     pub fn debs_for(&self, arch: &str) -> PathBuf {

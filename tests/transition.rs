@@ -228,7 +228,11 @@ fn names(v: &Value, key: &str, field: &str) -> BTreeSet<String> {
 
 fn check_against_independent_answer(mirror: &Path, arches: &[&str]) -> Value {
     let doc = transition(mirror, &arches.join(","), &["--no-installability"]);
-    assert_eq!(doc["schema"], "cascade-transition/1");
+    assert_eq!(doc["schema"], "cascade-transition/2");
+    assert_eq!(
+        doc["base_suite"], "unstable",
+        "named as the stack file names it"
+    );
     let stack = stack_names();
     for (i, arch) in arches.iter().enumerate() {
         let a = &doc["arches"][i];

@@ -25,6 +25,7 @@
 //! [`rebuild`].
 
 pub mod debcheck;
+pub mod formats;
 pub mod rebuild;
 pub mod render;
 

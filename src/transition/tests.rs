@@ -373,3 +373,89 @@ fn rebuild_verdicts_show_in_text_and_markdown_and_a_regression_is_a_problem() {
     assert_eq!(json["schema"], "cascade-transition/2");
     assert_eq!(json["arches"][0]["rebuilt"][2]["verdict"], "regression");
 }
+
+fn doc_with(rebuilt_now: Vec<Rebuilt>) -> Transition {
+    let mut t = analysed();
+    t.left_behind.clear();
+    Transition {
+        schema: render::SCHEMA,
+        stack: "s".into(),
+        base_suite: "unstable".into(),
+        new_from: "run".into(),
+        arches: vec![render::ArchReport {
+            transition: t,
+            installability: None,
+            rebuilt: Some(rebuilt_now),
+        }],
+    }
+}
+
+#[test]
+fn junit_and_html_show_each_rebuild_and_a_regression_fails() {
+    use rebuild::Verdict;
+    let failed = Outcome::Failed {
+        stage: "build".into(),
+        errors: vec!["error: <gone>".into()],
+    };
+    let doc = doc_with(vec![
+        rebuilt("good", Verdict::Ok, Outcome::Ok, None),
+        rebuilt(
+            "bad",
+            Verdict::Regression,
+            failed.clone(),
+            Some(Outcome::Ok),
+        ),
+        rebuilt("old", Verdict::AlreadyFailing, failed.clone(), Some(failed)),
+    ]);
+    let xml = formats::junit(&doc).unwrap();
+    assert!(xml.contains("tests=\"3\""), "{xml}");
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert!(xml.contains("classname=\"amd64.rebuild\""), "{xml}");
+    let page = formats::html(&doc);
+    assert!(
+        page.contains("data-source=\"bad\" data-verdict=\"regression\""),
+        "{page}"
+    );
+    assert!(page.contains("data-verdict=\"already-failing\""), "{page}");
+    assert!(page.contains("error: &lt;gone&gt;"), "escaped: {page}");
+}
+
+#[test]
+fn since_lists_new_regressions_first_and_skips_unchanged_verdicts() {
+    use rebuild::Verdict;
+    let failed = Outcome::Failed {
+        stage: "build".into(),
+        errors: vec![],
+    };
+    let doc = doc_with(vec![
+        rebuilt("fixed", Verdict::Ok, Outcome::Ok, None),
+        rebuilt("same", Verdict::Ok, Outcome::Ok, None),
+        rebuilt("zbroke", Verdict::Regression, failed, Some(Outcome::Ok)),
+        rebuilt("added", Verdict::Ok, Outcome::Ok, None),
+    ]);
+    let earlier: formats::Earlier = serde_json::from_str(
+        r#"{"arches": [{"arch": "amd64", "rebuilt": [
+            {"source": "fixed", "verdict": "regression"},
+            {"source": "same", "verdict": "ok"},
+            {"source": "zbroke", "verdict": "ok"}]}]}"#,
+    )
+    .unwrap();
+    let changes = formats::since(&earlier, &doc);
+    let got: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| (c.source.as_str(), c.before.as_str(), c.now.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("zbroke", "ok", "regression"),
+            ("added", "new", "ok"),
+            ("fixed", "regression", "ok")
+        ]
+    );
+    let text = formats::since_text(&changes, "old.json");
+    assert!(
+        text.contains("NEW REGRESSION zbroke/amd64: ok -> regression"),
+        "{text}"
+    );
+}

@@ -19,6 +19,7 @@ use crate::process::Cmd;
 use crate::recipe;
 use crate::rundir::RunDir;
 use crate::transition::debcheck::{self, Installability};
+use crate::transition::formats;
 use crate::transition::render::{self, ArchReport, SCHEMA, Transition};
 use crate::transition::{Moving, Options, analyse, outside_dependents, select};
 
@@ -79,6 +80,11 @@ pub struct Args {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Compare the rebuilds' verdicts with an earlier report
+    /// (`RUNDIR/transition/transition.json`, or its directory): new
+    /// regressions first (text and Markdown).
+    #[arg(long, value_name = "OLD")]
+    pub since: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -86,6 +92,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    Junit,
+    Html,
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -213,6 +221,8 @@ fn keep_report(dir: &Path, doc: &Transition) -> Result<(), Error> {
     for (path, bytes) in [
         (run.transition_json(), json),
         (run.transition_md(), render::markdown(doc).into_bytes()),
+        (run.transition_html(), formats::html(doc).into_bytes()),
+        (run.transition_junit(), junit(doc)?.into_bytes()),
     ] {
         crate::outfile::write_atomic(&path, &bytes).map_err(|e| IoError::new(&path, e))?;
     }
@@ -458,10 +468,41 @@ fn installability(
 }
 
 fn write(args: &Args, doc: &Transition) -> Result<(), Error> {
+    let since = match &args.since {
+        Some(old) => since_text(old, doc)?,
+        None => String::new(),
+    };
     let text = match args.format {
-        Format::Text => render::text(doc),
-        Format::Markdown => render::markdown(doc),
+        Format::Text => render::text(doc) + &since,
+        Format::Markdown => render::markdown(doc) + &since,
         Format::Json => super::json_text(doc)?,
+        Format::Junit => junit(doc)?,
+        Format::Html => formats::html(doc),
     };
     super::emit(args.out.as_deref(), &text)
+}
+
+fn junit(doc: &Transition) -> Result<String, Error> {
+    formats::junit(doc).map_err(|e| Error::Usage(format!("JUnit: {e}")))
+}
+
+/// The comparison with the earlier report at `old` (a file, or a
+/// transition directory holding `transition.json`).
+fn since_text(old: &Path, doc: &Transition) -> Result<String, Error> {
+    let path = if old.is_dir() {
+        old.join("transition.json")
+    } else {
+        old.to_path_buf()
+    };
+    let bytes = std::fs::read(&path).map_err(|e| IoError::new(&path, e))?;
+    let earlier: formats::Earlier = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{}: not a transition report (line {}, column {}): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let changes = formats::since(&earlier, doc);
+    Ok(formats::since_text(&changes, &path.display().to_string()))
 }

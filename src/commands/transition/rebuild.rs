@@ -119,11 +119,17 @@ fn fetch_sources(
 }
 
 /// The run's failed stack builds, per arch: source → its failed job. A
-/// failed arch:all build blocks every arch.
+/// failed arch:all build blocks every arch. Read from `RUNDIR/results/`,
+/// which a local run writes and CI jobs pass on as artifacts.
 fn failed_stack_builds(run_dir: &Path) -> Result<BTreeMap<Arch, BTreeMap<String, JobKey>>, Error> {
-    let state = crate::state::RunState::load(run_dir)?;
+    let dir = RunDir::new(run_dir).results();
+    let results = if dir.is_dir() {
+        crate::report::model::read_results_dir(&dir)?
+    } else {
+        Vec::new()
+    };
     let mut out: BTreeMap<Arch, BTreeMap<String, JobKey>> = BTreeMap::new();
-    for r in state.results() {
+    for r in results {
         // Failed, or skipped behind a failure: not built, its .debs are not
         // in the run. (An excluded source is not the run's failure.)
         if r.outcome.is_failure() || matches!(r.outcome, Outcome::Skipped { .. }) {
