@@ -394,3 +394,23 @@ fn a_runs_debs_are_the_new_binaries_and_dose_checks_them() {
         "{broken:?}"
     );
 }
+
+/// `--rebuild` builds against a run: with `--dry-run` it is a usage error,
+/// before anything is loaded.
+#[test]
+fn rebuild_needs_a_run_directory() {
+    Command::cargo_bin("cascade")
+        .unwrap()
+        .args([
+            "--recipes",
+            &format!("{ROOT}/recipes"),
+            "transition",
+            "--dry-run",
+            "--rebuild",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--rebuild builds against a run's .debs",
+        ));
+}

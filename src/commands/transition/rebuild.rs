@@ -59,15 +59,17 @@ pub(super) fn rebuild_all(
     let run = RunDir::new(root);
     let mut jobs = Vec::new();
     let mut early = Vec::new();
-    let mut debs_of = BTreeMap::new();
-    for (arch, cands) in selected {
+    for (arch, cands) in selected.iter().filter(|(_, c)| !c.is_empty()) {
         let on = arch_build(cx, &sbuild, arch, run_debs(&run, arch)?)?;
         jobs.extend(rebuild::jobs(cands, &dscs, &on));
         early.extend(blocked(cx, arch, cands, &failed));
-        debs_of.insert(arch.clone(), on);
     }
     let (jobs, skipped) = take_failed(jobs, &early)?;
-    let (first, cancelled) = pass(cx, &sbuild, &run.transition_with_stack(), jobs.clone())?;
+    let (first, cancelled) = if jobs.is_empty() {
+        (Vec::new(), false)
+    } else {
+        pass(cx, &sbuild, &run.transition_with_stack(), jobs.clone())?
+    };
     let recheck_jobs = rechecks(cx, selected, &jobs, &first)?;
     let (second, cancelled) = if cancelled || recheck_jobs.is_empty() {
         (Vec::new(), cancelled)
