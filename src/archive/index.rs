@@ -234,11 +234,8 @@ impl Packages {
 }
 
 fn newer(a: &str, b: &str) -> bool {
-    match (
-        a.parse::<debversion::Version>(),
-        b.parse::<debversion::Version>(),
-    ) {
-        (Ok(a), Ok(b)) => a > b,
+    match (crate::version::parse_ok(a), crate::version::parse_ok(b)) {
+        (Some(a), Some(b)) => a > b,
         _ => a > b,
     }
 }

@@ -14,10 +14,14 @@ use serde::{Deserialize, Serialize};
 
 /// A sequence of values, decoded one at a time.
 pub struct LazyVec<V> {
-    /// The values' postcard bytes, one after the other (empty for values
-    /// that were never encoded: a freshly parsed sequence).
-    blob: Vec<u8>,
-    /// Value i's bytes are `blob[ends[i-1]..ends[i]]`.
+    /// The values' postcard bytes, one after the other (none for values
+    /// that were never encoded: a freshly parsed sequence), in one buffer
+    /// per appended part: `(index of its first value, bytes)`. Appending
+    /// moves the other's buffers instead of copying them (sid's sources
+    /// are 20 MB).
+    parts: Vec<(usize, Vec<u8>)>,
+    /// Value i's bytes end at `ends[i]` in its part's buffer, and start
+    /// where value i-1's end, or at 0 for a part's first value.
     ends: Vec<u32>,
     cells: Vec<OnceLock<V>>,
 }
@@ -25,7 +29,7 @@ pub struct LazyVec<V> {
 impl<V> Default for LazyVec<V> {
     fn default() -> Self {
         LazyVec {
-            blob: Vec::new(),
+            parts: Vec::new(),
             ends: Vec::new(),
             cells: Vec::new(),
         }
@@ -35,7 +39,7 @@ impl<V> Default for LazyVec<V> {
 impl<V: Clone> Clone for LazyVec<V> {
     fn clone(&self) -> Self {
         LazyVec {
-            blob: self.blob.clone(),
+            parts: self.parts.clone(),
             ends: self.ends.clone(),
             cells: self.cells.clone(),
         }
@@ -59,21 +63,37 @@ impl<V> LazyVec<V> {
 
     /// Appends a decoded value.
     pub fn push(&mut self, v: V) {
-        self.ends.push(self.blob.len() as u32);
+        if self.parts.is_empty() {
+            self.parts.push((self.cells.len(), Vec::new()));
+        }
+        let end = self.parts.last().map_or(0, |(_, b)| b.len());
+        self.ends.push(end as u32);
         self.cells.push(OnceLock::from(v));
     }
 
     /// Appends `other`'s values, read or not.
     pub fn append(&mut self, other: LazyVec<V>) {
-        let base = self.blob.len() as u32;
-        self.blob.extend_from_slice(&other.blob);
-        self.ends.extend(other.ends.iter().map(|e| base + e));
+        let base = self.cells.len();
+        self.parts.extend(
+            other
+                .parts
+                .into_iter()
+                .map(|(first, blob)| (base + first, blob)),
+        );
+        self.ends.extend(other.ends);
         self.cells.extend(other.cells);
     }
 
     fn bytes(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.blob[start..self.ends[i] as usize]
+        // The part holding value i: the last one starting at or before it.
+        let p = self.parts.partition_point(|(first, _)| *first <= i) - 1;
+        let (first, blob) = &self.parts[p];
+        let start = if i == *first {
+            0
+        } else {
+            self.ends[i - 1] as usize
+        };
+        &blob[start..self.ends[i] as usize]
     }
 }
 
@@ -107,14 +127,35 @@ impl<V: DeserializeOwned> LazyVec<V> {
 
 impl<V: Serialize> Serialize for LazyVec<V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut blob = Vec::with_capacity(self.blob.len());
-        let mut ends = Vec::with_capacity(self.cells.len());
-        for (i, cell) in self.cells.iter().enumerate() {
-            match cell.get() {
+        self.slice(0..self.len()).serialize(s)
+    }
+}
+
+impl<V> LazyVec<V> {
+    /// Values `range`, serialised as a `LazyVec` of just those values.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> LazySlice<'_, V> {
+        LazySlice { vec: self, range }
+    }
+}
+
+/// [`LazyVec::slice`].
+pub struct LazySlice<'a, V> {
+    vec: &'a LazyVec<V>,
+    range: std::ops::Range<usize>,
+}
+
+impl<V: Serialize> Serialize for LazySlice<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let whole = self.range.len() == self.vec.len();
+        let size = self.vec.parts.iter().map(|(_, b)| b.len()).sum();
+        let mut blob = Vec::with_capacity(if whole { size } else { 0 });
+        let mut ends = Vec::with_capacity(self.range.len());
+        for i in self.range.clone() {
+            match self.vec.cells[i].get() {
                 Some(v) => {
                     blob = postcard::to_extend(v, blob).map_err(serde::ser::Error::custom)?;
                 }
-                None => blob.extend_from_slice(self.bytes(i)),
+                None => blob.extend_from_slice(self.vec.bytes(i)),
             }
             let end = u32::try_from(blob.len()).map_err(serde::ser::Error::custom)?;
             ends.push(end);
@@ -132,7 +173,11 @@ impl<'de, V> Deserialize<'de> for LazyVec<V> {
             return Err(serde::de::Error::custom("lazy values: bad offsets"));
         }
         let cells = (0..ends.len()).map(|_| OnceLock::new()).collect();
-        Ok(LazyVec { blob, ends, cells })
+        Ok(LazyVec {
+            parts: vec![(0, blob)],
+            ends,
+            cells,
+        })
     }
 }
 

@@ -71,17 +71,25 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             .flat_map(|r| r.recipes.iter().map(|x| x.source.as_str())),
     );
     let answer = || -> Result<String, Error> {
-        let loaded = load::load(&fetcher, &suites.base, &also, args.arch.as_str())?;
+        let loaded = load::load_deferred(&fetcher, &suites.base, &also, args.arch.as_str())?;
         let profiles = Profiles::new(args.profiles.iter().cloned());
         let all = args
             .all
             .then(|| whole_archive(&loaded, &profiles, args.indep));
-        let chains = explain(&args, &loaded, &stack_names, profiles, all.as_deref());
-        Ok(match args.format {
+        // Explaining runs on one thread: the parsed cache is written beside it.
+        let chains = std::thread::scope(|s| {
+            s.spawn(|| loaded.write_cache(&fetcher));
+            explain(&args, &loaded, &stack_names, profiles, all.as_deref())
+        });
+        let out = match args.format {
             Format::Text => text(&args, &chains, all.as_deref()),
             Format::Json => render::json(&chains, all.as_deref()),
             Format::Dot => render::dot(&chains),
-        })
+        };
+        // The process ends after printing: see `Loaded::leave`.
+        loaded.leave();
+        std::mem::forget((chains, all));
+        Ok(out)
     };
     let out = if args.all {
         // The whole-archive answer is seconds of solving: cached next to

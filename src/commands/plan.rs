@@ -165,6 +165,8 @@ fn frontier_chains(
             ex.ask(&m.package, m.needed_by.clone());
         }
         out.insert(a.arch.clone(), ex.finish());
+        // The command prints and exits next: see `Loaded::leave`.
+        loaded.leave();
     }
     Ok(out)
 }

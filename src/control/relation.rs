@@ -113,9 +113,9 @@ impl Dep {
         let Some((op, want)) = &self.version else {
             return true;
         };
-        let (Ok(have), Ok(want)) = (
-            version.parse::<debversion::Version>(),
-            want.parse::<debversion::Version>(),
+        let (Some(have), Some(want)) = (
+            crate::version::parse_ok(version),
+            crate::version::parse_ok(want),
         ) else {
             return true;
         };

@@ -401,15 +401,14 @@ impl<'a> Explainer<'a> {
             Ok(()) if binary.is_some() => self.nodes[id].why.push(Why::NotBuilt),
             Ok(()) => self.nodes[id].why.push(Why::Buildable),
             Err(failure) => {
-                let group = q.texts.iter().position(|t| t == failure.relation());
+                let group = (0..q.deps.len()).position(|i| q.text(i) == failure.relation());
                 let explain = matches!(
                     failure,
                     Failure::Missing { .. } | Failure::Uninstallable { .. }
                 );
                 self.nodes[id].why.push(Why::BuildDeps { failure });
                 if let (Some(g), true) = (group, explain) {
-                    let deps = Query::relations(self.u, s, &self.profiles, self.indep);
-                    for d in deps.get(g).cloned().unwrap_or_default() {
+                    for d in q.deps.get(g).cloned().unwrap_or_default() {
                         let child = self.binary(&d);
                         self.link(id, child);
                     }

@@ -17,52 +17,129 @@ pub struct Loaded {
     pub sources: SourceSet,
     /// How many of `sources` come from the base suite (the `--all` set).
     pub base: Vec<u32>,
+    /// Parsed-cache entries this load built and has not written yet
+    /// ([`load_deferred`]).
+    pending: Vec<Pending>,
+}
+
+/// A parsed-cache entry to write: its name, key and what it stores.
+struct Pending {
+    name: String,
+    key: String,
+    what: Part,
+}
+
+enum Part {
+    Universe,
+    /// The sources `start..end` of the set: one suite's.
+    Sources(std::ops::Range<usize>),
+}
+
+impl Loaded {
+    /// Ends a command's use of the loaded archive without freeing it:
+    /// its hundreds of thousands of allocations took a tenth of a cold
+    /// `frontier --all` and a sixth of a warm `plan --port` to free, just
+    /// before the process exits and the kernel takes the memory back at once.
+    /// For a command's last use only (a long-lived caller just drops it).
+    pub fn leave(self) {
+        std::mem::forget(self);
+    }
+
+    /// Writes the parsed-cache entries [`load_deferred`] left pending, one
+    /// thread each (a cache that can't be written only costs a parse next
+    /// time). Reads `self` only: it can run beside the work on `self`.
+    pub fn write_cache(&self, fetcher: &Fetcher) {
+        let cache = fetcher.parsed_cache();
+        std::thread::scope(|s| {
+            for p in &self.pending {
+                let cache = &cache;
+                s.spawn(move || {
+                    let written = match &p.what {
+                        Part::Universe => cache.put(&p.name, &p.key, &self.universe),
+                        Part::Sources(r) => {
+                            cache.put(&p.name, &p.key, &self.sources.suite(r.clone()))
+                        }
+                    };
+                    if let Err(e) = written {
+                        tracing::warn!("cannot write the parsed cache {}: {e}", p.name);
+                    }
+                });
+            }
+        });
+    }
 }
 
 /// Loads `base` suite's Packages for `arch` (with `binary-all` when the
 /// Release says arch:all packages are not in the arch's index) and the
 /// Sources of `extra` suites (e.g. experimental) followed by `base`'s.
 pub fn load(fetcher: &Fetcher, base: &str, extra: &[&str], arch: &str) -> Result<Loaded, Error> {
+    let loaded = load_deferred(fetcher, base, extra, arch)?;
+    loaded.write_cache(fetcher);
+    Ok(loaded)
+}
+
+/// [`load`] without writing what it parsed to the parsed cache: the caller
+/// calls [`Loaded::write_cache`], e.g. on a thread while a core is idle (a
+/// cold `frontier --all` explains on one thread). Serialising sid's sources
+/// was a tenth of the loading thread that decides the cold run's length.
+pub fn load_deferred(
+    fetcher: &Fetcher,
+    base: &str,
+    extra: &[&str],
+    arch: &str,
+) -> Result<Loaded, Error> {
     let (base, extra) = suites(base, extra);
     let release = fetcher.release(&base)?;
     let (universe, texts) = std::thread::scope(|s| {
         let uni = s.spawn(|| universe(fetcher, &release, &base, arch));
         let mut suites: Vec<&str> = extra.iter().map(String::as_str).collect();
         suites.push(&base);
-        let srcs = s.spawn(move || -> Result<(SourceSet, Vec<u32>), Error> {
+        let srcs = s.spawn(move || {
             let mut set = SourceSet::default();
             let mut base_ids = Vec::new();
+            let mut pending = Vec::new();
             for suite in suites {
                 let rel = format!("dists/{suite}/main/source/Sources");
                 let release = fetcher.release(suite)?;
+                let name = format!("frontier-sources.{suite}");
                 let key = fetcher.index_key(&release, &rel);
-                let recs = fetcher.parsed_cache().get_or(
-                    &format!("frontier-sources.{suite}"),
-                    key.as_deref(),
-                    || {
-                        fetcher
-                            .with_index(&release, &rel, |t| SourceSet::parse_suite(t, &rel, suite))
-                    },
-                )?;
+                let cached = key
+                    .as_deref()
+                    .and_then(|k| fetcher.parsed_cache().get(&name, k));
+                let hit = cached.is_some();
+                let recs = match cached {
+                    Some(recs) => recs,
+                    None => fetcher
+                        .with_index(&release, &rel, |t| SourceSet::parse_suite(t, &rel, suite))?,
+                };
                 // `suites` ends with the base suite: its sources are the last run.
-                let start = set.len() as u32;
-                base_ids = (start..start + recs.len() as u32).collect();
+                let start = set.len();
+                base_ids = (start as u32..(start + recs.len()) as u32).collect();
                 set.extend(recs);
+                if let (Some(key), false) = (key, hit) {
+                    pending.push(Pending {
+                        name,
+                        key,
+                        what: Part::Sources(start..set.len()),
+                    });
+                }
             }
-            Ok((set, base_ids))
+            Ok::<_, Error>((set, base_ids, pending))
         });
         let u = uni.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         let t = srcs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (u, t)
     });
-    let universe = universe?;
-    let (sources, base_ids) = texts?;
+    let (universe, universe_pending) = universe?;
+    let (sources, base_ids, mut pending) = texts?;
+    pending.extend(universe_pending);
     let viable = viable(&universe);
     Ok(Loaded {
         universe,
         viable,
         sources,
         base: base_ids,
+        pending,
     })
 }
 
@@ -126,14 +203,14 @@ fn universe_key(
 }
 
 /// `base`'s Packages for `arch` (and `binary-all`'s when the arch's index
-/// lacks them) as a universe, through the parsed cache keyed by both
-/// indices' hashes.
+/// lacks them) as a universe, from the parsed cache keyed by both indices'
+/// hashes, else parsed, with the cache entry to write.
 fn universe(
     fetcher: &Fetcher,
     release: &crate::archive::Release,
     base: &str,
     arch: &str,
-) -> Result<Universe, Error> {
+) -> Result<(Universe, Option<Pending>), Error> {
     let rel = format!("dists/{base}/main/binary-{arch}/Packages");
     let rel_all = format!("dists/{base}/main/binary-all/Packages");
     let with_all = !release.all_in_arch_indices;
@@ -149,11 +226,20 @@ fn universe(
         Ok(u)
     };
     let name = format!("frontier-universe.{base}.{arch}");
-    let mut u = fetcher
-        .parsed_cache()
-        .get_or(&name, key.as_deref(), parse)?;
-    u.reindex();
-    Ok(u)
+    let cached = key
+        .as_deref()
+        .and_then(|k| fetcher.parsed_cache().get::<Universe>(&name, k));
+    if let Some(mut u) = cached {
+        u.reindex();
+        return Ok((u, None));
+    }
+    // A parse builds the name index as it interns.
+    let pending = key.map(|key| Pending {
+        name,
+        key,
+        what: Part::Universe,
+    });
+    Ok((parse()?, pending))
 }
 
 /// The stack's source names, for "points back into the stack".

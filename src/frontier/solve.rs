@@ -135,12 +135,16 @@ pub struct Solver<'u> {
     pub budget: u64,
 }
 
-/// The root of one query: OR-groups as candidate lists, with their text,
-/// and packages that must not be installed (Build-Conflicts).
+/// The root of one query: OR-groups as candidate lists, with the
+/// relations they come from, and packages that must not be installed
+/// (Build-Conflicts).
 #[derive(Debug, Default)]
 pub struct Query {
     pub groups: Vec<Vec<u32>>,
-    pub texts: Vec<String>,
+    /// Group i as written, [`Query::text`] on demand: only a failure
+    /// needs it, and formatting every group of every source was a sixth
+    /// of `frontier --all`'s solving.
+    pub deps: Vec<Vec<Dep>>,
     pub forbidden: Vec<u32>,
 }
 
@@ -164,26 +168,31 @@ impl Query {
 
     /// The build relations of `src` for the universe's arch.
     pub fn for_source(u: &Universe, src: &SourceRec, profiles: &Profiles, indep: bool) -> Query {
-        let mut q = Query::default();
-        for group in Query::relations(u, src, profiles, indep) {
+        let mut q = Query {
+            deps: Query::relations(u, src, profiles, indep),
+            ..Query::default()
+        };
+        for group in &q.deps {
             let mut c = Vec::new();
-            for d in &group {
+            for d in group {
                 u.dep_candidates_ro(d, &mut c);
             }
             c.dedup();
-            q.texts.push(
-                group
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-            );
             q.groups.push(c);
         }
         for d in src.build_conflicts(&u.arch, profiles, indep) {
             u.dep_candidates_ro(&d, &mut q.forbidden);
         }
         q
+    }
+
+    /// Group `i` as written: `a (>= 1) | b`.
+    pub fn text(&self, i: usize) -> String {
+        self.deps[i]
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 }
 
@@ -220,15 +229,15 @@ impl<'u> Solver<'u> {
 
     /// Stage 1: a root group without viable candidates.
     fn quick_failure(&self, q: &Query) -> Option<Failure> {
-        for (group, text) in q.groups.iter().zip(&q.texts) {
+        for (i, group) in q.groups.iter().enumerate() {
             if group.is_empty() {
                 return Some(Failure::Missing {
-                    relation: text.clone(),
+                    relation: q.text(i),
                 });
             }
             if !group.iter().any(|&c| self.viable[c as usize]) {
                 return Some(Failure::Uninstallable {
-                    relation: text.clone(),
+                    relation: q.text(i),
                     via: self.why_not_viable(group[0]),
                 });
             }
@@ -350,7 +359,7 @@ impl<'u> Solver<'u> {
 
     fn describe(&self, q: &Query, item: Item) -> String {
         match item {
-            Item::Root(i) => q.texts[i as usize].clone(),
+            Item::Root(i) => q.text(i as usize),
             Item::Pkg(k) => self.u.clause_text(k),
             Item::Essential(i) => format!(
                 "essential package {}",

@@ -47,7 +47,7 @@ impl Ver {
     /// `None` for a version that does not parse (such a version meets
     /// every constraint, see [`fits`]).
     fn parse(text: &str) -> Option<Ver> {
-        text.parse().ok().map(Ver)
+        crate::version::parse_ok(text).map(Ver)
     }
 }
 
@@ -598,8 +598,41 @@ impl SuiteSources {
 #[derive(Debug, Default)]
 pub struct SourceSet {
     sources: LazyVec<SourceRec>,
-    by_name: HashMap<String, Vec<u32>>,
-    by_binary: HashMap<String, Vec<u32>>,
+    by_name: HashMap<String, Ids>,
+    by_binary: HashMap<String, Ids>,
+}
+
+/// The sources of one name: nearly always one, so no `Vec` for it (a
+/// hundred thousand allocations a load).
+#[derive(Debug)]
+enum Ids {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Ids {
+    fn add(map: &mut HashMap<String, Ids>, name: String, i: u32) {
+        use std::collections::hash_map::Entry;
+        match map.entry(name) {
+            Entry::Occupied(mut e) => match e.get_mut() {
+                Ids::One(first) => {
+                    let first = *first;
+                    e.insert(Ids::Many(vec![first, i]));
+                }
+                Ids::Many(v) => v.push(i),
+            },
+            Entry::Vacant(e) => {
+                e.insert(Ids::One(i));
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Ids::One(i) => std::slice::from_ref(i),
+            Ids::Many(v) => v,
+        }
+    }
 }
 
 impl SourceSet {
@@ -649,24 +682,27 @@ impl SourceSet {
     /// Adds one suite's sources (from [`Self::parse_suite`] or the cache).
     pub fn extend(&mut self, part: SuiteSources) {
         let base = self.sources.len() as u32;
+        self.by_name.reserve(part.heads.len());
+        let binaries = part.heads.iter().map(|(_, b)| b.len()).sum();
+        self.by_binary.reserve(binaries);
         for (i, (name, binaries)) in part.heads.into_iter().enumerate() {
             let i = base + i as u32;
             for b in binaries {
-                self.by_binary.entry(b).or_default().push(i);
+                Ids::add(&mut self.by_binary, b, i);
             }
-            self.by_name.entry(name).or_default().push(i);
+            Ids::add(&mut self.by_name, name, i);
         }
         self.sources.append(part.recs);
     }
 
     /// The sources named `name`, one per suite, earlier suites first.
     pub fn named(&self, name: &str) -> &[u32] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.by_name.get(name).map_or(&[], Ids::as_slice)
     }
 
     /// The sources whose Package-List names `binary`.
     pub fn building(&self, binary: &str) -> &[u32] {
-        self.by_binary.get(binary).map_or(&[], Vec::as_slice)
+        self.by_binary.get(binary).map_or(&[], Ids::as_slice)
     }
 
     /// Every binary name some source builds, for "closest name" searches.
@@ -676,6 +712,12 @@ impl SourceSet {
 
     pub fn get(&self, i: u32) -> &SourceRec {
         self.sources.get(i as usize)
+    }
+
+    /// The sources `range` (one suite's, as [`Self::extend`] added them)
+    /// in [`SuiteSources`]' serialised form, without copying them.
+    pub fn suite(&self, range: Range<usize>) -> SuiteView<'_> {
+        SuiteView { set: self, range }
     }
 
     pub fn len(&self) -> usize {
@@ -692,10 +734,36 @@ impl SourceSet {
     }
 }
 
+/// [`SourceSet::suite`]: serialises as the [`SuiteSources`] the range came from.
+pub struct SuiteView<'a> {
+    set: &'a SourceSet,
+    range: Range<usize>,
+}
+
+impl serde::Serialize for SuiteView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        // As `parse_suite` builds them: each source's name and binary names.
+        let heads: Vec<(&str, Vec<&str>)> = self
+            .range
+            .clone()
+            .map(|i| {
+                let info = &self.set.sources.get(i).info;
+                let binaries = info.binaries.iter().map(|b| b.name.as_str()).collect();
+                (info.name.as_str(), binaries)
+            })
+            .collect();
+        let mut st = s.serialize_struct("SuiteSources", 2)?;
+        st.serialize_field("heads", &heads)?;
+        st.serialize_field("recs", &self.set.sources.slice(self.range.clone()))?;
+        st.end()
+    }
+}
+
 fn newer(a: Option<&str>, b: Option<&str>) -> bool {
     match (
-        a.and_then(|v| v.parse::<Version>().ok()),
-        b.and_then(|v| v.parse::<Version>().ok()),
+        a.and_then(crate::version::parse_ok),
+        b.and_then(crate::version::parse_ok),
     ) {
         (Some(a), Some(b)) => a > b,
         _ => a > b,
