@@ -96,6 +96,17 @@ pub fn invocation(program: &Path, req: &TestRequest) -> Cmd {
         .args(req.backend.args())
 }
 
+/// Whether a .dsc declares autopkgtests: `Testsuite: autopkgtest`, which
+/// dpkg-source writes when debian/tests/control exists. A source without
+/// it has no tests to run ([`TestClass::NoTests`]) and needs no testbed;
+/// autodep8's `autopkgtest-pkg-*` values do not count (autopkgtest runs
+/// with `--no-auto-control`).
+pub fn declares_tests(dsc: &str) -> bool {
+    dsc.lines()
+        .filter_map(|l| l.strip_prefix("Testsuite:"))
+        .any(|v| v.split(',').any(|t| t.trim() == "autopkgtest"))
+}
+
 /// How one test ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -315,6 +326,30 @@ impl Judged {
     }
 }
 
+/// One source × arch's test stage, as `RUNDIR/tests/PKG_ARCH/result.json`
+/// keeps it for the reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestCell {
+    pub source: String,
+    /// The build job's arch (`all` for an arch:all-only source).
+    pub arch: Arch,
+    /// The testbed's arch (the host's for `all`).
+    pub test_arch: Arch,
+    pub version: String,
+    /// [`Judged::status`], or `no-tests`/`skipped-by-recipe`/`error`
+    /// when autopkgtest did not run.
+    pub status: String,
+    /// autopkgtest's exit code; none when it did not run or was killed.
+    pub exit_code: Option<i32>,
+    pub duration_secs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autopkgtest: Option<Judged>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lintian: Option<crate::lintian::LintianResult>,
+    /// What fails this cell: unexpected test failures, lintian's verdict.
+    pub unexpected: Vec<String>,
+}
+
 /// The tests of one run judged: `summary` (the parsed summary file) with
 /// `exit_code` (none: killed or not started) and the recipe's expected
 /// failures for `arch`. A testbed failure makes every test tmpfail, as
@@ -487,6 +522,19 @@ command1             FAIL stderr: warning: something
         );
         let odd = parse_summary("smoke WEIRD thing\n");
         assert_eq!(odd.problems, ["smoke WEIRD thing"]);
+    }
+
+    #[test]
+    fn only_a_declared_testsuite_needs_a_testbed() {
+        let dsc = |field: &str| {
+            format!("Format: 3.0 (quilt)\nSource: a\n{field}Files:\n 0 1 a_1.tar.xz\n")
+        };
+        assert!(declares_tests(&dsc("Testsuite: autopkgtest\n")));
+        assert!(declares_tests(&dsc(
+            "Testsuite: autopkgtest-pkg-python, autopkgtest\n"
+        )));
+        assert!(!declares_tests(&dsc("Testsuite: autopkgtest-pkg-python\n")));
+        assert!(!declares_tests(&dsc("")));
     }
 
     #[test]

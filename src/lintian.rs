@@ -100,6 +100,21 @@ pub fn invocation(
         .arg("/dev/null")
 }
 
+/// The files a .dsc names (its `Files:` field), which lintian needs beside
+/// it to unpack the source.
+pub fn dsc_files(dsc: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_files = false;
+    for line in dsc.lines() {
+        if let Some(rest) = line.strip_prefix(' ').filter(|_| in_files) {
+            out.extend(rest.split_whitespace().nth(2).map(str::to_string));
+        } else {
+            in_files = line.trim_end() == "Files:";
+        }
+    }
+    out
+}
+
 /// A tag's severity: lintian's one-letter codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -204,6 +219,66 @@ fn parse_tag(line: &str) -> Option<Tag> {
     })
 }
 
+/// lintian's part of a cell's test result (`RUNDIR/tests/PKG_ARCH/result.json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintianResult {
+    /// How many tags of each severity.
+    pub counts: std::collections::BTreeMap<Severity, usize>,
+    /// Whether the tags fail the cell under the stack's `fail_on`.
+    pub fails: bool,
+    pub tags: Vec<Tag>,
+    /// Why lintian did not run to the end, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LintianResult {
+    pub fn judge(lintian: Lintian, fail_on: LintianFailOn) -> LintianResult {
+        let fails = fails(&lintian, fail_on);
+        let counts = (lintian.by_severity().into_iter())
+            .map(|(s, tags)| (s, tags.len()))
+            .collect();
+        LintianResult {
+            counts,
+            fails,
+            tags: lintian.tags,
+            error: None,
+        }
+    }
+
+    /// lintian could not run: that fails the cell when tags would.
+    pub fn broken(error: String, fail_on: LintianFailOn) -> LintianResult {
+        LintianResult {
+            fails: fail_on != LintianFailOn::Never,
+            error: Some(error),
+            ..LintianResult::default()
+        }
+    }
+
+    /// `2 E, 1 W, 3 I` (errors first), or `clean`.
+    pub fn brief(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("not run: {e}");
+        }
+        let codes = [
+            (Severity::Error, "E"),
+            (Severity::Warning, "W"),
+            (Severity::Info, "I"),
+            (Severity::Pedantic, "P"),
+            (Severity::Experimental, "X"),
+            (Severity::Overridden, "O"),
+        ];
+        let parts: Vec<String> = (codes.iter())
+            .filter_map(|(s, c)| self.counts.get(s).map(|n| format!("{n} {c}")))
+            .collect();
+        if parts.is_empty() {
+            "clean".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
 /// Whether the tags fail the cell under the stack's `tests.lintian.fail_on`.
 pub fn fails(lintian: &Lintian, fail_on: LintianFailOn) -> bool {
     let worst = |s: Severity| lintian.count(s) > 0;
@@ -263,6 +338,31 @@ N: a note
             [
                 "running with root privileges is not recommended!",
                 "N: a note"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cells_lintian_result_counts_and_judges() {
+        let r = LintianResult::judge(parse(OUTPUT_SAMPLE), LintianFailOn::Error);
+        assert!(r.fails);
+        assert_eq!(r.brief(), "2 E, 1 W, 2 I, 1 P, 1 X, 1 O");
+        let clean = LintianResult::judge(parse("N: nothing\n"), LintianFailOn::Warning);
+        assert!(!clean.fails);
+        assert_eq!(clean.brief(), "clean");
+        let broken = LintianResult::broken("no lintian tarball".into(), LintianFailOn::Never);
+        assert!(!broken.fails);
+        assert_eq!(broken.brief(), "not run: no lintian tarball");
+    }
+
+    #[test]
+    fn a_dsc_names_its_tarballs() {
+        let dsc = "Format: 3.0 (quilt)\nSource: demo-blas\nChecksums-Sha256:\n abc 10 demo-blas_7.2.4.orig.tar.xz\nFiles:\n d41d 10 demo-blas_7.2.4.orig.tar.xz\n e3b0 20 demo-blas_7.2.4-1~exp1.debian.tar.xz\nTestsuite: autopkgtest\n";
+        assert_eq!(
+            dsc_files(dsc),
+            [
+                "demo-blas_7.2.4.orig.tar.xz",
+                "demo-blas_7.2.4-1~exp1.debian.tar.xz"
             ]
         );
     }
