@@ -417,3 +417,102 @@ fn totals(cells: &[TestCell]) -> String {
         parts.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(source: &str, arch: &str, ok: bool) -> BuildResult {
+        BuildResult {
+            source: source.into(),
+            arch: Arch::new(arch).unwrap(),
+            version: "1-1".into(),
+            outcome: if ok { Outcome::Ok } else { Outcome::Timeout },
+            expected_failure: None,
+            log: None,
+            duration_secs: 1.0,
+            debs: vec![],
+            reused: false,
+            stats: None,
+        }
+    }
+
+    fn args(arch: &[&str], source: &[&str]) -> Args {
+        Args {
+            run_dir: "r".into(),
+            arch: arch.iter().map(|a| Arch::new(a).unwrap()).collect(),
+            source: source.iter().map(|s| s.to_string()).collect(),
+            format: Format::Text,
+            workdir: None,
+            no_lintian: false,
+        }
+    }
+
+    #[test]
+    fn only_good_builds_are_tested_and_all_jobs_go_with_the_host() {
+        let host = Arch::new("amd64").unwrap();
+        let results = || {
+            vec![
+                build("b", "riscv64", true),
+                build("b", "amd64", true),
+                build("a", "all", true),
+                build("c", "amd64", false),
+            ]
+        };
+        let keys = |v: Vec<BuildResult>| -> Vec<String> {
+            v.iter()
+                .map(|b| format!("{}/{}", b.source, b.arch))
+                .collect()
+        };
+        assert_eq!(
+            keys(selected(results(), &args(&[], &[]), &host)),
+            ["a/all", "b/amd64", "b/riscv64"]
+        );
+        assert_eq!(
+            keys(selected(results(), &args(&["amd64"], &[]), &host)),
+            ["a/all", "b/amd64"]
+        );
+        assert_eq!(
+            keys(selected(results(), &args(&["riscv64"], &["b", "c"]), &host)),
+            ["b/riscv64"]
+        );
+    }
+
+    #[test]
+    fn the_summary_names_each_cell_and_what_fails_it() {
+        let judged = apt::judge(
+            apt::parse_summary(
+                "gpu SKIP exit status 77 and marked as skippable\nsmoke FAIL non-zero exit status 1\n",
+            ),
+            Some(6),
+            None,
+            &Arch::new("amd64").unwrap(),
+        );
+        let cell = TestCell {
+            source: "demo-blas".into(),
+            arch: Arch::new("amd64").unwrap(),
+            test_arch: Arch::new("amd64").unwrap(),
+            version: "1-1".into(),
+            status: judged.status().into(),
+            exit_code: Some(6),
+            duration_secs: 3.0,
+            unexpected: judged.unexpected(),
+            autopkgtest: Some(judged),
+            lintian: None,
+        };
+        assert_eq!(
+            text_line(&cell),
+            "demo-blas/amd64              fail           gpu: skip, smoke: fail\n    smoke: fail non-zero exit status 1\n"
+        );
+        let none = TestCell {
+            status: "no-tests".into(),
+            unexpected: vec![],
+            autopkgtest: None,
+            ..cell.clone()
+        };
+        assert_eq!(
+            totals(&[cell, none]),
+            "cascade test: 2 cells: 1 fail, 1 no-tests — 1 with unexpected failures"
+        );
+    }
+}
