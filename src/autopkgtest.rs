@@ -321,6 +321,11 @@ impl Judged {
         match self.verdict {
             _ if !self.unexpected().is_empty() && any_failed => "fail",
             Verdict::Fail | Verdict::Pass | Verdict::Skipped if any_failed => "expected-fail",
+            // Exit 8 also means "every non-superficial test skipped": the
+            // GPU test without a GPU is a skip, not a package without tests.
+            Verdict::NoTests if self.tests.iter().any(|t| t.class == TestClass::Skip) => {
+                "skipped"
+            }
             v => v.as_str(),
         }
     }
@@ -598,6 +603,14 @@ command1             FAIL stderr: warning: something
         );
         assert!(skipped.unexpected().is_empty());
         assert_eq!(skipped.status(), "skipped");
+        // What autopkgtest 5.49 does with a lone skippable test that skips.
+        let only_skip = judge(
+            parse_summary("gpu                  SKIP exit status 77 and marked as skippable\n"),
+            Some(8),
+            None,
+            &arch("amd64"),
+        );
+        assert_eq!(only_skip.status(), "skipped");
         let none = judge(
             parse_summary("* SKIP no tests in this package\n"),
             Some(8),
