@@ -323,9 +323,7 @@ impl Judged {
             Verdict::Fail | Verdict::Pass | Verdict::Skipped if any_failed => "expected-fail",
             // Exit 8 also means "every non-superficial test skipped": the
             // GPU test without a GPU is a skip, not a package without tests.
-            Verdict::NoTests if self.tests.iter().any(|t| t.class == TestClass::Skip) => {
-                "skipped"
-            }
+            Verdict::NoTests if self.tests.iter().any(|t| t.class == TestClass::Skip) => "skipped",
             v => v.as_str(),
         }
     }
