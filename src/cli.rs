@@ -58,6 +58,8 @@ pub enum Command {
     Demo(commands::demo::Args),
     /// Render a run's results (text, JSON, JUnit, HTML, Markdown), optionally against an earlier run.
     Report(commands::report::Args),
+    /// Run autopkgtest and lintian on what a finished run built, against exactly its .debs.
+    Test(commands::test::Args),
     /// GitLab CI: generate the child pipeline that builds the stack across runners.
     Ci(commands::ci::Args),
     /// The team's survey: versions in unstable/experimental, binaries per arch, the porting frontier.

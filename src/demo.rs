@@ -578,7 +578,43 @@ License: Expat
     for (name, content) in p.install {
         files.push(file(&format!("debian/{name}"), *content));
     }
+    files.extend(autopkgtests(pkg));
     files
+}
+
+/// `debian/tests/` of `pkg`: tiny tests of what the run built, for
+/// `cascade test`. demo-runtime's checks its headers (passes on every
+/// arch), demo-solver's runs the built program, demo-blas's `gpu` test
+/// exits 77 without a GPU as the ROCm team's do (`skippable`: skipped);
+/// the others have none.
+fn autopkgtests(pkg: &str) -> Vec<File> {
+    match pkg {
+        "demo-runtime" => vec![
+            file(
+                "debian/tests/control",
+                "Tests: headers\nDepends: libdemoruntime-dev\n",
+            ),
+            exe(
+                "debian/tests/headers",
+                "#!/bin/sh\nset -e\ngrep -q 'int demo_runtime_add' /usr/include/demo/demoruntime.h\necho \"demoruntime.h declares demo_runtime_add\"\n",
+            ),
+        ],
+        "demo-blas" => vec![
+            file(
+                "debian/tests/control",
+                "Tests: gpu\nDepends: libdemoblas1\nRestrictions: skippable\n",
+            ),
+            exe(
+                "debian/tests/gpu",
+                "#!/bin/sh\n# Like the ROCm team's GPU tests: no GPU, no test.\nif [ ! -e /dev/kfd ]; then\n    echo \"no GPU (/dev/kfd): skipping\"\n    exit 77\nfi\necho \"a GPU: nothing to run on it in the demo\"\n",
+            ),
+        ],
+        "demo-solver" => vec![file(
+            "debian/tests/control",
+            "Test-Command: demo-solver | grep -qxF '|x|^2 = 25'\nDepends: demo-solver\n",
+        )],
+        _ => vec![],
+    }
 }
 
 /// Where `demo init` put one package.
@@ -937,6 +973,58 @@ mod tests {
             assert!(parsed.binaries().count() >= 1, "{pkg}");
             assert!(get("debian/rules").executable);
             assert_eq!(get("debian/source/format").content, "3.0 (quilt)\n");
+        }
+    }
+
+    #[test]
+    fn some_packages_have_autopkgtests_one_of_them_skippable() {
+        let tests = |pkg: &str| -> Vec<File> {
+            let files = debian_files(pkg, NEW_VERSION);
+            files
+                .into_iter()
+                .filter(|f| f.path.starts_with("debian/tests/"))
+                .collect()
+        };
+        let control = |pkg: &str| {
+            tests(pkg)
+                .into_iter()
+                .find(|f| f.path == "debian/tests/control")
+        };
+        assert!(
+            control("demo-runtime")
+                .unwrap()
+                .content
+                .starts_with("Tests: headers\n")
+        );
+        let blas = tests("demo-blas");
+        assert!(blas[0].content.contains("Restrictions: skippable"));
+        assert!(blas[1].executable && blas[1].content.contains("exit 77"));
+        assert!(
+            control("demo-solver")
+                .unwrap()
+                .content
+                .starts_with("Test-Command: demo-solver")
+        );
+        for pkg in [
+            "demo-cmake",
+            "demo-smi",
+            "demo-kernels",
+            "demo-apps",
+            "demo-tensile",
+        ] {
+            assert!(tests(pkg).is_empty(), "{pkg}");
+        }
+        // Every script a control file names is there and executable.
+        for pkg in all_packages() {
+            let files = tests(pkg);
+            for f in &files {
+                for name in f.content.lines().filter_map(|l| l.strip_prefix("Tests: ")) {
+                    let script = files
+                        .iter()
+                        .find(|s| s.path == format!("debian/tests/{name}"));
+                    assert!(script.is_some_and(|s| s.executable), "{pkg}: {name}");
+                }
+            }
         }
     }
 

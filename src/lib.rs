@@ -35,6 +35,8 @@
 //! | `process`   | the one way to run a child process                                   | `groups`           |
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
+//! | `autopkgtest`| pure: a source × arch's test request → autopkgtest argv (unshare on the setup tarball, or the stack's backend); summary file → per-test classes; exit code → verdict; expected test failures | `process`, `recipe`, `sbuild` (tarball path) |
+//! | `lintian`   | pure: lintian run inside the target suite's chroot (a cached `-lintian` tarball, through mmdebstrap) → argv; its output → tags by severity; the stack's `fail_on` | `process`, `recipe`, `sbuild` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
 //! | `warm`      | pure: the build-dependencies common to a plan's builds, which the warm tarballs hold | `plan`, `sbuild` |
@@ -61,6 +63,7 @@
 pub mod arch;
 pub mod archive;
 pub mod artifacts;
+pub mod autopkgtest;
 pub mod buildcache;
 pub mod buildlog;
 pub mod bump;
@@ -78,6 +81,7 @@ pub mod fsio;
 pub mod git;
 pub mod groups;
 pub mod jobgraph;
+pub mod lintian;
 pub mod lock;
 pub mod outfile;
 pub mod pid;

@@ -99,7 +99,53 @@ pub struct Stack {
     /// build space in RAM.
     #[serde(default)]
     pub chroot_tmpfs: bool,
+    /// The test stage: autopkgtest's backend and timeout, lintian's verdict.
+    #[serde(default)]
+    pub tests: StackTests,
 }
+
+/// `tests:` in stack.yaml: how `cascade test` runs autopkgtest and lintian.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackTests {
+    /// autopkgtest's virt-server and its arguments (the words after `--`,
+    /// e.g. `[podman+rocm, rocm-testbed]`), keyed by architecture or
+    /// `default`; an arch with neither runs `unshare` on the chroot tarball
+    /// `cascade setup` made for it.
+    #[serde(default)]
+    pub backend: BTreeMap<String, Vec<String>>,
+    /// Seconds one test may run (autopkgtest's `--timeout-test`), when the
+    /// recipe sets none; none: autopkgtest's own default.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    #[serde(default)]
+    pub lintian: LintianSettings,
+}
+
+/// `tests.lintian:` in stack.yaml.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintianSettings {
+    /// The lowest tag severity that fails the cell.
+    #[serde(default)]
+    pub fail_on: LintianFailOn,
+}
+
+/// Which lintian tags fail a cell. The default reports tags without
+/// failing anything: a rebuild that lintian dislikes is still a rebuild.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LintianFailOn {
+    /// `E:` tags fail the cell.
+    Error,
+    /// `E:` and `W:` tags fail the cell.
+    Warning,
+    #[default]
+    Never,
+}
+
+/// The key of [`StackTests::backend`] that holds every other arch's backend.
+pub const DEFAULT_BACKEND_KEY: &str = "default";
 
 /// The ccache size of a stack that names none.
 pub const DEFAULT_CCACHE_SIZE: &str = "5G";
@@ -220,6 +266,38 @@ pub struct Recipe {
     pub cross: bool,
     #[serde(default)]
     pub port: BTreeMap<Arch, PortSettings>,
+    /// The package's autopkgtests under `cascade test`.
+    #[serde(default)]
+    pub tests: RecipeTests,
+}
+
+/// `tests:` in a recipe.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeTests {
+    /// Tests known to fail, per architecture, with the reason.
+    #[serde(default)]
+    pub expected_failures: Vec<ExpectedTestFailure>,
+    /// Seconds one test may run, over the stack's `tests.timeout`.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// Do not run this package's tests at all.
+    #[serde(default)]
+    pub skip: bool,
+}
+
+/// One autopkgtest test expected to fail.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedTestFailure {
+    /// The test's name in debian/tests/control (`Tests:` or `command1`).
+    pub test: String,
+    /// Where it fails; empty: on every architecture.
+    #[serde(default)]
+    pub arches: Vec<Arch>,
+    pub reason: String,
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 fn one() -> u32 {
@@ -273,6 +351,16 @@ impl Recipes {
 }
 
 impl Stack {
+    /// autopkgtest's virt-server arguments for `arch` from `tests.backend`
+    /// (the arch's own, else `default`); `None`: the unshare default.
+    pub fn test_backend(&self, arch: &Arch) -> Option<&[String]> {
+        let backend = &self.tests.backend;
+        backend
+            .get(arch.as_str())
+            .or_else(|| backend.get(DEFAULT_BACKEND_KEY))
+            .map(Vec::as_slice)
+    }
+
     /// How `arch` is built: the explicit mode, else native for the build
     /// machine's own architecture and [`Stack::foreign_mode`] (qemu unless
     /// set) for any other.
@@ -303,6 +391,19 @@ impl Recipe {
     /// The Debian version to move to: the template with `{upstream}` filled in.
     pub fn debian_version(&self) -> String {
         self.version.replace("{upstream}", &self.upstream_version())
+    }
+
+    /// Why `test` is expected to fail on `arch`, if it is.
+    pub fn expected_test_failure(&self, test: &str, arch: &Arch) -> Option<&ExpectedTestFailure> {
+        self.tests
+            .expected_failures
+            .iter()
+            .find(|e| e.test == test && (e.arches.is_empty() || e.arches.contains(arch)))
+    }
+
+    /// Seconds one of this package's tests may run: the recipe's, else the stack's.
+    pub fn test_timeout(&self, stack: &Stack) -> Option<u64> {
+        self.tests.timeout.or(stack.tests.timeout)
     }
 }
 
@@ -636,6 +737,7 @@ fn validate_stack(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
             ));
         }
     }
+    validate_stack_tests(stack, at, problems);
     if let Some(size) = &stack.ccache_size
         && !is_ccache_size(size)
     {
@@ -653,6 +755,36 @@ fn validate_stack(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
         if value.trim().is_empty() {
             problems.push(at.problem(field, "must not be empty".into()));
         }
+    }
+}
+
+/// `tests:` of the stack file: backends for known arches (or `default`),
+/// each naming a virt-server; a timeout of at least a second.
+fn validate_stack_tests(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
+    for (key, args) in &stack.tests.backend {
+        let field = format!("tests.backend.{key}");
+        let known = key == DEFAULT_BACKEND_KEY
+            || Arch::new(key)
+                .is_some_and(|a| stack.architectures.contains(&a) || stack.port.contains(&a));
+        if !known {
+            problems.push(at.problem(
+                &field,
+                format!("`{key}` is neither `{DEFAULT_BACKEND_KEY}` nor one of the stack's architectures"),
+            ));
+        }
+        if args.first().is_none_or(|a| a.trim().is_empty()) {
+            problems.push(at.problem(
+                &field,
+                "name the virt-server first (`unshare`, `podman+rocm`, `qemu`), then its arguments".into(),
+            ));
+        }
+    }
+    check_timeout(stack.tests.timeout, "tests.timeout", at, problems);
+}
+
+fn check_timeout(timeout: Option<u64>, field: &str, at: &At, problems: &mut Vec<Problem>) {
+    if timeout == Some(0) {
+        problems.push(at.problem(field, "must be at least 1 (seconds)".into()));
     }
 }
 
@@ -760,6 +892,7 @@ fn validate_recipe(
             ));
         }
     }
+    validate_recipe_tests(recipe, own, stack, at, problems);
     // Port settings are for architectures the recipe may leave out, so only
     // the stack's list bounds them.
     for arch in recipe.port.keys() {
@@ -768,6 +901,37 @@ fn validate_recipe(
                 &format!("port.{arch}"),
                 format!("architecture `{arch}` is not in the stack's architectures"),
             ));
+        }
+    }
+}
+
+/// `tests:` of a recipe: expected failures name a test and arches the
+/// recipe is built on (or a porting target); a timeout of at least a second.
+fn validate_recipe_tests(
+    recipe: &Recipe,
+    own: &[Arch],
+    stack: &Stack,
+    at: &At,
+    problems: &mut Vec<Problem>,
+) {
+    check_timeout(recipe.tests.timeout, "tests.timeout", at, problems);
+    for (i, e) in recipe.tests.expected_failures.iter().enumerate() {
+        let field = format!("tests.expected_failures[{i}]");
+        if e.test.trim().is_empty() {
+            problems.push(at.problem(&format!("{field}.test"), "must not be empty".into()));
+        }
+        if e.reason.trim().is_empty() {
+            problems.push(at.problem(&format!("{field}.reason"), "must not be empty".into()));
+        }
+        for (j, arch) in e.arches.iter().enumerate() {
+            if !own.contains(arch) && !stack.port.contains(arch) {
+                problems.push(at.problem(
+                    &format!("{field}.arches[{j}]"),
+                    format!(
+                        "architecture `{arch}` is neither built by this recipe nor a porting target"
+                    ),
+                ));
+            }
         }
     }
 }
@@ -1358,6 +1522,77 @@ version: \"{upstream}-1~exp1\"
         assert_eq!(
             p,
             "r/rocblas.yaml:5:3: field `packaging.branch`: given twice (first on line 4)"
+        );
+    }
+
+    #[test]
+    fn test_settings_load_with_backends_timeouts_and_expected_failures() {
+        let stack = format!(
+            "{STACK}tests:\n  backend:\n    default: [unshare]\n    amd64: [podman+rocm, rocm]\n  timeout: 600\n  lintian:\n    fail_on: error\n"
+        );
+        let recipe = format!(
+            "{GOOD}tests:\n  timeout: 60\n  expected_failures:\n    - test: gpu\n      arches: [riscv64]\n      reason: no GPU\n      link: https://bugs.debian.org/1\n"
+        );
+        let r = load_texts(&stack, &[("rocblas.yaml", &recipe)]).unwrap();
+        let amd64 = Arch::new("amd64").unwrap();
+        let riscv64 = Arch::new("riscv64").unwrap();
+        let arm64 = Arch::new("arm64").unwrap();
+        assert_eq!(
+            r.stack.test_backend(&amd64).unwrap(),
+            ["podman+rocm".to_string(), "rocm".into()]
+        );
+        assert_eq!(r.stack.test_backend(&arm64).unwrap(), ["unshare"]);
+        assert_eq!(r.stack.tests.lintian.fail_on, LintianFailOn::Error);
+        let rocblas = r.get("rocblas").unwrap();
+        assert_eq!(rocblas.test_timeout(&r.stack), Some(60));
+        assert_eq!(
+            rocblas
+                .expected_test_failure("gpu", &riscv64)
+                .unwrap()
+                .reason,
+            "no GPU"
+        );
+        assert!(rocblas.expected_test_failure("gpu", &amd64).is_none());
+        assert!(rocblas.expected_test_failure("other", &riscv64).is_none());
+        // Without `tests:` nothing changes: no backend, lintian reports only.
+        let plain = load_texts(STACK, &[("rocblas.yaml", GOOD)]).unwrap();
+        assert!(plain.stack.test_backend(&amd64).is_none());
+        assert_eq!(plain.stack.tests.lintian.fail_on, LintianFailOn::Never);
+        assert_eq!(
+            plain.get("rocblas").unwrap().test_timeout(&plain.stack),
+            None
+        );
+    }
+
+    #[test]
+    fn bad_test_settings_name_file_line_and_field() {
+        let stack =
+            format!("{STACK}tests:\n  backend:\n    s390x: [qemu]\n    amd64: []\n  timeout: 0\n");
+        let ps = problems(&stack, &[]);
+        assert_eq!(
+            ps,
+            [
+                "r/stack.yaml:12:5: field `tests.backend.amd64`: name the virt-server first (`unshare`, `podman+rocm`, `qemu`), then its arguments",
+                "r/stack.yaml:11:5: field `tests.backend.s390x`: `s390x` is neither `default` nor one of the stack's architectures",
+                "r/stack.yaml:13:3: field `tests.timeout`: must be at least 1 (seconds)",
+            ],
+        );
+        let recipe = format!(
+            "{GOOD}tests:\n  expected_failures:\n    - test: gpu\n      arches: [amd64, s390x]\n      reason: \"\"\n"
+        );
+        let ps = problems(STACK, &[("rocblas.yaml", &recipe)]);
+        assert_eq!(
+            ps,
+            [
+                "r/rocblas.yaml:13:7: field `tests.expected_failures[0].reason`: must not be empty",
+                "r/rocblas.yaml:12:23: field `tests.expected_failures[0].arches[1]`: architecture `s390x` is neither built by this recipe nor a porting target",
+            ],
+        );
+        let unknown = format!("{GOOD}tests:\n  skip: true\n  retries: 2\n");
+        let p = one_problem(STACK, &[("rocblas.yaml", &unknown)]);
+        assert!(
+            p.starts_with("r/rocblas.yaml:11:3: field `tests.retries`: unknown field"),
+            "{p}"
         );
     }
 

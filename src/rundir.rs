@@ -12,6 +12,11 @@
 //! RUNDIR/out/PKG_VER_ARCH/     sbuild's output directory of one build
 //! RUNDIR/debs/ARCH/*.deb       the latest good .debs (arch:all in debs/all/)
 //! RUNDIR/port/ARCH/PKG/        a porting build copy; port/ARCH/patches/PKG.patch
+//! RUNDIR/tests/PKG_ARCH/       one source × arch's tests (`cascade test`):
+//!     result.json              cascade's reading of them
+//!     autopkgtest.log          autopkgtest's output; summary: its --summary-file
+//!     artifacts/               autopkgtest's --output-dir
+//!     lintian/                 lintian.txt and lintian.exit
 //! RUNDIR/report.json, report.html, junit.xml, summary.md, port.{json,md,txt}
 //! RUNDIR/lock, RUNDIR/running  who holds the run; running process groups
 //! RUNDIR/transition/with-stack/ `cascade transition --rebuild`: outside sources
@@ -34,6 +39,7 @@ pub const LOGS: &str = "logs";
 pub const OUT: &str = "out";
 pub const DEBS: &str = "debs";
 pub const PORT: &str = "port";
+pub const TESTS: &str = "tests";
 pub const REPORT_JSON: &str = "report.json";
 pub const REPORT_HTML: &str = "report.html";
 pub const JUNIT_XML: &str = "junit.xml";
@@ -160,6 +166,41 @@ impl RunDir {
             .join(format!("{source}.patch"))
     }
 
+    pub fn tests(&self) -> PathBuf {
+        self.root.join(TESTS)
+    }
+
+    /// `tests/PKG_ARCH/`: everything of one source × arch's tests; `ARCH`
+    /// is the build job's (`all` for an arch:all-only source).
+    pub fn test_dir(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.tests().join(format!("{source}_{arch}"))
+    }
+
+    /// `tests/PKG_ARCH/result.json`.
+    pub fn test_result(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("result.json")
+    }
+
+    /// `tests/PKG_ARCH/autopkgtest.log`: autopkgtest's own output.
+    pub fn test_log(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("autopkgtest.log")
+    }
+
+    /// `tests/PKG_ARCH/summary`: autopkgtest's `--summary-file`.
+    pub fn test_summary(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("summary")
+    }
+
+    /// `tests/PKG_ARCH/artifacts/`: autopkgtest's `--output-dir`.
+    pub fn test_artifacts(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("artifacts")
+    }
+
+    /// `tests/PKG_ARCH/lintian/`: lintian's output and exit code.
+    pub fn lintian_dir(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("lintian")
+    }
+
     /// A report file (`REPORT_JSON`, `PORT_MD`, …) in the run directory.
     pub fn file(&self, name: &str) -> PathBuf {
         self.root.join(name)
@@ -209,6 +250,18 @@ mod tests {
         assert_eq!(
             d.port_patch(&amd64, "a"),
             Path::new("/r/port/amd64/patches/a.patch")
+        );
+        assert_eq!(
+            d.test_result("a", &Arch::ALL),
+            Path::new("/r/tests/a_all/result.json")
+        );
+        assert_eq!(
+            d.test_artifacts("a", &amd64),
+            Path::new("/r/tests/a_amd64/artifacts")
+        );
+        assert_eq!(
+            d.lintian_dir("a", &amd64),
+            Path::new("/r/tests/a_amd64/lintian")
         );
     }
 }

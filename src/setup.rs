@@ -460,7 +460,6 @@ pub fn warm_actions(opts: &Options, arch: &Arch, packages: &[String]) -> Vec<Act
 
 /// [`warm_actions`] for the tarballs of `suite` in `dir`.
 pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]) -> Vec<Action> {
-    use crate::process::shell_quote;
     let plain = crate::sbuild::chroot_tarball(dir, suite, arch);
     let tmp = dir.join(format!(".{suite}-{arch}-warm.tar.new"));
     let get = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends";
@@ -471,24 +470,7 @@ pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]
         crate::sbuild::WARM_PACKAGES.join(" ")
     );
     vec![
-        Action::Run(
-            Cmd::new("mmdebstrap")
-                .arg("--variant=custom")
-                .arg("--mode=unshare")
-                .arg("--format=tar")
-                .arg(format!("--architectures={arch}"))
-                .arg("--skip=update,setup,cleanup/apt/lists,cleanup/apt/cache")
-                .arg(format!(
-                    "--setup-hook=tar -C \"$1\" --exclude='./dev/*' -xf {}",
-                    shell_quote(plain.as_os_str())
-                ))
-                .arg(format!(
-                    "--customize-hook=chroot \"$1\" sh -c {}",
-                    shell_quote(std::ffi::OsStr::new(&install))
-                ))
-                .arg(suite)
-                .arg(&tmp),
-        ),
+        Action::Run(extend_tarball(&plain, arch, &install).arg(suite).arg(&tmp)),
         Action::Rename {
             from: tmp,
             to: crate::sbuild::warm_tarball(dir, suite, arch),
@@ -498,6 +480,28 @@ pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]
             content: crate::sbuild::warm_stamp_text(packages),
         },
     ]
+}
+
+/// The mmdebstrap call (without its SUITE and TARGET) that unpacks the
+/// tarball `plain` (its `/dev` left to mmdebstrap), runs `script` in it
+/// with its apt lists and cache kept, and makes the result anew: the warm
+/// tarballs and the lintian one (`lintian::tarball_actions`) are made so.
+pub fn extend_tarball(plain: &Path, arch: &Arch, script: &str) -> Cmd {
+    use crate::process::shell_quote;
+    Cmd::new("mmdebstrap")
+        .arg("--variant=custom")
+        .arg("--mode=unshare")
+        .arg("--format=tar")
+        .arg(format!("--architectures={arch}"))
+        .arg("--skip=update,setup,cleanup/apt/lists,cleanup/apt/cache")
+        .arg(format!(
+            "--setup-hook=tar -C \"$1\" --exclude='./dev/*' -xf {}",
+            shell_quote(plain.as_os_str())
+        ))
+        .arg(format!(
+            "--customize-hook=chroot \"$1\" sh -c {}",
+            shell_quote(std::ffi::OsStr::new(script))
+        ))
 }
 
 /// Looks at the host. Missing files and tools read as "not there".

@@ -16,6 +16,7 @@ pub mod report;
 pub mod run;
 pub mod setup;
 pub mod status;
+pub mod test;
 pub mod transition;
 
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Doctor(a) => doctor::run(a, g),
         Command::Demo(a) => demo::run(a, g),
         Command::Report(a) => report::run(a, g),
+        Command::Test(a) => test::run(a, g),
         Command::Ci(a) => ci::run(a, g),
         Command::Status(a) => status::run(a, g),
         Command::Frontier(a) => frontier::run(a, g),

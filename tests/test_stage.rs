@@ -1,0 +1,146 @@
+//! `cascade test` under real autopkgtest (unshare, riscv64 through qemu)
+//! and lintian on a copy of the shared demo run (tests/common): demo-runtime's
+//! test passes on amd64 and riscv64, demo-blas's GPU test exits 77 and is
+//! skipped, demo-smi has no tests; lintian reads demo-smi's .debs and
+//! source; a testbed that cannot start is a tmpfail and exit 1, not a crash.
+//!
+//! Needs sbuild's chroot tarballs, autopkgtest and mmdebstrap. Without them
+//! the test is skipped with a reason, or fails when CI=true.
+
+use std::path::Path;
+
+mod common;
+use common::{missing_prerequisite, unavailable};
+
+fn cascade_cmd(dir: &Path) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(common::demo_cascade(dir))
+}
+
+/// `cascade test … --format json`: the exit code and the cells by
+/// `SOURCE/ARCH`.
+fn test_run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = cascade_cmd(dir)
+        .args([
+            "test",
+            "run",
+            "--recipes",
+            "demo/recipes",
+            "--workdir",
+            "work",
+        ])
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let cells: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let by_key = cells
+        .into_iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}/{}",
+                    c["source"].as_str().unwrap(),
+                    c["arch"].as_str().unwrap()
+                ),
+                c,
+            )
+        })
+        .collect();
+    (
+        out.status.code().unwrap(),
+        serde_json::Value::Object(by_key),
+    )
+}
+
+#[test]
+#[ignore = "needs sbuild and autopkgtest"]
+fn cascade_test_on_the_demo_run() {
+    if let Some(why) = missing_prerequisite(&["autopkgtest", "mmdebstrap"], &["amd64", "riscv64"]) {
+        unavailable(&why);
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::copy_of_the_demo_run(dir);
+
+    let (code, cells) = test_run(
+        dir,
+        &[
+            "--arch",
+            "amd64",
+            "--source",
+            "demo-blas,demo-runtime,demo-smi",
+            "--no-lintian",
+        ],
+    );
+    assert_eq!(code, 0, "{cells:#}");
+    assert_eq!(cells["demo-runtime/amd64"]["status"], "pass", "{cells:#}");
+    assert_eq!(
+        cells["demo-runtime/amd64"]["autopkgtest"]["tests"][0]["name"],
+        "headers"
+    );
+    assert_eq!(cells["demo-blas/amd64"]["status"], "skipped", "{cells:#}");
+    assert_eq!(
+        cells["demo-blas/amd64"]["autopkgtest"]["tests"][0]["class"],
+        "skip"
+    );
+    assert_eq!(cells["demo-smi/amd64"]["status"], "no-tests", "{cells:#}");
+    let run = cascade::rundir::RunDir::new(dir.join("run"));
+    let amd64 = cascade::arch::Arch::new("amd64").unwrap();
+    assert!(run.test_result("demo-runtime", &amd64).is_file());
+    assert!(
+        run.test_artifacts("demo-runtime", &amd64)
+            .join("log")
+            .is_file()
+    );
+
+    // riscv64 through qemu-user binfmt, in the riscv64 tarball.
+    let (code, cells) = test_run(
+        dir,
+        &[
+            "--arch",
+            "riscv64",
+            "--source",
+            "demo-runtime",
+            "--no-lintian",
+        ],
+    );
+    assert_eq!(code, 0, "{cells:#}");
+    assert_eq!(cells["demo-runtime/riscv64"]["status"], "pass", "{cells:#}");
+
+    // lintian from the target suite, on the source and the .debs.
+    let (code, cells) = test_run(dir, &["--arch", "amd64", "--source", "demo-smi"]);
+    assert_eq!(code, 0, "{cells:#}");
+    let lintian = &cells["demo-smi/amd64"]["lintian"];
+    assert!(lintian["error"].is_null(), "{lintian:#}");
+    let tags = lintian["tags"].as_array().unwrap();
+    assert!(
+        tags.iter().any(|t| t["package"] == "demo-smi source"),
+        "{lintian:#}"
+    );
+
+    // A testbed that cannot start: tmpfail, exit 1.
+    let stack = dir.join("demo/recipes/stack.yaml");
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(
+        &stack,
+        format!("{text}tests:\n  backend:\n    amd64: [unshare, --tarball, /nonexistent.tar, --arch, amd64]\n"),
+    )
+    .unwrap();
+    let (code, cells) = test_run(
+        dir,
+        &[
+            "--arch",
+            "amd64",
+            "--source",
+            "demo-runtime",
+            "--no-lintian",
+        ],
+    );
+    assert_eq!(code, 1, "{cells:#}");
+    assert_eq!(
+        cells["demo-runtime/amd64"]["status"], "tmpfail",
+        "{cells:#}"
+    );
+}
