@@ -109,8 +109,9 @@ pub fn load_deferred(
                 let hit = cached.is_some();
                 let recs = match cached {
                     Some(recs) => recs,
-                    None => fetcher
-                        .with_index(&release, &rel, |t| SourceSet::parse_suite(t, &rel, suite))?,
+                    None => fetcher.with_index_parsed(&release, &rel, |t| {
+                        SourceSet::parse_suite(t, &rel, suite)
+                    })?,
                 };
                 // `suites` ends with the base suite: its sources are the last run.
                 let start = set.len();
@@ -216,7 +217,7 @@ fn universe(
     let with_all = !release.all_in_arch_indices;
     let key = universe_key(fetcher, release, base, arch);
     let parse = || -> Result<Universe, Error> {
-        let mut u = fetcher.with_index(release, &rel, |t| Universe::parse(t, &rel, arch))?;
+        let mut u = fetcher.with_index_parsed(release, &rel, |t| Universe::parse(t, &rel, arch))?;
         if with_all && let Some(t) = fetcher.optional_index(release, &rel_all)? {
             let mut text = fetcher.index(release, &rel)?;
             text.push('\n');
