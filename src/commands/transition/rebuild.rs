@@ -64,7 +64,7 @@ pub(super) fn rebuild_all(
         jobs.extend(rebuild::jobs(cands, &dscs, &on));
         early.extend(blocked(cx, arch, cands, &failed));
     }
-    let (jobs, skipped) = take_failed(jobs, &early)?;
+    let (jobs, skipped) = take_failed(jobs, &by_failed(early))?;
     let (first, cancelled) = if jobs.is_empty() {
         (Vec::new(), false)
     } else {
@@ -163,6 +163,21 @@ fn blocked(
             let blocks = vec![JobKey::new(c.source.clone(), arch.clone())];
             Some(EarlyFailure::External { failed, blocks })
         })
+        .collect()
+}
+
+/// One [`EarlyFailure`] per failed build, with every candidate it blocks:
+/// a failed arch:all build blocks candidates on several arches, and the
+/// schedule takes each job once.
+fn by_failed(early: Vec<EarlyFailure>) -> Vec<EarlyFailure> {
+    let mut map: BTreeMap<JobKey, Vec<JobKey>> = BTreeMap::new();
+    for e in early {
+        if let EarlyFailure::External { failed, blocks } = e {
+            map.entry(failed).or_default().extend(blocks);
+        }
+    }
+    map.into_iter()
+        .map(|(failed, blocks)| EarlyFailure::External { failed, blocks })
         .collect()
 }
 
@@ -375,5 +390,70 @@ fn verdict_of(
         log,
         recheck_log: again.and_then(|r| r.log),
         via: c.via.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str, a: &str) -> JobKey {
+        JobKey::new(s, Arch::new(a).unwrap())
+    }
+
+    #[test]
+    fn one_failed_build_blocking_several_candidates_enters_the_schedule_once() {
+        let runtime = key("demo-runtime", "all");
+        let early = vec![
+            EarlyFailure::External {
+                failed: runtime.clone(),
+                blocks: vec![key("a", "amd64")],
+            },
+            EarlyFailure::External {
+                failed: runtime.clone(),
+                blocks: vec![key("a", "riscv64")],
+            },
+        ];
+        let merged = by_failed(early.clone());
+        assert_eq!(merged.len(), 1);
+        let job = |s: &str, a: &str| Job {
+            request: crate::runner::BuildRequest {
+                source: s.into(),
+                version: "1".into(),
+                arch: Arch::new(a).unwrap(),
+                mode: BuildMode::Native,
+                dsc: PathBuf::from("a.dsc"),
+                extra_debs: Vec::new(),
+                out_dir: PathBuf::new(),
+                log: PathBuf::new(),
+                timeout: None,
+                profiles: Vec::new(),
+                arch_all: false,
+                binnmu: None,
+                env: BTreeMap::new(),
+            },
+            deps: Vec::new(),
+            weight: 0,
+            memory: 0,
+            expected_failure: None,
+            chroot_id: String::new(),
+            all_only: false,
+        };
+        assert!(
+            take_failed(vec![job("a", "amd64")], &early).is_err(),
+            "the schedule refuses a failed build given twice"
+        );
+        let (left, skipped) = take_failed(
+            vec![job("a", "amd64"), job("a", "riscv64"), job("b", "amd64")],
+            &merged,
+        )
+        .unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(skipped.len(), 2);
+        assert!(
+            skipped
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Skipped { .. }))
+        );
     }
 }
