@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::Digest;
 
-use super::{Error, MAINTAINER_EMAIL, MAINTAINER_NAME, OLD_VERSION, upstream_files};
+use super::{
+    Error, File, MAINTAINER_EMAIL, MAINTAINER_NAME, OLD_VERSION, exe, file, upstream_files,
+};
 use crate::fsio::IoError;
 use crate::process::Cmd;
 
@@ -59,8 +61,8 @@ fn consumer_program(source: &str) -> String {
     format!("#include <stdio.h>\n#include <demo/demoruntime.h>\n\nint main(void) {{\n{body}\n}}\n")
 }
 
-/// The unpacked source tree of a consumer: (path, content).
-pub fn consumer_files(source: &str) -> Vec<(String, String)> {
+/// The unpacked source tree of a consumer.
+pub fn consumer_files(source: &str) -> Vec<File> {
     let maintainer = format!("{MAINTAINER_NAME} <{MAINTAINER_EMAIL}>");
     let makefile = format!(
         "all: {source}\n\n{source}: {source}.c\n\t$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -ldemoruntime\n\ncheck: all\n\t./{source}\n\ninstall: all\n\tinstall -D -m 755 {source} $(DESTDIR)/usr/bin/{source}\n\nclean:\n\trm -f {source}\n\n.PHONY: all check install clean\n"
@@ -72,41 +74,38 @@ pub fn consumer_files(source: &str) -> Vec<(String, String)> {
         "{source} (1.0) unstable; urgency=medium\n\n  * Initial release.\n\n -- {maintainer}  Wed, 01 Oct 2025 12:00:00 +0000\n"
     );
     vec![
-        (format!("{source}.c"), consumer_program(source)),
-        ("Makefile".into(), makefile),
-        ("debian/control".into(), control),
-        ("debian/changelog".into(), changelog),
-        (
-            "debian/rules".into(),
-            "#!/usr/bin/make -f\n%:\n\tdh $@\n".into(),
-        ),
-        ("debian/source/format".into(), "3.0 (native)\n".into()),
+        file(&format!("{source}.c"), consumer_program(source)),
+        file("Makefile", makefile),
+        file("debian/control", control),
+        file("debian/changelog", changelog),
+        exe("debian/rules", RULES),
+        file("debian/source/format", "3.0 (native)\n"),
     ]
 }
 
+/// The plain dh rules of the archive's sources.
+const RULES: &str = "#!/usr/bin/make -f\n%:\n\tdh $@\n";
+
 /// The old demo-runtime's source tree: upstream 7.1.0 with the old
 /// packaging (libdemoruntime0).
-fn old_runtime_files() -> Vec<(String, String)> {
+fn old_runtime_files() -> Vec<File> {
     let maintainer = format!("{MAINTAINER_NAME} <{MAINTAINER_EMAIL}>");
-    let mut files: Vec<(String, String)> = upstream_files("demo-runtime", OLD_VERSION)
-        .into_iter()
-        .map(|f| (f.path, f.content))
-        .collect();
+    let mut files = upstream_files("demo-runtime", OLD_VERSION);
     files.extend([
-        (
-            "debian/control".to_string(),
+        file(
+            "debian/control",
             format!(
                 "Source: demo-runtime\nSection: libs\nPriority: optional\nMaintainer: {maintainer}\nBuild-Depends: debhelper-compat (= 13), demo-cmake\nStandards-Version: 4.7.2\n\nPackage: libdemoruntime0\nArchitecture: any\nMulti-Arch: same\nDepends: ${{shlibs:Depends}}, ${{misc:Depends}}\nDescription: runtime library of the cascade demo stack (old release)\n SONAME 0, before the 7.2 series renamed it.\n\nPackage: libdemoruntime-dev\nSection: libdevel\nArchitecture: any\nMulti-Arch: same\nDepends: libdemoruntime0 (= ${{binary:Version}}), ${{misc:Depends}}\nDescription: runtime library of the cascade demo stack -- headers (old release)\n The headers and the development symlink.\n"
             ),
         ),
-        (
-            "debian/changelog".to_string(),
+        file(
+            "debian/changelog",
             format!(
                 "demo-runtime ({OLD_ARCHIVE_VERSION}) unstable; urgency=medium\n\n  * Upload of 7.1.0.\n\n -- {maintainer}  Wed, 01 Oct 2025 12:00:00 +0000\n"
             ),
         ),
-        ("debian/rules".to_string(), "#!/usr/bin/make -f\n%:\n\tdh $@\n".to_string()),
-        ("debian/source/format".to_string(), "1.0\n".to_string()),
+        exe("debian/rules", RULES),
+        file("debian/source/format", "1.0\n"),
     ]);
     files
 }
@@ -159,14 +158,14 @@ pub fn write(dir: &Path, host: &str, arches: &[String]) -> Result<PathBuf, Error
     Ok(root)
 }
 
-fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), Error> {
-    for (path, content) in files {
-        let p = dir.join(path);
+fn write_files(dir: &Path, files: &[File]) -> Result<(), Error> {
+    for f in files {
+        let p = dir.join(&f.path);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| IoError::new(parent, e))?;
         }
-        std::fs::write(&p, content).map_err(|e| IoError::new(&p, e))?;
-        if path == "debian/rules" {
+        std::fs::write(&p, &f.content).map_err(|e| IoError::new(&p, e))?;
+        if f.executable {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::Permissions::from_mode(0o755);
             std::fs::set_permissions(&p, mode).map_err(|e| IoError::new(&p, e))?;
@@ -181,7 +180,7 @@ fn source_package(
     pool: &Path,
     source: &str,
     version: &str,
-    files: &[(String, String)],
+    files: &[File],
 ) -> Result<(), Error> {
     let upstream = version.split('-').next().unwrap_or(version);
     let tree = build.join(format!("{source}-{upstream}"));
@@ -350,7 +349,7 @@ mod tests {
     fn the_legacy_consumer_calls_what_only_the_old_release_has() {
         let old = upstream_files("demo-runtime", OLD_VERSION);
         let new = upstream_files("demo-runtime", super::super::NEW_VERSION);
-        let header = |fs: &[super::super::File]| {
+        let header = |fs: &[File]| {
             fs.iter()
                 .find(|f| f.path == "include/demo/demoruntime.h")
                 .unwrap()
@@ -367,7 +366,11 @@ mod tests {
     fn every_consumer_build_depends_on_the_runtime_headers() {
         for c in CONSUMERS {
             let files = consumer_files(c);
-            let control = &files.iter().find(|(p, _)| p == "debian/control").unwrap().1;
+            let control = &files
+                .iter()
+                .find(|f| f.path == "debian/control")
+                .unwrap()
+                .content;
             assert!(control.contains("Build-Depends: debhelper-compat (= 13), libdemoruntime-dev"));
             assert!(control.contains(&format!("Package: {c}\n")));
         }
