@@ -12,7 +12,7 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Deserialize;
 
 use super::rebuild::Verdict;
-use super::render::{ArchReport, Transition, nmu_lines, rebuilt_line};
+use super::render::{Transition, nmu_lines, rebuilt_line, rebuilt_matrix};
 use crate::report::html::{CSS, esc};
 
 /// JUnit XML: GitLab lists each rebuild and each problem in merge requests.
@@ -125,18 +125,9 @@ fn summary(h: &mut String, t: &Transition) {
 
 /// Outside sources × arch, each cell the rebuild's verdict.
 fn matrix(h: &mut String, t: &Transition) {
-    let arches: Vec<&ArchReport> = t.arches.iter().filter(|a| a.rebuilt.is_some()).collect();
-    if arches.is_empty() {
+    let Some((arches, rows)) = rebuilt_matrix(t) else {
         return;
-    }
-    let mut rows: BTreeMap<(&str, &str), BTreeMap<&str, &super::rebuild::Rebuilt>> =
-        BTreeMap::new();
-    for a in &arches {
-        for r in a.rebuilt.iter().flatten() {
-            let row = rows.entry((&r.source, &r.version)).or_default();
-            row.insert(a.transition.arch.as_str(), r);
-        }
-    }
+    };
     h.push_str(
         "<h2>Rebuilds against the new stack</h2>\n<table>\n<tr><th>source</th><th>version</th>",
     );

@@ -275,17 +275,9 @@ pub fn markdown(t: &Transition) -> String {
 
 /// The rebuilds as a matrix: outside sources × arch, each cell a verdict.
 fn rebuilt_markdown(out: &mut String, t: &Transition) {
-    let arches: Vec<&ArchReport> = t.arches.iter().filter(|a| a.rebuilt.is_some()).collect();
-    if arches.is_empty() {
+    let Some((arches, rows)) = rebuilt_matrix(t) else {
         return;
-    }
-    let mut rows: BTreeMap<(&str, &str), BTreeMap<&str, &Rebuilt>> = BTreeMap::new();
-    for a in &arches {
-        for r in a.rebuilt.iter().flatten() {
-            let row = rows.entry((&r.source, &r.version)).or_default();
-            row.insert(a.transition.arch.as_str(), r);
-        }
-    }
+    };
     out.push_str("\n## Rebuilds against the new stack (recheck against the base suite)\n\n| source | version |");
     for a in &arches {
         let _ = write!(out, " {} |", a.transition.arch);
@@ -303,6 +295,27 @@ fn rebuilt_markdown(out: &mut String, t: &Transition) {
         }
         out.push('\n');
     }
+}
+
+/// One row of the rebuild matrix: (source, version) → arch → its rebuild.
+pub type MatrixRows<'t> = BTreeMap<(&'t str, &'t str), BTreeMap<&'t str, &'t Rebuilt>>;
+
+/// The rebuilds as a matrix, for Markdown and HTML: the arches that were
+/// rebuilt (columns) and the outside sources (rows); `None` without
+/// `--rebuild`.
+pub fn rebuilt_matrix(t: &Transition) -> Option<(Vec<&ArchReport>, MatrixRows<'_>)> {
+    let arches: Vec<&ArchReport> = t.arches.iter().filter(|a| a.rebuilt.is_some()).collect();
+    if arches.is_empty() {
+        return None;
+    }
+    let mut rows: MatrixRows<'_> = BTreeMap::new();
+    for a in &arches {
+        for r in a.rebuilt.iter().flatten() {
+            let row = rows.entry((&r.source, &r.version)).or_default();
+            row.insert(a.transition.arch.as_str(), r);
+        }
+    }
+    Some((arches, rows))
 }
 
 /// A table cell: `|` escaped, newlines folded.

@@ -416,28 +416,22 @@ mod tests {
         ];
         let merged = by_failed(early.clone());
         assert_eq!(merged.len(), 1);
-        let job = |s: &str, a: &str| Job {
-            request: crate::runner::BuildRequest {
-                source: s.into(),
-                version: "1".into(),
+        // Jobs as the command makes them.
+        let job = |s: &str, a: &str| {
+            let on = ArchBuild {
                 arch: Arch::new(a).unwrap(),
                 mode: BuildMode::Native,
-                dsc: PathBuf::from("a.dsc"),
-                extra_debs: Vec::new(),
-                out_dir: PathBuf::new(),
-                log: PathBuf::new(),
+                chroot_id: String::new(),
                 timeout: None,
-                profiles: Vec::new(),
-                arch_all: false,
-                binnmu: None,
-                env: BTreeMap::new(),
-            },
-            deps: Vec::new(),
-            weight: 0,
-            memory: 0,
-            expected_failure: None,
-            chroot_id: String::new(),
-            all_only: false,
+                debs: Vec::new(),
+            };
+            let c = Affected {
+                source: s.into(),
+                version: Some("1".into()),
+                via: Vec::new(),
+            };
+            let dscs = BTreeMap::from([(s.to_string(), PathBuf::from("a.dsc"))]);
+            rebuild::jobs(&[c], &dscs, &on).remove(0)
         };
         assert!(
             take_failed(vec![job("a", "amd64")], &early).is_err(),
