@@ -53,6 +53,7 @@ pub(super) fn rebuild_all(
         .filter_map(|(n, r)| Some((n.clone(), r.as_ref().ok()?.clone())))
         .collect();
     let failed = failed_stack_builds(cx.run_dir)?;
+    let state = crate::state::RunState::load(cx.run_dir)?;
     let sbuild = sbuild_config(cx.recipes, cx.config, false, false);
     // Absolute: the report names the logs.
     let root = std::path::absolute(cx.run_dir).map_err(|e| IoError::new(cx.run_dir, e))?;
@@ -60,7 +61,8 @@ pub(super) fn rebuild_all(
     let mut jobs = Vec::new();
     let mut early = Vec::new();
     for (arch, cands) in selected.iter().filter(|(_, c)| !c.is_empty()) {
-        let on = arch_build(cx, &sbuild, arch, run_debs(&run, arch)?)?;
+        let stack = stack_digest(&state, arch);
+        let on = arch_build(cx, &sbuild, arch, &stack, run_debs(&run, arch)?)?;
         jobs.extend(rebuild::jobs(cands, &dscs, &on));
         early.extend(blocked(cx, arch, cands, &failed));
     }
@@ -182,11 +184,13 @@ fn by_failed(early: Vec<EarlyFailure>) -> Vec<EarlyFailure> {
 }
 
 /// How outside sources build on `arch`: the stack's mode, but qemu where
-/// that is cross (nothing says an outside source cross-builds).
+/// that is cross (nothing says an outside source cross-builds); `stack` is
+/// [`stack_digest`].
 fn arch_build(
     cx: &Context<'_>,
     sbuild: &SbuildConfig,
     arch: &Arch,
+    stack: &str,
     debs: Vec<PathBuf>,
 ) -> Result<ArchBuild, Error> {
     let mode = match cx.recipes.stack.mode_for(arch) {
@@ -202,8 +206,7 @@ fn arch_build(
     })?;
     // The runner hashes the names of given .debs; a run rebuilt from a
     // changed .dsc at the same version has new .debs under the old names.
-    // The input hashes of the run's builds tell them apart.
-    let stack = stack_digest(cx.run_dir, arch)?;
+    // The input hashes of the run's builds (`stack`) tell them apart.
     let chroot_id = format!("{chroot_id} stack:{stack}");
     Ok(ArchBuild {
         arch: arch.clone(),
@@ -216,16 +219,15 @@ fn arch_build(
 
 /// A digest of the input hashes of the run's successful builds on `arch`
 /// and `all`: what the run's .debs there were built from.
-fn stack_digest(run_dir: &Path, arch: &Arch) -> Result<String, Error> {
+fn stack_digest(state: &crate::state::RunState, arch: &Arch) -> String {
     use sha2::Digest;
-    let state = crate::state::RunState::load(run_dir)?;
     let mut hashes: Vec<&str> = (state.entries.values())
         .filter(|e| e.result.outcome == Outcome::Ok)
         .filter(|e| &e.result.arch == arch || e.result.arch.is_all())
         .map(|e| e.input_hash.as_str())
         .collect();
     hashes.sort();
-    Ok(hex::encode(sha2::Sha256::digest(hashes.join(" "))))
+    hex::encode(sha2::Sha256::digest(hashes.join(" ")))
 }
 
 /// The run's .debs for `arch` and `all`, without debug symbols.
@@ -249,45 +251,67 @@ fn rechecks(
         .filter(|r| rebuild::needs_recheck(&r.outcome))
         .map(|r| JobKey::new(r.source.clone(), r.arch.clone()))
         .collect();
-    let mut out = Vec::new();
-    for j in jobs.iter().filter(|j| failed.contains(&j.key())) {
-        let arch = &j.request.arch;
-        let via = (selected.get(arch).into_iter().flatten())
-            .find(|c| c.source == j.request.source)
-            .map_or(&[][..], |c| &c.via[..]);
-        let mut j = j.clone();
-        j.request.extra_debs = base_debs(cx, arch, via)?;
-        out.push(j);
-    }
-    Ok(out)
-}
-
-/// The base suite's .debs of the stack binaries behind `via` on `arch`,
-/// fetched from the first archive whose Packages lists them (checked
-/// against its SHA256). One that cannot be fetched is left out with a
-/// warning: the chroot's own mirror may still have it.
-fn base_debs(cx: &Context<'_>, arch: &Arch, via: &[String]) -> Result<Vec<PathBuf>, Error> {
-    let Some(packages) = cx.base.packages.get(arch.as_str()) else {
-        return Ok(Vec::new());
-    };
-    let stack = cx
+    let stack: BTreeSet<String> = cx
         .recipes
         .recipes
         .iter()
         .map(|r| r.source.clone())
         .collect();
-    let mut left: BTreeMap<String, String> = rebuild::base_stack_binaries(via, packages, &stack)
-        .into_iter()
-        .filter_map(|b| Some((b.clone(), packages.get(&b)?.version.clone())))
-        .collect();
-    let rel = format!("dists/{}/main/binary-{arch}/Packages", cx.base.name);
     let mut out = Vec::new();
+    for (arch, cands) in selected {
+        let Some(packages) = cx.base.packages.get(arch.as_str()) else {
+            continue;
+        };
+        let again: Vec<(&Job, BTreeSet<String>)> = (jobs.iter())
+            .filter(|j| &j.request.arch == arch && failed.contains(&j.key()))
+            .map(|j| {
+                let c = cands.iter().find(|c| c.source == j.request.source);
+                let via = c.map_or(&[][..], |c| &c.via[..]);
+                (j, rebuild::base_stack_binaries(via, packages, &stack))
+            })
+            .collect();
+        let wanted: BTreeSet<&String> = again.iter().flat_map(|(_, b)| b).collect();
+        let debs = base_debs(cx, arch, wanted)?;
+        for (j, binaries) in again {
+            let mut j = j.clone();
+            j.request.extra_debs = binaries
+                .iter()
+                .filter_map(|b| debs.get(b).cloned())
+                .collect();
+            out.push(j);
+        }
+    }
+    Ok(out)
+}
+
+/// The base suite's .debs of `binaries` on `arch`, each fetched from the
+/// first archive whose Packages lists it (checked against its SHA256),
+/// reading each Packages once for all rechecks of the arch. One that
+/// cannot be fetched is left out with a warning: the chroot's own mirror
+/// may still have it.
+fn base_debs(
+    cx: &Context<'_>,
+    arch: &Arch,
+    binaries: BTreeSet<&String>,
+) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let packages = &cx.base.packages[arch.as_str()];
+    let mut left: BTreeMap<String, String> = binaries
+        .into_iter()
+        .filter_map(|b| Some((b.clone(), packages.get(b)?.version.clone())))
+        .collect();
+    let mut out = BTreeMap::new();
+    if left.is_empty() {
+        return Ok(out);
+    }
+    let rel = format!("dists/{}/main/binary-{arch}/Packages", cx.base.name);
     for (fetcher, text) in cx.archives.texts(&rel)? {
         let origin = fetcher.mirror().describe(&rel);
         for (name, deb) in crate::archive::pool::pool_debs(&text, &origin, &left)? {
             left.remove(&name);
             match fetcher.fetch_deb(&deb) {
-                Ok(path) => out.push(path),
+                Ok(path) => {
+                    out.insert(name, path);
+                }
                 Err(e) => tracing::warn!("recheck without {name}: {e}"),
             }
         }
