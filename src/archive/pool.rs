@@ -47,11 +47,36 @@ pub fn pool_sources(
     wanted: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, PoolSource>, Error> {
     let mut out = BTreeMap::new();
-    for_wanted(text, origin, wanted, |p, name, version| {
-        out.insert(name.to_string(), pool_source(p, origin, name, version)?);
+    for_wanted(text, origin, wanted, |found| {
+        out.insert(found.name.to_string(), pool_source(found)?);
         Ok(())
     })?;
     Ok(out)
+}
+
+/// A wanted paragraph, and what errors about it name: the index, the
+/// paragraph's line, the package and version.
+struct Found<'p, 't> {
+    p: &'p Paragraph<'t>,
+    origin: &'p str,
+    name: &'t str,
+    version: &'t str,
+}
+
+impl<'t> Found<'_, 't> {
+    fn bad(&self, what: String) -> Error {
+        Error::Paragraph {
+            file: self.origin.to_string(),
+            line: self.p.line,
+            message: format!("{} {}: {what}", self.name, self.version),
+        }
+    }
+
+    fn field(&self, f: &str) -> Result<&'t str, Error> {
+        self.p
+            .get(f)
+            .ok_or_else(|| self.bad(format!("no `{f}` field")))
+    }
 }
 
 /// Calls `f` with each paragraph of `text` whose `Package` is wanted at
@@ -60,7 +85,7 @@ fn for_wanted<'t>(
     text: &'t str,
     origin: &str,
     wanted: &BTreeMap<String, String>,
-    mut f: impl FnMut(&Paragraph<'t>, &str, &str) -> Result<(), Error>,
+    mut f: impl FnMut(&Found<'_, 't>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     for p in paragraphs(text) {
         let p = p.map_err(|e| Error::Paragraph {
@@ -72,37 +97,26 @@ fn for_wanted<'t>(
             continue;
         };
         if wanted.get(name).map(String::as_str) == Some(version) {
-            f(&p, name, version)?;
+            f(&Found {
+                p: &p,
+                origin,
+                name,
+                version,
+            })?;
         }
     }
     Ok(())
 }
 
-fn pool_source(
-    p: &Paragraph<'_>,
-    origin: &str,
-    name: &str,
-    version: &str,
-) -> Result<PoolSource, Error> {
-    let field = |f: &str| {
-        p.get(f).ok_or_else(|| Error::Paragraph {
-            file: origin.to_string(),
-            line: p.line,
-            message: format!("{name} {version}: no `{f}` field"),
-        })
-    };
-    let directory = field("Directory")?.to_string();
-    let files = parse_sha256(field("Checksums-Sha256")?);
+fn pool_source(found: &Found<'_, '_>) -> Result<PoolSource, Error> {
+    let directory = found.field("Directory")?.to_string();
+    let files = parse_sha256(found.field("Checksums-Sha256")?);
     if !files.keys().any(|f| f.ends_with(".dsc")) {
-        return Err(Error::Paragraph {
-            file: origin.to_string(),
-            line: p.line,
-            message: format!("{name} {version}: `Checksums-Sha256` lists no .dsc"),
-        });
+        return Err(found.bad("`Checksums-Sha256` lists no .dsc".into()));
     }
     Ok(PoolSource {
-        name: name.to_string(),
-        version: version.to_string(),
+        name: found.name.to_string(),
+        version: found.version.to_string(),
         directory,
         files,
     })
@@ -124,25 +138,15 @@ pub fn pool_debs(
     wanted: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, PoolDeb>, Error> {
     let mut out = BTreeMap::new();
-    for_wanted(text, origin, wanted, |p, name, version| {
-        let field = |f: &str| {
-            p.get(f).ok_or_else(|| Error::Paragraph {
-                file: origin.to_string(),
-                line: p.line,
-                message: format!("{name} {version}: no `{f}` field"),
-            })
-        };
-        let size = field("Size")?.parse().map_err(|_| Error::Paragraph {
-            file: origin.to_string(),
-            line: p.line,
-            message: format!("{name} {version}: `Size` is not a number"),
-        })?;
+    for_wanted(text, origin, wanted, |found| {
+        let size = (found.field("Size")?.parse())
+            .map_err(|_| found.bad("`Size` is not a number".into()))?;
         let sum = FileSum {
             size,
-            sha256: field("SHA256")?.to_ascii_lowercase(),
+            sha256: found.field("SHA256")?.to_ascii_lowercase(),
         };
-        let filename = field("Filename")?.to_string();
-        out.insert(name.to_string(), PoolDeb { filename, sum });
+        let filename = found.field("Filename")?.to_string();
+        out.insert(found.name.to_string(), PoolDeb { filename, sum });
         Ok(())
     })?;
     Ok(out)
