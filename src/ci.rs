@@ -130,6 +130,16 @@ pub enum Error {
     UnknownPackage { package: String },
     #[error("build jobs depend on each other in a cycle through {job}")]
     Cycle { job: String },
+    #[error(
+        "{count} rebuilds to run ({cells}), more than {cap}; narrow them with `cascade \
+         transition --include/--exclude/--max`, or raise --max-rebuilds (at most {})",
+        transition::MAX_REBUILDS
+    )]
+    TooManyRebuilds {
+        count: usize,
+        cap: usize,
+        cells: String,
+    },
 }
 
 /// One entry of `needs:`.
@@ -182,6 +192,11 @@ pub struct Artifacts {
 pub enum Kind {
     /// `cascade build` of `source` for `arch` (`all` for arch:all-only sources).
     Build {
+        source: String,
+        arch: String,
+    },
+    /// `cascade transition --rebuild` of an outside `source` on `arch`.
+    Rebuild {
         source: String,
         arch: String,
     },
@@ -801,6 +816,8 @@ impl Collectors {
             .collect()
     }
 }
+
+pub mod transition;
 
 #[cfg(test)]
 mod tests;

@@ -68,6 +68,7 @@ impl Error {
             Error::Recipe(_)
             | Error::Config(_)
             | Error::Usage(_)
+            | Error::Ci(crate::ci::Error::TooManyRebuilds { .. })
             | Error::Pipeline(crate::pipeline::Error::UnknownSource(_)) => 2,
             _ => 1,
         }

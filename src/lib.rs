@@ -20,7 +20,7 @@
 //! | `control`   | build relations of one source, evaluated for one arch and profiles   | `arch`             |
 //! | `archive`   | Sources/Packages indices: fetch, cache, parse, binary→source maps; pool files checked against them (`pool`) | `control`, `arch`  |
 //! | `rdeps`     | reverse build-dependencies across the whole archive (ratt, dose-ceve)| `archive`,`control`|
-//! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck; rebuild jobs and recheck verdicts (`rebuild`) | `archive`,`rdeps`,`runner` (`Job`) |
+//! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck; rebuild jobs and recheck verdicts (`rebuild`); reports of CI jobs merged (`merge`) | `archive`,`rdeps`,`runner` (`Job`) |
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
 //! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
@@ -53,7 +53,7 @@
 //! | `timing`    | pure: where a build's time went (sbuild log headers → phases)      | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; reads the run's plan.json | `events`, `plan`, `jobgraph` (planned cells, which failure blocked a build), `schedule`, `rundir`, `timing` |
 //! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
-//! | `ci`        | pure: job graph → GitLab child pipeline (needs, collectors, report job) | `jobgraph`, `plan`, `recipe` |
+//! | `ci`        | pure: job graph → GitLab child pipeline (needs, collectors, report job); a transition report → its rebuild pipeline (`ci::transition`) | `jobgraph`, `plan`, `recipe`, `transition` (`render`) |
 //! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → job graph → runner jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library; `run` is the one orchestration entry point (`build`: one job's part of it, `port`: `run --port`) | everything |
 //! | `cli`       | clap definitions only                                                | `commands`         |

@@ -47,7 +47,7 @@ pub struct Query {
 }
 
 /// One affected source and the binaries (of the closure) its build-deps name.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Affected {
     pub source: String,
     pub version: Option<String>,

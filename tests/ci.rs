@@ -271,6 +271,8 @@ fn salsa_template_validates_when_included() {
             "build:riscv64",
             "rdeps:generate",
             "rdeps ",
+            "transition:generate",
+            "transition ",
             "report",
         ],
     );
@@ -281,18 +283,26 @@ fn salsa_template_validates_when_included() {
         (".gitlab-ci.yml", include.as_str()),
         (path, &template("salsa.yml")),
     ];
-    let when = |variables: &[&str]| {
+    let when = |job: &str, variables: &[&str]| {
         let (ok, out) = gitlab_ci_list(&bin, &files, variables);
         assert!(ok, "{out}");
-        let line = out.lines().find(|l| l.starts_with("rdeps:generate "));
+        let line = out.lines().find(|l| l.starts_with(&format!("{job} ")));
         line.map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
     };
-    assert_eq!(when(&[]).as_deref(), Some("manual"));
-    assert_eq!(
-        when(&["CASCADE_RDEPS=always"]).as_deref(),
-        Some("on_success")
-    );
-    assert_eq!(when(&["CASCADE_RDEPS=never"]), None);
+    // Issue 13.4: so is the transition's rebuild of outside sources.
+    for (job, var) in [
+        ("rdeps:generate", "CASCADE_RDEPS"),
+        ("transition:generate", "CASCADE_TRANSITION"),
+    ] {
+        assert_eq!(when(job, &[]).as_deref(), Some("manual"), "{job}");
+        let always = format!("{var}=always");
+        assert_eq!(
+            when(job, &[&always]).as_deref(),
+            Some("on_success"),
+            "{job}"
+        );
+        assert_eq!(when(job, &[&format!("{var}=never")]), None, "{job}");
+    }
 }
 
 #[test]
@@ -1106,4 +1116,122 @@ fn a_build_jobs_artifacts_leave_out_tests_and_keep_to_the_budget() {
         !run.join("debs").exists(),
         "over budget, no .deb is passed on"
     );
+}
+
+/// Issue 13.4: the transition's child pipeline, run for real under
+/// gitlab-ci-local on a copy of the shared demo run. `cascade transition`
+/// analyses the run against the demo's old release (`cascade demo
+/// archive`), keeping `demo-consumer` alone among the candidates; `cascade
+/// ci generate --transition` turns that into one rebuild job and the
+/// report job. gitlab-ci-local ignores `needs: pipeline:` (the parent
+/// pipeline's build job and analysis job), so the repository holds what
+/// their artifacts would: the run as `cascade-run/` and the analysis. The
+/// rebuild job builds demo-consumer under sbuild against the run's .debs;
+/// the report job merges its report over the analysis in every format.
+#[test]
+#[ignore = "needs sbuild and gitlab-ci-local"]
+fn transition_pipeline_rebuilds_under_gitlab_ci_local() {
+    let Some(bin) = gitlab_ci_local() else { return };
+    let tools: Vec<&str> = SBUILD_TOOLS.iter().copied().chain(["cc"]).collect();
+    if let Some(why) = missing_prerequisite(&tools, &["amd64"]) {
+        return unavailable(&why);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::copy_of_the_demo_run(work);
+    let out = demo_cascade(work, &["demo", "archive", "demo"]);
+    assert!(out.status.success(), "{out:?}");
+    let archive = work.join("demo/archive");
+    let archive = archive.to_str().unwrap();
+    let recipes = work.join("demo/recipes");
+    let recipes = recipes.to_str().unwrap();
+    let analysis = demo_cascade(
+        work,
+        &[
+            "transition",
+            "run",
+            "--recipes",
+            recipes,
+            "--arch",
+            "amd64",
+            "--extra-archive",
+            archive,
+            "--allow-expired",
+            "--no-verify-signature",
+            "--include",
+            "^demo-consumer$",
+            "--no-installability",
+            "--format",
+            "json",
+            "--out",
+            "analysis.json",
+        ],
+    );
+    assert!(analysis.status.success(), "{analysis:?}");
+    let job_args = [archive, "--allow-expired", "--no-verify-signature"];
+    let mut generate = vec![
+        "--recipes",
+        recipes,
+        "ci",
+        "generate",
+        "--transition",
+        "analysis.json",
+        "--max-rebuilds",
+        "1",
+        "--out",
+        "child.yml",
+        "--transition-arg=--extra-archive",
+    ];
+    let job_args: Vec<String> = job_args
+        .iter()
+        .map(|a| format!("--transition-arg={a}"))
+        .collect();
+    generate.extend(job_args.iter().map(String::as_str));
+    let out = demo_cascade(work, &generate);
+    assert!(out.status.success(), "{out:?}");
+    let yaml = std::fs::read_to_string(work.join("child.yml")).unwrap();
+    let analysis = std::fs::read_to_string(work.join("analysis.json")).unwrap();
+    let dir = repo(&[(".gitlab-ci.yml", &yaml), ("analysis.json", &analysis)]);
+    let status = Command::new("cp")
+        .args(["-a", "--reflink=auto"])
+        .arg(work.join("run"))
+        .arg(dir.path().join("cascade-run"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // gitlab-ci-local hands a job the repository's tracked files only.
+    for git in [&["add", "-A"][..], &["commit", "-q", "-m", "the run"]] {
+        let st = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(git)
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "git {git:?}");
+    }
+    let bin_dir = cascade_bin_dir(work);
+    let args = real_run_args(&bin_dir, &[]);
+    let (passed, log) = gitlab_ci(&bin, dir.path(), &args);
+    assert!(passed, "{log}");
+    for job in ["transition:demo-consumer:amd64", "transition:report"] {
+        assert!(log.contains(&format!(" PASS  {job}")), "{job}:\n{log}");
+    }
+    let written = dir
+        .path()
+        .join(".gitlab-ci-local/artifacts/transitionOgreport/cascade-report");
+    for file in ["junit.xml", "transition.html", "transition.md"] {
+        assert!(written.join(file).is_file(), "{file}: {log}");
+    }
+    let merged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(written.join("transition.json")).unwrap()).unwrap();
+    let a = &merged["arches"][0];
+    assert_eq!(a["renames"][0]["new"], "libdemoruntime1", "the analysis");
+    let rebuilt = a["rebuilt"].as_array().unwrap();
+    assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");
+    assert_eq!(rebuilt[0]["source"], "demo-consumer");
+    assert_eq!(rebuilt[0]["verdict"], "ok", "the job's rebuild");
+    let md = std::fs::read_to_string(written.join("transition.md")).unwrap();
+    assert!(md.contains("| demo-consumer | 1.0 | ok |"), "{md}");
 }

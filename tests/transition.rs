@@ -414,3 +414,52 @@ fn rebuild_needs_a_run_directory() {
             "--rebuild builds against a run's .debs",
         ));
 }
+
+/// `--merge`: a file that is not a transition report is refused, naming
+/// it and the line; a good one alone comes back as it was, with its exit
+/// code (1: an uninstallable package).
+#[test]
+fn merge_names_a_bad_report_and_keeps_a_good_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"schema\": 3\n}\n").unwrap();
+    let merge = |files: &[&Path]| {
+        let mut c = Command::cargo_bin("cascade").unwrap();
+        c.args(["transition", "--format", "json", "--merge"])
+            .args(files);
+        c
+    };
+    merge(&[&bad])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(format!(
+            "{}: not a transition report (line 2, column",
+            bad.display()
+        )));
+    let good = serde_json::json!({
+        "schema": "cascade-transition/2", "stack": "s", "base_suite": "unstable",
+        "new_from": "run",
+        "arches": [{
+            "arch": "amd64", "moving": ["libfoo"], "dropped": [], "cruft": [], "added": [],
+            "renames": [], "binnmus": [], "sourceful": [], "rebuilds": [],
+            "rebuilds_direct": 0, "rebuilds_transitive": null, "left_behind": [],
+            "installability": {"checked": 1, "not_in_new": [],
+                "broken": [{"package": "app", "version": "1", "reason": "missing libfoo1"}]},
+            "rebuilt": null
+        }]
+    });
+    let path = tmp.path().join("analysis.json");
+    std::fs::write(&path, good.to_string()).unwrap();
+    let none = tmp.path().join("none");
+    merge(&[&path, &none])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!(
+            "{}: No such file",
+            none.display()
+        )));
+    let out = merge(&[&path, &path]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let back: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(back, good);
+}

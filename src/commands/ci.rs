@@ -3,11 +3,12 @@
 //! run it and trigger the result with `trigger: include: artifact:`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::Error;
 use crate::arch::Arch;
+use crate::ci::transition::TransitionOptions;
 use crate::ci::{self, Selection, Since};
 use crate::cli::GlobalArgs;
 use crate::commands::args::{ArchiveArgs, checkouts};
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::plan::Plan;
 use crate::planner;
 use crate::recipe::{self, Recipes};
+use crate::transition::render::Transition;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,9 +66,39 @@ pub struct GenerateArgs {
     /// rebuilt, so that a change low in the stack cannot fill shared runners.
     #[arg(long, value_name = "N", requires = "rdeps_of")]
     pub max_rdeps: Option<usize>,
-    /// With --rdeps-of: the parent pipeline's job building ARCH is PREFIX+ARCH.
+    /// With --rdeps-of or --transition: the parent pipeline's job building
+    /// ARCH is PREFIX+ARCH.
     #[arg(long, value_name = "PREFIX", default_value = "build:")]
     pub parent_job_prefix: String,
+    /// The transition's rebuilds instead of the stack's builds: one job per
+    /// rebuild candidate × arch of REPORT (`cascade transition RUNDIR
+    /// --format json`, made in the parent pipeline from its build jobs'
+    /// run), each against the parent's .debs, and a report job merging
+    /// their reports over REPORT.
+    #[arg(long, value_name = "REPORT", conflicts_with_all = ["rdeps_of", "port", "since_job"])]
+    pub transition: Option<PathBuf>,
+    /// With --transition: refuse (exit 2) when more than N rebuild jobs
+    /// would run (CASCADE_TRANSITION_MAX in ci/salsa.yml).
+    #[arg(long, value_name = "N", requires = "transition")]
+    pub max_rebuilds: Option<usize>,
+    /// With --transition: the parent pipeline's job whose artifacts hold REPORT.
+    #[arg(
+        long,
+        value_name = "JOB",
+        default_value = "transition:generate",
+        requires = "transition"
+    )]
+    pub analysis_job: String,
+    /// With --transition: a word added to each rebuild's `cascade
+    /// transition` line (`--transition-arg=--timeout --transition-arg=120`);
+    /// repeatable.
+    #[arg(
+        long,
+        value_name = "WORD",
+        allow_hyphen_values = true,
+        requires = "transition"
+    )]
+    pub transition_arg: Vec<String>,
     /// The parent pipeline's job whose artifacts hold the previous run
     /// (the report compares against it with `cascade report --since`).
     #[arg(long, value_name = "JOB")]
@@ -162,6 +194,9 @@ fn check_rdeps_cap(pipeline: &ci::Pipeline, max: usize) -> Result<(), Error> {
 }
 
 fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    if let Some(report) = &args.transition {
+        return generate_transition(&args, global, report);
+    }
     let recipes = recipe::load(&global.recipes)?;
     let arches = if args.arch.is_empty() {
         recipes.stack.architectures.clone()
@@ -229,6 +264,38 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     }
     let yaml = pipeline.to_yaml();
     super::emit(args.out.as_deref(), &yaml)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--transition REPORT`: the rebuild jobs of the analysis at `report`.
+fn generate_transition(
+    args: &GenerateArgs,
+    global: &GlobalArgs,
+    report: &Path,
+) -> Result<ExitCode, Error> {
+    let recipes = recipe::load(&global.recipes)?;
+    let doc: Transition = super::transition::read_report(report)?;
+    let host = match &args.host_arch {
+        Some(a) => a.clone(),
+        None => crate::jobgraph::host_arch(&recipes.stack).ok_or(Error::Ci(ci::Error::NoArch))?,
+    };
+    let options = ci::Options {
+        image: args.image.clone(),
+        before_script: args.before_script.clone(),
+        expire_in: Some(args.expire_in.clone()),
+        recipes_dir: Some(global.recipes.display().to_string()),
+        ..Default::default()
+    };
+    let t = TransitionOptions {
+        parent_job_prefix: args.parent_job_prefix.clone(),
+        analysis_job: args.analysis_job.clone(),
+        analysis: report.display().to_string(),
+        host_arch: host.to_string(),
+        job_args: args.transition_arg.clone(),
+        max: args.max_rebuilds,
+    };
+    let pipeline = ci::transition::generate(&doc, &recipes, &options, &t)?;
+    super::emit(args.out.as_deref(), &pipeline.to_yaml())?;
     Ok(ExitCode::SUCCESS)
 }
 

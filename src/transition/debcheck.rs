@@ -23,7 +23,7 @@ pub enum Error {
 }
 
 /// What dose-debcheck said for one arch.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Installability {
     /// Packages checked (new binaries and outside binaries depending on the stack).
     pub checked: usize,
@@ -34,7 +34,7 @@ pub struct Installability {
 }
 
 /// One uninstallable package and dose's reason, in one line.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Broken {
     pub package: String,
     pub version: String,

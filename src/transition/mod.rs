@@ -26,6 +26,7 @@
 
 pub mod debcheck;
 pub mod formats;
+pub mod merge;
 pub mod rebuild;
 pub mod render;
 
@@ -59,14 +60,14 @@ pub struct Options {
 }
 
 /// A binary the stack stops or starts building.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub binary: String,
     pub source: String,
 }
 
 /// A binary that disappears and the new one that replaces it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Rename {
     pub old: String,
     pub new: String,
@@ -75,7 +76,7 @@ pub struct Rename {
 
 /// An outside source whose binaries need rebuilding (binNMU) or a new
 /// upload (arch:all binaries only) because they depend on a disappearing binary.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dependent {
     pub source: String,
     /// The source version its binaries in the base suite were built from.
@@ -90,7 +91,7 @@ pub struct Dependent {
 }
 
 /// A stack source whose new Build-Depends need a binary the stack stops building.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeftBehind {
     pub source: String,
     pub version: String,
@@ -101,7 +102,7 @@ pub struct LeftBehind {
 }
 
 /// The transition on one architecture.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArchTransition {
     pub arch: Arch,
     /// Stack sources that move (their versions differ) on this arch.

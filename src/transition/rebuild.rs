@@ -22,7 +22,9 @@ use crate::runner::{BuildRequest, Job};
 use crate::schedule::JobKey;
 
 /// What one outside source's rebuild on one arch came to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Builds against the new stack.
@@ -54,7 +56,7 @@ impl Verdict {
 }
 
 /// One outside source × arch: both builds and the verdict.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rebuilt {
     pub source: String,
     pub version: String,

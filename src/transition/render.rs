@@ -14,9 +14,9 @@ use crate::control::Dep;
 pub const SCHEMA: &str = "cascade-transition/2";
 
 /// One transition check: every arch asked for.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
-    pub schema: &'static str,
+    pub schema: String,
     pub stack: String,
     /// The suite the stack moves into (unstable).
     pub base_suite: String,
@@ -26,7 +26,7 @@ pub struct Transition {
 }
 
 /// One arch: the analysis and, when checked, installability.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ArchReport {
     #[serde(flatten)]
     pub transition: ArchTransition,

@@ -217,7 +217,7 @@ fn nmu_lines_group_arches_in_the_release_teams_syntax() {
     let mut arm64 = t.clone();
     arm64.arch = Arch::new("arm64").unwrap();
     let doc = Transition {
-        schema: render::SCHEMA,
+        schema: render::SCHEMA.to_string(),
         stack: "s".into(),
         base_suite: "sid".into(),
         new_from: "experimental".into(),
@@ -333,7 +333,7 @@ fn rebuild_verdicts_show_in_text_and_markdown_and_a_regression_is_a_problem() {
         ),
     ];
     let doc = |rs: Vec<Rebuilt>| Transition {
-        schema: render::SCHEMA,
+        schema: render::SCHEMA.to_string(),
         stack: "s".into(),
         base_suite: "sid".into(),
         new_from: "run".into(),
@@ -378,7 +378,7 @@ fn doc_with(rebuilt_now: Vec<Rebuilt>) -> Transition {
     let mut t = analysed();
     t.left_behind.clear();
     Transition {
-        schema: render::SCHEMA,
+        schema: render::SCHEMA.to_string(),
         stack: "s".into(),
         base_suite: "unstable".into(),
         new_from: "run".into(),
@@ -458,4 +458,87 @@ fn since_lists_new_regressions_first_and_skips_unchanged_verdicts() {
         text.contains("NEW REGRESSION zbroke/amd64: ok -> regression"),
         "{text}"
     );
+}
+
+/// A rebuild job's report: the analysis with only `source` among the
+/// candidates, and its one result.
+fn job_doc(source: &str, result: Rebuilt) -> Transition {
+    let mut doc = doc_with(vec![result]);
+    let t = &mut doc.arches[0].transition;
+    t.rebuilds.retain(|c| c.source == source);
+    doc
+}
+
+#[test]
+fn merged_reports_keep_the_analysis_and_gather_every_jobs_rebuild() {
+    use rebuild::Verdict;
+    let mut analysis = doc_with(vec![]);
+    analysis.arches[0].rebuilt = None;
+    analysis.arches[0].installability = Some(debcheck::Installability {
+        checked: 3,
+        ..Default::default()
+    });
+    let rebuilds = &mut analysis.arches[0].transition.rebuilds;
+    rebuilds.push(crate::rdeps::Affected {
+        source: "zapp".into(),
+        version: Some("1.0-1".into()),
+        via: vec!["libfoo-dev".into()],
+    });
+    let candidates: Vec<String> = rebuilds.iter().map(|c| c.source.clone()).collect();
+    assert_eq!(candidates, ["tool", "zapp"]);
+    let (first, second) = (&candidates[0], &candidates[1]);
+    let failed = Outcome::Failed {
+        stage: "build".into(),
+        errors: vec![],
+    };
+    let job = job_doc(
+        first,
+        rebuilt(first, Verdict::Regression, failed, Some(Outcome::Ok)),
+    );
+    // Through JSON, as the report job reads them; a job first, the
+    // analysis after it: the order does not matter.
+    let json = |d: &Transition| serde_json::to_string(d).unwrap();
+    let back = |s: String| serde_json::from_str::<Transition>(&s).unwrap();
+    let docs = vec![back(json(&job)), back(json(&analysis))];
+    let merged = merge::merge(docs).unwrap();
+    let a = &merged.arches[0];
+    assert_eq!(a.installability.as_ref().map(|i| i.checked), Some(3));
+    let names: Vec<&str> = a
+        .transition
+        .rebuilds
+        .iter()
+        .map(|c| c.source.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        candidates.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let verdicts: Vec<(&str, Verdict)> = (a.rebuilt.iter().flatten())
+        .map(|r| (r.source.as_str(), r.verdict))
+        .collect();
+    assert!(
+        verdicts.contains(&(first.as_str(), Verdict::Regression)),
+        "{verdicts:?}"
+    );
+    // The second candidate's job left no report.
+    let missing = (a.rebuilt.iter().flatten())
+        .find(|r| &r.source == second)
+        .unwrap();
+    assert_eq!(missing.verdict, Verdict::Unchecked);
+    assert_eq!(missing.outcome, Outcome::Cancelled);
+    assert!(merged.has_problems());
+    assert_eq!(json(&back(json(&merged))), json(&merged), "JSON round trip");
+}
+
+#[test]
+fn reports_of_other_stacks_do_not_merge() {
+    let a = doc_with(vec![]);
+    let mut b = doc_with(vec![]);
+    b.stack = "other".into();
+    let e = merge::merge(vec![a, b]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "stack differs between the reports: s and other"
+    );
+    assert_eq!(merge::merge(vec![]).unwrap_err(), merge::Error::Empty);
 }

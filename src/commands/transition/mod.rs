@@ -19,9 +19,9 @@ use crate::process::Cmd;
 use crate::recipe;
 use crate::rundir::RunDir;
 use crate::transition::debcheck::{self, Installability};
-use crate::transition::formats;
 use crate::transition::render::{self, ArchReport, SCHEMA, Transition};
 use crate::transition::{Moving, Options, analyse, outside_dependents, select};
+use crate::transition::{formats, merge};
 
 mod rebuild;
 
@@ -85,6 +85,13 @@ pub struct Args {
     /// regressions first (text and Markdown).
     #[arg(long, value_name = "OLD")]
     pub since: Option<PathBuf>,
+    /// Print one report made of these JSON reports (files, or directories
+    /// of `*.json`) instead of checking anything: the analysis and the
+    /// rebuild jobs' reports of `cascade ci generate --transition`'s child
+    /// pipeline. Exits 1 on a problem, as a check would.
+    #[arg(long, value_name = "REPORT", num_args = 1..,
+          conflicts_with_all = ["run_dir", "dry_run", "rebuild"])]
+    pub merge: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -97,10 +104,15 @@ pub enum Format {
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
+    if !args.merge.is_empty() {
+        let doc = merged(&args.merge)?;
+        write(&args, &doc)?;
+        return Ok(exit_code(&doc));
+    }
     if args.run_dir.is_some() == args.dry_run {
         return Err(Error::Usage(
-            "give either a RUNDIR (its .debs are the new binaries) or --dry-run (the stack's \
-             target-suite versions in the archive)"
+            "give either a RUNDIR (its .debs are the new binaries), --dry-run (the stack's \
+             target-suite versions in the archive) or --merge REPORT..."
                 .into(),
         ));
     }
@@ -171,7 +183,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         _ => false,
     };
     let doc = Transition {
-        schema: SCHEMA,
+        schema: SCHEMA.to_string(),
         stack: stack.name.clone(),
         base_suite: stack.base_suite.clone(),
         new_from: match (&target, &args.run_dir) {
@@ -192,10 +204,63 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     if cancelled {
         return Ok(ExitCode::from(130));
     }
-    Ok(if doc.has_problems() {
+    Ok(exit_code(&doc))
+}
+
+fn exit_code(doc: &Transition) -> ExitCode {
+    if doc.has_problems() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `--merge`: the reports at `paths` (files, or the `*.json` of
+/// directories, by name) as one ([`merge::merge`]).
+fn merged(paths: &[PathBuf]) -> Result<Transition, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|e| IoError::new(path, e))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    // A file named and also in a named directory is read once.
+    let mut seen = BTreeSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    let mut docs = Vec::new();
+    for file in &files {
+        let doc: Transition = read_report(file)?;
+        if doc.schema != SCHEMA {
+            return Err(Error::Usage(format!(
+                "{}: schema {}, this cascade reads {SCHEMA}",
+                file.display(),
+                doc.schema
+            )));
+        }
+        docs.push(doc);
+    }
+    merge::merge(docs).map_err(|e| Error::Usage(format!("--merge: {e}")))
+}
+
+/// A transition report read from `path`, naming the line and column of
+/// what does not fit.
+pub(crate) fn read_report<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(|e| IoError::new(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::Usage(format!(
+            "{}: not a transition report (line {}, column {}): {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -494,15 +559,7 @@ fn since_text(old: &Path, doc: &Transition) -> Result<String, Error> {
     } else {
         old.to_path_buf()
     };
-    let bytes = std::fs::read(&path).map_err(|e| IoError::new(&path, e))?;
-    let earlier: formats::Earlier = serde_json::from_slice(&bytes).map_err(|e| {
-        Error::Usage(format!(
-            "{}: not a transition report (line {}, column {}): {e}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let earlier: formats::Earlier = read_report(&path)?;
     let changes = formats::since(&earlier, doc);
     Ok(formats::since_text(&changes, &path.display().to_string()))
 }

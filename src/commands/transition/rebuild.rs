@@ -230,10 +230,20 @@ fn stack_digest(state: &crate::state::RunState, arch: &Arch) -> String {
     hex::encode(sha2::Sha256::digest(hashes.join(" ")))
 }
 
-/// The run's .debs for `arch` and `all`, without debug symbols.
+/// The run's .debs for `arch` and `all`, without debug symbols; none is
+/// an error: a rebuild "against the new stack" would then be against the
+/// base suite (a run directory without its .debs, or a CI job that did not
+/// get its parent's artifacts).
 fn run_debs(run: &RunDir, arch: &Arch) -> Result<Vec<PathBuf>, Error> {
     let mut out = super::debs_in(&run.debs_for(arch.as_str()))?;
     out.extend(super::debs_in(&run.debs_for("all"))?);
+    if out.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} and {} hold no .debs to rebuild against on {arch}",
+            run.debs_for(arch.as_str()).display(),
+            run.debs_for("all").display()
+        )));
+    }
     Ok(out)
 }
 
