@@ -90,7 +90,8 @@ pub struct Dependent {
     pub against: Vec<String>,
 }
 
-/// A stack source whose new Build-Depends need a binary the stack stops building.
+/// A stack source whose Build-Depends (its new version's, or its base-suite
+/// version's when it stays) need a binary the stack stops building.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LeftBehind {
     pub source: String,
@@ -215,7 +216,12 @@ pub fn analyse(
     ArchTransition {
         arch: arch.clone(),
         moving: moving.iter().map(|m| m.source.clone()).collect(),
-        left_behind: left_behind(packages, moving, &gone, &arriving),
+        left_behind: left_behind(
+            packages,
+            &[moving, &staying(arch, sources, stack, moving)].concat(),
+            &gone,
+            &arriving,
+        ),
         dropped,
         cruft,
         added,
@@ -412,6 +418,39 @@ fn rebuild_candidates(
     }
     let transitive = ask(false);
     (direct.len(), transitive.clone(), Some(transitive.len()))
+}
+
+/// The stack sources that stay at their base-suite version on `arch` (not
+/// moving, built there), as [`Moving`] entries of that version: a run that
+/// rebuilt only part of the stack leaves the rest as it is, and a binary
+/// the movers stop building can leave them behind too.
+fn staying(
+    arch: &Arch,
+    sources: &Sources,
+    stack: &BTreeSet<String>,
+    moving: &[Moving],
+) -> Vec<Moving> {
+    let moves = |name: &str| moving.iter().any(|m| m.source == name);
+    stack
+        .iter()
+        .filter(|name| !moves(name))
+        .filter_map(|name| {
+            let src = sources.get(name)?;
+            let version = src.version.clone()?;
+            let binaries: BTreeSet<String> = src
+                .binaries_on(arch)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            (!binaries.is_empty()).then(|| Moving {
+                source: name.clone(),
+                base_version: Some(version.clone()),
+                target_version: version,
+                binaries,
+                build_deps: src.build_deps(arch, &Profiles::none(), true, false),
+            })
+        })
+        .collect()
 }
 
 fn left_behind(

@@ -193,6 +193,37 @@ fn a_stack_source_needing_a_dropped_binary_is_left_behind() {
     assert_eq!(l.built_by, ["libfoo"]);
 }
 
+/// A run that rebuilt only libfoo: the stack's `plugin` stays at its
+/// base-suite version, whose Build-Depends name libfoo1, which the move
+/// takes away; `tool` (outside the stack) is a rebuild candidate instead.
+#[test]
+fn a_stack_source_the_run_did_not_rebuild_is_left_behind_too() {
+    let text = format!(
+        "{SID_SOURCES}\nPackage: plugin\nVersion: 0.5-1\nArchitecture: any\n\
+         Build-Depends: libfoo1 (>= 1.0)\nPackage-List:\n plugin deb misc optional arch=any\n"
+    );
+    let sources = Sources::parse(&text, "Sources").unwrap();
+    let packages = Packages::parse(SID_PACKAGES, "Packages", "amd64").unwrap();
+    let stack: BTreeSet<String> = ["libfoo", "plugin", "docs"].map(String::from).into();
+    let mut only_libfoo = libfoo_2();
+    only_libfoo.build_deps.clear(); // a run's movers built: nothing to check
+    let options = Options::default();
+    let t = analyse(
+        &amd64(),
+        &sources,
+        &packages,
+        &stack,
+        &[only_libfoo],
+        &options,
+    );
+    let left: Vec<(&str, &str, &str)> = (t.left_behind.iter())
+        .map(|l| (l.source.as_str(), l.version.as_str(), l.relation.as_str()))
+        .collect();
+    // docs (arch:all, no build-dependencies) stays and is not left behind.
+    assert_eq!(left, [("plugin", "0.5-1", "libfoo1 (>= 1.0)")]);
+    assert_eq!(t.moving, ["libfoo"]);
+}
+
 #[test]
 fn rebuild_candidates_are_outside_sources_and_are_selected() {
     let (sources, packages) = facts();

@@ -433,8 +433,9 @@ fn from_suite(
 /// A run's new side: the .debs under `RUNDIR/debs/ARCH` and `debs/all`
 /// (debug symbols left out: the base suite's Packages has none), grouped by
 /// source; a source moves when its version differs from the base suite's.
-/// The run's Build-Depends are not known here, so nothing is "left
-/// behind" (a source that built in the run had its build-dependencies).
+/// The movers' Build-Depends are left empty: a source that built in the
+/// run had its build-dependencies (the stack sources it did not rebuild
+/// are checked by [`analyse`] at their base-suite version).
 fn from_run(
     dir: &Path,
     base: &Suite,
