@@ -28,10 +28,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::arch::Arch;
+use crate::autopkgtest::TestCell;
 use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, NotBuiltReason, Outcome};
-use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan, run_host};
+use crate::jobgraph::{
+    ArchSources, JobGraph, JobKind, Node, NotBuilt, PlannedSource, RunPlan, run_host,
+};
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::{self, Report};
 use crate::rundir::RunDir;
@@ -41,6 +44,7 @@ use crate::runner::{
 use crate::sbuild::{self, SbuildConfig};
 use crate::schedule::JobKey;
 use crate::state;
+use crate::teststage::{TestJob, Tester};
 
 /// How long a cached plan is trusted when its inputs are unchanged: the
 /// archive (what the stack does not build) moves slowly, and sbuild resolves
@@ -1148,14 +1152,64 @@ pub async fn execute<B: Builder>(
     events: UnboundedSender<Event>,
     cancel: CancelToken,
 ) -> Result<Vec<BuildResult>, Error> {
+    let effects = (builder, runner::NoTests);
+    let run = execute_with_tests(prepared, Vec::new(), effects, opts, events, cancel);
+    Ok(run.await?.0)
+}
+
+/// [`execute`] with test jobs ([`test_jobs`]) in the same runner and `-j`;
+/// also returns the test cells, in job order.
+pub async fn execute_with_tests<B: Builder, T: Tester>(
+    prepared: Prepared,
+    tests: Vec<TestJob>,
+    (builder, tester): (B, T),
+    opts: &BuildOptions,
+    events: UnboundedSender<Event>,
+    cancel: CancelToken,
+) -> Result<(Vec<BuildResult>, Vec<TestCell>), Error> {
     let mut run = RunOptions::new(opts.run_dir.clone());
     run.jobs = opts.jobs.max(1);
     run.fail_fast = opts.fail_fast;
     run.default_timeout = opts.timeout;
-    let mut results = runner::run(prepared.jobs, builder, run, events, cancel).await?;
+    let (mut results, cells) =
+        runner::run_with_tests(prepared.jobs, tests, builder, tester, run, events, cancel).await?;
     results.extend(prepared.not_built);
     sort_results(&mut results, &prepared.sources, &opts.arches);
-    Ok(results)
+    Ok((results, cells))
+}
+
+/// Pure: the test jobs of `--test`, one per test node of the plan's job
+/// graph ([`JobGraph::add_tests`]) whose build is one of `prepared`'s
+/// jobs (a build that failed before building or was not selected has
+/// none); a job tests its build's .dsc (a porting run's build copy).
+/// `settings(source)` is [`crate::teststage::settings_id`].
+pub fn test_jobs(
+    plan: &RunPlan,
+    host: &Arch,
+    prepared: &Prepared,
+    settings: impl Fn(&str) -> String,
+) -> Result<Vec<TestJob>, Error> {
+    let mut graph = JobGraph::new(plan, host)?;
+    graph.add_tests();
+    let builds: BTreeMap<JobKey, &Job> = prepared.jobs.iter().map(|j| (j.key(), j)).collect();
+    let tests = (graph.nodes.iter())
+        .filter(|n| n.kind == JobKind::Test)
+        .filter_map(|n| {
+            let build = builds.get(&n.key.build())?;
+            let dsc = &build.request.dsc;
+            Some(TestJob {
+                build: n.key.build(),
+                version: build.request.version.clone(),
+                test_arch: n.build_arch.clone(),
+                dsc: Some(dsc.clone())
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .ok_or_else(|| format!("no source package of {}", n.key.source)),
+                debs: Vec::new(),
+                own_debs: Vec::new(),
+                settings: settings(&n.key.source),
+            })
+        });
+    Ok(tests.collect())
 }
 
 fn sort_results(results: &mut [BuildResult], sources: &[String], arches: &[Arch]) {
