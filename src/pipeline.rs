@@ -1786,6 +1786,60 @@ mod tests {
     }
 
     #[test]
+    fn test_jobs_follow_the_builds_that_are_jobs_and_test_their_dsc() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+        ];
+        let plan = three_sources();
+        let opts = options(dir.path());
+        let mut p = jobs(
+            &recipes(&rdir),
+            &sources,
+            &BTreeMap::new(),
+            &plan,
+            &opts,
+            &facts(),
+        )
+        .unwrap();
+        // runtime/riscv64 failed before building: no job, so no test (nor
+        // for smi, which has no source package here).
+        p.jobs.retain(|j| j.key().to_string() != "runtime/riscv64");
+        p.jobs[1].request.dsc = PathBuf::from("port/amd64/runtime/runtime_1-1~port1.dsc");
+        let tests = test_jobs(&plan, &arch("amd64"), &p, |s| format!("settings of {s}")).unwrap();
+        let got: Vec<(String, String, String)> = (tests.iter())
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.test_arch.to_string(),
+                    t.settings.clone(),
+                )
+            })
+            .collect();
+        let want = |k: &str, a: &str, s: &str| (k.to_string(), a.to_string(), s.to_string());
+        assert_eq!(
+            got,
+            [
+                want("cmake/all:test", "amd64", "settings of cmake"),
+                want("runtime/amd64:test", "amd64", "settings of runtime"),
+            ]
+        );
+        assert_eq!(
+            tests[1].dsc.as_deref().unwrap(),
+            Path::new("port/amd64/runtime/runtime_1-1~port1.dsc")
+        );
+        // A build job without a .dsc: its test says so.
+        p.jobs[0].request.dsc = PathBuf::new();
+        let tests = test_jobs(&plan, &arch("amd64"), &p, |_| String::new()).unwrap();
+        assert_eq!(tests[0].dsc, Err("no source package of cmake".to_string()));
+    }
+
+    #[test]
     fn a_failed_bump_fails_its_builds_and_skips_dependents() {
         let jobs = vec![
             job("runtime", "amd64", &[]),
