@@ -1181,7 +1181,8 @@ pub async fn execute_with_tests<B: Builder, T: Tester>(
 /// Pure: the test jobs of `--test`, one per test node of the plan's job
 /// graph ([`JobGraph::add_tests`]) whose build is one of `prepared`'s
 /// jobs (a build that failed before building or was not selected has
-/// none); a job tests its build's .dsc (a porting run's build copy).
+/// none); a job tests its build's .dsc (a porting run's build copy) and is
+/// offered the .debs its build was given from elsewhere (`--only`).
 /// `settings(source)` is [`crate::teststage::settings_id`].
 pub fn test_jobs(
     plan: &RunPlan,
@@ -1204,7 +1205,8 @@ pub fn test_jobs(
                 dsc: Some(dsc.clone())
                     .filter(|d| !d.as_os_str().is_empty())
                     .ok_or_else(|| format!("no source package of {}", n.key.source)),
-                debs: Vec::new(),
+                // What the build got from elsewhere (`--only` builds).
+                debs: build.request.extra_debs.clone(),
                 own_debs: Vec::new(),
                 settings: settings(&n.key.source),
             })
