@@ -2,7 +2,7 @@
 //! ([`invocation`]), its summary file → per-test results ([`parse_summary`]),
 //! its exit code → a [`Verdict`], and the recipe's expected failures laid
 //! over them ([`judge`]). Pure: no file is touched, no process run (the
-//! `cascade test` command does that through [`crate::process`]).
+//! test stage, `teststage`, does that through [`crate::process`]).
 //!
 //! The testbed is autopkgtest's `unshare` virt-server on the chroot tarball
 //! `cascade setup` made for the arch (riscv64 runs under qemu-user binfmt, as
@@ -351,6 +351,12 @@ pub struct TestCell {
     pub lintian: Option<crate::lintian::LintianResult>,
     /// What fails this cell: unexpected test failures, lintian's verdict.
     pub unexpected: Vec<String>,
+    /// The hash of its inputs (`teststage`): a rerun with the same reuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
+    /// Taken from an earlier run with identical inputs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// The tests of one run judged: `summary` (the parsed summary file) with

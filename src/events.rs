@@ -1,4 +1,5 @@
-//! The typed events the runner emits, and the result of one build.
+//! The typed events the runner emits, and the result of one build (a
+//! test's is `autopkgtest::TestCell`).
 //!
 //! Reporters (text, JSON, JUnit, HTML) consume these; the runner never prints.
 
@@ -211,6 +212,17 @@ pub enum Event {
     },
     BuildFinished {
         result: BuildResult,
+    },
+    /// A test job (`teststage`) starts: the tests of `source/arch`'s build.
+    TestStarted {
+        source: String,
+        arch: Arch,
+        version: String,
+    },
+    /// A test job ended, was reused, or will not run (its build failed:
+    /// status `not-built`; Ctrl-C: `cancelled`).
+    TestFinished {
+        cell: Box<crate::autopkgtest::TestCell>,
     },
     RunFinished {
         results: Vec<BuildResult>,

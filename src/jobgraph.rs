@@ -18,9 +18,12 @@
 //!   arch's plan does not build) is not a job: it is blocked, naming the need;
 //! - every source × arch that is not a job says why ([`Why`]).
 //!
+//! - with [`JobGraph::add_tests`], a test job (autopkgtest, lintian) after
+//!   each build job, needing it alone; no job needs a test job.
+//!
 //! Job kinds ([`JobKind`]) are an enum so that new ones (rebuilds of the
-//! archive's reverse dependencies, autopkgtest and lintian after a build)
-//! join the same graph and the same failure rule (`schedule`).
+//! archive's reverse dependencies) join the same graph and the same failure
+//! rule (`schedule`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -174,12 +177,14 @@ pub fn run_host(stack: &Stack, arches: &[Arch]) -> Arch {
 }
 
 /// What a job does. Later kinds (rebuilding the archive's reverse
-/// dependencies, autopkgtest and lintian after a build) join here and get
-/// the same needs and failure rule.
+/// dependencies) join here and get the same needs and failure rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JobKind {
     /// sbuild of one source for one arch, or for `all`.
     Build,
+    /// autopkgtest and lintian on what one build job made
+    /// ([`JobGraph::add_tests`]).
+    Test,
 }
 
 /// One job of the graph.
@@ -191,7 +196,8 @@ pub struct Node {
     pub version: String,
     /// The arch whose plan it comes from.
     pub plan_arch: Arch,
-    /// The arch it builds on: the host arch for an `all` job.
+    /// The arch it builds on: the host arch for an `all` job. A test job
+    /// runs its testbed on its build's `build_arch`.
     pub build_arch: Arch,
     /// Whether it builds arch:all binaries: an `all` job, or a mixed
     /// source's job on the host arch.
@@ -410,6 +416,30 @@ impl JobGraph {
             });
         }
         Ok(())
+    }
+
+    /// Adds a test job after each build job: keyed by the build's key as a
+    /// test ([`JobKey::test`]), needing that build job only, so that it
+    /// waits for its own build and not for the stack, a failed build skips
+    /// it (the schedule's one rule), and nothing needs it (tests are leaves:
+    /// a failed test skips no build). Appended after the builds.
+    pub fn add_tests(&mut self) {
+        let tests: Vec<Node> = (self.nodes.iter())
+            .filter(|n| n.kind == JobKind::Build)
+            .map(|b| Node {
+                key: b.key.test(),
+                kind: JobKind::Test,
+                version: b.version.clone(),
+                plan_arch: b.plan_arch.clone(),
+                build_arch: b.build_arch.clone(),
+                arch_all: false,
+                needs: vec![b.key.clone()],
+            })
+            .collect();
+        for t in tests {
+            self.index.insert(t.key.clone(), self.nodes.len());
+            self.nodes.push(t);
+        }
     }
 
     /// Where `key` is in [`JobGraph::nodes`] (after every job when it is not).

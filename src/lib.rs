@@ -23,10 +23,10 @@
 //! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck; rebuild jobs and recheck verdicts (`rebuild`); reports of CI jobs merged (`merge`) | `archive`,`rdeps`,`runner` (`Job`) |
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
-//! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
+//! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built; a test job after each build, `add_tests`); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`,`jobgraph` (`host_arch`)|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
-//! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents" | `arch`   |
+//! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents"; `JobKey` (source, arch, build or test stage) | `arch`   |
 //! | `version`   | Debian version policy (templates, revisions, binNMUs)                | —                  |
 //! | `changelog` | debian/changelog edits, byte-identical to dch                        | `version`          |
 //! | `git`       | git2 behind the `Vcs` trait                                          | —                  |
@@ -36,13 +36,14 @@
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
 //! | `autopkgtest`| pure: a source × arch's test request → autopkgtest argv (unshare on the setup tarball, or the stack's backend); summary file → per-test classes; exit code → verdict; expected test failures | `process`, `recipe`, `sbuild` (tarball path) |
+//! | `teststage` | the test stage as jobs: `TestJob`, the `Tester` trait, the input hash and `result.json` reuse; `CellTester`, the real one (autopkgtest, then lintian), shared by `cascade test` and `run --test` | `autopkgtest`, `lintian`, `process`, `rundir`, `schedule` |
 //! | `lintian`   | pure: lintian run inside the target suite's chroot (a cached `-lintian` tarball, through mmdebstrap) → argv; its output → tags by severity; the stack's `fail_on` | `process`, `recipe`, `sbuild` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
 //! | `warm`      | pure: the build-dependencies common to a plan's builds, which the warm tarballs hold | `plan`, `sbuild` |
 //! | `demo`      | the bundled demo stack: generates upstream and packaging repos; `demo::tensile`, the opt-in compile-heavy package; `demo::archive`, the local archive of the old release and outside consumers | `git`, `process` |
-//! | `events`    | the typed events the runner emits                                    | —                  |
-//! | `runner`    | drives the schedule on tokio, calls a `Builder`, emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir` |
+//! | `events`    | the typed events the runner emits                                    | `autopkgtest` (`TestCell`) |
+//! | `runner`    | drives the schedule on tokio, calls a `Builder` and a `Tester` (test jobs after their builds, one `-j`), emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir`,`teststage` |
 //! | `state`     | resumable run state, written atomically                              | `rundir`           |
 //! | `rundir`    | the run directory's layout: every path in it (pure)                  | `arch`             |
 //! | `lock`      | one writer per run directory: flock and a holder record             | `pid`              |
@@ -101,6 +102,7 @@ pub mod setup;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod teststage;
 pub mod timing;
 pub mod transition;
 pub mod version;

@@ -28,10 +28,13 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::arch::Arch;
+use crate::autopkgtest::TestCell;
 use crate::bump::{BumpOptions, BumpOutcome, Status as BumpStatus};
 use crate::control::SourceInfo;
 use crate::events::{BuildResult, Event, NotBuiltReason, Outcome};
-use crate::jobgraph::{ArchSources, JobGraph, Node, NotBuilt, PlannedSource, RunPlan, run_host};
+use crate::jobgraph::{
+    ArchSources, JobGraph, JobKind, Node, NotBuilt, PlannedSource, RunPlan, run_host,
+};
 use crate::recipe::{BuildMode, Recipes};
 use crate::report::{self, Report};
 use crate::rundir::RunDir;
@@ -41,6 +44,7 @@ use crate::runner::{
 use crate::sbuild::{self, SbuildConfig};
 use crate::schedule::JobKey;
 use crate::state;
+use crate::teststage::{TestJob, Tester};
 
 /// How long a cached plan is trusted when its inputs are unchanged: the
 /// archive (what the stack does not build) moves slowly, and sbuild resolves
@@ -1148,14 +1152,66 @@ pub async fn execute<B: Builder>(
     events: UnboundedSender<Event>,
     cancel: CancelToken,
 ) -> Result<Vec<BuildResult>, Error> {
+    let effects = (builder, runner::NoTests);
+    let run = execute_with_tests(prepared, Vec::new(), effects, opts, events, cancel);
+    Ok(run.await?.0)
+}
+
+/// [`execute`] with test jobs ([`test_jobs`]) in the same runner and `-j`;
+/// also returns the test cells, in job order.
+pub async fn execute_with_tests<B: Builder, T: Tester>(
+    prepared: Prepared,
+    tests: Vec<TestJob>,
+    (builder, tester): (B, T),
+    opts: &BuildOptions,
+    events: UnboundedSender<Event>,
+    cancel: CancelToken,
+) -> Result<(Vec<BuildResult>, Vec<TestCell>), Error> {
     let mut run = RunOptions::new(opts.run_dir.clone());
     run.jobs = opts.jobs.max(1);
     run.fail_fast = opts.fail_fast;
     run.default_timeout = opts.timeout;
-    let mut results = runner::run(prepared.jobs, builder, run, events, cancel).await?;
+    let (mut results, cells) =
+        runner::run_with_tests(prepared.jobs, tests, builder, tester, run, events, cancel).await?;
     results.extend(prepared.not_built);
     sort_results(&mut results, &prepared.sources, &opts.arches);
-    Ok(results)
+    Ok((results, cells))
+}
+
+/// Pure: the test jobs of `--test`, one per test node of the plan's job
+/// graph ([`JobGraph::add_tests`]) whose build is one of `prepared`'s
+/// jobs (a build that failed before building or was not selected has
+/// none); a job tests its build's .dsc (a porting run's build copy) and is
+/// offered the .debs its build was given from elsewhere (`--only`).
+/// `settings(source)` is [`crate::teststage::settings_id`].
+pub fn test_jobs(
+    plan: &RunPlan,
+    host: &Arch,
+    prepared: &Prepared,
+    settings: impl Fn(&str) -> String,
+) -> Result<Vec<TestJob>, Error> {
+    let mut graph = JobGraph::new(plan, host)?;
+    graph.add_tests();
+    let builds: BTreeMap<JobKey, &Job> = prepared.jobs.iter().map(|j| (j.key(), j)).collect();
+    let tests = (graph.nodes.iter())
+        .filter(|n| n.kind == JobKind::Test)
+        .filter_map(|n| {
+            let build = builds.get(&n.key.build())?;
+            let dsc = &build.request.dsc;
+            Some(TestJob {
+                build: n.key.build(),
+                version: build.request.version.clone(),
+                test_arch: n.build_arch.clone(),
+                dsc: Some(dsc.clone())
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .ok_or_else(|| format!("no source package of {}", n.key.source)),
+                // What the build got from elsewhere (`--only` builds).
+                debs: build.request.extra_debs.clone(),
+                own_debs: Vec::new(),
+                settings: settings(&n.key.source),
+            })
+        });
+    Ok(tests.collect())
 }
 
 fn sort_results(results: &mut [BuildResult], sources: &[String], arches: &[Arch]) {
@@ -1729,6 +1785,60 @@ mod tests {
                 "cmake-helper_7.2.4-1~exp1_all.deb"
             ]
         );
+    }
+
+    #[test]
+    fn test_jobs_follow_the_builds_that_are_jobs_and_test_their_dsc() {
+        let dir = tempfile::tempdir().unwrap();
+        let rdir = dir.path().join("recipes");
+        std::fs::create_dir_all(&rdir).unwrap();
+        let sources = vec![
+            source("Source: cmake\n\nPackage: cmake-helper\nArchitecture: all\n"),
+            source(
+                "Source: runtime\nBuild-Depends: cmake-helper\n\nPackage: libruntime1\nArchitecture: any\n",
+            ),
+        ];
+        let plan = three_sources();
+        let opts = options(dir.path());
+        let mut p = jobs(
+            &recipes(&rdir),
+            &sources,
+            &BTreeMap::new(),
+            &plan,
+            &opts,
+            &facts(),
+        )
+        .unwrap();
+        // runtime/riscv64 failed before building: no job, so no test (nor
+        // for smi, which has no source package here).
+        p.jobs.retain(|j| j.key().to_string() != "runtime/riscv64");
+        p.jobs[1].request.dsc = PathBuf::from("port/amd64/runtime/runtime_1-1~port1.dsc");
+        let tests = test_jobs(&plan, &arch("amd64"), &p, |s| format!("settings of {s}")).unwrap();
+        let got: Vec<(String, String, String)> = (tests.iter())
+            .map(|t| {
+                (
+                    t.key().to_string(),
+                    t.test_arch.to_string(),
+                    t.settings.clone(),
+                )
+            })
+            .collect();
+        let want = |k: &str, a: &str, s: &str| (k.to_string(), a.to_string(), s.to_string());
+        assert_eq!(
+            got,
+            [
+                want("cmake/all:test", "amd64", "settings of cmake"),
+                want("runtime/amd64:test", "amd64", "settings of runtime"),
+            ]
+        );
+        assert_eq!(
+            tests[1].dsc.as_deref().unwrap(),
+            Path::new("port/amd64/runtime/runtime_1-1~port1.dsc")
+        );
+        // A build job without a .dsc: its test says so.
+        p.jobs[0].request.dsc = PathBuf::new();
+        let tests = test_jobs(&plan, &arch("amd64"), &p, |_| String::new()).unwrap();
+        assert_eq!(tests[0].dsc, Err("no source package of cmake".to_string()));
     }
 
     #[test]

@@ -1,10 +1,12 @@
-//! Drives the schedule on tokio, calls a [`Builder`] for each ready build,
-//! emits [`Event`]s and saves state. It never prints.
+//! Drives the schedule on tokio, calls a [`Builder`] for each ready build
+//! and a [`Tester`] for each ready test job (`teststage`: a build's tests,
+//! after it), emits [`Event`]s and saves state. It never prints.
 //!
 //! Shaped like cargo's job queue: one loop owns the pure [`Schedule`], starts
-//! what it allows, and waits for the next build to end (or for Ctrl-C).
-//! Builds run as tasks of a `JoinSet`; cancelling aborts the tasks, which
-//! drops the build futures, and the builder kills its process group on drop.
+//! what it allows, and waits for the next job to end (or for Ctrl-C).
+//! Builds and tests run as tasks of one `JoinSet` under one `-j`; cancelling
+//! aborts the tasks, which drops their futures, and the builder and the
+//! tester kill their process groups on drop.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -16,11 +18,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
 use crate::arch::Arch;
+use crate::autopkgtest::TestCell;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::recipe::BuildMode;
 use crate::rundir::RunDir;
 use crate::schedule::{JobKey, JobSpec, Limits, Schedule};
 use crate::state::{self, Inputs, RunState};
+use crate::teststage::{self, TestJob, TestRun, Tester};
 
 /// Everything one build needs; the builder decides how to run it.
 #[derive(Clone, Debug)]
@@ -336,18 +340,40 @@ pub async fn run<B: Builder>(
     builder: B,
     opts: RunOptions,
     events: UnboundedSender<Event>,
-    mut cancel: CancelToken,
+    cancel: CancelToken,
 ) -> Result<Vec<BuildResult>, Error> {
+    let (results, _) =
+        run_with_tests(jobs, Vec::new(), builder, NoTests, opts, events, cancel).await?;
+    Ok(results)
+}
+
+/// [`run`] with test jobs: each test job waits for its build job when that
+/// is one of `jobs` (else the build is an earlier run's, in `state.json`),
+/// under the same `-j`; a failed build skips its test (the schedule's
+/// rule); a test never skips anything. A test is offered its build's and
+/// the build's dependencies' .debs of this run, and those its job names;
+/// a result whose inputs hash equals the one its `result.json` keeps is
+/// reused. Returns the build results and the test cells, in job order.
+pub async fn run_with_tests<B: Builder, T: Tester>(
+    jobs: Vec<Job>,
+    tests: Vec<TestJob>,
+    builder: B,
+    tester: T,
+    opts: RunOptions,
+    events: UnboundedSender<Event>,
+    mut cancel: CancelToken,
+) -> Result<(Vec<BuildResult>, Vec<TestCell>), Error> {
     let started = Instant::now();
-    let mut drain = Drain::new(jobs, opts, events)?;
-    let builder = Arc::new(builder);
-    let mut running: JoinSet<(JobKey, String, BuildOutput)> = JoinSet::new();
+    let mut drain = Drain::new(jobs, tests, opts, events)?;
+    let (builder, tester) = (Arc::new(builder), Arc::new(tester));
+    let mut running: JoinSet<Done> = JoinSet::new();
     loop {
         while !drain.stop_starting && !cancel.is_cancelled() {
-            let Some(started) = drain.start_next()? else {
-                break;
+            match drain.start_next()? {
+                None => break,
+                Some(Start::Build(s)) => running.spawn(build(Arc::clone(&builder), s)),
+                Some(Start::Test(s)) => running.spawn(test(Arc::clone(&tester), s)),
             };
-            running.spawn(build(Arc::clone(&builder), started));
         }
         if running.is_empty() {
             break;
@@ -356,14 +382,14 @@ pub async fn run<B: Builder>(
             joined = running.join_next() => {
                 match joined {
                     None => break,
-                    Some(Ok((key, hash, out))) => drain.built(&key, hash, out)?,
-                    // A panicking builder is a bug in it; the build's key is lost
+                    Some(Ok(done)) => drain.done(done)?,
+                    // A panicking builder is a bug in it; the job's key is lost
                     // with the task, so it stays "running" and is reported cancelled.
                     Some(Err(_)) => {}
                 }
             }
             _ = cancel.cancelled() => {
-                // Dropping the futures kills the builds' process groups; wait
+                // Dropping the futures kills the jobs' process groups; wait
                 // until every task is really gone before reporting.
                 running.abort_all();
                 while running.join_next().await.is_some() {}
@@ -371,12 +397,63 @@ pub async fn run<B: Builder>(
             }
         }
     }
-    let results = drain.end()?;
+    let (results, cells) = drain.end()?;
     let _ = drain.events.send(Event::RunFinished {
         results: results.clone(),
         duration_secs: started.elapsed().as_secs_f64(),
     });
-    Ok(results)
+    Ok((results, cells))
+}
+
+/// The tester of a run without test jobs: never called.
+pub struct NoTests;
+
+impl Tester for NoTests {
+    fn test(&self, run: TestRun) -> impl Future<Output = TestCell> + Send {
+        std::future::ready(
+            run.job
+                .not_run("error", Some("no tester in this run".into())),
+        )
+    }
+}
+
+/// The builder of a run without build jobs (`cascade test`): never called.
+pub struct NoBuilds;
+
+impl Builder for NoBuilds {
+    fn build(&self, _: BuildRequest) -> impl Future<Output = BuildOutput> + Send {
+        std::future::ready(BuildOutput {
+            outcome: Outcome::Cancelled,
+            debs: Vec::new(),
+            duration: Duration::ZERO,
+            stats: None,
+        })
+    }
+}
+
+/// A job the runner starts.
+enum Start {
+    Build(Started),
+    Test(StartedTest),
+}
+
+/// A job that ended, with its key and input hash.
+enum Done {
+    Build(JobKey, String, BuildOutput),
+    Test(JobKey, String, TestCell),
+}
+
+/// A test the runner started: its key, input hash and what it gets.
+struct StartedTest {
+    key: JobKey,
+    hash: String,
+    run: TestRun,
+}
+
+/// Runs one test job (its timeouts are autopkgtest's own).
+async fn test<T: Tester>(tester: Arc<T>, started: StartedTest) -> Done {
+    let cell = tester.test(started.run).await;
+    Done::Test(started.key, started.hash, cell)
 }
 
 /// A build the runner started: its key, input hash and request.
@@ -387,7 +464,7 @@ struct Started {
 }
 
 /// Runs one build under its timeout.
-async fn build<B: Builder>(builder: Arc<B>, started: Started) -> (JobKey, String, BuildOutput) {
+async fn build<B: Builder>(builder: Arc<B>, started: Started) -> Done {
     let t0 = Instant::now();
     let out = match started.request.timeout {
         Some(t) => match tokio::time::timeout(t, builder.build(started.request)).await {
@@ -402,12 +479,12 @@ async fn build<B: Builder>(builder: Arc<B>, started: Started) -> (JobKey, String
         },
         None => builder.build(started.request).await,
     };
-    (started.key, started.hash, out)
+    Done::Build(started.key, started.hash, out)
 }
 
 /// The run loop's state (as cargo's `DrainState`): the schedule, the jobs
 /// not finished yet, the results so far and the run directory's state.
-/// The loop in [`run`] only waits; every decision is a method here.
+/// The loop in [`run_with_tests`] only waits; every decision is a method here.
 struct Drain {
     schedule: Schedule,
     state: RunState,
@@ -416,6 +493,10 @@ struct Drain {
     results: BTreeMap<JobKey, BuildResult>,
     /// Results come back in the order the jobs were given (the plan's).
     order: Vec<JobKey>,
+    /// Test jobs not finished yet, by their (test) key.
+    tests: BTreeMap<JobKey, TestJob>,
+    cells: BTreeMap<JobKey, TestCell>,
+    test_order: Vec<JobKey>,
     events: UnboundedSender<Event>,
     opts: RunOptions,
     /// Fail-fast after an unexpected failure: start nothing more.
@@ -425,13 +506,17 @@ struct Drain {
 impl Drain {
     fn new(
         jobs: Vec<Job>,
+        tests: Vec<TestJob>,
         opts: RunOptions,
         events: UnboundedSender<Event>,
     ) -> Result<Drain, Error> {
         let logs = RunDir::new(&opts.run_dir).logs();
         std::fs::create_dir_all(&logs).map_err(crate::fsio::at(&logs))?;
         let state = RunState::load(&opts.run_dir)?;
-        let specs = jobs.iter().map(|j| spec(j, &state)).collect();
+        let mut specs: Vec<JobSpec> = jobs.iter().map(|j| spec(j, &state)).collect();
+        let builds: Vec<JobKey> = specs.iter().map(|s| s.key.clone()).collect();
+        let run = RunDir::new(&opts.run_dir);
+        specs.extend(tests.iter().map(|t| test_spec(t, &builds, &run)));
         let limits = Limits {
             jobs: opts.jobs.max(1),
             memory: opts.memory_budget,
@@ -439,6 +524,8 @@ impl Drain {
         let schedule = Schedule::new(specs, limits)?;
         let order: Vec<JobKey> = jobs.iter().map(Job::key).collect();
         let pending: BTreeMap<JobKey, Job> = jobs.into_iter().map(|j| (j.key(), j)).collect();
+        let test_order: Vec<JobKey> = tests.iter().map(TestJob::key).collect();
+        let tests = tests.into_iter().map(|t| (t.key(), t)).collect();
         let _ = events.send(Event::RunStarted {
             run_dir: opts.run_dir.clone(),
             total: pending.len(),
@@ -450,6 +537,9 @@ impl Drain {
             pending,
             results: BTreeMap::new(),
             order,
+            tests,
+            cells: BTreeMap::new(),
+            test_order,
             events,
             opts,
             stop_starting: false,
@@ -459,8 +549,14 @@ impl Drain {
     /// Starts the next job the schedule allows: a build to spawn, or `None`
     /// when nothing can start now. Reusable results are recorded on the
     /// way without building.
-    fn start_next(&mut self) -> Result<Option<Started>, Error> {
+    fn start_next(&mut self) -> Result<Option<Start>, Error> {
         while let Some(key) = self.schedule.start_next() {
+            if key.is_test() {
+                match self.start_test(key)? {
+                    Some(t) => return Ok(Some(Start::Test(t))),
+                    None => continue,
+                }
+            }
             let Some(job) = self.pending.remove(&key) else {
                 continue;
             };
@@ -495,9 +591,17 @@ impl Drain {
             let _ = std::fs::create_dir_all(&request.out_dir);
             self.pending.insert(key.clone(), prepared.job);
             let hash = prepared.input_hash;
-            return Ok(Some(Started { key, hash, request }));
+            return Ok(Some(Start::Build(Started { key, hash, request })));
         }
         Ok(None)
+    }
+
+    /// Records a finished job.
+    fn done(&mut self, done: Done) -> Result<(), Error> {
+        match done {
+            Done::Build(key, hash, out) => self.built(&key, hash, out),
+            Done::Test(key, hash, cell) => self.tested(&key, hash, cell),
+        }
     }
 
     /// Records a finished build.
@@ -534,6 +638,10 @@ impl Drain {
         let mut finished = vec![result.clone()];
         self.results.insert(key.clone(), result);
         for skip in self.schedule.finish(key, ok) {
+            if skip.job.is_test() {
+                self.skip_test(&skip.job, &skip.failed)?;
+                continue;
+            }
             let Some(job) = self.pending.get(&skip.job) else {
                 continue;
             };
@@ -557,8 +665,12 @@ impl Drain {
 
     /// Ends the run: whatever never ran (fail-fast, Ctrl-C) or was running
     /// at Ctrl-C is cancelled; the state is saved. The results in job order.
-    fn end(&mut self) -> Result<Vec<BuildResult>, Error> {
+    fn end(&mut self) -> Result<(Vec<BuildResult>, Vec<TestCell>), Error> {
         self.schedule.cancel_pending();
+        for (key, job) in std::mem::take(&mut self.tests) {
+            let cell = job.not_run(teststage::CANCELLED, Some("cancelled (Ctrl-C)".into()));
+            self.test_finished(&key, cell, true)?;
+        }
         for (key, job) in std::mem::take(&mut self.pending) {
             if self.results.contains_key(&key) {
                 continue;
@@ -575,10 +687,110 @@ impl Drain {
         // matches.
         self.state.save(&self.opts.run_dir)?;
         let order = std::mem::take(&mut self.order);
-        Ok(order
-            .iter()
+        let results = (order.iter())
             .filter_map(|k| self.results.remove(k))
-            .collect())
+            .collect();
+        let test_order = std::mem::take(&mut self.test_order);
+        let cells = (test_order.iter())
+            .filter_map(|k| self.cells.remove(k))
+            .collect();
+        Ok((results, cells))
+    }
+
+    /// Starts the test job `key`: `None` when an earlier identical one is
+    /// reused (recorded on the way).
+    fn start_test(&mut self, key: JobKey) -> Result<Option<StartedTest>, Error> {
+        let Some(job) = self.tests.get(&key).cloned() else {
+            return Ok(None);
+        };
+        let run = self.test_run(&key, job);
+        let build_hash = (self.state.get(&run.job.build)).map_or("", |e| e.input_hash.as_str());
+        let hash = run.job.input_hash(build_hash, &run.debs);
+        let dir = RunDir::new(&self.opts.run_dir);
+        if let Some(mut cell) = teststage::reusable(&dir, &key, &hash, self.opts.retry_failed) {
+            cell.reused = true;
+            self.test_finished(&key, cell, false)?;
+            return Ok(None);
+        }
+        let _ = self.events.send(Event::TestStarted {
+            source: key.source.clone(),
+            arch: key.arch.clone(),
+            version: run.job.version.clone(),
+        });
+        Ok(Some(StartedTest { key, hash, run }))
+    }
+
+    /// What test `key` gets: the .debs its job names and those this run
+    /// made for its build and the build's dependencies.
+    fn test_run(&self, key: &JobKey, job: TestJob) -> TestRun {
+        let mut debs = job.debs.clone();
+        for dep in self.schedule.transitive_deps(key) {
+            if let Some(r) = self.results.get(dep) {
+                debs.extend(r.debs.iter().cloned());
+            }
+        }
+        debs.sort();
+        debs.dedup();
+        let own_debs = match self.results.get(&job.build) {
+            Some(r) => r.debs.clone(),
+            None => job.own_debs.clone(),
+        };
+        TestRun {
+            job,
+            debs,
+            own_debs,
+        }
+    }
+
+    /// Records a finished test with the hash of its inputs.
+    fn tested(&mut self, key: &JobKey, hash: String, mut cell: TestCell) -> Result<(), Error> {
+        cell.input_hash = Some(hash);
+        self.test_finished(key, cell, true)
+    }
+
+    /// The test of a build that failed (or was skipped): not run.
+    fn skip_test(&mut self, key: &JobKey, failed: &JobKey) -> Result<(), Error> {
+        let Some(job) = self.tests.get(key) else {
+            return Ok(());
+        };
+        let why = format!("not tested: {failed} did not build");
+        let cell = job.not_run(teststage::NOT_BUILT, Some(why));
+        self.test_finished(key, cell, true)
+    }
+
+    /// Records a test's cell: in `result.json` (unless reused: it is there)
+    /// before the event, as for builds.
+    fn test_finished(&mut self, key: &JobKey, cell: TestCell, save: bool) -> Result<(), Error> {
+        self.tests.remove(key);
+        // Frees its slot when it ran or was reused; it has no dependents.
+        self.schedule.finish(key, cell.unexpected.is_empty());
+        if save {
+            teststage::save(&RunDir::new(&self.opts.run_dir), &cell)?;
+        }
+        let _ = self.events.send(Event::TestFinished {
+            cell: Box::new(cell.clone()),
+        });
+        self.cells.insert(key.clone(), cell);
+        Ok(())
+    }
+}
+
+/// A test job's node: after its build when that is a job of this run; no
+/// weight known: the duration its `result.json` records, else a default.
+fn test_spec(test: &TestJob, builds: &[JobKey], run: &RunDir) -> JobSpec {
+    let path = run.test_result(&test.build.source, &test.build.arch);
+    let earlier = (std::fs::read_to_string(path).ok())
+        .and_then(|t| serde_json::from_str::<TestCell>(&t).ok())
+        .map(|c| c.duration_secs.round() as u64)
+        .filter(|&d| d > 0);
+    JobSpec {
+        key: test.key(),
+        deps: (builds.contains(&test.build))
+            .then(|| test.build.clone())
+            .into_iter()
+            .collect(),
+        weight: earlier.unwrap_or(teststage::DEFAULT_TEST_WEIGHT_SECS),
+        memory: 0,
     }
 }
 
@@ -679,6 +891,8 @@ mod tests {
     #[derive(Clone, Copy)]
     enum Act {
         Ok,
+        /// Succeeds after a while.
+        Slow,
         Fail,
         Hang,
     }
@@ -729,8 +943,11 @@ mod tests {
                 } else {
                     req.arch.as_str()
                 };
+                if let Act::Slow = act {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
                 match act {
-                    Act::Ok => {
+                    Act::Ok | Act::Slow => {
                         let deb = req
                             .out_dir
                             .join(format!("{}_{}_{arch}.deb", req.source, req.version));
@@ -1051,6 +1268,272 @@ mod tests {
         assert_eq!(
             rec.extra.lock().unwrap()["blas/riscv64"],
             ["cmake_1.0-1_all.deb", "runtime_1.0-1_riscv64.deb"]
+        );
+    }
+
+    /// A fake tester: a test fails for the sources in `fail`, hangs for
+    /// those in `hang`; it records what it started in the builder's record.
+    struct FakeTester {
+        fail: BTreeSet<String>,
+        hang: BTreeSet<String>,
+        rec: Arc<Record>,
+    }
+
+    impl Tester for FakeTester {
+        fn test(&self, run: TestRun) -> impl Future<Output = TestCell> + Send {
+            let source = run.job.build.source.clone();
+            let (fail, hang) = (self.fail.contains(&source), self.hang.contains(&source));
+            let rec = Arc::clone(&self.rec);
+            async move {
+                let key = run.job.key().to_string();
+                rec.started.lock().unwrap().push(key.clone());
+                rec.extra.lock().unwrap().insert(key, deb_names(&run.debs));
+                let n = rec.now.fetch_add(1, Ordering::SeqCst) + 1;
+                rec.max.fetch_max(n, Ordering::SeqCst);
+                let _guard = Guard(Arc::clone(&rec));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                match fail {
+                    true => run.job.not_run("fail", Some("smoke: fail".into())),
+                    false => run.job.not_run("pass", None),
+                }
+            }
+        }
+    }
+
+    /// The test job of the build `spec` (`source/arch`).
+    fn test_of(dir: &Path, spec: &str) -> TestJob {
+        let (source, a) = spec.split_once('/').unwrap();
+        TestJob {
+            build: JobKey::new(source, arch(a)),
+            version: "1.0-1".into(),
+            test_arch: if a == "all" { arch("amd64") } else { arch(a) },
+            dsc: Ok(dir.join(format!("{source}.dsc"))),
+            debs: Vec::new(),
+            own_debs: Vec::new(),
+            settings: "settings-1".into(),
+        }
+    }
+
+    fn stack_tests(dir: &Path) -> Vec<TestJob> {
+        let specs = ["cmake/all", "runtime/amd64", "runtime/riscv64"];
+        let mut tests: Vec<TestJob> = specs.iter().map(|s| test_of(dir, s)).collect();
+        tests.extend(["blas/amd64", "blas/riscv64"].map(|s| test_of(dir, s)));
+        tests
+    }
+
+    struct Ran {
+        results: Vec<BuildResult>,
+        cells: Vec<TestCell>,
+        rec: Arc<Record>,
+        events: Vec<Event>,
+    }
+
+    /// Runs `jobs` and `tests`: builds act by `acts`, tests of `fail`
+    /// sources fail.
+    async fn go_tests(
+        (jobs, tests): (Vec<Job>, Vec<TestJob>),
+        acts: &[(&str, Act)],
+        fail: &[&str],
+        o: RunOptions,
+    ) -> Ran {
+        let rec = Arc::new(Record::default());
+        let fake = Fake {
+            acts: acts.iter().map(|(s, a)| (s.to_string(), *a)).collect(),
+            rec: Arc::clone(&rec),
+        };
+        let tester = FakeTester {
+            fail: fail.iter().map(|s| s.to_string()).collect(),
+            hang: BTreeSet::new(),
+            rec: Arc::clone(&rec),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let never = CancelToken::never();
+        let (results, cells) = run_with_tests(jobs, tests, fake, tester, o, tx, never)
+            .await
+            .unwrap();
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        Ran {
+            results,
+            cells,
+            rec,
+            events,
+        }
+    }
+
+    fn statuses(cells: &[TestCell]) -> Vec<String> {
+        (cells.iter())
+            .map(|c| format!("{}/{}={}", c.source, c.arch, c.status))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_test_runs_after_its_own_build_not_after_the_stack() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ran = go_tests(
+            (stack(d), stack_tests(d)),
+            &[("blas", Act::Slow)],
+            &[],
+            opts(d, 3),
+        )
+        .await;
+        assert!(ran.results.iter().all(|r| r.outcome == Outcome::Ok));
+        assert!(ran.cells.iter().all(|c| c.status == "pass"));
+        let at = |want: &dyn Fn(&Event) -> bool| ran.events.iter().position(want).unwrap();
+        let cmake_tested =
+            at(&|e| matches!(e, Event::TestFinished { cell } if cell.source == "cmake"));
+        let blas_built =
+            at(&|e| matches!(e, Event::BuildFinished { result } if result.source == "blas"));
+        assert!(cmake_tested < blas_built, "{:?}", ran.events);
+        // A test gets its build's .debs and those of the build's needs.
+        let extra = ran.rec.extra.lock().unwrap();
+        assert_eq!(
+            extra["blas/riscv64:test"],
+            [
+                "blas_1.0-1_riscv64.deb",
+                "cmake_1.0-1_all.deb",
+                "runtime_1.0-1_riscv64.deb"
+            ]
+        );
+        let saved = RunDir::new(d.join("run")).test_result("blas", &arch("riscv64"));
+        assert!(saved.is_file());
+    }
+
+    #[tokio::test]
+    async fn a_failed_build_skips_its_test_and_a_failed_test_skips_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let ran = go_tests(
+            (stack(d), stack_tests(d)),
+            &[("runtime", Act::Fail)],
+            &["cmake"],
+            opts(d, 2),
+        )
+        .await;
+        assert_eq!(
+            statuses(&ran.cells),
+            [
+                "cmake/all=fail",
+                "runtime/amd64=not-built",
+                "runtime/riscv64=not-built",
+                "blas/amd64=not-built",
+                "blas/riscv64=not-built",
+            ]
+        );
+        assert_eq!(
+            ran.cells[3].unexpected,
+            ["not tested: runtime/amd64 did not build"]
+        );
+        let started = ran.rec.started.lock().unwrap().clone();
+        assert!(!started.iter().any(|k| k.starts_with("runtime/amd64:")));
+        // cmake's failed test skipped none of the builds on it.
+        assert_eq!(
+            classes(&ran.results),
+            [
+                "cmake/all=ok",
+                "runtime/amd64=failed",
+                "runtime/riscv64=failed",
+                "blas/amd64=skipped",
+                "blas/riscv64=skipped",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn jobs_limit_covers_builds_and_tests_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let specs: Vec<String> = (0..4).map(|i| format!("p{i}/amd64")).collect();
+        let jobs = specs.iter().map(|s| job(d, s, &[])).collect();
+        let tests = specs.iter().map(|s| test_of(d, s)).collect();
+        let ran = go_tests((jobs, tests), &[], &[], opts(d, 2)).await;
+        assert_eq!(ran.rec.started.lock().unwrap().len(), 8);
+        assert_eq!(ran.rec.max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_rerun_reuses_unchanged_tests_and_redoes_changed_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let both = || (stack(d), stack_tests(d));
+        let first = go_tests(both(), &[], &[], opts(d, 2)).await;
+        assert!(first.cells.iter().all(|c| !c.reused));
+        let again = go_tests(both(), &[], &[], opts(d, 2)).await;
+        assert!(again.rec.started.lock().unwrap().is_empty());
+        assert!(again.cells.iter().all(|c| c.reused && c.status == "pass"));
+
+        // A changed build redoes its tests and its dependents'.
+        std::fs::write(d.join("runtime.dsc"), "Source: runtime\nChanged: yes\n").unwrap();
+        let changed = go_tests(both(), &[], &[], opts(d, 2)).await;
+        let mut tests: Vec<String> = (changed.rec.started.lock().unwrap().iter())
+            .filter(|k| k.ends_with(":test"))
+            .cloned()
+            .collect();
+        tests.sort();
+        assert_eq!(
+            tests,
+            [
+                "blas/amd64:test",
+                "blas/riscv64:test",
+                "runtime/amd64:test",
+                "runtime/riscv64:test"
+            ]
+        );
+        // Changed test settings redo the test alone.
+        let mut tests = stack_tests(d);
+        tests[0].settings = "settings-2".into();
+        let resettled = go_tests((stack(d), tests), &[], &[], opts(d, 2)).await;
+        assert_eq!(*resettled.rec.started.lock().unwrap(), ["cmake/all:test"]);
+    }
+
+    #[tokio::test]
+    async fn cancelling_drops_running_tests_and_cancels_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let rec = Arc::new(Record::default());
+        let fake = Fake {
+            acts: BTreeMap::new(),
+            rec: Arc::clone(&rec),
+        };
+        let tester = FakeTester {
+            fail: BTreeSet::new(),
+            hang: ["a".to_string()].into(),
+            rec: Arc::clone(&rec),
+        };
+        let jobs = vec![job(d, "a/amd64", &[]), job(d, "b/amd64", &["a/amd64"])];
+        let tests = vec![test_of(d, "a/amd64"), test_of(d, "b/amd64")];
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (cancel, token) = Cancel::new();
+        let handle = tokio::spawn(run_with_tests(
+            jobs,
+            tests,
+            fake,
+            tester,
+            opts(d, 1),
+            tx,
+            token,
+        ));
+        while let Some(e) = rx.recv().await {
+            if matches!(e, Event::TestStarted { .. }) {
+                break;
+            }
+        }
+        // Let the tester reach its hang, then stop the run.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        cancel.cancel();
+        let (results, cells) = handle.await.unwrap().unwrap();
+        // b's build outranks a's test (its chain is longer): built first.
+        assert_eq!(classes(&results), ["a/amd64=ok", "b/amd64=ok"]);
+        assert_eq!(statuses(&cells), ["a/amd64=cancelled", "b/amd64=cancelled"]);
+        assert_eq!(
+            rec.dropped.load(Ordering::SeqCst),
+            rec.started.lock().unwrap().len()
         );
     }
 

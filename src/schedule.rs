@@ -1,5 +1,6 @@
-//! The pure dependency queue the runner drives: which (source, arch) build may
-//! start now, in which order, and what a failure takes down with it.
+//! The pure dependency queue the runner drives: which job (a source × arch's
+//! build, or its test) may start now, in which order, and what a failure
+//! takes down with it.
 //!
 //! Shaped like cargo's `DependencyQueue`: no I/O, no clocks. Nodes are jobs,
 //! edges say "built against", weights are the last known build durations.
@@ -17,26 +18,75 @@ use crate::arch::Arch;
 /// Estimated duration of a build nobody has timed yet, in seconds.
 pub const DEFAULT_WEIGHT_SECS: u64 = 600;
 
-/// One build: a source package on one architecture (`all` for the arch:all
-/// build that feeds every architecture).
+/// What a job does to its source × arch: build it, or test what the build
+/// made (a test job depends on its build job and nothing depends on it).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    #[default]
+    Build,
+    Test,
+}
+
+impl Stage {
+    pub fn is_build(&self) -> bool {
+        *self == Stage::Build
+    }
+}
+
+/// One job: a source package on one architecture (`all` for the arch:all
+/// build that feeds every architecture), built or tested.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct JobKey {
     pub source: String,
     pub arch: Arch,
+    /// Absent in JSON for a build, as before test jobs existed.
+    #[serde(default, skip_serializing_if = "Stage::is_build")]
+    pub stage: Stage,
 }
 
 impl JobKey {
+    /// The build job of `source` on `arch`.
     pub fn new(source: impl Into<String>, arch: Arch) -> JobKey {
         JobKey {
             source: source.into(),
             arch,
+            stage: Stage::Build,
         }
+    }
+
+    /// The test job of the same source × arch.
+    pub fn test(&self) -> JobKey {
+        JobKey {
+            stage: Stage::Test,
+            ..self.clone()
+        }
+    }
+
+    /// The build job of the same source × arch.
+    pub fn build(&self) -> JobKey {
+        JobKey {
+            stage: Stage::Build,
+            ..self.clone()
+        }
+    }
+
+    pub fn is_test(&self) -> bool {
+        self.stage == Stage::Test
     }
 }
 
+/// `source/arch` for a build (the state's keys), `source/arch:test` for
+/// its test.
 impl fmt::Display for JobKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.source, self.arch)
+        write!(f, "{}/{}", self.source, self.arch)?;
+        match self.stage {
+            Stage::Build => Ok(()),
+            Stage::Test => f.write_str(":test"),
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! item 3): for every command that takes `--dry-run` (bump, build, run,
 //! port), the demo's packaging and upstream repositories (bare remotes, a
 //! maintainer's `--checkout`), the workdir and the run directory are
-//! byte-identical before and after, `.git` included — even with `--push`.
+//! byte-identical before and after, `.git` included — even with `--push`
+//! and `--test` (whose test jobs are listed, not run).
 //!
 //! Plans read the frozen archive snapshot (`/work/shared/debian-archive`
 //! or CASCADE_TEST_MIRROR); builds need only the amd64 chroot tarball to
@@ -147,10 +148,12 @@ fn dry_runs_of_bump_build_run_and_port_change_nothing() {
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains("build demo-runtime/amd64"), "{text}");
+    assert!(!text.contains("test demo-runtime/amd64"), "{text}");
     assert_unchanged(&before, d, "build --dry-run");
 
     for cmd in ["run", "port"] {
-        let out = common_args(cascade(d).args([cmd, "--dry-run", "--push"]))
+        // With --test: the test jobs are listed, nothing is tested.
+        let out = common_args(cascade(d).args([cmd, "--dry-run", "--push", "--test"]))
             .args(["--checkout", "demo-cmake=checkout"])
             .assert()
             .success();
@@ -160,7 +163,11 @@ fn dry_runs_of_bump_build_run_and_port_change_nothing() {
             text.contains("build demo-blas/amd64 7.2.4-1~exp2"),
             "{cmd}: {text}"
         );
-        assert_unchanged(&before, d, &format!("{cmd} --dry-run --push"));
+        assert!(
+            text.contains("test demo-blas/amd64 on amd64 after demo-blas/amd64"),
+            "{cmd}: {text}"
+        );
+        assert_unchanged(&before, d, &format!("{cmd} --dry-run --push --test"));
     }
 }
 

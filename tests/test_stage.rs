@@ -3,6 +3,8 @@
 //! test passes on amd64 and riscv64, demo-blas's GPU test exits 77 and is
 //! skipped, demo-smi has no tests; lintian reads demo-smi's .debs and
 //! source; a testbed that cannot start is a tmpfail and exit 1, not a crash.
+//! `cascade run --test` tests each build in the run and reuses unchanged
+//! cells on a rerun.
 //!
 //! Needs sbuild's chroot tarballs, autopkgtest and mmdebstrap. Without them
 //! the test is skipped with a reason, or fails when CI=true.
@@ -142,5 +144,74 @@ fn cascade_test_on_the_demo_run() {
     assert_eq!(
         cells["demo-runtime/amd64"]["status"], "tmpfail",
         "{cells:#}"
+    );
+}
+
+/// `cascade run --test` on a copy of the demo run (amd64): the builds are
+/// reused, each build's tests run in the same run and land in
+/// `tests/PKG_ARCH/`; a rerun reuses them; a changed test setting redoes
+/// that cell.
+#[test]
+#[ignore = "needs sbuild and autopkgtest"]
+fn run_with_tests_tests_each_build_and_a_rerun_reuses_the_cells() {
+    if let Some(why) = missing_prerequisite(&["autopkgtest", "sbuild"], &["amd64"]) {
+        unavailable(&why);
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::copy_of_the_demo_run(dir);
+    let run = || {
+        let out = cascade_cmd(dir)
+            .args(common::demo_args("run", "amd64"))
+            .args(["--test", "--no-lintian"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        text
+    };
+    let cell = |source: &str| -> serde_json::Value {
+        let run = cascade::rundir::RunDir::new(dir.join("run"));
+        let amd64 = cascade::arch::Arch::new("amd64").unwrap();
+        let text = std::fs::read_to_string(run.test_result(source, &amd64)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let first = run();
+    assert!(
+        first.contains("tested   demo-runtime/amd64 7.2.4-1~exp1: pass"),
+        "{first}"
+    );
+    assert!(
+        first.contains("demo-blas/amd64 7.2.4-1~exp1: skipped"),
+        "{first}"
+    );
+    assert!(
+        first.contains("demo-smi/amd64 7.2.4-1~exp1: no-tests"),
+        "{first}"
+    );
+    assert_eq!(cell("demo-runtime")["status"], "pass");
+    assert!(cell("demo-runtime")["input_hash"].is_string());
+
+    let again = run();
+    assert!(
+        again.contains("demo-runtime/amd64 7.2.4-1~exp1: pass reused"),
+        "{again}"
+    );
+    assert!(!again.contains("test     demo-runtime"), "{again}");
+
+    // A changed test setting: that cell is redone (here: skipped by the
+    // recipe, without a testbed); the others are reused.
+    let recipe = dir.join("demo/recipes/demo-runtime.yaml");
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    std::fs::write(&recipe, format!("{text}tests:\n  skip: true\n")).unwrap();
+    let changed = run();
+    assert!(
+        changed.contains("tested   demo-runtime/amd64 7.2.4-1~exp1: skipped-by-recipe\n"),
+        "{changed}"
+    );
+    assert!(
+        changed.contains("demo-solver/amd64 7.2.4-1~exp1: pass reused"),
+        "{changed}"
     );
 }

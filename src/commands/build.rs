@@ -82,6 +82,13 @@ pub struct Args {
     /// The faster path without ccache.
     #[arg(long)]
     pub no_ccache: bool,
+    /// Test each build right after it succeeds: autopkgtest and lintian
+    /// (as `cascade test`), as jobs of the same run under the same -j.
+    #[arg(long)]
+    pub test: bool,
+    /// With --test: autopkgtest only.
+    #[arg(long, requires = "test")]
+    pub no_lintian: bool,
 }
 
 /// Where the builds' temp dirs (and so their unpacked chroots) go: TMPDIR,
@@ -431,12 +438,24 @@ pub(crate) fn build_and_report(
     } else {
         Vec::new()
     };
+    let tests = match args.test {
+        true => test_jobs(recipes, &plan, opts, &prepared, !args.no_lintian)?,
+        false => Vec::new(),
+    };
     if args.dry_run {
-        print_dry_run(&prepared);
+        print_dry_run(&prepared, &tests);
         return Ok(ExitCode::SUCCESS);
     }
-    let (results, cancelled) = execute_with_progress(
-        prepared,
+    let tester = match args.test {
+        true => Some(super::test::tester(
+            recipes,
+            &opts.run_dir,
+            !args.no_lintian,
+        )?),
+        false => None,
+    };
+    let (results, cells, cancelled) = execute_with_tests(
+        (prepared, tests, tester),
         &sbuild,
         opts,
         args.print_sbuild_commands.as_deref(),
@@ -444,6 +463,9 @@ pub(crate) fn build_and_report(
         Progress::stdout(),
     )?;
     let rep = write_and_print(recipes, opts, started, results)?;
+    if args.test {
+        println!("{}", super::test::totals(&cells));
+    }
     println!(
         "report: {} (also report.json, junit.xml, summary.md)",
         opts.run_dir.join(report::files::REPORT_HTML).display()
@@ -455,7 +477,25 @@ pub(crate) fn build_and_report(
     if cancelled {
         return Ok(ExitCode::from(130));
     }
+    // A test failing that the recipes do not expect fails the run, as it
+    // fails `cascade test`.
+    if code == ExitCode::SUCCESS && cells.iter().any(|c| !c.unexpected.is_empty()) {
+        return Ok(ExitCode::from(1));
+    }
     Ok(code)
+}
+
+/// `--test`'s jobs: one after each build job ([`pipeline::test_jobs`]).
+fn test_jobs(
+    recipes: &Recipes,
+    plan: &crate::jobgraph::RunPlan,
+    opts: &BuildOptions,
+    prepared: &pipeline::Prepared,
+    lintian: bool,
+) -> Result<Vec<crate::teststage::TestJob>, Error> {
+    let host = crate::jobgraph::run_host(&recipes.stack, &opts.arches);
+    let settings = |s: &str| crate::teststage::settings_id(recipes, s, lintian);
+    Ok(pipeline::test_jobs(plan, &host, prepared, settings)?)
 }
 
 /// A porting run's jobs on `opts.arches` build from build copies where
@@ -500,8 +540,8 @@ fn build_copies(
 }
 
 /// A dry run's output: one line per job, in plan order, with what it waits
-/// for, then why each other cell is not built.
-fn print_dry_run(prepared: &pipeline::Prepared) {
+/// for, then each test job (`--test`), then why each other cell is not built.
+fn print_dry_run(prepared: &pipeline::Prepared, tests: &[crate::teststage::TestJob]) {
     for job in &prepared.jobs {
         let deps: Vec<String> = job.deps.iter().map(|d| d.to_string()).collect();
         let after = if deps.is_empty() {
@@ -515,6 +555,9 @@ fn print_dry_run(prepared: &pipeline::Prepared) {
             job.request.version,
             job.request.mode
         );
+    }
+    for t in tests {
+        println!("test {} on {} after {}", t.build, t.test_arch, t.build);
     }
     for r in &prepared.not_built {
         println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));
@@ -554,9 +597,43 @@ pub(crate) fn execute_with_progress(
     opts: &BuildOptions,
     print_sbuild_commands: Option<&Path>,
     tmp_base: &Path,
-    mut progress: Progress,
+    progress: Progress,
 ) -> Result<(Vec<BuildResult>, bool), Error> {
+    let jobs = (prepared, Vec::new(), None);
+    let (results, _, cancelled) = execute_with_tests(
+        jobs,
+        sbuild,
+        opts,
+        print_sbuild_commands,
+        tmp_base,
+        progress,
+    )?;
+    Ok((results, cancelled))
+}
+
+/// The prepared builds, the test jobs after them and their tester.
+type BuildsAndTests = (
+    pipeline::Prepared,
+    Vec<crate::teststage::TestJob>,
+    Option<crate::teststage::CellTester>,
+);
+
+/// [`execute_with_progress`] with test jobs: their testbeds are recorded
+/// and stopped as the builds' process groups are. Also returns the test
+/// cells.
+pub(crate) fn execute_with_tests(
+    (prepared, tests, tester): BuildsAndTests,
+    sbuild: &SbuildConfig,
+    opts: &BuildOptions,
+    print_sbuild_commands: Option<&Path>,
+    tmp_base: &Path,
+    mut progress: Progress,
+) -> Result<(Vec<BuildResult>, Vec<crate::autopkgtest::TestCell>, bool), Error> {
     let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
+    let tester = tester.map(|mut t| {
+        t.running = sbuild.running.clone();
+        t
+    });
     let rt = tokio::runtime::Runtime::new().map_err(|source| {
         Error::Io(crate::fsio::IoError::new(
             PathBuf::from("(tokio runtime)"),
@@ -580,9 +657,27 @@ pub(crate) fn execute_with_progress(
                     config: sbuild.clone(),
                     file: file.to_path_buf(),
                 };
-                pipeline::execute(prepared, rec, opts, tx, token.clone()).await
+                pipeline::execute_with_tests(
+                    prepared,
+                    tests,
+                    (rec, tester),
+                    opts,
+                    tx,
+                    token.clone(),
+                )
+                .await
             }
-            None => pipeline::execute(prepared, builder, opts, tx, token.clone()).await,
+            None => {
+                pipeline::execute_with_tests(
+                    prepared,
+                    tests,
+                    (builder, tester),
+                    opts,
+                    tx,
+                    token.clone(),
+                )
+                .await
+            }
         }
     });
     let _ = progress.join();
@@ -592,7 +687,8 @@ pub(crate) fn execute_with_progress(
     if let Some(root) = &sbuild.tmp_root {
         let _ = std::fs::remove_dir_all(root);
     }
-    Ok((results?, token.is_cancelled()))
+    let (results, cells) = results?;
+    Ok((results, cells, token.is_cancelled()))
 }
 
 /// Before the builds: ends the process groups a killed earlier run left

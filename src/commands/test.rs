@@ -1,26 +1,25 @@
 //! `cascade test RUNDIR`: autopkgtest and lintian on what a finished run
-//! built, one source × arch after another, against exactly the run's .debs.
-//! Results go to `RUNDIR/tests/PKG_ARCH/` (see `rundir`); exits 1 when a
-//! test fails that the recipe does not expect, or lintian fails a cell.
-//!
-//! TODO(job graph): `cascade run` should run these as jobs of the one job
-//! graph (a test waits for its build, not the whole stack), resumable by
-//! input hash and covered by `-j`; this loop is then a view of those jobs.
+//! built, against exactly the run's .debs, as test jobs of the runner
+//! (`teststage`: the same jobs `cascade run --test` runs after each build),
+//! so a rerun reuses a cell whose inputs are unchanged. Results go to
+//! `RUNDIR/tests/PKG_ARCH/` (see `rundir`); exits 1 when a test fails that
+//! the recipe does not expect, or lintian fails a cell.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
 
 use crate::Error;
 use crate::arch::Arch;
-use crate::autopkgtest::{self as apt, Backend, TestCell, TestRequest};
+use crate::autopkgtest::TestCell;
 use crate::cli::GlobalArgs;
-use crate::events::{BuildResult, Outcome};
+use crate::events::{BuildResult, Event, Outcome};
 use crate::fsio::IoError;
-use crate::lintian::{self, LintianResult};
-use crate::process::{Exit, LogOptions};
 use crate::recipe::{self, Recipes};
 use crate::rundir::RunDir;
+use crate::runner::{Cancel, NoBuilds, RunOptions};
+use crate::schedule::JobKey;
+use crate::teststage::{self, CellTester, TestJob};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Format {
@@ -47,17 +46,9 @@ pub struct Args {
     /// autopkgtest only.
     #[arg(long)]
     pub no_lintian: bool,
-}
-
-/// Host-wide settings of the loop.
-struct Env {
-    run: RunDir,
-    source_dir: PathBuf,
-    chroot_dir: PathBuf,
-    suite: String,
-    host: Arch,
-    lintian_tarball: Option<PathBuf>,
-    rt: tokio::runtime::Runtime,
+    /// Cells tested at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
 }
 
 pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
@@ -67,47 +58,19 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let workdir = super::build::workdir(&args.workdir, &config);
     let state = crate::state::RunState::load(&args.run_dir)?;
     let host = Arch::host();
-    let chroot_dir = crate::sbuild::default_chroot_dir();
-    let lintian_tarball = match args.no_lintian {
-        true => None,
-        false => Some(ensure_lintian_tarball(
-            &chroot_dir,
-            &recipes.stack.base_suite,
-            &host,
-        )?),
-    };
-    let env = Env {
-        run: RunDir::new(&args.run_dir),
-        source_dir: crate::pipeline::source_dir(&workdir),
-        chroot_dir,
-        suite: recipes.stack.base_suite.clone(),
-        host,
-        lintian_tarball,
-        rt: tokio::runtime::Runtime::new()
-            .map_err(|source| Error::Io(IoError::new("(tokio runtime)", source)))?,
-    };
-    let builds = selected(state.results(), &args, &env.host);
+    let builds = selected(state.results(), &args, &host);
     if builds.is_empty() {
         return Err(Error::Usage(format!(
             "{}: no successful build to test (with --arch/--source as given)",
             args.run_dir.display()
         )));
     }
-    let mut cells = Vec::new();
-    for b in &builds {
-        if matches!(args.format, Format::Text) {
-            eprintln!("cascade test: {}/{} {}", b.source, b.arch, b.version);
-        }
-        let cell = test_one(&env, &recipes, b)?;
-        if matches!(args.format, Format::Text) {
-            print!("{}", text_line(&cell));
-        }
-        let cancelled = cell.status == "cancelled";
-        cells.push(cell);
-        if cancelled {
-            break;
-        }
-    }
+    let tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
+    let source_dir = crate::pipeline::source_dir(&workdir);
+    let jobs = (builds.iter())
+        .map(|b| test_job(&tester, &source_dir, b))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let cells = execute(jobs, tester, &args)?;
     match args.format {
         Format::Text => println!("{}", totals(&cells)),
         Format::Json => println!(
@@ -120,6 +83,97 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The real tester of a run directory, for `cascade test` and `cascade run
+/// --test`: the host's testbeds, and lintian (its tarball made now when
+/// missing) unless `lintian` is false.
+pub(crate) fn tester(
+    recipes: &Recipes,
+    run_dir: &Path,
+    lintian: bool,
+) -> Result<CellTester, Error> {
+    let host = Arch::host();
+    let chroot_dir = crate::sbuild::default_chroot_dir();
+    let suite = &recipes.stack.base_suite;
+    let lintian_tarball = match lintian {
+        false => None,
+        true => Some(teststage::ensure_lintian_tarball(
+            &chroot_dir,
+            suite,
+            &host,
+            |t| {
+                eprintln!(
+                    "cascade test: making {} (the {suite} chroot with lintian; once)",
+                    t.display()
+                )
+            },
+        )?),
+    };
+    Ok(CellTester {
+        run: RunDir::new(run_dir),
+        recipes: Arc::new(recipes.clone()),
+        chroot_dir,
+        host,
+        lintian_tarball,
+        running: None,
+    })
+}
+
+/// Runs the test jobs in the runner (no builds), printing each cell as it
+/// ends in text format; Ctrl-C stops the running testbeds.
+fn execute(jobs: Vec<TestJob>, tester: CellTester, args: &Args) -> Result<Vec<TestCell>, Error> {
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|source| Error::Io(IoError::new("(tokio runtime)", source)))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let text = matches!(args.format, Format::Text);
+    let printer = std::thread::spawn(move || {
+        while let Some(ev) = rx.blocking_recv() {
+            match ev {
+                Event::TestStarted {
+                    source,
+                    arch,
+                    version,
+                } if text => eprintln!("cascade test: {source}/{arch} {version}"),
+                Event::TestFinished { cell } if text => print!("{}", text_line(&cell)),
+                _ => {}
+            }
+        }
+    });
+    let mut opts = RunOptions::new(args.run_dir.clone());
+    opts.jobs = args.jobs.max(1);
+    let (cancel, token) = Cancel::new();
+    let ran = rt.block_on(async {
+        cancel.on_ctrl_c();
+        crate::runner::run_with_tests(Vec::new(), jobs, NoBuilds, tester, opts, tx, token).await
+    });
+    let _ = printer.join();
+    crate::groups::wait_stopped();
+    Ok(ran?.1)
+}
+
+/// The test job of a finished run's build `b`: its .dsc from the workdir,
+/// offered every .deb of the run for its testbed's arch.
+fn test_job(tester: &CellTester, source_dir: &Path, b: &BuildResult) -> Result<TestJob, Error> {
+    let test_arch = test_arch(&b.arch, &tester.host).clone();
+    let dsc = find_dsc(source_dir, &b.source, &b.version)?.ok_or_else(|| {
+        format!(
+            "no {}_{}.dsc in {}",
+            b.source,
+            b.version,
+            source_dir.join(&b.source).display()
+        )
+    });
+    let lintian = tester.lintian_tarball.is_some();
+    Ok(TestJob {
+        build: JobKey::new(b.source.clone(), b.arch.clone()),
+        version: b.version.clone(),
+        debs: run_debs(&tester.run, &test_arch)?,
+        own_debs: own_debs(&tester.run, b),
+        test_arch,
+        dsc,
+        settings: teststage::settings_id(&tester.recipes, &b.source, lintian),
     })
 }
 
@@ -138,85 +192,6 @@ fn selected(results: Vec<BuildResult>, args: &Args, host: &Arch) -> Vec<BuildRes
 /// Where a job's tests run: its own arch, the host's for `all`.
 fn test_arch<'a>(arch: &'a Arch, host: &'a Arch) -> &'a Arch {
     if *arch == Arch::ALL { host } else { arch }
-}
-
-/// Makes the lintian tarball when it is missing (once per host and suite).
-fn ensure_lintian_tarball(dir: &Path, suite: &str, host: &Arch) -> Result<PathBuf, Error> {
-    let tarball = lintian::tarball(dir, suite, host);
-    if !tarball.exists() {
-        eprintln!(
-            "cascade test: making {} (the {suite} chroot with lintian; once)",
-            tarball.display()
-        );
-        for action in lintian::tarball_actions(dir, suite, host) {
-            crate::setup::apply(&action)?;
-        }
-    }
-    Ok(tarball)
-}
-
-/// Tests one build: autopkgtest (unless the recipe skips it or the source
-/// declares no tests), then lintian; writes `result.json`.
-fn test_one(env: &Env, recipes: &Recipes, b: &BuildResult) -> Result<TestCell, Error> {
-    let dir = env.run.test_dir(&b.source, &b.arch);
-    // A rerun starts clean: autopkgtest refuses a non-empty output dir.
-    match std::fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(IoError::new(&dir, e).into());
-        }
-        _ => {}
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
-    let test_arch = test_arch(&b.arch, &env.host).clone();
-    let recipe = recipes.get(&b.source);
-    let start = Instant::now();
-    let mut cell = TestCell {
-        source: b.source.clone(),
-        arch: b.arch.clone(),
-        test_arch: test_arch.clone(),
-        version: b.version.clone(),
-        status: String::new(),
-        exit_code: None,
-        duration_secs: 0.0,
-        autopkgtest: None,
-        lintian: None,
-        unexpected: vec![],
-    };
-    let dsc = find_dsc(&env.source_dir, &b.source, &b.version)?;
-    let dsc_text = match &dsc {
-        Some(path) => std::fs::read_to_string(path).map_err(|e| IoError::new(path, e))?,
-        None => String::new(),
-    };
-    match &dsc {
-        None => {
-            cell.status = "error".into();
-            cell.unexpected.push(format!(
-                "no {}_{}.dsc in {}",
-                b.source,
-                b.version,
-                env.source_dir.join(&b.source).display()
-            ));
-        }
-        Some(_) if recipe.is_some_and(|r| r.tests.skip) => cell.status = "skipped-by-recipe".into(),
-        Some(_) if !apt::declares_tests(&dsc_text) => cell.status = "no-tests".into(),
-        Some(path) => run_autopkgtest(env, recipes, b, path, &test_arch, &mut cell)?,
-    }
-    if let (Some(tarball), Some(path)) = (&env.lintian_tarball, &dsc)
-        && cell.status != "cancelled"
-    {
-        let fail_on = recipes.stack.tests.lintian.fail_on;
-        let result = run_lintian(env, tarball, b, path, &dsc_text, &test_arch, fail_on);
-        if result.fails {
-            cell.unexpected.push(format!("lintian: {}", result.brief()));
-        }
-        cell.lintian = Some(result);
-    }
-    cell.duration_secs = start.elapsed().as_secs_f64();
-    let json = serde_json::to_string_pretty(&cell).expect("a test cell serialises");
-    let path = env.run.test_result(&b.source, &b.arch);
-    crate::outfile::write_atomic(&path, format!("{json}\n").as_bytes())
-        .map_err(|e| IoError::new(&path, e))?;
-    Ok(cell)
 }
 
 /// The run's .dsc of `source` at `version` in `SOURCE_DIR/source/`, if any.
@@ -247,114 +222,6 @@ fn run_debs(run: &RunDir, arch: &Arch) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
-fn run_autopkgtest(
-    env: &Env,
-    recipes: &Recipes,
-    b: &BuildResult,
-    dsc: &Path,
-    test_arch: &Arch,
-    cell: &mut TestCell,
-) -> Result<(), Error> {
-    let recipe = recipes.get(&b.source);
-    let req = TestRequest {
-        dsc: absolute(dsc),
-        debs: run_debs(&env.run, test_arch)?
-            .iter()
-            .map(|p| absolute(p))
-            .collect(),
-        artifacts: absolute(&env.run.test_artifacts(&b.source, &b.arch)),
-        summary: absolute(&env.run.test_summary(&b.source, &b.arch)),
-        timeout: recipe.and_then(|r| r.test_timeout(&recipes.stack)),
-        backend: Backend::for_arch(
-            &recipes.stack,
-            test_arch,
-            &env.chroot_dir,
-            &recipes.stack.base_suite,
-        ),
-    };
-    let cmd = apt::invocation(Path::new("autopkgtest"), &req);
-    let log = env.run.test_log(&b.source, &b.arch);
-    let exit = run_cancellable(env, &cmd, &log)?;
-    let code = match exit {
-        Exit::Status(s) => s.code(),
-        Exit::TimedOut => None,
-        Exit::Cancelled => {
-            cell.status = "cancelled".into();
-            cell.unexpected.push("cancelled (Ctrl-C)".into());
-            return Ok(());
-        }
-    };
-    let summary = std::fs::read_to_string(&req.summary).unwrap_or_default();
-    let judged = apt::judge(apt::parse_summary(&summary), code, recipe, test_arch);
-    cell.exit_code = code;
-    cell.status = judged.status().to_string();
-    cell.unexpected.extend(judged.unexpected());
-    cell.autopkgtest = Some(judged);
-    Ok(())
-}
-
-/// Runs `cmd` in its own process group, output to `log`; Ctrl-C stops the
-/// group (and its testbed) and answers `Exit::Cancelled`.
-fn run_cancellable(env: &Env, cmd: &crate::process::Cmd, log: &Path) -> Result<Exit, Error> {
-    let opts = LogOptions::default();
-    let cancel = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    Ok(env.rt.block_on(cmd.run_logged_until(log, &opts, cancel))?)
-}
-
-/// lintian on the source (on the host arch's cell only: once a source)
-/// and the build's own .debs, in the lintian tarball's chroot.
-fn run_lintian(
-    env: &Env,
-    tarball: &Path,
-    b: &BuildResult,
-    dsc: &Path,
-    dsc_text: &str,
-    test_arch: &Arch,
-    fail_on: recipe::LintianFailOn,
-) -> LintianResult {
-    let mut files = Vec::new();
-    if *test_arch == env.host {
-        files.push(absolute(dsc));
-        let dir = dsc.parent().unwrap_or(Path::new("."));
-        files.extend(
-            lintian::dsc_files(dsc_text)
-                .iter()
-                .map(|f| absolute(&dir.join(f))),
-        );
-    }
-    files.extend(own_debs(&env.run, b).iter().map(|p| absolute(p)));
-    let out = env.run.lintian_dir(&b.source, &b.arch);
-    if let Err(e) = std::fs::create_dir_all(&out) {
-        return LintianResult::broken(format!("{}: {e}", out.display()), fail_on);
-    }
-    let cmd = lintian::invocation(tarball, &env.host, &env.suite, &files, &absolute(&out));
-    let log = out.join("mmdebstrap.log");
-    match run_cancellable(env, &cmd, &log) {
-        Ok(exit) if exit.success() => {}
-        Ok(exit) => {
-            return LintianResult::broken(
-                format!("mmdebstrap: {exit:?}, see {}", log.display()),
-                fail_on,
-            );
-        }
-        Err(e) => return LintianResult::broken(e.to_string(), fail_on),
-    }
-    let code = std::fs::read_to_string(out.join(lintian::EXIT)).unwrap_or_default();
-    let text = std::fs::read_to_string(out.join(lintian::OUTPUT)).unwrap_or_default();
-    match code.trim() {
-        "0" => LintianResult::judge(lintian::parse(&text), fail_on),
-        other => LintianResult::broken(
-            format!(
-                "lintian exited {other:?}, see {}",
-                out.join(lintian::OUTPUT).display()
-            ),
-            fail_on,
-        ),
-    }
-}
-
 /// The build's own .debs as they are in `debs/` now (the state names
 /// sbuild's output dir, relative to where the run was started).
 fn own_debs(run: &RunDir, b: &BuildResult) -> Vec<PathBuf> {
@@ -371,13 +238,9 @@ fn own_debs(run: &RunDir, b: &BuildResult) -> Vec<PathBuf> {
         .collect()
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
 /// One cell's lines: `demo-blas/amd64  skipped  gpu: skip  lintian: 2 E, 1 W`,
 /// then what fails it, indented.
-fn text_line(c: &TestCell) -> String {
+pub(crate) fn text_line(c: &TestCell) -> String {
     let tests: Vec<String> = (c.autopkgtest.iter())
         .flat_map(|j| &j.tests)
         .map(|t| format!("{}: {}", t.name, t.class.as_str()))
@@ -400,7 +263,7 @@ fn text_line(c: &TestCell) -> String {
 }
 
 /// The closing line: cells by status, and whether anything failed.
-fn totals(cells: &[TestCell]) -> String {
+pub(crate) fn totals(cells: &[TestCell]) -> String {
     let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
     for c in cells {
         *by.entry(c.status.as_str()).or_default() += 1;
@@ -421,6 +284,7 @@ fn totals(cells: &[TestCell]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::autopkgtest as apt;
 
     fn build(source: &str, arch: &str, ok: bool) -> BuildResult {
         BuildResult {
@@ -445,6 +309,7 @@ mod tests {
             format: Format::Text,
             workdir: None,
             no_lintian: false,
+            jobs: 1,
         }
     }
 
@@ -499,6 +364,8 @@ mod tests {
             unexpected: judged.unexpected(),
             autopkgtest: Some(judged),
             lintian: None,
+            input_hash: None,
+            reused: false,
         };
         assert_eq!(
             text_line(&cell),

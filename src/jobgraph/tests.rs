@@ -207,3 +207,87 @@ fn an_old_blocked_result_loads_blocked_and_saves_unchanged() {
     );
     assert_eq!(serde_json::to_string(&outcome).unwrap(), old);
 }
+
+#[test]
+fn each_build_gets_a_test_job_that_needs_it_alone_on_its_build_arch() {
+    let mut g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    g.add_tests();
+    let tests: Vec<String> = (g.nodes.iter())
+        .filter(|n| n.kind == JobKind::Test)
+        .map(|n| n.key.to_string())
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            "cmake/all:test",
+            "smi/amd64:test",
+            "runtime/amd64:test",
+            "blas/amd64:test",
+            "runtime/riscv64:test",
+            "blas/riscv64:test"
+        ]
+    );
+    assert_eq!(needs(&g, "blas/riscv64:test"), ["blas/riscv64"]);
+    // An arch:all job's tests run on the host, where it was built.
+    let cmake = g.node_of(&JobKey::new("cmake", Arch::ALL).test()).unwrap();
+    assert_eq!(cmake.build_arch.as_str(), "amd64");
+}
+
+#[test]
+fn tests_are_leaves() {
+    let mut g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    g.add_tests();
+    let needed: Vec<&JobKey> = g.nodes.iter().flat_map(|n| &n.needs).collect();
+    assert!(!needed.is_empty());
+    assert!(needed.iter().all(|k| !k.is_test()), "{needed:?}");
+}
+
+/// The schedule of `g`'s nodes as the runner makes it.
+fn schedule_of(g: &JobGraph) -> crate::schedule::Schedule {
+    let specs = (g.nodes.iter())
+        .map(|n| crate::schedule::JobSpec {
+            key: n.key.clone(),
+            deps: n.needs.clone(),
+            weight: 1,
+            memory: 0,
+        })
+        .collect();
+    let limits = crate::schedule::Limits {
+        jobs: 1,
+        memory: None,
+    };
+    crate::schedule::Schedule::new(specs, limits).unwrap()
+}
+
+#[test]
+fn a_failed_build_skips_its_test_and_its_dependents_tests_but_a_failed_test_skips_nothing() {
+    let mut g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    g.add_tests();
+    let mut s = schedule_of(&g);
+    let mut skipped = Vec::new();
+    while let Some(k) = s.start_next() {
+        let fails = k.to_string() == "runtime/riscv64" || k.is_test();
+        skipped.extend(s.finish(&k, !fails).into_iter().map(|x| x.job.to_string()));
+    }
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        ["blas/riscv64", "blas/riscv64:test", "runtime/riscv64:test"]
+    );
+}
+
+#[test]
+fn a_test_waits_for_its_own_build_not_for_the_stack() {
+    let mut g = JobGraph::new(&demo(), &arch("amd64")).unwrap();
+    g.add_tests();
+    let mut s = schedule_of(&g);
+    let cmake = JobKey::new("cmake", Arch::ALL);
+    while let Some(k) = s.start_next() {
+        s.finish(&k, true);
+        if k == cmake {
+            break;
+        }
+    }
+    let ready: Vec<String> = s.ready().iter().map(|k| k.to_string()).collect();
+    assert!(ready.contains(&"cmake/all:test".to_string()), "{ready:?}");
+}

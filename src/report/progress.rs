@@ -123,10 +123,32 @@ impl Progress {
                 version,
             } => self.build_started(&format!("{source}/{arch}"), version),
             Event::BuildFinished { result } => self.build_finished(result),
+            Event::TestStarted {
+                source,
+                arch,
+                version,
+            } => {
+                if matches!(self.mode, Mode::Plain(_)) {
+                    self.say(format!("test     {source}/{arch} {version}"));
+                }
+            }
+            Event::TestFinished { cell } => self.say(test_line(cell)),
             Event::RunFinished {
                 results,
                 duration_secs,
             } => self.run_finished(results, *duration_secs),
+        }
+    }
+
+    /// One line above the bars, or on its own.
+    fn say(&mut self, line: String) {
+        match &mut self.mode {
+            Mode::Bars { multi, .. } => {
+                let _ = multi.println(line);
+            }
+            Mode::Plain(out) => {
+                let _ = writeln!(out, "{line}");
+            }
         }
     }
 
@@ -237,6 +259,22 @@ impl Progress {
             }
         }
     }
+}
+
+/// A test job's line: `tested   demo-blas/amd64 1-1: skipped`, then what
+/// fails it; `reused` when taken from an earlier run.
+fn test_line(cell: &crate::autopkgtest::TestCell) -> String {
+    let mut line = format!(
+        "tested   {}/{} {}: {}",
+        cell.source, cell.arch, cell.version, cell.status
+    );
+    if cell.reused {
+        line.push_str(" reused");
+    }
+    if !cell.unexpected.is_empty() {
+        line.push_str(&format!(" ({})", cell.unexpected.join("; ")));
+    }
+    line
 }
 
 #[cfg(test)]

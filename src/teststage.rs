@@ -1,0 +1,358 @@
+//! The test stage as jobs: a [`TestJob`] per build (autopkgtest, then
+//! lintian, on what that build made), the [`Tester`] its effects sit
+//! behind, the input hash that makes it resumable, and [`CellTester`], the
+//! real tester. `cascade run --test` runs these jobs in the runner right
+//! after their builds (the job graph's test nodes); `cascade test RUNDIR`
+//! runs them, through the same runner, for a finished run's builds.
+//!
+//! A test's inputs are its build's input hash, the .debs it is offered and
+//! its settings (the recipe's and the stack's `tests:`, whether lintian
+//! runs); a rerun with the same inputs reuses `tests/PKG_ARCH/result.json`
+//! (which keeps the hash), as the runner reuses a build from `state.json`.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use crate::arch::Arch;
+use crate::autopkgtest::{self as apt, Backend, TestCell};
+use crate::fsio::IoError;
+use crate::lintian::{self, LintianResult};
+use crate::process::{Exit, LogOptions};
+use crate::recipe::Recipes;
+use crate::rundir::RunDir;
+use crate::schedule::JobKey;
+
+/// Expected duration of a test nobody has timed yet, in seconds (for the
+/// schedule's priorities only).
+pub const DEFAULT_TEST_WEIGHT_SECS: u64 = 60;
+
+/// [`TestCell::status`] of a test whose build failed or was skipped.
+pub const NOT_BUILT: &str = "not-built";
+/// [`TestCell::status`] of a test stopped or never started at Ctrl-C.
+pub const CANCELLED: &str = "cancelled";
+
+/// One test job: the tests of one build job.
+#[derive(Clone, Debug)]
+pub struct TestJob {
+    /// The build job it tests (`source/arch`, or `source/all`); its own
+    /// key is this one's [`JobKey::test`].
+    pub build: JobKey,
+    pub version: String,
+    /// Where its testbed runs: the build's arch, the host's for `all`.
+    pub test_arch: Arch,
+    /// The source package, whose debian/tests it runs, or why there is none.
+    pub dsc: Result<PathBuf, String>,
+    /// .debs offered besides those of its build and the build's
+    /// dependencies in the same run (`cascade test`: the run's whole set).
+    pub debs: Vec<PathBuf>,
+    /// Its build's own .debs when that build is an earlier run's (lintian
+    /// reads them); a build of the same run gives its own.
+    pub own_debs: Vec<PathBuf>,
+    /// What else decides its result: [`settings_id`].
+    pub settings: String,
+}
+
+impl TestJob {
+    pub fn key(&self) -> JobKey {
+        self.build.test()
+    }
+
+    /// This job's cell when it does not run: `status` and what it says.
+    pub fn not_run(&self, status: &str, why: Option<String>) -> TestCell {
+        TestCell {
+            source: self.build.source.clone(),
+            arch: self.build.arch.clone(),
+            test_arch: self.test_arch.clone(),
+            version: self.version.clone(),
+            status: status.to_string(),
+            exit_code: None,
+            duration_secs: 0.0,
+            autopkgtest: None,
+            lintian: None,
+            unexpected: why.into_iter().collect(),
+            input_hash: None,
+            reused: false,
+        }
+    }
+
+    /// Its input hash, from its build's input hash and the .debs offered.
+    pub fn input_hash(&self, build_hash: &str, debs: &[PathBuf]) -> String {
+        let mut names: Vec<String> = (debs.iter())
+            .filter_map(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let dsc = self.dsc.as_ref().ok().map(|p| p.display().to_string());
+        let canon = serde_json::json!({
+            "build": build_hash, "test_arch": self.test_arch, "dsc": dsc,
+            "debs": names, "settings": self.settings,
+        });
+        hex::encode(Sha256::digest(canon.to_string().as_bytes()))
+    }
+}
+
+/// What one test gets: the job's source × arch and every .deb it may
+/// install (its build's own listed apart: lintian reads those).
+#[derive(Clone, Debug)]
+pub struct TestRun {
+    pub job: TestJob,
+    pub debs: Vec<PathBuf>,
+    pub own_debs: Vec<PathBuf>,
+}
+
+/// The side effect at the edge: autopkgtest and lintian in production, a
+/// fake in tests. Dropping the future must kill its processes.
+pub trait Tester: Send + Sync + 'static {
+    fn test(&self, run: TestRun) -> impl Future<Output = TestCell> + Send;
+}
+
+/// No tester (a run without test jobs): a test that comes anyway is an error.
+impl<T: Tester> Tester for Option<T> {
+    fn test(&self, run: TestRun) -> impl Future<Output = TestCell> + Send {
+        let inner = self.as_ref().map(|t| t.test(run.clone()));
+        async move {
+            match inner {
+                Some(f) => f.await,
+                None => run
+                    .job
+                    .not_run("error", Some("no tester in this run".into())),
+            }
+        }
+    }
+}
+
+/// Identifies the settings that change a test's result: the recipe's and
+/// the stack's `tests:`, and whether lintian runs.
+pub fn settings_id(recipes: &Recipes, source: &str, lintian: bool) -> String {
+    let recipe = recipes.get(source).map(|r| &r.tests);
+    serde_json::json!({
+        "recipe": recipe, "stack": recipes.stack.tests, "lintian": lintian,
+    })
+    .to_string()
+}
+
+/// The earlier result of `key` to reuse: its inputs hash to `hash`, and it
+/// finished (not cancelled, not a testbed failure); a failure only unless
+/// `retry_failed`.
+pub fn reusable(run: &RunDir, key: &JobKey, hash: &str, retry_failed: bool) -> Option<TestCell> {
+    let path = run.test_result(&key.source, &key.arch);
+    let cell: TestCell = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let finished = !matches!(
+        cell.status.as_str(),
+        CANCELLED | NOT_BUILT | "error" | "tmpfail"
+    );
+    let keep = finished && (cell.unexpected.is_empty() || !retry_failed);
+    (cell.input_hash.as_deref() == Some(hash) && keep).then_some(cell)
+}
+
+/// Writes `tests/PKG_ARCH/result.json` atomically.
+pub fn save(run: &RunDir, cell: &TestCell) -> Result<(), IoError> {
+    let json = serde_json::to_string_pretty(cell).expect("a test cell serialises");
+    let path = run.test_result(&cell.source, &cell.arch);
+    crate::outfile::write_atomic(&path, format!("{json}\n").as_bytes())
+        .map_err(|e| IoError::new(&path, e))
+}
+
+/// The real tester: autopkgtest (unless the recipe skips it or the source
+/// declares no tests), then lintian when it has a tarball; its files go to
+/// `tests/PKG_ARCH/`.
+#[derive(Clone, Debug)]
+pub struct CellTester {
+    pub run: RunDir,
+    pub recipes: Arc<Recipes>,
+    /// Where `cascade setup`'s chroot tarballs are (the testbeds).
+    pub chroot_dir: PathBuf,
+    /// The arch lintian's chroot runs on, which also lints the source.
+    pub host: Arch,
+    /// The lintian tarball ([`ensure_lintian_tarball`]); none: no lintian.
+    pub lintian_tarball: Option<PathBuf>,
+    /// Where the live process groups are recorded (`RUNDIR/running.json`).
+    pub running: Option<crate::groups::Running>,
+}
+
+impl Tester for CellTester {
+    fn test(&self, run: TestRun) -> impl Future<Output = TestCell> + Send {
+        let this = self.clone();
+        async move {
+            let start = Instant::now();
+            let mut cell = this.test_one(&run).await;
+            cell.duration_secs = start.elapsed().as_secs_f64();
+            cell
+        }
+    }
+}
+
+impl CellTester {
+    async fn test_one(&self, run: &TestRun) -> TestCell {
+        let job = &run.job;
+        let mut cell = job.not_run("", None);
+        if let Err(e) = self.clean_dir(&job.build) {
+            return job.not_run("error", Some(e.to_string()));
+        }
+        let dsc = match &job.dsc {
+            Ok(path) => path.clone(),
+            Err(why) => return job.not_run("error", Some(why.clone())),
+        };
+        let dsc_text = match std::fs::read_to_string(&dsc) {
+            Ok(t) => t,
+            Err(e) => return job.not_run("error", Some(IoError::new(&dsc, e).to_string())),
+        };
+        let recipe = self.recipes.get(&job.build.source);
+        match () {
+            _ if recipe.is_some_and(|r| r.tests.skip) => cell.status = "skipped-by-recipe".into(),
+            _ if !apt::declares_tests(&dsc_text) => cell.status = "no-tests".into(),
+            _ => self.autopkgtest(run, &dsc, &mut cell).await,
+        }
+        if let Some(tarball) = &self.lintian_tarball {
+            let result = self.lintian(tarball, run, &dsc, &dsc_text).await;
+            if result.fails {
+                cell.unexpected.push(format!("lintian: {}", result.brief()));
+            }
+            cell.lintian = Some(result);
+        }
+        cell
+    }
+
+    /// A rerun starts clean: autopkgtest refuses a non-empty output dir.
+    fn clean_dir(&self, build: &JobKey) -> Result<(), IoError> {
+        let dir = self.run.test_dir(&build.source, &build.arch);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(IoError::new(&dir, e));
+            }
+            _ => {}
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))
+    }
+
+    async fn autopkgtest(&self, run: &TestRun, dsc: &Path, cell: &mut TestCell) {
+        let (job, recipes) = (&run.job, &self.recipes);
+        let (source, arch) = (&job.build.source, &job.build.arch);
+        let recipe = recipes.get(source);
+        let req = apt::TestRequest {
+            dsc: absolute(dsc),
+            debs: run.debs.iter().map(|p| absolute(p)).collect(),
+            artifacts: absolute(&self.run.test_artifacts(source, arch)),
+            summary: absolute(&self.run.test_summary(source, arch)),
+            timeout: recipe.and_then(|r| r.test_timeout(&recipes.stack)),
+            backend: Backend::for_arch(
+                &recipes.stack,
+                &job.test_arch,
+                &self.chroot_dir,
+                &recipes.stack.base_suite,
+            ),
+        };
+        let cmd = apt::invocation(Path::new("autopkgtest"), &req);
+        let code = match self
+            .run_logged(&cmd, &self.run.test_log(source, arch))
+            .await
+        {
+            Ok(Exit::Status(s)) => s.code(),
+            Ok(_) => None,
+            Err(e) => {
+                cell.status = "error".into();
+                cell.unexpected.push(e.to_string());
+                return;
+            }
+        };
+        let summary = std::fs::read_to_string(&req.summary).unwrap_or_default();
+        let judged = apt::judge(apt::parse_summary(&summary), code, recipe, &job.test_arch);
+        cell.exit_code = code;
+        cell.status = judged.status().to_string();
+        cell.unexpected.extend(judged.unexpected());
+        cell.autopkgtest = Some(judged);
+    }
+
+    /// Runs `cmd` in its own process group, output to `log`; dropping the
+    /// future stops the group (and its testbed).
+    async fn run_logged(
+        &self,
+        cmd: &crate::process::Cmd,
+        log: &Path,
+    ) -> Result<Exit, crate::process::Error> {
+        let opts = LogOptions {
+            running: self.running.clone(),
+            ..LogOptions::default()
+        };
+        cmd.run_logged_until(log, &opts, std::future::pending())
+            .await
+    }
+
+    /// lintian on the source (on the host arch's cell only: once a source)
+    /// and the build's own .debs, in the lintian tarball's chroot.
+    async fn lintian(
+        &self,
+        tarball: &Path,
+        run: &TestRun,
+        dsc: &Path,
+        dsc_text: &str,
+    ) -> LintianResult {
+        let job = &run.job;
+        let fail_on = self.recipes.stack.tests.lintian.fail_on;
+        let mut files = Vec::new();
+        if job.test_arch == self.host {
+            files.push(absolute(dsc));
+            let dir = dsc.parent().unwrap_or(Path::new("."));
+            let listed = lintian::dsc_files(dsc_text);
+            files.extend(listed.iter().map(|f| absolute(&dir.join(f))));
+        }
+        files.extend(run.own_debs.iter().map(|p| absolute(p)));
+        let out = self.run.lintian_dir(&job.build.source, &job.build.arch);
+        if let Err(e) = std::fs::create_dir_all(&out) {
+            return LintianResult::broken(format!("{}: {e}", out.display()), fail_on);
+        }
+        let suite = &self.recipes.stack.base_suite;
+        let cmd = lintian::invocation(tarball, &self.host, suite, &files, &absolute(&out));
+        let log = out.join("mmdebstrap.log");
+        match self.run_logged(&cmd, &log).await {
+            Ok(exit) if exit.success() => lintian_verdict(&out, fail_on),
+            Ok(exit) => LintianResult::broken(
+                format!("mmdebstrap: {exit:?}, see {}", log.display()),
+                fail_on,
+            ),
+            Err(e) => LintianResult::broken(e.to_string(), fail_on),
+        }
+    }
+}
+
+/// lintian's output in `out`, judged.
+fn lintian_verdict(out: &Path, fail_on: crate::recipe::LintianFailOn) -> LintianResult {
+    let code = std::fs::read_to_string(out.join(lintian::EXIT)).unwrap_or_default();
+    let text = std::fs::read_to_string(out.join(lintian::OUTPUT)).unwrap_or_default();
+    match code.trim() {
+        "0" => LintianResult::judge(lintian::parse(&text), fail_on),
+        other => LintianResult::broken(
+            format!(
+                "lintian exited {other:?}, see {}",
+                out.join(lintian::OUTPUT).display()
+            ),
+            fail_on,
+        ),
+    }
+}
+
+/// The lintian tarball of `suite` on `host`, made when it is missing
+/// (once per host and suite; minutes). `say` is told before it is made.
+pub fn ensure_lintian_tarball(
+    dir: &Path,
+    suite: &str,
+    host: &Arch,
+    say: impl FnOnce(&Path),
+) -> Result<PathBuf, crate::setup::Error> {
+    let tarball = lintian::tarball(dir, suite, host);
+    if !tarball.exists() {
+        say(&tarball);
+        for action in lintian::tarball_actions(dir, suite, host) {
+            crate::setup::apply(&action)?;
+        }
+    }
+    Ok(tarball)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
