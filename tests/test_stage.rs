@@ -1,10 +1,6 @@
-//! `cascade test` under real autopkgtest (unshare, riscv64 through qemu)
-//! and lintian on a copy of the shared demo run (tests/common): demo-runtime's
-//! test passes on amd64 and riscv64, demo-blas's GPU test exits 77 and is
-//! skipped, demo-smi has no tests; lintian reads demo-smi's .debs and
-//! source; a testbed that cannot start is a tmpfail and exit 1, not a crash.
-//! `cascade run --test` tests each build in the run and reuses unchanged
-//! cells on a rerun.
+//! The test stage (`cascade run --test`, `cascade test`) under real
+//! autopkgtest (unshare, riscv64 through qemu) and lintian, on one copy of
+//! the shared demo run (tests/common).
 //!
 //! Needs sbuild's chroot tarballs, autopkgtest and mmdebstrap. Without them
 //! the test is skipped with a reason, or fails when CI=true.
@@ -55,47 +51,67 @@ fn test_run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     )
 }
 
+/// One copy of the shared demo run for the whole stage (autopkgtest
+/// testbeds are the cost): `cascade run --test` on amd64 reuses the builds
+/// and tests each one — demo-runtime's test passes, demo-blas's GPU test
+/// exits 77 and is skipped, demo-smi has none — and a rerun reuses every
+/// cell; `cascade test` then runs demo-runtime's test on riscv64 (qemu),
+/// lintian on demo-smi (its setting changed: that cell is redone), a recipe
+/// setting redoes one cell of a `run --test`, and a testbed that cannot
+/// start is a tmpfail and exit 1, not a crash.
 #[test]
 #[ignore = "needs sbuild and autopkgtest"]
-fn cascade_test_on_the_demo_run() {
-    if let Some(why) = missing_prerequisite(&["autopkgtest", "mmdebstrap"], &["amd64", "riscv64"]) {
+fn the_test_stage_on_the_demo_run() {
+    let tools = ["autopkgtest", "mmdebstrap", "sbuild"];
+    if let Some(why) = missing_prerequisite(&tools, &["amd64", "riscv64"]) {
         unavailable(&why);
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     common::copy_of_the_demo_run(dir);
-
-    let (code, cells) = test_run(
-        dir,
-        &[
-            "--arch",
-            "amd64",
-            "--source",
-            "demo-blas,demo-runtime,demo-smi",
-            "--no-lintian",
-        ],
-    );
-    assert_eq!(code, 0, "{cells:#}");
-    assert_eq!(cells["demo-runtime/amd64"]["status"], "pass", "{cells:#}");
+    let run = || {
+        let out = cascade_cmd(dir)
+            .args(common::demo_args("run", "amd64"))
+            .args(["--test", "--no-lintian"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        text
+    };
+    let rundir = cascade::rundir::RunDir::new(dir.join("run"));
+    let amd64 = cascade::arch::Arch::new("amd64").unwrap();
+    let cell = |source: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(rundir.test_result(source, &amd64)).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let first = run();
+    for line in [
+        "tested   demo-runtime/amd64 7.2.4-1~exp1: pass",
+        "demo-blas/amd64 7.2.4-1~exp1: skipped",
+        "demo-smi/amd64 7.2.4-1~exp1: no-tests",
+    ] {
+        assert!(first.contains(line), "{line}:\n{first}");
+    }
+    let runtime = cell("demo-runtime");
+    assert_eq!(runtime["status"], "pass");
+    assert_eq!(runtime["autopkgtest"]["tests"][0]["name"], "headers");
+    assert!(runtime["input_hash"].is_string());
     assert_eq!(
-        cells["demo-runtime/amd64"]["autopkgtest"]["tests"][0]["name"],
-        "headers"
-    );
-    assert_eq!(cells["demo-blas/amd64"]["status"], "skipped", "{cells:#}");
-    assert_eq!(
-        cells["demo-blas/amd64"]["autopkgtest"]["tests"][0]["class"],
+        cell("demo-blas")["autopkgtest"]["tests"][0]["class"],
         "skip"
     );
-    assert_eq!(cells["demo-smi/amd64"]["status"], "no-tests", "{cells:#}");
-    let run = cascade::rundir::RunDir::new(dir.join("run"));
-    let amd64 = cascade::arch::Arch::new("amd64").unwrap();
-    assert!(run.test_result("demo-runtime", &amd64).is_file());
+    assert_eq!(cell("demo-smi")["status"], "no-tests");
+    let log = rundir.test_artifacts("demo-runtime", &amd64).join("log");
+    assert!(log.is_file());
+
+    let again = run();
     assert!(
-        run.test_artifacts("demo-runtime", &amd64)
-            .join("log")
-            .is_file()
+        again.contains("demo-runtime/amd64 7.2.4-1~exp1: pass reused"),
+        "{again}"
     );
+    assert!(!again.contains("test     demo-runtime"), "{again}");
 
     // riscv64 through qemu-user binfmt, in the riscv64 tarball.
     let (code, cells) = test_run(
@@ -122,84 +138,6 @@ fn cascade_test_on_the_demo_run() {
         "{lintian:#}"
     );
 
-    // A testbed that cannot start: tmpfail, exit 1.
-    let stack = dir.join("demo/recipes/stack.yaml");
-    let text = std::fs::read_to_string(&stack).unwrap();
-    std::fs::write(
-        &stack,
-        format!("{text}tests:\n  backend:\n    amd64: [unshare, --tarball, /nonexistent.tar, --arch, amd64]\n"),
-    )
-    .unwrap();
-    let (code, cells) = test_run(
-        dir,
-        &[
-            "--arch",
-            "amd64",
-            "--source",
-            "demo-runtime",
-            "--no-lintian",
-        ],
-    );
-    assert_eq!(code, 1, "{cells:#}");
-    assert_eq!(
-        cells["demo-runtime/amd64"]["status"], "tmpfail",
-        "{cells:#}"
-    );
-}
-
-/// `cascade run --test` on a copy of the demo run (amd64): the builds are
-/// reused, each build's tests run in the same run and land in
-/// `tests/PKG_ARCH/`; a rerun reuses them; a changed test setting redoes
-/// that cell.
-#[test]
-#[ignore = "needs sbuild and autopkgtest"]
-fn run_with_tests_tests_each_build_and_a_rerun_reuses_the_cells() {
-    if let Some(why) = missing_prerequisite(&["autopkgtest", "sbuild"], &["amd64"]) {
-        unavailable(&why);
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    common::copy_of_the_demo_run(dir);
-    let run = || {
-        let out = cascade_cmd(dir)
-            .args(common::demo_args("run", "amd64"))
-            .args(["--test", "--no-lintian"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert_eq!(out.status.code(), Some(0), "{text}");
-        text
-    };
-    let cell = |source: &str| -> serde_json::Value {
-        let run = cascade::rundir::RunDir::new(dir.join("run"));
-        let amd64 = cascade::arch::Arch::new("amd64").unwrap();
-        let text = std::fs::read_to_string(run.test_result(source, &amd64)).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
-    let first = run();
-    assert!(
-        first.contains("tested   demo-runtime/amd64 7.2.4-1~exp1: pass"),
-        "{first}"
-    );
-    assert!(
-        first.contains("demo-blas/amd64 7.2.4-1~exp1: skipped"),
-        "{first}"
-    );
-    assert!(
-        first.contains("demo-smi/amd64 7.2.4-1~exp1: no-tests"),
-        "{first}"
-    );
-    assert_eq!(cell("demo-runtime")["status"], "pass");
-    assert!(cell("demo-runtime")["input_hash"].is_string());
-
-    let again = run();
-    assert!(
-        again.contains("demo-runtime/amd64 7.2.4-1~exp1: pass reused"),
-        "{again}"
-    );
-    assert!(!again.contains("test     demo-runtime"), "{again}");
-
     // A changed test setting: that cell is redone (here: skipped by the
     // recipe, without a testbed); the others are reused.
     let recipe = dir.join("demo/recipes/demo-runtime.yaml");
@@ -214,4 +152,19 @@ fn run_with_tests_tests_each_build_and_a_rerun_reuses_the_cells() {
         changed.contains("demo-solver/amd64 7.2.4-1~exp1: pass reused"),
         "{changed}"
     );
+
+    // A testbed that cannot start: tmpfail, exit 1.
+    let stack = dir.join("demo/recipes/stack.yaml");
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(
+        &stack,
+        format!("{text}tests:\n  backend:\n    amd64: [unshare, --tarball, /nonexistent.tar, --arch, amd64]\n"),
+    )
+    .unwrap();
+    let (code, cells) = test_run(
+        dir,
+        &["--arch", "amd64", "--source", "demo-solver", "--no-lintian"],
+    );
+    assert_eq!(code, 1, "{cells:#}");
+    assert_eq!(cells["demo-solver/amd64"]["status"], "tmpfail", "{cells:#}");
 }
