@@ -260,30 +260,56 @@ impl Fetcher {
         rel_base: &str,
         parse: impl FnOnce(&str) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        self.read_index(release, rel_base, true, parse)
+        let (bytes, ext, name, cache) = match self.find_index(release, rel_base)? {
+            Found::Text(text) => return parse(&text),
+            Found::Bytes {
+                bytes,
+                ext,
+                name,
+                cache,
+            } => (bytes, ext, name, cache),
+        };
+        let text = decompress(&bytes, ext, &name)?;
+        drop(bytes);
+        let Some((prefix, path)) = cache else {
+            return parse(&text);
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                if let Err(e) = write_text_cache(&path, &prefix, &text) {
+                    tracing::warn!("cannot write the cache {}: {e}", path.display());
+                }
+            });
+            parse(&text)
+        })
     }
 
-    /// Like [`Self::with_index`], but a freshly decompressed text is not
-    /// written to the text cache: for callers that keep the parse in a
-    /// parsed cache of their own (the frontier), whose warm runs never read
-    /// the text. Writing its 130 MB was a tenth of a cold `frontier --all`;
-    /// a later [`Self::index`] decompresses once and writes it then.
-    pub fn with_index_parsed<T>(
+    /// Like [`Self::with_index`], but the text is handed to `parse` in
+    /// pieces of whole paragraphs, with the number of lines before each
+    /// ([`super::chunks`]: the whole text never exists at once), and a
+    /// freshly decompressed text is not written to the text cache: for
+    /// callers that keep the parse in a parsed cache of their own (the
+    /// frontier), whose warm runs never read the text. Writing its 130 MB
+    /// was a tenth of a cold `frontier --all`; a later [`Self::index`]
+    /// decompresses once and writes it then.
+    pub fn with_index_chunks(
         &self,
         release: &Release,
         rel_base: &str,
-        parse: impl FnOnce(&str) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.read_index(release, rel_base, false, parse)
+        mut parse: impl FnMut(&str, usize) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match self.find_index(release, rel_base)? {
+            Found::Text(text) => parse(&text, 0),
+            Found::Bytes {
+                bytes, ext, name, ..
+            } => super::chunks::for_each_chunk(&bytes, ext, &name, super::chunks::CHUNK, parse),
+        }
     }
 
-    fn read_index<T>(
-        &self,
-        release: &Release,
-        rel_base: &str,
-        write_text: bool,
-        parse: impl FnOnce(&str) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    /// The first of `rel_base`'s `.xz`, `.gz` and plain files the mirror
+    /// has, checked against `release`: the text an earlier run cached for
+    /// it, else its bytes.
+    fn find_index(&self, release: &Release, rel_base: &str) -> Result<Found, Error> {
         for ext in [".xz", ".gz", ""] {
             let rel = format!("{rel_base}{ext}");
             let Some(bytes) = self.get(&rel)? else {
@@ -292,27 +318,18 @@ impl Fetcher {
             let name = self.mirror.describe(&rel);
             let below_suite = rel.splitn(3, '/').nth(2).unwrap_or(&rel);
             super::verify::check_index(&release.sha256, below_suite, &bytes, &name)?;
-            if ext.is_empty() {
-                return parse(&decompress(&bytes, ext, &name)?);
-            }
-            let (prefix, path) = self.text_cache_path(&bytes, &name);
-            if let Ok(text) = std::fs::read(&path)
+            let cache = (!ext.is_empty()).then(|| self.text_cache_path(&bytes, &name));
+            if let Some((_, path)) = &cache
+                && let Ok(text) = std::fs::read(path)
                 && let Ok(text) = String::from_utf8(text)
             {
-                return parse(&text);
+                return Ok(Found::Text(text));
             }
-            let text = decompress(&bytes, ext, &name)?;
-            drop(bytes);
-            if !write_text {
-                return parse(&text);
-            }
-            return std::thread::scope(|s| {
-                s.spawn(|| {
-                    if let Err(e) = write_text_cache(&path, &prefix, &text) {
-                        tracing::warn!("cannot write the cache {}: {e}", path.display());
-                    }
-                });
-                parse(&text)
+            return Ok(Found::Bytes {
+                bytes,
+                ext,
+                name,
+                cache,
             });
         }
         Err(Error::NotFound {
@@ -537,6 +554,21 @@ pub(crate) fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// An index [`Fetcher::find_index`] found.
+enum Found {
+    /// Its decompressed text, from the text cache.
+    Text(String),
+    /// Its file's bytes: `ext` says how to decompress them, `name` names
+    /// the file in errors, `cache` is where its text is cached (prefix,
+    /// path; none for a plain file).
+    Bytes {
+        bytes: Vec<u8>,
+        ext: &'static str,
+        name: String,
+        cache: Option<(String, PathBuf)>,
+    },
+}
+
 /// Writes a decompressed text to the cache, replacing older texts of the same index.
 fn write_text_cache(path: &Path, prefix: &str, text: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -593,27 +625,17 @@ pub fn decompress(bytes: &[u8], ext: &str, name: &str) -> Result<String, Error> 
     String::from_utf8(out).map_err(|e| corrupt("text", &e))
 }
 
-/// Decodes xz straight into `out`'s spare capacity: `XzDecoder` would
-/// decode into its own buffer and copy, which costs a tenth of the parse.
+/// Decodes xz straight into `out`'s spare capacity (see `chunks::fill_xz`).
 fn unxz(input: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    use xz2::stream::{Action, CONCATENATED, Status, Stream};
+    use xz2::stream::{CONCATENATED, Stream};
     let mut stream =
         Stream::new_stream_decoder(u64::MAX, CONCATENATED).map_err(|e| e.to_string())?;
     loop {
         if out.len() == out.capacity() {
             out.reserve(out.capacity().max(1 << 20));
         }
-        let consumed = stream.total_in() as usize;
-        let before = (consumed, stream.total_out());
-        let status = stream
-            .process_vec(&input[consumed..], out, Action::Finish)
-            .map_err(|e| e.to_string())?;
-        if let Status::StreamEnd = status {
+        if super::chunks::fill_xz(&mut stream, input, out)? {
             return Ok(());
-        }
-        let stalled = (stream.total_in() as usize, stream.total_out()) == before;
-        if stalled && out.len() < out.capacity() {
-            return Err("unexpected end of data".into());
         }
     }
 }

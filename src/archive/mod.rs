@@ -10,6 +10,8 @@
 //! - [`index`]: parsed [`Sources`] and per-arch [`Packages`] with
 //!   binary→source, source→binaries and Provides maps.
 //! - [`lazy`]: a name → value map whose cached values decode on first read.
+//! - [`chunks`]: an index decompressed a few MB at a time, each piece whole
+//!   paragraphs, for parsers that need not hold the whole text.
 //! - [`pool`]: a source package's files in the pool, fetched and checked
 //!   against Sources' SHA-256 (transition rebuilds of outside sources).
 //!
@@ -52,6 +54,7 @@
 //! ```
 
 pub mod cache;
+pub mod chunks;
 pub mod error;
 pub mod fetch;
 pub mod index;

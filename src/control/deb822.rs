@@ -46,10 +46,16 @@ pub struct SyntaxError {
 /// Iterates over the paragraphs of `text`. Comment lines (`#` in column 1,
 /// allowed in debian/control) are skipped. After an error the iterator ends.
 pub fn paragraphs(text: &str) -> Paragraphs<'_> {
+    paragraphs_after(text, 0)
+}
+
+/// Like [`paragraphs`], for a piece of a longer text that `lines_before`
+/// lines precede: line numbers count from the longer text's start.
+pub fn paragraphs_after(text: &str, lines_before: usize) -> Paragraphs<'_> {
     Paragraphs {
         text,
         pos: 0,
-        line: 0,
+        line: lines_before,
         done: false,
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::chain::{Chains, Explainer};
 use super::solve::viable;
-use super::universe::{SourceSet, Universe};
+use super::universe::{SourceSet, SuiteParser, Universe, UniverseParser};
 use crate::archive::{Error, Fetcher};
 use crate::control::Profiles;
 
@@ -109,9 +109,13 @@ pub fn load_deferred(
                 let hit = cached.is_some();
                 let recs = match cached {
                     Some(recs) => recs,
-                    None => fetcher.with_index_parsed(&release, &rel, |t| {
-                        SourceSet::parse_suite(t, &rel, suite)
-                    })?,
+                    None => {
+                        let mut parser = SuiteParser::new(suite);
+                        fetcher.with_index_chunks(&release, &rel, |t, before| {
+                            parser.feed(t, before, &rel)
+                        })?;
+                        parser.finish()
+                    }
                 };
                 // `suites` ends with the base suite: its sources are the last run.
                 let start = set.len();
@@ -217,7 +221,9 @@ fn universe(
     let with_all = !release.all_in_arch_indices;
     let key = universe_key(fetcher, release, base, arch);
     let parse = || -> Result<Universe, Error> {
-        let mut u = fetcher.with_index_parsed(release, &rel, |t| Universe::parse(t, &rel, arch))?;
+        let mut parser = UniverseParser::new(arch);
+        fetcher.with_index_chunks(release, &rel, |t, before| parser.feed(t, before, &rel))?;
+        let mut u = parser.finish();
         if with_all && let Some(t) = fetcher.optional_index(release, &rel_all)? {
             let mut text = fetcher.index(release, &rel)?;
             text.push('\n');

@@ -11,8 +11,10 @@
 //! - [`load`]: a mirror → universe + sources, in parallel, through the cache.
 //! - [`render`]: text, JSON and DOT of chains and of `--all`.
 //!
-//! Pure: the indices come in as text (see `archive::cache` for the parsed
-//! cache and `commands::frontier` for loading).
+//! Pure: the indices come in as text, whole or in pieces of whole
+//! paragraphs as `archive::chunks` decompresses them ([`universe::UniverseParser`],
+//! [`universe::SuiteParser`]); see `archive::cache` for the parsed cache and
+//! `commands::frontier` for loading.
 
 pub mod chain;
 pub mod load;

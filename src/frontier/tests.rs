@@ -333,3 +333,84 @@ fn a_universe_from_the_binary_cache_answers_the_same() {
     assert_eq!(expected.iter().filter(|f| f.is_some()).count(), 1);
     assert_eq!(answer(&back), expected);
 }
+
+/// `text` handed on `chunk` bytes at a time (`archive::chunks`), as a cold
+/// load reads an index, to `feed`.
+fn in_chunks(
+    text: &str,
+    chunk: usize,
+    mut feed: impl FnMut(&str, usize) -> Result<(), crate::archive::Error>,
+) -> Result<(), crate::archive::Error> {
+    crate::archive::chunks::for_each_chunk(text.as_bytes(), "", "index", chunk, &mut feed)
+}
+
+/// The texts the chunk tests read: as written, with CRLF line ends, and
+/// without the final newline.
+fn variants(text: &str) -> [String; 3] {
+    [
+        text.to_string(),
+        text.replace('\n', "\r\n"),
+        text.trim_end().to_string(),
+    ]
+}
+
+#[test]
+fn a_universe_parsed_in_chunks_is_the_one_parsed_whole() {
+    use super::universe::UniverseParser;
+    for text in variants(PACKAGES) {
+        let whole = Universe::parse(&text, "Packages", "riscv64").unwrap();
+        let whole = postcard::to_stdvec(&whole).unwrap();
+        // 1 byte: every paragraph grows the buffer; 40: most straddle a boundary.
+        for chunk in [1, 40, 97, 1 << 20] {
+            let mut parser = UniverseParser::new("riscv64");
+            in_chunks(&text, chunk, |t, before| parser.feed(t, before, "Packages")).unwrap();
+            let got = postcard::to_stdvec(&parser.finish()).unwrap();
+            assert!(got == whole, "chunk {chunk}, text {:?}", &text[..20]);
+        }
+    }
+}
+
+#[test]
+fn sources_parsed_in_chunks_are_the_ones_parsed_whole() {
+    use super::universe::SuiteParser;
+    let text = "Package: a\nVersion: 1\nBinary: a1\nArchitecture: any\nBuild-Depends: x,\n y\n\n\
+                Package: b\nVersion: 2\nBinary: b1, b2\nArchitecture: all\n\n\
+                Package: a\nVersion: 3\nBinary: a1, a3\nArchitecture: any\n\n\
+                Package: c\nVersion: 1\nBinary: c\nArchitecture: any\nExtra-Source-Only: yes\n\n\
+                Package: a\nVersion: 2\nBinary: a2\nArchitecture: any\n";
+    for text in variants(text) {
+        let whole = SourceSet::parse_suite(&text, "Sources", "sid").unwrap();
+        assert_eq!(whole.len(), 2);
+        let whole = postcard::to_stdvec(&whole).unwrap();
+        for chunk in [1, 30, 64, 1 << 20] {
+            let mut parser = SuiteParser::new("sid");
+            in_chunks(&text, chunk, |t, before| parser.feed(t, before, "Sources")).unwrap();
+            let got = postcard::to_stdvec(&parser.finish()).unwrap();
+            assert!(got == whole, "chunk {chunk}");
+        }
+    }
+}
+
+#[test]
+fn errors_in_a_later_chunk_name_the_line_in_the_whole_index() {
+    use super::universe::UniverseParser;
+    // Line 24: the fifth paragraph's Depends.
+    let text = "Package: a\nVersion: 1\nArchitecture: all\nDepends: x\n\n".repeat(4)
+        + "Package: bad\nVersion: 1\nArchitecture: all\nDepends: (oops\n\n"
+        + "Package: z\nVersion: 1\nArchitecture: all\n";
+    let whole = Universe::parse(&text, "Packages", "riscv64").unwrap_err();
+    assert!(whole.to_string().contains("Packages:24"), "{whole}");
+    for chunk in [1, 30, 64] {
+        let mut parser = UniverseParser::new("riscv64");
+        let e =
+            in_chunks(&text, chunk, |t, before| parser.feed(t, before, "Packages")).unwrap_err();
+        assert_eq!(e.to_string(), whole.to_string(), "chunk {chunk}");
+    }
+    // A syntax error (no colon) as well.
+    let text = "Package: a\nVersion: 1\nArchitecture: all\n\n".repeat(5) + "Package: b\nno colon\n";
+    let whole = Universe::parse(&text, "Packages", "riscv64").unwrap_err();
+    let mut parser = UniverseParser::new("riscv64");
+    let e = in_chunks(&text, 20, |t, before| parser.feed(t, before, "Packages")).unwrap_err();
+    assert_eq!(e.to_string(), whole.to_string());
+    assert!(e.to_string().contains("Packages:22"), "{e}");
+}

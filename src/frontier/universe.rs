@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::archive::Error;
 use crate::archive::lazy::LazyVec;
-use crate::control::deb822::{Paragraph, paragraphs};
+use crate::control::deb822::{Paragraph, paragraphs_after};
 use crate::control::relation::{Dep, Op, Relation, evaluate, parse_relations_with};
 use crate::control::{Profiles, SourceInfo};
 
@@ -160,27 +160,67 @@ pub struct Universe {
     essential: Vec<u32>,
 }
 
+/// A Packages text parsed piece by piece ([`crate::archive::chunks`]):
+/// [`Self::feed`] each piece of whole paragraphs, then [`Self::finish`].
+pub struct UniverseParser {
+    u: Universe,
+    pending_conf: Vec<Range<u32>>,
+    seen: HashMap<(u32, String), ()>,
+}
+
+impl UniverseParser {
+    pub fn new(arch: &str) -> UniverseParser {
+        UniverseParser {
+            u: Universe {
+                arch: arch.to_string(),
+                ..Universe::default()
+            },
+            pending_conf: Vec::new(),
+            seen: HashMap::default(),
+        }
+    }
+
+    /// Parses `text`, whole paragraphs that `lines_before` lines of the
+    /// index `origin` precede (errors name the index's line).
+    pub fn feed(&mut self, text: &str, lines_before: usize, origin: &str) -> Result<(), Error> {
+        for_paragraphs(text, lines_before, origin, |p| {
+            if let Some((pkg, conf)) = self.u.package(p, origin, &mut self.seen)? {
+                self.u.pkgs.push(pkg);
+                self.pending_conf.push(conf);
+            }
+            Ok(())
+        })
+    }
+
+    /// The universe, its clauses' candidates resolved.
+    pub fn finish(mut self) -> Universe {
+        self.u.resolve(self.pending_conf);
+        self.u
+    }
+}
+
+/// Calls `each` with every paragraph of `text` ([`paragraphs_after`]).
+fn for_paragraphs(
+    text: &str,
+    lines_before: usize,
+    origin: &str,
+    mut each: impl FnMut(&Paragraph<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut paras = paragraphs_after(text, lines_before);
+    let mut p = Paragraph::default();
+    while let Some(r) = paras.next_into(&mut p) {
+        r.map_err(|e| para_error(origin, e.line, e.message))?;
+        each(&p)?;
+    }
+    Ok(())
+}
+
 impl Universe {
     /// Parses the text of one arch's Packages; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str, arch: &str) -> Result<Universe, Error> {
-        let mut u = Universe {
-            arch: arch.to_string(),
-            ..Universe::default()
-        };
-        let mut pending_conf: Vec<Range<u32>> = Vec::new();
-        let mut seen: HashMap<(u32, String), ()> = HashMap::default();
-        let mut paras = paragraphs(text);
-        let mut p = Paragraph::default();
-        while let Some(r) = paras.next_into(&mut p) {
-            r.map_err(|e| para_error(origin, e.line, e.message))?;
-            let Some((pkg, conf)) = u.package(&p, origin, &mut seen)? else {
-                continue;
-            };
-            u.pkgs.push(pkg);
-            pending_conf.push(conf);
-        }
-        u.resolve(pending_conf);
-        Ok(u)
+        let mut parser = UniverseParser::new(arch);
+        parser.feed(text, 0, origin)?;
+        Ok(parser.finish())
     }
 
     /// One paragraph → a package (`None` for a duplicate name+version or
@@ -647,36 +687,9 @@ impl SourceSet {
 
     /// The sources of one suite's Sources text, as [`Self::add_suite`] keeps them.
     pub fn parse_suite(text: &str, origin: &str, suite: &str) -> Result<SuiteSources, Error> {
-        let mut paras = paragraphs(text);
-        let mut p = Paragraph::default();
-        let mut local: HashMap<String, u32> = HashMap::default();
-        let mut out: Vec<SourceRec> = Vec::new();
-        while let Some(r) = paras.next_into(&mut p) {
-            r.map_err(|e| para_error(origin, e.line, e.message))?;
-            if p.get("Extra-Source-Only") == Some("yes") {
-                continue;
-            }
-            let rec = source_rec(&p, origin, suite)?;
-            match local.get(&rec.info.name) {
-                Some(&i) => {
-                    let old = &out[i as usize].info.version;
-                    if newer(rec.info.version.as_deref(), old.as_deref()) {
-                        out[i as usize] = rec;
-                    }
-                }
-                None => {
-                    local.insert(rec.info.name.clone(), out.len() as u32);
-                    out.push(rec);
-                }
-            }
-        }
-        let mut part = SuiteSources::default();
-        for rec in out {
-            let binaries = rec.info.binaries.iter().map(|b| b.name.clone()).collect();
-            part.heads.push((rec.info.name.clone(), binaries));
-            part.recs.push(rec);
-        }
-        Ok(part)
+        let mut parser = SuiteParser::new(suite);
+        parser.feed(text, 0, origin)?;
+        Ok(parser.finish())
     }
 
     /// Adds one suite's sources (from [`Self::parse_suite`] or the cache).
@@ -731,6 +744,60 @@ impl SourceSet {
     /// Every source, earlier suites first.
     pub fn iter(&self) -> impl Iterator<Item = &SourceRec> {
         self.sources.iter()
+    }
+}
+
+/// A suite's Sources text parsed piece by piece, as [`UniverseParser`].
+pub struct SuiteParser {
+    suite: String,
+    /// Name → its record in `out`.
+    local: HashMap<String, u32>,
+    out: Vec<SourceRec>,
+}
+
+impl SuiteParser {
+    pub fn new(suite: &str) -> SuiteParser {
+        SuiteParser {
+            suite: suite.to_string(),
+            local: HashMap::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Parses `text`, whole paragraphs that `lines_before` lines of the
+    /// index `origin` precede.
+    pub fn feed(&mut self, text: &str, lines_before: usize, origin: &str) -> Result<(), Error> {
+        for_paragraphs(text, lines_before, origin, |p| {
+            if p.get("Extra-Source-Only") == Some("yes") {
+                return Ok(());
+            }
+            let rec = source_rec(p, origin, &self.suite)?;
+            match self.local.get(&rec.info.name) {
+                Some(&i) => {
+                    let old = &self.out[i as usize].info.version;
+                    if newer(rec.info.version.as_deref(), old.as_deref()) {
+                        self.out[i as usize] = rec;
+                    }
+                }
+                None => {
+                    self.local
+                        .insert(rec.info.name.clone(), self.out.len() as u32);
+                    self.out.push(rec);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The suite's sources: a name's highest version, in first-seen order.
+    pub fn finish(self) -> SuiteSources {
+        let mut part = SuiteSources::default();
+        for rec in self.out {
+            let binaries = rec.info.binaries.iter().map(|b| b.name.clone()).collect();
+            part.heads.push((rec.info.name.clone(), binaries));
+            part.recs.push(rec);
+        }
+        part
     }
 }
 
