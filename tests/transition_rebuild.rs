@@ -3,9 +3,11 @@
 //! `libdemoruntime0` and three consumers outside the stack), and the
 //! transition check of the shared demo run (tests/common) against it finds
 //! the rename, the binNMUs, the uninstallable consumers, and rebuilds the
-//! three consumers against the run's .debs, rechecking each failure against
-//! the old release: `demo-consumer` ok, `demo-consumer-legacy` a regression,
-//! `demo-consumer-broken` already failing. A second call reuses every build.
+//! two failing consumers against the run's .debs, rechecking each failure
+//! against the old release: `demo-consumer-legacy` a regression,
+//! `demo-consumer-broken` already failing (`demo-consumer`'s `ok` is made
+//! by tests/ci.rs through the CI pipeline). A second call reuses every
+//! build.
 //!
 //! Needs sbuild, dpkg-source, dpkg-deb, dpkg-scanpackages, cc, dose-debcheck,
 //! the amd64 chroot tarballs and the Debian mirror (the base suite's
@@ -32,7 +34,10 @@ fn cascade(dir: &Path) -> assert_cmd::Command {
     assert_cmd::Command::from_std(common::demo_cascade(dir))
 }
 
-const TRANSITION: [&str; 12] = [
+/// demo-consumer's `ok` rebuild is left out here: tests/ci.rs's
+/// `transition_pipeline_rebuilds_under_gitlab_ci_local` makes it, through
+/// the CI pipeline (one real build less in the suite).
+const TRANSITION: [&str; 14] = [
     "transition",
     "run",
     "--recipes",
@@ -45,6 +50,8 @@ const TRANSITION: [&str; 12] = [
     "-j2",
     "--allow-expired",
     "--no-verify-signature",
+    "--exclude",
+    "^demo-consumer$",
 ];
 
 fn verdicts(doc: &Value) -> Vec<(String, String)> {
@@ -94,14 +101,13 @@ fn the_demo_transition_rebuilds_its_consumers_and_rechecks_the_failures() {
     let broken = a["installability"]["broken"].to_string();
     assert!(broken.contains("libdemoruntime0"), "{broken}");
     let want = [
-        ("demo-consumer", "ok"),
         ("demo-consumer-broken", "already-failing"),
         ("demo-consumer-legacy", "regression"),
     ]
     .map(|(s, v)| (s.to_string(), v.to_string()));
     assert_eq!(verdicts(&doc), want);
     let rebuilt = a["rebuilt"].as_array().unwrap();
-    let legacy = &rebuilt[2];
+    let legacy = &rebuilt[1];
     assert_eq!(legacy["outcome"]["class"], "failed", "{legacy}");
     assert_eq!(legacy["outcome"]["stage"], "build", "{legacy}");
     assert_eq!(legacy["recheck"]["class"], "ok", "{legacy}");
@@ -110,7 +116,7 @@ fn the_demo_transition_rebuilds_its_consumers_and_rechecks_the_failures() {
         log.contains("demo_runtime_add3"),
         "the build failed on the removed API"
     );
-    let broken = &rebuilt[1];
+    let broken = &rebuilt[0];
     assert_eq!(broken["outcome"]["class"], "test-failed", "{broken}");
     assert_eq!(broken["recheck"]["class"], "test-failed", "{broken}");
     // The recheck of demo-consumer-legacy got the old release's .debs,
@@ -141,7 +147,7 @@ fn the_demo_transition_rebuilds_its_consumers_and_rechecks_the_failures() {
         "{text}"
     );
     assert!(
-        text.contains("1 ok, 1 regression(s), 1 already failing, 0 other"),
+        text.contains("0 ok, 1 regression(s), 1 already failing, 0 other"),
         "{text}"
     );
     for (path, t) in before {
