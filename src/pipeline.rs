@@ -1250,7 +1250,8 @@ pub fn write_outputs(
         report::files::write_atomic(&path, &text)?;
     }
     link_debs(run_dir)?;
-    let rep = Report::new(stack, run_dir.to_path_buf(), duration_secs, results);
+    let tests = report::model::read_test_cells(run_dir)?;
+    let rep = Report::new(stack, run_dir.to_path_buf(), duration_secs, results).with_tests(tests);
     report::write_all(&rep, run_dir)?;
     Ok(rep)
 }

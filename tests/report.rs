@@ -78,7 +78,7 @@ fn an_unexpected_failure_exits_one_and_since_names_the_regression() {
         .assert()
         .code(1);
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(json["schema"], "cascade-report/1");
+    assert_eq!(json["schema"], "cascade-report/2");
     assert_eq!(json["regressions"]["newly_failing"][0]["source"], "a");
     assert_eq!(json["results"][0]["outcome"]["class"], "failed");
 }

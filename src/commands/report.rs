@@ -82,7 +82,12 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         None => print!("{text}"),
     }
     if args.port.is_empty() {
-        return Ok(report::exit_code(&rep.results));
+        // A failed build, or a test failing that no recipe expects.
+        return Ok(if rep.has_unexpected_failures() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
     let plan = report::planned::RunPlan::load(&args.run_dir).map_err(report::Error::from)?;
     let arches = port_contexts(&args.port, &rep, &args.run_dir, plan.as_ref());

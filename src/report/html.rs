@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::model::{
     CLASSES, Regressions, Report, display_class, explain, format_duration, relative_to,
+    test_summary,
 };
 use crate::events::BuildResult;
 
@@ -74,11 +75,57 @@ pub fn render(report: &Report, report_dir: &Path) -> String {
     matrix(&mut h, report, report_dir);
     legend(&mut h);
     details(&mut h, report, report_dir);
+    tests(&mut h, report, report_dir);
     if let Some(reg) = &report.regressions {
         regressions(&mut h, reg);
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// The test stage: a row per tested package, a cell per arch linked to
+/// the autopkgtest log (`tests/PKG_ARCH/autopkgtest.log`).
+fn tests(h: &mut String, report: &Report, report_dir: &Path) {
+    let Some(line) = report.tests_line() else {
+        return;
+    };
+    let archs = report.archs();
+    let _ = write!(
+        h,
+        "<h2>Tests</h2>\n<p id=\"tests-summary\">{}</p>\n<table id=\"tests\">\n<thead><tr><th>package</th>",
+        esc(&line)
+    );
+    for a in &archs {
+        let _ = write!(h, "<th>{}</th>", esc(a));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    let run = crate::rundir::RunDir::new(&report.run_dir);
+    for p in report.packages() {
+        if !archs.iter().any(|a| report.test_cell(&p, a).is_some()) {
+            continue;
+        }
+        let _ = write!(h, "<tr><th>{}</th>", esc(&p));
+        for a in &archs {
+            let Some(t) = report.test_cell(&p, a) else {
+                h.push_str("<td class=\"cell\">–</td>");
+                continue;
+            };
+            let log = relative_to(&run.test_log(&t.source, &t.arch), report_dir);
+            let _ = write!(
+                h,
+                "<td class=\"cell t-{}\" data-source=\"{}\" data-arch=\"{}\" data-status=\"{}\" title=\"{}\"><a href=\"{}\">{}</a></td>",
+                esc(&t.status),
+                esc(p.as_str()),
+                esc(a),
+                esc(&t.status),
+                esc(&t.unexpected.join("; ")),
+                esc(&log.display().to_string()),
+                esc(&test_summary(t))
+            );
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
 }
 
 /// The package × arch table.

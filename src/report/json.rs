@@ -1,4 +1,4 @@
-//! `report.json`: the [`Report`] as JSON, schema `cascade-report/1`
+//! `report.json`: the [`Report`] as JSON, schema `cascade-report/2`
 //! (documented in docs/report-json.md).
 
 use super::model::Report;

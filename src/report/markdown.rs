@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Regressions, Report, display_class, explain, format_duration};
+use super::model::{Regressions, Report, display_class, explain, format_duration, test_summary};
 
 fn badge(class: &str) -> &'static str {
     match class {
@@ -43,10 +43,58 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(m, "- **{}/{}**: {}", r.source, r.arch, cell(&explain(r)));
         }
     }
+    tests(&mut m, report);
     if let Some(reg) = &report.regressions {
         regressions(&mut m, reg);
     }
     m
+}
+
+/// The test stage: a row per tested package, a column per arch.
+fn tests(m: &mut String, report: &Report) {
+    let Some(line) = report.tests_line() else {
+        return;
+    };
+    let archs = report.archs();
+    let _ = write!(m, "\n### Tests\n\n{line}\n\n| package |");
+    for a in &archs {
+        let _ = write!(m, " {a} |");
+    }
+    m.push_str("\n|---|");
+    m.push_str(&"---|".repeat(archs.len()));
+    m.push('\n');
+    for p in report.packages() {
+        let cells: Vec<String> = (archs.iter())
+            .map(|a| {
+                report
+                    .test_cell(&p, a)
+                    .map(test_summary)
+                    .unwrap_or_default()
+            })
+            .collect();
+        if cells.iter().all(String::is_empty) {
+            continue;
+        }
+        let _ = writeln!(
+            m,
+            "| {} | {} |",
+            cell(&p),
+            cells
+                .iter()
+                .map(|c| cell(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    for t in report.failed_tests() {
+        let _ = writeln!(
+            m,
+            "\n- **{}/{}** tests: {}",
+            t.source,
+            t.arch,
+            cell(&t.unexpected.join("; "))
+        );
+    }
 }
 
 /// The matrix: a row per package, a column per arch, a badge per cell.

@@ -5,7 +5,7 @@
 //! |------------|----------------------------------------------------|
 //! | `model`    | the report data, counts, regressions, errors       |
 //! | `text`     | terminal table, colour on a TTY                    |
-//! | `json`     | `report.json`, schema `cascade-report/1`           |
+//! | `json`     | `report.json`, schema `cascade-report/2`           |
 //! | `junit`    | JUnit XML for GitLab                               |
 //! | `html`     | self-contained HTML matrix                         |
 //! | `markdown` | summary for CI job pages                           |

@@ -6,10 +6,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::autopkgtest::TestCell;
 use crate::events::{BuildResult, Outcome};
 
-/// The `schema` value of report.json; bumped on incompatible changes.
-pub const SCHEMA: &str = "cascade-report/1";
+/// The `schema` value of report.json; bumped on incompatible changes
+/// (2: the test stage's cells, `tests`).
+pub const SCHEMA: &str = "cascade-report/2";
+
+/// The schemas [`Report::load`] reads: a `/1` report has no `tests`.
+const READS: [&str; 2] = ["cascade-report/1", SCHEMA];
 
 /// Errors of this module. Each variant carries what a user needs to act.
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +231,10 @@ pub struct Report {
     pub results: Vec<BuildResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regressions: Option<Regressions>,
+    /// The test stage's cells (`RUNDIR/tests/PKG_ARCH/result.json`), by
+    /// source and arch; none when the run was not tested.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestCell>,
 }
 
 impl Report {
@@ -252,7 +261,29 @@ impl Report {
             counts,
             results,
             regressions: None,
+            tests: Vec::new(),
         }
+    }
+
+    /// This report with the test stage's `tests`; the counts gain
+    /// `tested` and `unexpected-test-failures`.
+    pub fn with_tests(mut self, mut tests: Vec<TestCell>) -> Report {
+        if !tests.is_empty() {
+            let failed = tests.iter().filter(|t| !t.unexpected.is_empty()).count();
+            self.counts.insert("tested".into(), tests.len());
+            self.counts
+                .insert("unexpected-test-failures".into(), failed);
+        }
+        tests.sort_by(|a, b| (&a.source, &a.arch).cmp(&(&b.source, &b.arch)));
+        self.tests = tests;
+        self
+    }
+
+    /// The test cell of `source` on `arch` (the build job's arch).
+    pub fn test_cell(&self, source: &str, arch: &str) -> Option<&TestCell> {
+        self.tests
+            .iter()
+            .find(|t| t.source == source && t.arch.as_str() == arch)
     }
 
     /// Reads a report.json.
@@ -269,7 +300,7 @@ impl Report {
             .and_then(|s| s.as_str())
             .unwrap_or("")
             .to_string();
-        if found != SCHEMA {
+        if !READS.contains(&found.as_str()) {
             return Err(Error::Schema {
                 path: path.to_path_buf(),
                 found,
@@ -284,10 +315,23 @@ impl Report {
     /// The report of a run directory (its report.json, else its state.json,
     /// else its `results/*.json` as CI build jobs leave them, completed by
     /// its `plan.json` when it has one), or of a report.json given directly.
+    /// Its test cells are read from `RUNDIR/tests/` when there are any
+    /// (fresher than a report.json written before `cascade test`).
     pub fn from_run(path: &Path) -> Result<Report, Error> {
         if path.is_file() {
             return Report::load(path);
         }
+        let report = Report::builds_of_run(path)?;
+        let tests = read_test_cells(path)?;
+        Ok(if tests.is_empty() {
+            report
+        } else {
+            report.with_tests(tests)
+        })
+    }
+
+    /// [`Report::from_run`]'s builds.
+    fn builds_of_run(path: &Path) -> Result<Report, Error> {
         let dir = crate::rundir::RunDir::new(path);
         let json = dir.report_json();
         if json.is_file() {
@@ -318,9 +362,11 @@ impl Report {
         Err(Error::NotARun(path.to_path_buf()))
     }
 
-    /// Whether anything failed that the recipes did not expect: the exit code.
+    /// Whether anything failed that the recipes did not expect, a build or
+    /// a test: the exit code.
     pub fn has_unexpected_failures(&self) -> bool {
         self.results.iter().any(|r| r.is_unexpected_failure())
+            || self.tests.iter().any(|t| !t.unexpected.is_empty())
     }
 
     /// The columns: architectures in order of appearance, `all` first.
@@ -389,6 +435,73 @@ impl Report {
     }
 }
 
+/// What a test cell shows: its status, then the tests that did not pass
+/// (`fail: numerics fail, gpu skip`), then lintian's failing verdict.
+pub fn test_summary(cell: &TestCell) -> String {
+    let mut out = cell.status.clone();
+    let others: Vec<String> = (cell.autopkgtest.iter().flat_map(|j| &j.tests))
+        .filter(|t| t.class != crate::autopkgtest::TestClass::Pass)
+        .map(|t| format!("{} {}", t.name, t.class.as_str()))
+        .collect();
+    if !others.is_empty() && cell.autopkgtest.iter().any(|j| j.tests.len() > 1) {
+        out.push_str(&format!(": {}", others.join(", ")));
+    }
+    if cell.lintian.as_ref().is_some_and(|l| l.fails) {
+        out.push_str(" (lintian fails)");
+    }
+    out
+}
+
+impl Report {
+    /// One line of the test cells' statuses (`7 tested: 2 pass, 1 skipped,
+    /// 4 no-tests`); none when nothing was tested.
+    pub fn tests_line(&self) -> Option<String> {
+        if self.tests.is_empty() {
+            return None;
+        }
+        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+        for t in &self.tests {
+            *by.entry(t.status.as_str()).or_default() += 1;
+        }
+        let parts: Vec<String> = by.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        Some(format!("{} tested: {}", self.tests.len(), parts.join(", ")))
+    }
+
+    /// The test cells with something unexpected, in report order.
+    pub fn failed_tests(&self) -> Vec<&TestCell> {
+        self.tests
+            .iter()
+            .filter(|t| !t.unexpected.is_empty())
+            .collect()
+    }
+}
+
+/// The test stage's cells of the run in `run_dir` (`tests/*/result.json`),
+/// none when it was not tested.
+pub fn read_test_cells(run_dir: &Path) -> Result<Vec<TestCell>, Error> {
+    let dir = crate::rundir::RunDir::new(run_dir).tests();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::Io(crate::fsio::IoError::new(dir, source))),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| Some(e.ok()?.path().join("result.json")))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files.into_iter().map(|path| read_json(&path)).collect()
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
+    serde_json::from_str(&text).map_err(|source| Error::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Every `*.json` in `dir`, one `BuildResult` each, by file name.
 pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
     let io = |source| Error::Io(crate::fsio::IoError::new(dir.to_path_buf(), source));
@@ -398,14 +511,7 @@ pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))?;
-            serde_json::from_str(&text).map_err(|source| Error::Parse { path, source })
-        })
-        .collect()
+    files.into_iter().map(|path| read_json(&path)).collect()
 }
 
 /// `path` as seen from the directory `from`: logs are linked relative to the
@@ -519,6 +625,50 @@ pub(crate) mod fixtures {
             4321.0,
             results,
         )
+    }
+
+    /// [`demo`] with its test stage: rocr-demo's two tests pass on amd64,
+    /// rocblas-demo's GPU test is skipped, hipsolver-demo's `numerics`
+    /// fails on amd64 (unexpected).
+    pub fn demo_tested() -> Report {
+        use crate::autopkgtest::{Judged, TestClass, TestResult, Verdict};
+        let cell = |source: &str, status: &str, verdict, tests: &[(&str, TestClass)]| {
+            let tests: Vec<TestResult> = (tests.iter())
+                .map(|(name, class)| TestResult {
+                    name: name.to_string(),
+                    class: *class,
+                    detail: String::new(),
+                    expected: None,
+                })
+                .collect();
+            let judged = Judged {
+                verdict,
+                tests,
+                problems: vec![],
+            };
+            TestCell {
+                source: source.into(),
+                arch: Arch::new("amd64").unwrap(),
+                test_arch: Arch::new("amd64").unwrap(),
+                version: "7.2.4-1~exp1".into(),
+                status: status.into(),
+                exit_code: Some(0),
+                duration_secs: 30.0,
+                unexpected: judged.unexpected(),
+                autopkgtest: Some(judged),
+                lintian: None,
+                input_hash: None,
+                reused: false,
+            }
+        };
+        let pass = [("headers", TestClass::Pass), ("smoke", TestClass::Pass)];
+        let gpu = [("gpu", TestClass::Skip)];
+        let failing = [("numerics", TestClass::Fail), ("cli", TestClass::Pass)];
+        demo().with_tests(vec![
+            cell("rocr-demo", "pass", Verdict::Pass, &pass),
+            cell("rocblas-demo", "skipped", Verdict::NoTests, &gpu),
+            cell("hipsolver-demo", "fail", Verdict::Fail, &failing),
+        ])
     }
 }
 
@@ -704,5 +854,66 @@ mod tests {
             Report::from_run(dir.path()),
             Err(Error::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn a_tested_report_shows_each_test_and_fails_on_an_unexpected_one() {
+        let rep = fixtures::demo_tested();
+        assert!(rep.has_unexpected_failures());
+        assert_eq!(rep.counts["unexpected-test-failures"], 1);
+        assert_eq!(
+            rep.tests_line().as_deref(),
+            Some("3 tested: 1 fail, 1 pass, 1 skipped")
+        );
+        // JSON: schema 2, read back whole; a schema-1 report still loads.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, crate::report::json::render(&rep)).unwrap();
+        let back = Report::load(&path).unwrap();
+        assert_eq!(back.schema, "cascade-report/2");
+        assert_eq!(back.tests, rep.tests);
+        let mut old = serde_json::to_value(fixtures::demo()).unwrap();
+        old["schema"] = "cascade-report/1".into();
+        std::fs::write(&path, old.to_string()).unwrap();
+        assert!(Report::load(&path).unwrap().tests.is_empty());
+
+        let xml = crate::report::junit::render(&rep).unwrap();
+        assert!(
+            xml.contains("<testsuite name=\"amd64 tests\" tests=\"5\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<testcase name=\"numerics\" classname=\"amd64.hipsolver-demo.autopkgtest\">"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<failure message=\"fail\" type=\"fail\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<skipped message=\"skip\""), "{xml}");
+
+        let text = crate::report::text::render(&rep, false);
+        assert!(text.contains("  fail: numerics fail  -\n"), "{text}");
+        assert!(
+            text.contains("hipsolver-demo/amd64 tests: numerics: fail"),
+            "{text}"
+        );
+        let md = crate::report::markdown::render(&rep);
+        assert!(md.contains("### Tests"), "{md}");
+        assert!(md.contains("| rocr-demo |  | pass |  |"), "{md}");
+        let html = crate::report::html::render(&rep, Path::new("/srv/run"));
+        assert!(html.contains("id=\"tests\""), "{html}");
+        assert!(
+            html.contains(
+                "data-source=\"hipsolver-demo\" data-arch=\"amd64\" data-status=\"fail\""
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"tests/hipsolver-demo_amd64/autopkgtest.log\""),
+            "{html}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{Regressions, Report, display_class, explain, format_duration};
+use super::model::{Regressions, Report, display_class, explain, format_duration, test_summary};
 use crate::events::BuildResult;
 
 fn colour(class: &str) -> &'static str {
@@ -21,6 +21,7 @@ const RESET: &str = "\x1b[0m";
 pub fn render(report: &Report, colours: bool) -> String {
     let mut out = table(&matrix(report), colours);
     failures(&mut out, report);
+    tests(&mut out, report, colours);
     if let Some(reg) = &report.regressions {
         regressions(&mut out, reg);
     }
@@ -125,6 +126,50 @@ fn failures(out: &mut String, report: &Report) {
             let _ = write!(out, "\n    log: {}", log.display());
         }
         out.push('\n');
+    }
+}
+
+/// The test stage: a row per tested package, a cell per arch, then a
+/// line per cell with unexpected failures.
+fn tests(out: &mut String, report: &Report, colours: bool) {
+    let Some(line) = report.tests_line() else {
+        return;
+    };
+    let archs = report.archs();
+    let mut header = vec![("tests".to_string(), "")];
+    header.extend(archs.iter().map(|a| (a.clone(), "")));
+    let mut rows = vec![header];
+    for p in report.packages() {
+        let cells: Vec<Cell> = (archs.iter())
+            .map(|a| match report.test_cell(&p, a) {
+                None => ("-".to_string(), ""),
+                Some(t) => (test_summary(t), test_colour(&t.status)),
+            })
+            .collect();
+        if cells.iter().any(|(c, _)| c != "-") {
+            rows.push([vec![(p.clone(), "")], cells].concat());
+        }
+    }
+    out.push('\n');
+    out.push_str(&table(&rows, colours));
+    for t in report.failed_tests() {
+        let _ = writeln!(
+            out,
+            "{}/{} tests: {}",
+            t.source,
+            t.arch,
+            t.unexpected.join("; ")
+        );
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+fn test_colour(status: &str) -> &'static str {
+    match status {
+        "pass" => colour("ok"),
+        "fail" | "tmpfail" | "error" | "bad-package" => colour("failed"),
+        "expected-fail" | "skipped" => colour("skipped"),
+        _ => "",
     }
 }
 
