@@ -105,6 +105,15 @@ fn the_test_stage_on_the_demo_run() {
     assert_eq!(cell("demo-smi")["status"], "no-tests");
     let log = rundir.test_artifacts("demo-runtime", &amd64).join("log");
     assert!(log.is_file());
+    // The run's report holds the test cells; JUnit a case per test.
+    let report = cascade::report::Report::from_run(&dir.join("run")).unwrap();
+    let cell = report.test_cell("demo-runtime", "amd64").unwrap();
+    assert_eq!(cell.status, "pass");
+    let junit = std::fs::read_to_string(dir.join("run/junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testcase name=\"headers\" classname=\"amd64.demo-runtime.autopkgtest\""),
+        "{junit}"
+    );
 
     let again = run();
     assert!(
