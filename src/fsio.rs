@@ -32,6 +32,18 @@ pub fn at(path: &Path) -> impl FnOnce(std::io::Error) -> IoError + '_ {
     move |source| IoError::new(path, source)
 }
 
+/// The `*.json` files directly in `dir`, by name: CI jobs' results and
+/// reports, gathered into one directory.
+pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(at(dir))?
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,12 +82,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         None => print!("{text}"),
     }
     if args.port.is_empty() {
-        // A failed build, or a test failing that no recipe expects.
-        return Ok(if rep.has_unexpected_failures() {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        });
+        return Ok(rep.exit_code());
     }
     let plan = report::planned::RunPlan::load(&args.run_dir).map_err(report::Error::from)?;
     let arches = port_contexts(&args.port, &rep, &args.run_dir, plan.as_ref());

@@ -362,6 +362,16 @@ impl Report {
         Err(Error::NotARun(path.to_path_buf()))
     }
 
+    /// 1 when anything failed that the recipes did not expect, a build or
+    /// a test, else 0: `cascade report`'s exit code.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        if self.has_unexpected_failures() {
+            std::process::ExitCode::from(1)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    }
+
     /// Whether anything failed that the recipes did not expect, a build or
     /// a test: the exit code.
     pub fn has_unexpected_failures(&self) -> bool {
@@ -504,13 +514,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 
 /// Every `*.json` in `dir`, one `BuildResult` each, by file name.
 pub fn read_results_dir(dir: &Path) -> Result<Vec<BuildResult>, Error> {
-    let io = |source| Error::Io(crate::fsio::IoError::new(dir.to_path_buf(), source));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let files = crate::fsio::json_files(dir)?;
     files.into_iter().map(|path| read_json(&path)).collect()
 }
 

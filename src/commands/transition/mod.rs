@@ -224,13 +224,7 @@ fn merged(paths: &[PathBuf]) -> Result<Transition, Error> {
             files.push(path.clone());
             continue;
         }
-        let entries = std::fs::read_dir(path).map_err(|e| IoError::new(path, e))?;
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        found.sort();
-        files.extend(found);
+        files.extend(crate::fsio::json_files(path)?);
     }
     // A file named and also in a named directory is read once.
     let mut seen = BTreeSet::new();
