@@ -7,7 +7,7 @@
 //! | demo-cmake    | rocm-cmake      | arch:all build helper, built once, fed to every arch  |
 //! | demo-runtime  | rocr-runtime    | shared library; shlibs name its upstream version      |
 //! | demo-blas     | rocblas         | 7.2.4 refuses to compile against a runtime < 7.2.4    |
-//! | demo-smi      | rocm-smi-lib    | Architecture leaves riscv64 out, builds there (port)  |
+//! | demo-smi      | rocm-smi-lib    | Architecture leaves riscv64 out, builds there (port); its autopkgtest fails there, and names the runtime (Testsuite-Triggers) |
 //! | demo-solver   | rocsolver       | test suite fails on riscv64 only                      |
 //! | demo-kernels  | composable-kernel | truly fails on riscv64 (`#error`)                  |
 //! | demo-apps     | a consumer      | blocked on riscv64 when demo-kernels fails            |
@@ -278,7 +278,9 @@ pub fn upstream_files(pkg: &str, version: &str) -> Vec<File> {
             file("Makefile", program_makefile("demo-smi", "", "")),
             file(
                 "src/main.c",
-                format!("#include <stdio.h>\n\nint main(void) {{\n    printf(\"demo-smi {version}: no devices\\n\");\n    return 0;\n}}\n"),
+                // Builds everywhere; its riscv64 port does not work there,
+                // which only its autopkgtest finds out.
+                format!("#include <stdio.h>\n\n/* Like rocm-smi: a device table per architecture; riscv64 has none yet. */\nint main(void) {{\n#if defined(__riscv)\n    fprintf(stderr, \"demo-smi {version}: no device table for riscv64\\n\");\n    return 1;\n#else\n    printf(\"demo-smi {version}: no devices\\n\");\n    return 0;\n#endif\n}}\n"),
             ),
             file(
                 "tests/test.c",
@@ -583,20 +585,27 @@ License: Expat
 }
 
 /// `debian/tests/` of `pkg`: tiny tests of what the run built, for
-/// `cascade test`. demo-runtime's checks its headers (passes on every
-/// arch), demo-solver's runs the built program, demo-blas's `gpu` test
-/// exits 77 without a GPU as the ROCm team's do (`skippable`: skipped);
-/// the others have none.
+/// `cascade test`. demo-runtime's `headers` checks its headers (passes on
+/// every arch) and its `loader` finds no device loader for the library's
+/// ELF machine on riscv64 (fails there only), demo-solver's runs the built program, demo-blas's `gpu` test
+/// exits 77 without a GPU as the ROCm team's do (`skippable`: skipped),
+/// demo-smi's runs the tool beside the runtime library (its Depends makes
+/// the .dsc's `Testsuite-Triggers` name `libdemoruntime1`, so a new
+/// runtime reruns it) and fails on riscv64 only; the others have none.
 fn autopkgtests(pkg: &str) -> Vec<File> {
     match pkg {
         "demo-runtime" => vec![
             file(
                 "debian/tests/control",
-                "Tests: headers\nDepends: libdemoruntime-dev\n",
+                "Tests: headers\nDepends: libdemoruntime-dev\n\nTests: loader\nDepends: libdemoruntime1\n",
             ),
             exe(
                 "debian/tests/headers",
                 "#!/bin/sh\nset -e\ngrep -q 'int demo_runtime_add' /usr/include/demo/demoruntime.h\necho \"demoruntime.h declares demo_runtime_add\"\n",
+            ),
+            exe(
+                "debian/tests/loader",
+                "#!/bin/sh\n# Like rocr-runtime's ISA table: device loaders for x86-64 (ELF machine 62),\n# aarch64 (183) and ppc64le (21), none for riscv64 (243) yet. Reads the\n# installed library's ELF header.\nset -e\nlib=$(ls /usr/lib/*/libdemoruntime.so.1)\nmachine=$(od -An -tu2 -j18 -N2 \"$lib\" | tr -d ' ')\ncase \"$machine\" in\n    62|183|21) echo \"$lib: a device loader for ELF machine $machine\" ;;\n    *) echo \"$lib: no device loader for ELF machine $machine\"; exit 1 ;;\nesac\n",
             ),
         ],
         "demo-blas" => vec![
@@ -607,6 +616,16 @@ fn autopkgtests(pkg: &str) -> Vec<File> {
             exe(
                 "debian/tests/gpu",
                 "#!/bin/sh\n# Like the ROCm team's GPU tests: no GPU, no test.\nif [ ! -e /dev/kfd ]; then\n    echo \"no GPU (/dev/kfd): skipping\"\n    exit 77\nfi\necho \"a GPU: nothing to run on it in the demo\"\n",
+            ),
+        ],
+        "demo-smi" => vec![
+            file(
+                "debian/tests/control",
+                "Tests: smi\nDepends: demo-smi, libdemoruntime1\n",
+            ),
+            exe(
+                "debian/tests/smi",
+                "#!/bin/sh\n# Like rocm-smi's tests, run beside the installed runtime (Depends:\n# libdemoruntime1, so the .dsc's Testsuite-Triggers names it: a new\n# runtime reruns this test). The riscv64 port builds but fails here.\nset -e\nls /usr/lib/*/libdemoruntime.so.*\ndemo-smi\n",
             ),
         ],
         "demo-solver" => vec![file(
@@ -996,6 +1015,9 @@ mod tests {
                 .content
                 .starts_with("Tests: headers\n")
         );
+        let runtime = tests("demo-runtime");
+        assert!(runtime[0].content.contains("\n\nTests: loader\n"));
+        assert!(runtime[2].path.ends_with("/loader") && runtime[2].content.contains("62|183|21)"));
         let blas = tests("demo-blas");
         assert!(blas[0].content.contains("Restrictions: skippable"));
         assert!(blas[1].executable && blas[1].content.contains("exit 77"));
@@ -1005,13 +1027,21 @@ mod tests {
                 .content
                 .starts_with("Test-Command: demo-solver")
         );
-        for pkg in [
-            "demo-cmake",
-            "demo-smi",
-            "demo-kernels",
-            "demo-apps",
-            "demo-tensile",
-        ] {
+        let smi = tests("demo-smi");
+        assert!(
+            smi[0]
+                .content
+                .contains("Depends: demo-smi, libdemoruntime1")
+        );
+        assert!(smi[1].executable);
+        // The tool it runs fails on riscv64 only.
+        let up = upstream_files("demo-smi", NEW_VERSION);
+        let main = up.iter().find(|f| f.path == "src/main.c").unwrap();
+        assert!(
+            main.content
+                .contains("#if defined(__riscv)\n    fprintf(stderr")
+        );
+        for pkg in ["demo-cmake", "demo-kernels", "demo-apps", "demo-tensile"] {
             assert!(tests(pkg).is_empty(), "{pkg}");
         }
         // Every script a control file names is there and executable.

@@ -78,6 +78,12 @@ pub struct PlannedSource {
     /// Why it is not built here (excluded or blocked); absent when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_built: Option<NotBuiltReason>,
+    /// The other stack sources whose binaries here its autopkgtests name
+    /// (its `Testsuite-Triggers`): its test waits for their builds too, is
+    /// offered their .debs and reruns when they change
+    /// ([`RunPlan::add_test_triggers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tested_with: Vec<String>,
 }
 
 impl RunPlan {
@@ -106,6 +112,7 @@ impl RunPlan {
                                 Some(_) => Vec::new(),
                             },
                             not_built,
+                            tested_with: Vec::new(),
                         }
                     })
                     .collect();
@@ -122,6 +129,33 @@ impl RunPlan {
             all_only: all_only.clone(),
             mixed: mixed.clone(),
             arches,
+        }
+    }
+
+    /// Fills each buildable source's [`PlannedSource::tested_with`] from
+    /// the stack's control data: per arch, the stack sources that build a
+    /// binary its `Testsuite-Triggers` name there (its own left out).
+    pub fn add_test_triggers(&mut self, infos: &[crate::control::SourceInfo]) {
+        for a in &mut self.arches {
+            let mut builder: BTreeMap<&str, &str> = BTreeMap::new();
+            for info in infos {
+                for b in info.binaries_on(&a.arch) {
+                    builder.entry(b).or_insert(&info.name);
+                }
+            }
+            for p in a.sources.iter_mut().filter(|p| p.not_built.is_none()) {
+                let Some(info) = infos.iter().find(|i| i.name == p.source) else {
+                    continue;
+                };
+                let mut with: Vec<String> = (info.testsuite_triggers.iter())
+                    .filter_map(|t| builder.get(t.as_str()))
+                    .filter(|s| **s != p.source)
+                    .map(|s| s.to_string())
+                    .collect();
+                with.sort();
+                with.dedup();
+                p.tested_with = with;
+            }
         }
     }
 
@@ -204,6 +238,9 @@ pub struct Node {
     pub arch_all: bool,
     /// The jobs it needs directly (their .debs, their success).
     pub needs: Vec<JobKey>,
+    /// A build's: the build jobs its test also needs
+    /// ([`PlannedSource::tested_with`]).
+    pub tested_with: Vec<JobKey>,
 }
 
 /// Why a source × arch is not a job.
@@ -386,6 +423,10 @@ impl JobGraph {
             },
             arch_all: all || (plan.mixed.contains(&s.source) && a.arch == self.host),
             needs,
+            tested_with: (s.tested_with.iter())
+                .filter(|t| keep(t, &a.arch))
+                .map(|t| key_of(t, &a.arch))
+                .collect(),
         }
     }
 
@@ -419,10 +460,12 @@ impl JobGraph {
     }
 
     /// Adds a test job after each build job: keyed by the build's key as a
-    /// test ([`JobKey::test`]), needing that build job only, so that it
-    /// waits for its own build and not for the stack, a failed build skips
-    /// it (the schedule's one rule), and nothing needs it (tests are leaves:
-    /// a failed test skips no build). Appended after the builds.
+    /// test ([`JobKey::test`]), needing that build job and the build jobs
+    /// of the sources its tests trigger on ([`Node::tested_with`], those
+    /// that are jobs), so that it waits for those and not for the stack, a
+    /// failed need skips it (the schedule's one rule), and nothing needs it
+    /// (tests are leaves: a failed test skips no build). Appended after the
+    /// builds.
     pub fn add_tests(&mut self) {
         let tests: Vec<Node> = (self.nodes.iter())
             .filter(|n| n.kind == JobKind::Build)
@@ -433,13 +476,31 @@ impl JobGraph {
                 plan_arch: b.plan_arch.clone(),
                 build_arch: b.build_arch.clone(),
                 arch_all: false,
-                needs: vec![b.key.clone()],
+                needs: std::iter::once(&b.key)
+                    .chain(b.tested_with.iter().filter(|t| self.index.contains_key(*t)))
+                    .cloned()
+                    .collect(),
+                tested_with: Vec::new(),
             })
             .collect();
         for t in tests {
             self.index.insert(t.key.clone(), self.nodes.len());
             self.nodes.push(t);
         }
+    }
+
+    /// The build jobs each test job needs besides its own build (its
+    /// triggers'), by that build's key.
+    pub fn test_triggers(&self) -> BTreeMap<JobKey, Vec<JobKey>> {
+        (self.nodes.iter())
+            .filter(|n| n.kind == JobKind::Test)
+            .map(|n| {
+                let build = n.key.build();
+                let others = n.needs.iter().filter(|k| **k != build).cloned();
+                let others = others.collect();
+                (build, others)
+            })
+            .collect()
     }
 
     /// Where `key` is in [`JobGraph::nodes`] (after every job when it is not).

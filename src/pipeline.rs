@@ -279,6 +279,7 @@ pub fn only_plan(sources: &[StackSource], opts: &BuildOptions, host: &Arch) -> R
                             let field = s.info.architecture.join(" ");
                             NotBuiltReason::Excluded(format!("Architecture: {field}"))
                         }),
+                        tested_with: Vec::new(),
                     }
                 })
                 .collect();
@@ -431,6 +432,7 @@ fn whole_plan(
         &mixed,
     );
     warm_lists(&mut plan, &full, &base);
+    plan.add_test_triggers(&infos);
     // The run's versions: a source whose bump failed has its checkout's
     // debian/control, which names none.
     let version: BTreeMap<&str, &str> = sources
@@ -474,7 +476,7 @@ fn from_archive(
 
 /// The run directory's last plan: `plan.json`, else the plan cache's
 /// (whatever its age or key); none when neither reads as this schema.
-fn earlier_plan(run_dir: &Path) -> Option<RunPlan> {
+pub fn earlier_plan(run_dir: &Path) -> Option<RunPlan> {
     let dir = RunDir::new(run_dir);
     let plan = std::fs::read(dir.plan())
         .ok()
@@ -1193,6 +1195,7 @@ pub fn test_jobs(
     let mut graph = JobGraph::new(plan, host)?;
     graph.add_tests();
     let builds: BTreeMap<JobKey, &Job> = prepared.jobs.iter().map(|j| (j.key(), j)).collect();
+    let mut triggers = graph.test_triggers();
     let tests = (graph.nodes.iter())
         .filter(|n| n.kind == JobKind::Test)
         .filter_map(|n| {
@@ -1209,6 +1212,7 @@ pub fn test_jobs(
                 debs: build.request.extra_debs.clone(),
                 own_debs: Vec::new(),
                 settings: settings(&n.key.source),
+                triggers: triggers.remove(&n.key.build()).unwrap_or_default(),
             })
         });
     Ok(tests.collect())
@@ -1412,6 +1416,7 @@ mod tests {
             version: "7.2.4-1~exp1".into(),
             not_built: (!buildable).then(|| NotBuiltReason::Excluded("Architecture: amd64".into())),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            tested_with: Vec::new(),
         }
     }
 

@@ -128,6 +128,7 @@ pub fn stack_sources_or_absent(
             build_depends_arch: Vec::new(),
             build_depends_indep: Vec::new(),
             binaries: Vec::new(),
+            testsuite_triggers: Vec::new(),
             origin: format!("{NOT_IN_SUITE} ({})", names.join(", ")),
         }));
     }

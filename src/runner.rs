@@ -704,8 +704,11 @@ impl Drain {
             return Ok(None);
         };
         let run = self.test_run(&key, job);
-        let build_hash = (self.state.get(&run.job.build)).map_or("", |e| e.input_hash.as_str());
-        let hash = run.job.input_hash(build_hash, &run.debs);
+        let hash_of = |k: &JobKey| self.state.get(k).map_or("", |e| e.input_hash.as_str());
+        let builds = std::iter::once(&run.job.build).chain(&run.job.triggers);
+        let hash = run
+            .job
+            .input_hash(&builds.map(hash_of).collect::<Vec<_>>(), &run.debs);
         let dir = RunDir::new(&self.opts.run_dir);
         if let Some(mut cell) = teststage::reusable(&dir, &key, &hash, self.opts.retry_failed) {
             cell.reused = true;
@@ -775,8 +778,9 @@ impl Drain {
     }
 }
 
-/// A test job's node: after its build when that is a job of this run; no
-/// weight known: the duration its `result.json` records, else a default.
+/// A test job's node: after its build and its triggers' builds, those that
+/// are jobs of this run; no weight known: the duration its `result.json`
+/// records, else a default.
 fn test_spec(test: &TestJob, builds: &[JobKey], run: &RunDir) -> JobSpec {
     let path = run.test_result(&test.build.source, &test.build.arch);
     let earlier = (std::fs::read_to_string(path).ok())
@@ -785,9 +789,9 @@ fn test_spec(test: &TestJob, builds: &[JobKey], run: &RunDir) -> JobSpec {
         .filter(|&d| d > 0);
     JobSpec {
         key: test.key(),
-        deps: (builds.contains(&test.build))
-            .then(|| test.build.clone())
-            .into_iter()
+        deps: (std::iter::once(&test.build).chain(&test.triggers))
+            .filter(|b| builds.contains(b))
+            .cloned()
             .collect(),
         weight: earlier.unwrap_or(teststage::DEFAULT_TEST_WEIGHT_SECS),
         memory: 0,
@@ -1314,6 +1318,7 @@ mod tests {
             debs: Vec::new(),
             own_debs: Vec::new(),
             settings: "settings-1".into(),
+            triggers: Vec::new(),
         }
     }
 
@@ -1455,6 +1460,50 @@ mod tests {
         let ran = go_tests((jobs, tests), &[], &[], opts(d, 2)).await;
         assert_eq!(ran.rec.started.lock().unwrap().len(), 8);
         assert_eq!(ran.rec.max.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_test_with_triggers_waits_for_them_gets_their_debs_and_reruns_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // cmake's tests name a binary of blas on amd64.
+        let both = || {
+            let mut tests = stack_tests(d);
+            tests[0].triggers = vec![JobKey::new("blas", arch("amd64"))];
+            (stack(d), tests)
+        };
+        let first = go_tests(both(), &[], &[], opts(d, 3)).await;
+        let at = |want: &dyn Fn(&Event) -> bool| first.events.iter().position(want).unwrap();
+        let cmake_started =
+            at(&|e| matches!(e, Event::TestStarted { source, .. } if source == "cmake"));
+        let blas_built = at(
+            &|e| matches!(e, Event::BuildFinished { result } if result.source == "blas" && result.arch.as_str() == "amd64"),
+        );
+        assert!(blas_built < cmake_started, "{:?}", first.events);
+        assert_eq!(
+            first.rec.extra.lock().unwrap()["cmake/all:test"],
+            [
+                "blas_1.0-1_amd64.deb",
+                "cmake_1.0-1_all.deb",
+                "runtime_1.0-1_amd64.deb"
+            ]
+        );
+        // A rebuilt blas reruns cmake's test too, though cmake is unchanged.
+        std::fs::write(d.join("blas.dsc"), "Source: blas\nChanged: yes\n").unwrap();
+        let changed = go_tests(both(), &[], &[], opts(d, 3)).await;
+        let mut tests: Vec<String> = (changed.rec.started.lock().unwrap().iter())
+            .filter(|k| k.ends_with(":test"))
+            .cloned()
+            .collect();
+        tests.sort();
+        assert_eq!(
+            tests,
+            ["blas/amd64:test", "blas/riscv64:test", "cmake/all:test"]
+        );
+        // blas failing skips cmake's test: it cannot be tested against it.
+        std::fs::write(d.join("blas.dsc"), "Source: blas\nChanged: again\n").unwrap();
+        let failed = go_tests(both(), &[("blas", Act::Fail)], &[], opts(d, 3)).await;
+        assert!(statuses(&failed.cells).contains(&"cmake/all=not-built".to_string()));
     }
 
     #[tokio::test]

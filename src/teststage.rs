@@ -54,6 +54,10 @@ pub struct TestJob {
     pub own_debs: Vec<PathBuf>,
     /// What else decides its result: [`settings_id`].
     pub settings: String,
+    /// The builds of the stack sources its tests trigger on
+    /// ([`crate::jobgraph::PlannedSource::tested_with`]): it waits for
+    /// those of this run too, and reruns when one of them changes.
+    pub triggers: Vec<JobKey>,
 }
 
 impl TestJob {
@@ -79,18 +83,24 @@ impl TestJob {
         }
     }
 
-    /// Its input hash, from its build's input hash and the .debs offered.
-    pub fn input_hash(&self, build_hash: &str, debs: &[PathBuf]) -> String {
+    /// Its input hash, from the input hashes of its build and of its
+    /// [`TestJob::triggers`] (in that order), and the .debs offered.
+    pub fn input_hash(&self, build_hashes: &[&str], debs: &[PathBuf]) -> String {
         let mut names: Vec<String> = (debs.iter())
             .filter_map(|d| d.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .collect();
         names.sort();
         let dsc = self.dsc.as_ref().ok().map(|p| p.display().to_string());
-        let canon = serde_json::json!({
+        let (build_hash, triggers) = build_hashes.split_first().unwrap_or((&"", &[]));
+        let mut canon = serde_json::json!({
             "build": build_hash, "test_arch": self.test_arch, "dsc": dsc,
             "debs": names, "settings": self.settings,
         });
+        // Absent without triggers: the hashes of earlier results still hold.
+        if !triggers.is_empty() {
+            canon["triggers"] = serde_json::json!(triggers);
+        }
         hex::encode(Sha256::digest(canon.to_string().as_bytes()))
     }
 }

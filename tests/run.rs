@@ -2,7 +2,7 @@
 //! and riscv64 (qemu): the README's main job. Checks the .debs (versions,
 //! and that demo-blas really built against the fresh demo-runtime), each
 //! package × arch's class, the report files and the CI layout of the run
-//! directory; then a second run that reuses every build.
+//! directory; then a second run that reuses every build and test.
 //!
 //! Needs sbuild, dpkg-source, git, dpkg-deb, the chroot tarballs that
 //! `cascade setup --arch amd64,riscv64` makes, and the Debian mirror (the
@@ -166,4 +166,13 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
     for (source, arch, want) in expect {
         assert_eq!(class(&again, source, arch), want, "rerun {source}/{arch}");
     }
+    // And every test cell (tests/test_stage.rs checks them).
+    assert!(
+        stdout.contains("tested   demo-runtime/amd64 7.2.4-1~exp1: pass reused"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("test     demo-"),
+        "a test ran again:\n{stdout}"
+    );
 }

@@ -1,6 +1,8 @@
 //! The test stage (`cascade run --test`, `cascade test`) under real
-//! autopkgtest (unshare, riscv64 through qemu) and lintian, on one copy of
-//! the shared demo run (tests/common).
+//! autopkgtest (unshare, riscv64 through qemu) and lintian. The shared demo
+//! run (tests/common) is the README's first command, `--test` included: its
+//! test cells are checked here, then a copy of it goes on with what
+//! changes a cell.
 //!
 //! Needs sbuild's chroot tarballs, autopkgtest and mmdebstrap. Without them
 //! the test is skipped with a reason, or fails when CI=true.
@@ -18,46 +20,127 @@ fn cascade_cmd(dir: &Path) -> assert_cmd::Command {
 /// `SOURCE/ARCH`.
 fn test_run(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
     let out = cascade_cmd(dir)
-        .args([
-            "test",
-            "run",
-            "--recipes",
-            "demo/recipes",
-            "--workdir",
-            "work",
-        ])
-        .args(["--format", "json"])
+        .args(["test", "run", "--recipes", "demo/recipes"])
+        .args(["--workdir", "work", "--format", "json"])
         .args(args)
         .output()
         .unwrap();
     let cells: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let by_key = cells
-        .into_iter()
-        .map(|c| {
-            (
-                format!(
-                    "{}/{}",
-                    c["source"].as_str().unwrap(),
-                    c["arch"].as_str().unwrap()
-                ),
-                c,
-            )
-        })
-        .collect();
-    (
-        out.status.code().unwrap(),
-        serde_json::Value::Object(by_key),
-    )
+    let by_key = cells.into_iter().map(|c| {
+        let key = format!(
+            "{}/{}",
+            c["source"].as_str().unwrap(),
+            c["arch"].as_str().unwrap()
+        );
+        (key, c)
+    });
+    (out.status.code().unwrap(), by_key.collect())
 }
 
-/// One copy of the shared demo run for the whole stage (autopkgtest
-/// testbeds are the cost): `cascade run --test` on amd64 reuses the builds
-/// and tests each one — demo-runtime's test passes, demo-blas's GPU test
-/// exits 77 and is skipped, demo-smi has none — and a rerun reuses every
-/// cell; `cascade test` then runs demo-runtime's test on riscv64 (qemu),
-/// lintian on demo-smi (its setting changed: that cell is redone), a recipe
-/// setting redoes one cell of a `run --test`, and a testbed that cannot
+/// A cell's `result.json` in `run`.
+fn cell(run: &Path, source: &str, arch: &str) -> serde_json::Value {
+    let arch = cascade::arch::Arch::new(arch).unwrap();
+    let path = cascade::rundir::RunDir::new(run).test_result(source, &arch);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Each autopkgtest test of a cell as `name=class`.
+fn classes(c: &serde_json::Value) -> Vec<String> {
+    let tests = c["autopkgtest"]["tests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    (tests.iter())
+        .map(|t| {
+            format!(
+                "{}={}",
+                t["name"].as_str().unwrap(),
+                t["class"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The shared run's tests: demo-runtime's `headers` passes on both arches
+/// and its `loader` fails on riscv64 only; demo-blas's GPU test exits 77
+/// and is skipped; demo-smi's test, triggered by the runtime's library,
+/// waited for demo-runtime's build; demo-solver has no riscv64 build to
+/// test; lintian ran on each cell; the report and junit.xml hold them.
+fn the_shared_runs_tests(run: &Path, stdout: &str) {
+    let status = |s: &str, a: &str| cell(run, s, a)["status"].as_str().unwrap().to_string();
+    for (source, arch, want) in [
+        ("demo-cmake", "all", "no-tests"),
+        ("demo-runtime", "amd64", "pass"),
+        ("demo-runtime", "riscv64", "fail"),
+        ("demo-blas", "amd64", "skipped"),
+        ("demo-blas", "riscv64", "skipped"),
+        ("demo-smi", "amd64", "pass"),
+        ("demo-solver", "amd64", "pass"),
+        ("demo-solver", "riscv64", "not-built"),
+        ("demo-kernels", "amd64", "no-tests"),
+        ("demo-apps", "amd64", "no-tests"),
+    ] {
+        assert_eq!(status(source, arch), want, "{source}/{arch}\n{stdout}");
+    }
+    assert_eq!(
+        classes(&cell(run, "demo-runtime", "amd64")),
+        ["headers=pass", "loader=pass"]
+    );
+    let riscv64 = cell(run, "demo-runtime", "riscv64");
+    assert_eq!(classes(&riscv64), ["headers=pass", "loader=fail"]);
+    assert!(riscv64["input_hash"].is_string());
+    let log =
+        std::fs::read_to_string(run.join("tests/demo-runtime_riscv64/autopkgtest.log")).unwrap();
+    assert!(
+        log.contains("no device loader for ELF machine 243"),
+        "{log}"
+    );
+    assert_eq!(classes(&cell(run, "demo-blas", "riscv64")), ["gpu=skip"]);
+    // The plan names the trigger; the test waited for the runtime's build.
+    let plan: cascade::jobgraph::RunPlan =
+        serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
+    let smi = (plan.arches.iter().flat_map(|a| &a.sources))
+        .find(|s| s.source == "demo-smi")
+        .unwrap();
+    assert_eq!(smi.tested_with, ["demo-runtime"]);
+    let at = |line: &str| {
+        stdout
+            .find(line)
+            .unwrap_or_else(|| panic!("{line}:\n{stdout}"))
+    };
+    assert!(
+        at("ok       demo-runtime/amd64") < at("test     demo-smi/amd64"),
+        "{stdout}"
+    );
+    // lintian from the target suite, on the source and the .debs.
+    let lintian = &cell(run, "demo-smi", "amd64")["lintian"];
+    assert!(lintian["error"].is_null(), "{lintian:#}");
+    let tags = lintian["tags"].as_array().unwrap();
+    assert!(
+        tags.iter().any(|t| t["package"] == "demo-smi source"),
+        "{lintian:#}"
+    );
+    // The reports: a case per autopkgtest test in JUnit.
+    let report = cascade::report::Report::from_run(run).unwrap();
+    assert_eq!(
+        report.test_cell("demo-runtime", "riscv64").unwrap().status,
+        "fail"
+    );
+    let junit = std::fs::read_to_string(run.join("junit.xml")).unwrap();
+    for case in [
+        "<testcase name=\"loader\" classname=\"riscv64.demo-runtime.autopkgtest\"",
+        "<testcase name=\"headers\" classname=\"amd64.demo-runtime.autopkgtest\"",
+    ] {
+        assert!(junit.contains(case), "{case}\n{junit}");
+    }
+    let text = std::fs::read_to_string(run.join("summary.md")).unwrap();
+    assert!(text.contains("loader"), "{text}");
+}
+
+/// The shared run's tests, then on a copy: a changed recipe setting redoes
+/// its cell alone (the others are reused), and a testbed that cannot
 /// start is a tmpfail and exit 1, not a crash.
 #[test]
 #[ignore = "needs sbuild and autopkgtest"]
@@ -69,100 +152,28 @@ fn the_test_stage_on_the_demo_run() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
+    let stdout = common::demo_run().stdout.clone();
     common::copy_of_the_demo_run(dir);
-    let run = || {
-        let out = cascade_cmd(dir)
-            .args(common::demo_args("run", "amd64"))
-            .args(["--test", "--no-lintian"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert_eq!(out.status.code(), Some(0), "{text}");
-        text
-    };
-    let rundir = cascade::rundir::RunDir::new(dir.join("run"));
-    let amd64 = cascade::arch::Arch::new("amd64").unwrap();
-    let cell = |source: &str| -> serde_json::Value {
-        let text = std::fs::read_to_string(rundir.test_result(source, &amd64)).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
-    let first = run();
-    for line in [
-        "tested   demo-runtime/amd64 7.2.4-1~exp1: pass",
-        "demo-blas/amd64 7.2.4-1~exp1: skipped",
-        "demo-smi/amd64 7.2.4-1~exp1: no-tests",
-    ] {
-        assert!(first.contains(line), "{line}:\n{first}");
-    }
-    let runtime = cell("demo-runtime");
-    assert_eq!(runtime["status"], "pass");
-    assert_eq!(runtime["autopkgtest"]["tests"][0]["name"], "headers");
-    assert!(runtime["input_hash"].is_string());
-    assert_eq!(
-        cell("demo-blas")["autopkgtest"]["tests"][0]["class"],
-        "skip"
-    );
-    assert_eq!(cell("demo-smi")["status"], "no-tests");
-    let log = rundir.test_artifacts("demo-runtime", &amd64).join("log");
-    assert!(log.is_file());
-    // The run's report holds the test cells; JUnit a case per test.
-    let report = cascade::report::Report::from_run(&dir.join("run")).unwrap();
-    let cell = report.test_cell("demo-runtime", "amd64").unwrap();
-    assert_eq!(cell.status, "pass");
-    let junit = std::fs::read_to_string(dir.join("run/junit.xml")).unwrap();
-    assert!(
-        junit.contains("<testcase name=\"headers\" classname=\"amd64.demo-runtime.autopkgtest\""),
-        "{junit}"
-    );
+    the_shared_runs_tests(&dir.join("run"), &stdout);
 
-    let again = run();
-    assert!(
-        again.contains("demo-runtime/amd64 7.2.4-1~exp1: pass reused"),
-        "{again}"
-    );
-    assert!(!again.contains("test     demo-runtime"), "{again}");
-
-    // riscv64 through qemu-user binfmt, in the riscv64 tarball.
-    let (code, cells) = test_run(
-        dir,
-        &[
-            "--arch",
-            "riscv64",
-            "--source",
-            "demo-runtime",
-            "--no-lintian",
-        ],
-    );
-    assert_eq!(code, 0, "{cells:#}");
-    assert_eq!(cells["demo-runtime/riscv64"]["status"], "pass", "{cells:#}");
-
-    // lintian from the target suite, on the source and the .debs.
-    let (code, cells) = test_run(dir, &["--arch", "amd64", "--source", "demo-smi"]);
-    assert_eq!(code, 0, "{cells:#}");
-    let lintian = &cells["demo-smi/amd64"]["lintian"];
-    assert!(lintian["error"].is_null(), "{lintian:#}");
-    let tags = lintian["tags"].as_array().unwrap();
-    assert!(
-        tags.iter().any(|t| t["package"] == "demo-smi source"),
-        "{lintian:#}"
-    );
-
-    // A changed test setting: that cell is redone (here: skipped by the
-    // recipe, without a testbed); the others are reused.
     let recipe = dir.join("demo/recipes/demo-runtime.yaml");
     let text = std::fs::read_to_string(&recipe).unwrap();
     std::fs::write(&recipe, format!("{text}tests:\n  skip: true\n")).unwrap();
-    let changed = run();
-    assert!(
-        changed.contains("tested   demo-runtime/amd64 7.2.4-1~exp1: skipped-by-recipe\n"),
-        "{changed}"
-    );
-    assert!(
-        changed.contains("demo-solver/amd64 7.2.4-1~exp1: pass reused"),
-        "{changed}"
-    );
+    let out = cascade_cmd(dir)
+        .args(common::DEMO_RUN_ARGS)
+        .output()
+        .unwrap();
+    let changed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{changed}");
+    for line in [
+        "tested   demo-runtime/amd64 7.2.4-1~exp1: skipped-by-recipe\n",
+        "tested   demo-runtime/riscv64 7.2.4-1~exp1: skipped-by-recipe\n",
+        "demo-solver/amd64 7.2.4-1~exp1: pass reused",
+        "demo-smi/amd64 7.2.4-1~exp1: pass reused",
+    ] {
+        assert!(changed.contains(line), "{line}\n{changed}");
+    }
 
-    // A testbed that cannot start: tmpfail, exit 1.
     let stack = dir.join("demo/recipes/stack.yaml");
     let text = std::fs::read_to_string(&stack).unwrap();
     std::fs::write(

@@ -25,7 +25,7 @@ use super::fetch::sanitize;
 const MAGIC: &[u8; 8] = b"cascPRSD";
 
 /// Bump when any cached type changes shape: older files are then misses.
-pub const FORMAT: u32 = 4;
+pub const FORMAT: u32 = 5;
 
 /// A directory of parsed indices.
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@
 //! `RUNDIR/tests/PKG_ARCH/` (see `rundir`); exits 1 when a test fails that
 //! the recipe does not expect, or lintian fails a cell.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::autopkgtest::TestCell;
 use crate::cli::GlobalArgs;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::fsio::IoError;
+use crate::jobgraph::JobGraph;
 use crate::recipe::{self, Recipes};
 use crate::rundir::RunDir;
 use crate::runner::{Cancel, NoBuilds, RunOptions};
@@ -67,8 +69,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     }
     let tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
     let source_dir = crate::pipeline::source_dir(&workdir);
+    let mut triggers = saved_triggers(&args.run_dir);
     let jobs = (builds.iter())
-        .map(|b| test_job(&tester, &source_dir, b))
+        .map(|b| test_job(&tester, &source_dir, b, &mut triggers))
         .collect::<Result<Vec<_>, Error>>()?;
     let cells = execute(jobs, tester, &args)?;
     match args.format {
@@ -153,9 +156,35 @@ fn execute(jobs: Vec<TestJob>, tester: CellTester, args: &Args) -> Result<Vec<Te
     Ok(ran?.1)
 }
 
+/// The test jobs' triggers by build job, from the run's plan.json (none
+/// without one): the job graph's rule, as in `cascade run --test`.
+fn saved_triggers(run_dir: &Path) -> BTreeMap<JobKey, Vec<JobKey>> {
+    let Some(plan) = crate::pipeline::earlier_plan(run_dir) else {
+        return BTreeMap::new();
+    };
+    let host = (plan.host.clone()).unwrap_or_else(|| {
+        plan.arches
+            .first()
+            .map_or_else(Arch::host, |a| a.arch.clone())
+    });
+    match JobGraph::new(&plan, &host) {
+        Ok(mut graph) => {
+            graph.add_tests();
+            graph.test_triggers()
+        }
+        Err(_) => BTreeMap::new(),
+    }
+}
+
 /// The test job of a finished run's build `b`: its .dsc from the workdir,
-/// offered every .deb of the run for its testbed's arch.
-fn test_job(tester: &CellTester, source_dir: &Path, b: &BuildResult) -> Result<TestJob, Error> {
+/// offered every .deb of the run for its testbed's arch, its triggers
+/// taken from `triggers`.
+fn test_job(
+    tester: &CellTester,
+    source_dir: &Path,
+    b: &BuildResult,
+    triggers: &mut BTreeMap<JobKey, Vec<JobKey>>,
+) -> Result<TestJob, Error> {
     let test_arch = test_arch(&b.arch, &tester.host).clone();
     let dsc = find_dsc(source_dir, &b.source, &b.version)?.ok_or_else(|| {
         format!(
@@ -174,6 +203,8 @@ fn test_job(tester: &CellTester, source_dir: &Path, b: &BuildResult) -> Result<T
         test_arch,
         dsc,
         settings: teststage::settings_id(&tester.recipes, &b.source, lintian),
+        triggers: (triggers.remove(&JobKey::new(b.source.clone(), b.arch.clone())))
+            .unwrap_or_default(),
     })
 }
 

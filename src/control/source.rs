@@ -28,6 +28,10 @@ pub struct SourceInfo {
     pub build_depends_arch: Vec<Vec<Relation>>,
     pub build_depends_indep: Vec<Vec<Relation>>,
     pub binaries: Vec<BinaryInfo>,
+    /// The binaries its autopkgtests name (`Testsuite-Triggers:` of a .dsc
+    /// or Sources paragraph, which dpkg-source writes from the tests'
+    /// `Depends`, its own binaries left out); empty from `debian/control`.
+    pub testsuite_triggers: Vec<String>,
     /// Where this came from (`path/debian/control`, `Sources:1234`), for messages.
     pub origin: String,
 }
@@ -239,6 +243,7 @@ impl SourceInfo {
             build_depends_arch: rel("Build-Depends-Arch")?,
             build_depends_indep: rel("Build-Depends-Indep")?,
             binaries: Vec::new(),
+            testsuite_triggers: Vec::new(),
             origin: origin.to_string(),
         };
         for p in paras {
@@ -330,9 +335,23 @@ impl SourceInfo {
             build_depends_arch: rel("Build-Depends-Arch")?,
             build_depends_indep: rel("Build-Depends-Indep")?,
             binaries,
+            testsuite_triggers: p
+                .get("Testsuite-Triggers")
+                .map_or_else(Vec::new, package_names),
             origin: format!("{origin}:{}", p.line),
         })
     }
+}
+
+/// The package names of a comma-separated list (`Testsuite-Triggers:`),
+/// without any version or arch qualifier.
+fn package_names(list: &str) -> Vec<String> {
+    (list.split(','))
+        .filter_map(|item| item.split(['(', ':', '[', '<']).next())
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `<!nocheck> <nodoc cross>` → OR of AND-lists.
@@ -510,6 +529,15 @@ Build-Profiles: <!nocheck> <pkg.rocfoo.tests>
     }
 
     #[test]
+    fn a_dsc_names_the_binaries_its_tests_trigger_on() {
+        let dsc = "Format: 3.0 (quilt)\nSource: rocm-smi-lib\nBinary: rocm-smi\n\
+                   Architecture: amd64\nVersion: 7.2.4-1\nTestsuite: autopkgtest\n\
+                   Testsuite-Triggers: librocm-core1, python3:any (>= 3.11), hipcc [amd64]\n";
+        let s = SourceInfo::from_dsc_str(dsc, "x.dsc").unwrap();
+        assert_eq!(s.testsuite_triggers, ["librocm-core1", "python3", "hipcc"]);
+    }
+
+    #[test]
     fn sources_paragraph_with_package_list() {
         let text = "\
 Package: rocm-hipamd
@@ -539,6 +567,7 @@ Package-List:
         );
         assert_eq!(s.binaries_on(&arch("riscv64")), ["hip-doc"]);
         assert!(!s.builds_on(&arch("riscv64")));
+        assert!(s.testsuite_triggers.is_empty());
         let cross = s.build_deps(&arch("amd64"), &Profiles::new(["cross"]), true, true);
         assert_eq!(cross.len(), 1);
     }

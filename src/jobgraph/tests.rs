@@ -10,6 +10,7 @@ fn src(source: &str, deps: &[&str]) -> PlannedSource {
         version: "1-1".into(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         not_built: None,
+        tested_with: Vec::new(),
     }
 }
 
@@ -290,4 +291,89 @@ fn a_test_waits_for_its_own_build_not_for_the_stack() {
     }
     let ready: Vec<String> = s.ready().iter().map(|k| k.to_string()).collect();
     assert!(ready.contains(&"cmake/all:test".to_string()), "{ready:?}");
+}
+
+fn info(name: &str, binaries: &[(&str, &str)], triggers: &[&str]) -> crate::control::SourceInfo {
+    let mut text = format!("Source: {name}\n");
+    for (b, archs) in binaries {
+        text.push_str(&format!("\nPackage: {b}\nArchitecture: {archs}\n"));
+    }
+    let mut i = crate::control::SourceInfo::from_control_str(&text, "c").unwrap();
+    i.testsuite_triggers = triggers.iter().map(|t| t.to_string()).collect();
+    i
+}
+
+/// smi's tests name runtime's library and a binary of the archive; blas's
+/// name its own package; cmake's name smi's tool, which riscv64 lacks.
+fn triggered() -> RunPlan {
+    let infos = [
+        info("cmake", &[("cmake-data", "all")], &["smi-tool"]),
+        info(
+            "runtime",
+            &[("libruntime1", "any"), ("runtime-doc", "all")],
+            &[],
+        ),
+        info("blas", &[("libblas1", "any")], &["libblas1"]),
+        info("smi", &[("smi-tool", "amd64")], &["libruntime1", "python3"]),
+    ];
+    let mut plan = demo();
+    plan.add_test_triggers(&infos);
+    plan
+}
+
+#[test]
+fn tests_name_the_stack_sources_whose_binaries_their_triggers_are() {
+    let plan = triggered();
+    let with = |a: usize, s: &str| {
+        let p = plan.arches[a].sources.iter().find(|p| p.source == s);
+        p.unwrap().tested_with.clone()
+    };
+    assert_eq!(with(0, "smi"), ["runtime"]);
+    assert_eq!(with(0, "cmake"), ["smi"]);
+    // Its own binaries, the archive's and what the arch lacks: nothing.
+    assert!(with(0, "blas").is_empty());
+    assert!(with(1, "cmake").is_empty());
+    // plan.json stays as it was without triggers.
+    assert!(!demo().to_json().contains("tested_with"));
+    assert!(plan.to_json().contains(r#""tested_with":["runtime"]"#));
+}
+
+#[test]
+fn a_test_also_waits_for_the_builds_its_triggers_name_and_is_skipped_by_their_failure() {
+    let mut g = JobGraph::new(&triggered(), &arch("amd64")).unwrap();
+    g.add_tests();
+    assert_eq!(needs(&g, "smi/amd64:test"), ["smi/amd64", "runtime/amd64"]);
+    // cmake's test runs on the host, where smi's tool is.
+    assert_eq!(needs(&g, "cmake/all:test"), ["cmake/all", "smi/amd64"]);
+    assert_eq!(needs(&g, "blas/amd64:test"), ["blas/amd64"]);
+    let triggers = g.test_triggers();
+    assert_eq!(
+        triggers[&JobKey::new("smi", arch("amd64"))],
+        [JobKey::new("runtime", arch("amd64"))]
+    );
+    let mut s = schedule_of(&g);
+    let mut skipped = Vec::new();
+    while let Some(k) = s.start_next() {
+        let fails = k.to_string() == "runtime/amd64";
+        skipped.extend(s.finish(&k, !fails).into_iter().map(|x| x.job.to_string()));
+    }
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            "blas/amd64",
+            "blas/amd64:test",
+            // runtime's arch:all .debs come from its amd64 job.
+            "blas/riscv64",
+            "blas/riscv64:test",
+            "runtime/amd64:test",
+            "smi/amd64:test"
+        ]
+    );
+    // A selection without runtime: smi's test needs only its own build.
+    let plan = triggered();
+    let g = JobGraph::select(&plan, &arch("amd64"), |s, _| s != "runtime" && s != "blas").unwrap();
+    let mut g = g;
+    g.add_tests();
+    assert_eq!(needs(&g, "smi/amd64:test"), ["smi/amd64"]);
 }

@@ -180,6 +180,7 @@ mod tests {
             version: "1.0-1".into(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             not_built: None,
+            tested_with: Vec::new(),
         }
     }
 

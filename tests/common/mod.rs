@@ -120,13 +120,14 @@ pub fn field(deb: &Path, name: &str) -> String {
         .to_string()
 }
 
-/// The README's main job, run once and shared: `cascade run` of the demo
-/// stack on amd64 and riscv64 (`-j2`, the demo's identity and date) in
+/// The README's main job, run once and shared: `cascade run --test` of the
+/// demo stack on amd64 and riscv64 (`-j2`, the demo's identity and date:
+/// builds, then autopkgtest and lintian on each) in
 /// `DIR` (`DIR/demo`, `DIR/work`, `DIR/run`). Made the first time a test
 /// asks for it, by whichever test binary comes first, and reused by the
 /// others while the `cascade` binary is the same (a rebuilt binary makes a
-/// new one): `tests/run.rs` checks it, `tests/ci.rs` compares its pipeline
-/// with it. Holding the returned lock keeps others out while a test reruns
+/// new one): `tests/run.rs` checks its builds, `tests/test_stage.rs` its
+/// tests, `tests/ci.rs` compares its pipeline with it. Holding the returned lock keeps others out while a test reruns
 /// in it.
 pub struct DemoRun {
     pub dir: PathBuf,
@@ -156,8 +157,14 @@ pub const fn demo_args(cmd: &'static str, arches: &'static str) -> [&'static str
     ]
 }
 
-/// The arguments of the shared demo run (and of a rerun in it).
-pub const DEMO_RUN_ARGS: [&str; 11] = demo_args("run", "amd64,riscv64");
+/// The arguments of the shared demo run (and of a rerun in it): the
+/// README's first command, `--test` included.
+pub const DEMO_RUN_ARGS: [&str; 12] = {
+    let a = demo_args("run", "amd64,riscv64");
+    [
+        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], "--test",
+    ]
+};
 
 /// `cascade` with the demo's fixed identity and date, in `dir`.
 pub fn demo_cascade(dir: &Path) -> std::process::Command {
