@@ -186,6 +186,12 @@ impl RunDir {
         self.test_dir(source, arch).join("autopkgtest.log")
     }
 
+    /// `tests/PKG_ARCH/autopkgtest.sh`: the autopkgtest call as it ran, to
+    /// run it again by hand (or bare, in the overhead benchmark).
+    pub fn test_command(&self, source: &str, arch: &Arch) -> PathBuf {
+        self.test_dir(source, arch).join("autopkgtest.sh")
+    }
+
     /// `tests/PKG_ARCH/summary`: autopkgtest's `--summary-file`.
     pub fn test_summary(&self, source: &str, arch: &Arch) -> PathBuf {
         self.test_dir(source, arch).join("summary")

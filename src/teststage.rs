@@ -257,6 +257,16 @@ impl CellTester {
             ),
         };
         let cmd = apt::invocation(Path::new("autopkgtest"), &req);
+        let script = self.run.test_command(source, arch);
+        let text = format!(
+            "#!/bin/sh\n# The autopkgtest call of {source}/{arch}; it wants its --output-dir absent.\nexec {}\n",
+            cmd.shell_line()
+        );
+        if let Err(e) = std::fs::write(&script, text) {
+            cell.status = "error".into();
+            cell.unexpected.push(IoError::new(&script, e).to_string());
+            return;
+        }
         let code = match self
             .run_logged(&cmd, &self.run.test_log(source, arch))
             .await
