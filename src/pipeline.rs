@@ -1185,12 +1185,12 @@ pub async fn execute_with_tests<B: Builder, T: Tester>(
 /// jobs (a build that failed before building or was not selected has
 /// none); a job tests its build's .dsc (a porting run's build copy) and is
 /// offered the .debs its build was given from elsewhere (`--only`).
-/// `settings(source)` is [`crate::teststage::settings_id`].
+/// `settings(source, test_arch)` is [`crate::teststage::settings_id`].
 pub fn test_jobs(
     plan: &RunPlan,
     host: &Arch,
     prepared: &Prepared,
-    settings: impl Fn(&str) -> String,
+    settings: impl Fn(&str, &Arch) -> String,
 ) -> Result<Vec<TestJob>, Error> {
     let mut graph = JobGraph::new(plan, host)?;
     graph.add_tests();
@@ -1211,7 +1211,7 @@ pub fn test_jobs(
                 // What the build got from elsewhere (`--only` builds).
                 debs: build.request.extra_debs.clone(),
                 own_debs: Vec::new(),
-                settings: settings(&n.key.source),
+                settings: settings(&n.key.source, &n.build_arch),
                 triggers: triggers.remove(&n.key.build()).unwrap_or_default(),
             })
         });
@@ -1819,7 +1819,8 @@ mod tests {
         // for smi, which has no source package here).
         p.jobs.retain(|j| j.key().to_string() != "runtime/riscv64");
         p.jobs[1].request.dsc = PathBuf::from("port/amd64/runtime/runtime_1-1~port1.dsc");
-        let tests = test_jobs(&plan, &arch("amd64"), &p, |s| format!("settings of {s}")).unwrap();
+        let tests =
+            test_jobs(&plan, &arch("amd64"), &p, |s, _| format!("settings of {s}")).unwrap();
         let got: Vec<(String, String, String)> = (tests.iter())
             .map(|t| {
                 (
@@ -1843,7 +1844,7 @@ mod tests {
         );
         // A build job without a .dsc: its test says so.
         p.jobs[0].request.dsc = PathBuf::new();
-        let tests = test_jobs(&plan, &arch("amd64"), &p, |_| String::new()).unwrap();
+        let tests = test_jobs(&plan, &arch("amd64"), &p, |_, _| String::new()).unwrap();
         assert_eq!(tests[0].dsc, Err("no source package of cmake".to_string()));
     }
 

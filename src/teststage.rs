@@ -136,13 +136,37 @@ impl<T: Tester> Tester for Option<T> {
 }
 
 /// Identifies the settings that change a test's result: the recipe's and
-/// the stack's `tests:`, and whether lintian runs.
-pub fn settings_id(recipes: &Recipes, source: &str, lintian: bool) -> String {
+/// the stack's `tests:`, whether lintian runs, and the testbeds
+/// ([`testbed_id`]).
+pub fn settings_id(recipes: &Recipes, source: &str, testbed: &str, lintian: bool) -> String {
     let recipe = recipes.get(source).map(|r| &r.tests);
     serde_json::json!({
         "recipe": recipe, "stack": recipes.stack.tests, "lintian": lintian,
+        "testbed": testbed,
     })
     .to_string()
+}
+
+/// Identifies the testbeds of a test on `test_arch`: the unshare
+/// backend's chroot tarball by path, mtime and size ([`crate::state::chroot_id`]:
+/// a tarball `cascade setup` remade reruns the tests), or the stack's
+/// backend words; and the lintian tarball's when lintian runs.
+pub fn testbed_id(recipes: &Recipes, chroot_dir: &Path, test_arch: &Arch, lintian: bool) -> String {
+    let suite = &recipes.stack.base_suite;
+    let id = |p: &Path| {
+        crate::state::chroot_id(p).unwrap_or_else(|_| format!("{} (absent)", p.display()))
+    };
+    let testbed = match Backend::for_arch(&recipes.stack, test_arch, chroot_dir, suite) {
+        Backend::Unshare { tarball, .. } => id(&tarball),
+        Backend::Custom(words) => words.join(" "),
+    };
+    match lintian {
+        true => format!(
+            "{testbed}; lintian {}",
+            id(&lintian::tarball(chroot_dir, suite, &Arch::host()))
+        ),
+        false => testbed,
+    }
 }
 
 /// The earlier result of `key` to reuse: its inputs hash to `hash`, and it

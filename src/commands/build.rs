@@ -494,7 +494,11 @@ fn test_jobs(
     lintian: bool,
 ) -> Result<Vec<crate::teststage::TestJob>, Error> {
     let host = crate::jobgraph::run_host(&recipes.stack, &opts.arches);
-    let settings = |s: &str| crate::teststage::settings_id(recipes, s, lintian);
+    let chroot_dir = crate::sbuild::default_chroot_dir();
+    let settings = |s: &str, test_arch: &crate::arch::Arch| {
+        let testbed = crate::teststage::testbed_id(recipes, &chroot_dir, test_arch, lintian);
+        crate::teststage::settings_id(recipes, s, &testbed, lintian)
+    };
     Ok(pipeline::test_jobs(plan, &host, prepared, settings)?)
 }
 

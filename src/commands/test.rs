@@ -195,6 +195,7 @@ fn test_job(
         )
     });
     let lintian = tester.lintian_tarball.is_some();
+    let testbed = teststage::testbed_id(&tester.recipes, &tester.chroot_dir, &test_arch, lintian);
     Ok(TestJob {
         build: JobKey::new(b.source.clone(), b.arch.clone()),
         version: b.version.clone(),
@@ -202,7 +203,7 @@ fn test_job(
         own_debs: own_debs(&tester.run, b),
         test_arch,
         dsc,
-        settings: teststage::settings_id(&tester.recipes, &b.source, lintian),
+        settings: teststage::settings_id(&tester.recipes, &b.source, &testbed, lintian),
         triggers: (triggers.remove(&JobKey::new(b.source.clone(), b.arch.clone())))
             .unwrap_or_default(),
     })
