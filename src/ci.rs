@@ -463,16 +463,7 @@ fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
         .arches
         .iter()
         .any(|a| a.arch == plan_arch && a.port);
-    let mut deps = ctx.graph.upstream(&node.key);
-    deps.sort_by_key(|d| ctx.graph.position(d));
-    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
-    let parent: Vec<Need> = parent_for(ctx, plan_arch)
-        .iter()
-        .map(|p| Need::parent(p))
-        .collect();
-    let tags = &ctx.host_tags;
-    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
-    needs.extend(parent);
+    let needs = closure_needs(ctx, &ctx.graph, node, collectors);
     let script = vec![
         format!("mkdir -p {ARTIFACTS_DIR}"),
         // The needed jobs' results come along: one that failed (as its
@@ -521,6 +512,28 @@ fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
     }
 }
 
+/// The needs of `node`'s job: every job it needs in `graph`, directly or
+/// not, in graph order (through on_success collectors past GitLab's limit),
+/// then the parent pipeline's job of its arch, if any.
+fn closure_needs(
+    ctx: &Ctx,
+    graph: &JobGraph,
+    node: &Node,
+    collectors: &mut Collectors,
+) -> Vec<Need> {
+    let mut deps = graph.upstream(&node.key);
+    deps.sort_by_key(|d| graph.position(d));
+    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
+    let parent: Vec<Need> = parent_for(ctx, node.plan_arch.as_str())
+        .iter()
+        .map(|p| Need::parent(p))
+        .collect();
+    let (tags, arch) = (&ctx.host_tags, node.key.arch.as_str());
+    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
+    needs.extend(parent);
+    needs
+}
+
 /// What build and collector jobs pass on: the run directory's .debs,
 /// results and logs.
 fn run_dir_paths() -> Vec<String> {
@@ -564,16 +577,7 @@ fn test_jobs(ctx: &Ctx, collectors: &mut Collectors) -> Vec<(String, Job)> {
 fn test_job(ctx: &Ctx, graph: &JobGraph, node: &Node, collectors: &mut Collectors) -> Job {
     let (source, arch) = (&node.key.source, node.key.arch.as_str());
     let test_arch = node.build_arch.as_str();
-    let mut deps = graph.upstream(&node.key);
-    deps.sort_by_key(|d| graph.position(d));
-    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
-    let parent: Vec<Need> = parent_for(ctx, node.plan_arch.as_str())
-        .iter()
-        .map(|p| Need::parent(p))
-        .collect();
-    let tags = &ctx.host_tags;
-    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
-    needs.extend(parent);
+    let needs = closure_needs(ctx, graph, node, collectors);
     let build_tags = tags_for(
         ctx.recipes,
         node.plan_arch.as_str(),

@@ -355,20 +355,26 @@ fn generate_rejects_rdeps_of_an_unknown_source() {
         .stderr(predicates::str::contains("no recipe for nope"));
 }
 
+/// `cascade ci generate` of the real recipes, planned on the fixture archive.
+fn generate_on_fixture_archive(cache: &Path) -> Cargo {
+    let mut c = Cargo::cargo_bin("cascade").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CASCADE_MIRROR")
+        .args(["--recipes", "recipes", "ci", "generate"])
+        .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
+        .arg("--cache-dir")
+        .arg(cache);
+    c
+}
+
 /// Issue 17.11: `--max-rdeps` caps the child pipeline the Salsa template
 /// starts (CASCADE_RDEPS_MAX): above it, generate fails naming the count.
 #[test]
 fn generate_caps_the_reverse_dependencies() {
     let cache = tempfile::tempdir().unwrap();
     let generate = |max: &str| {
-        let mut c = Cargo::cargo_bin("cascade").unwrap();
-        c.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("CASCADE_MIRROR")
-            .args(["--recipes", "recipes", "ci", "generate"])
-            .args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
-            .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
-            .arg("--cache-dir")
-            .arg(cache.path())
+        let mut c = generate_on_fixture_archive(cache.path());
+        c.args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
             .args(["--max-rdeps", max]);
         c
     };
@@ -390,15 +396,8 @@ fn generate_caps_the_reverse_dependencies() {
 #[test]
 fn generate_test_adds_a_test_job_per_build() {
     let cache = tempfile::tempdir().unwrap();
-    let out = Cargo::cargo_bin("cascade")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("CASCADE_MIRROR")
-        .args(["--recipes", "recipes", "ci", "generate", "--test"])
-        .args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
-        .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
-        .arg("--cache-dir")
-        .arg(cache.path())
+    let out = generate_on_fixture_archive(cache.path())
+        .args(["--test", "--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
         .assert()
         .success();
     let yaml = String::from_utf8(out.get_output().stdout.clone()).unwrap();
@@ -437,30 +436,18 @@ fn a_test_job_with_nothing_built_to_test_passes_with_if_built() {
         "debs": [], "reused": false,
     });
     std::fs::write(results.join("solver_amd64.json"), failed.to_string()).unwrap();
-    let test = |extra: &[&str]| {
+    let test = |source: &str, extra: &[&str]| {
         let mut c = Cargo::cargo_bin("cascade").unwrap();
         c.current_dir(dir.path())
             .args(["--recipes", &format!("{FIXTURES}/recipes")])
-            .args([
-                "test",
-                "cascade-run",
-                "--arch",
-                "amd64",
-                "--source",
-                "solver",
-            ])
-            .args([
-                "--workdir",
-                "cascade-work",
-                "--no-lintian",
-                "--format",
-                "json",
-            ])
+            .args(["test", "cascade-run", "--arch", "amd64", "--source", source])
+            .args(["--workdir", "cascade-work", "--no-lintian"])
+            .args(["--format", "json"])
             .args(extra);
         c.assert()
     };
-    test(&["--if-built"]).success().stdout("[]\n");
-    test(&[])
+    test("solver", &["--if-built"]).success().stdout("[]\n");
+    test("solver", &[])
         .code(2)
         .stderr(predicates::str::contains("no successful build to test"));
     // A built one is read from results/ and tested: here its .dsc is not in
@@ -471,21 +458,7 @@ fn a_test_job_with_nothing_built_to_test_passes_with_if_built() {
         "duration_secs": 1.0, "debs": [], "reused": false,
     });
     std::fs::write(results.join("hip_amd64.json"), ok.to_string()).unwrap();
-    let out = Cargo::cargo_bin("cascade")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["--recipes", &format!("{FIXTURES}/recipes")])
-        .args(["test", "cascade-run", "--arch", "amd64", "--source", "hip"])
-        .args([
-            "--workdir",
-            "cascade-work",
-            "--no-lintian",
-            "--format",
-            "json",
-        ])
-        .arg("--if-built")
-        .assert()
-        .code(1);
+    let out = test("hip", &["--if-built"]).code(1);
     let cells: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(cells[0]["source"], "hip", "{cells}");
     assert_eq!(cells[0]["status"], "error", "{cells}");
