@@ -350,4 +350,17 @@ fn since_names_test_regressions_and_fixes() {
     );
     assert!(report("markdown").contains("**Tests newly failing**:"));
     assert!(report("html").contains("tests newly failing: <b>a/amd64</b>"));
+    // The porting verdict (every build ok: it passes) fails on the test
+    // regression as it would on a build regression; without --since's
+    // run there is none, and the verdict stands.
+    let port = |since: bool| {
+        let mut c = Command::cargo_bin("cascade").unwrap();
+        c.args(["report", new.path().to_str().unwrap(), "--port", "amd64"]);
+        if since {
+            c.arg("--since").arg(old.path());
+        }
+        c.assert()
+    };
+    port(true).code(1);
+    port(false).success();
 }
