@@ -35,6 +35,11 @@
 //! - **Failed jobs stop their dependents**: GitLab's default `when: on_success`
 //!   with `needs:` does that; only the report (and its collectors) run
 //!   `when: always`.
+//! - **Test jobs** (`--test`, [`Options::test`]): one `test:PKG:ARCH` per
+//!   test node of the job graph ([`JobGraph::add_tests`]), needing the build
+//!   jobs the node needs and their transitive needs (for the .debs the
+//!   tests install), in the `build` stage (a report collector may need
+//!   them); the report needs them too, so its matrix has the test cells.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -48,7 +53,7 @@ use crate::plan::{ArchPlan, Plan};
 use crate::recipe::Recipes;
 use crate::report::planned;
 use crate::report::port as port_report;
-use crate::rundir::{DEBS, LOGS, RESULTS};
+use crate::rundir::{DEBS, LOGS, RESULTS, TESTS};
 use crate::schedule::JobKey;
 
 /// GitLab rejects a job with more than this many `needs`.
@@ -117,6 +122,8 @@ pub struct Options {
     /// Lines the report job runs last, e.g. keeping the results for the
     /// next night's `--since`.
     pub report_after: Vec<String>,
+    /// A `test:PKG:ARCH` job per test node of the job graph (`--test`).
+    pub test: bool,
 }
 
 /// Errors of this module.
@@ -197,6 +204,11 @@ pub enum Kind {
     },
     /// `cascade transition --rebuild` of an outside `source` on `arch`.
     Rebuild {
+        source: String,
+        arch: String,
+    },
+    /// `cascade test` of the build of `source` for `arch`.
+    Test {
         source: String,
         arch: String,
     },
@@ -313,6 +325,11 @@ pub fn build_job_name(source: &str, arch: &str) -> String {
     format!("build:{source}:{arch}")
 }
 
+/// The name of the job testing the build `build:{source}:{arch}`.
+pub fn test_job_name(source: &str, arch: &str) -> String {
+    format!("test:{source}:{arch}")
+}
+
 /// What every part of [`generate`] reads: the inputs and the job graph.
 struct Ctx<'a> {
     plan: &'a Plan,
@@ -365,6 +382,9 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
     for n in &ctx.graph.nodes {
         jobs.push((job_name(&n.key), build_job(&ctx, n, &mut collectors)));
     }
+    if options.test {
+        jobs.extend(test_jobs(&ctx, &mut collectors));
+    }
     let not_built: Vec<NotBuilt> = ctx
         .graph
         .not_built
@@ -375,6 +395,9 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
             reason: n.why.pipeline_text(job_name),
         })
         .collect();
+    let tests = (jobs.iter())
+        .filter(|(_, j)| matches!(j.kind, Kind::Test { .. }))
+        .count();
     let report = report_job(&ctx, &jobs, &not_built, &mut collectors);
     jobs.extend(collectors.jobs);
     jobs.push(("report".into(), report));
@@ -383,7 +406,7 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         variables.insert("CASCADE_RECIPES".to_string(), dir.clone());
     }
     Ok(Pipeline {
-        header: header(&ctx, &not_built),
+        header: header(&ctx, &not_built, tests),
         variables,
         default: Defaults {
             image: options.image.clone(),
@@ -440,16 +463,7 @@ fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
         .arches
         .iter()
         .any(|a| a.arch == plan_arch && a.port);
-    let mut deps = ctx.graph.upstream(&node.key);
-    deps.sort_by_key(|d| ctx.graph.position(d));
-    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
-    let parent: Vec<Need> = parent_for(ctx, plan_arch)
-        .iter()
-        .map(|p| Need::parent(p))
-        .collect();
-    let tags = &ctx.host_tags;
-    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
-    needs.extend(parent);
+    let needs = closure_needs(ctx, &ctx.graph, node, collectors);
     let script = vec![
         format!("mkdir -p {ARTIFACTS_DIR}"),
         // The needed jobs' results come along: one that failed (as its
@@ -498,6 +512,28 @@ fn build_job(ctx: &Ctx, node: &Node, collectors: &mut Collectors) -> Job {
     }
 }
 
+/// The needs of `node`'s job: every job it needs in `graph`, directly or
+/// not, in graph order (through on_success collectors past GitLab's limit),
+/// then the parent pipeline's job of its arch, if any.
+fn closure_needs(
+    ctx: &Ctx,
+    graph: &JobGraph,
+    node: &Node,
+    collectors: &mut Collectors,
+) -> Vec<Need> {
+    let mut deps = graph.upstream(&node.key);
+    deps.sort_by_key(|d| graph.position(d));
+    let needs: Vec<Need> = deps.iter().map(|d| Need::job(&job_name(d))).collect();
+    let parent: Vec<Need> = parent_for(ctx, node.plan_arch.as_str())
+        .iter()
+        .map(|p| Need::parent(p))
+        .collect();
+    let (tags, arch) = (&ctx.host_tags, node.key.arch.as_str());
+    let mut needs = collectors.reduce(needs, parent.len(), arch, false, tags, ctx.options);
+    needs.extend(parent);
+    needs
+}
+
 /// What build and collector jobs pass on: the run directory's .debs,
 /// results and logs.
 fn run_dir_paths() -> Vec<String> {
@@ -506,6 +542,92 @@ fn run_dir_paths() -> Vec<String> {
         format!("{RUN_DIR}/{RESULTS}/"),
         format!("{RUN_DIR}/{LOGS}/"),
     ]
+}
+
+/// What a collector passes on: the run directory's, and the test cells
+/// when it feeds the report of a pipeline with test jobs.
+fn collector_paths(always: bool, options: &Options) -> Vec<String> {
+    let mut paths = run_dir_paths();
+    if always && options.test {
+        paths.push(format!("{RUN_DIR}/{TESTS}/"));
+    }
+    paths
+}
+
+/// The test jobs: one per test node of the job graph with its tests
+/// ([`JobGraph::add_tests`]), after the builds.
+fn test_jobs(ctx: &Ctx, collectors: &mut Collectors) -> Vec<(String, Job)> {
+    let mut graph = ctx.graph.clone();
+    graph.add_tests();
+    (graph.nodes.iter())
+        .filter(|n| n.key.is_test())
+        .map(|n| {
+            let name = test_job_name(&n.key.source, n.key.arch.as_str());
+            (name, test_job(ctx, &graph, n, collectors))
+        })
+        .collect()
+}
+
+/// The GitLab job of test node `node`: `cascade test` of its build on the
+/// testbed's arch (the host's for an `all` build). It needs the build jobs
+/// the node needs and, as a build job does, everything those need: GitLab
+/// hands it only the artifacts of the jobs it names, and the tests install
+/// the stack's .debs their packages depend on. Its own artifacts are the
+/// test cells, `cascade-run/tests/`.
+fn test_job(ctx: &Ctx, graph: &JobGraph, node: &Node, collectors: &mut Collectors) -> Job {
+    let (source, arch) = (&node.key.source, node.key.arch.as_str());
+    let test_arch = node.build_arch.as_str();
+    let needs = closure_needs(ctx, graph, node, collectors);
+    let build_tags = tags_for(
+        ctx.recipes,
+        node.plan_arch.as_str(),
+        ctx.graph.all_from.as_str(),
+    );
+    Job {
+        kind: Kind::Test {
+            source: source.clone(),
+            arch: arch.to_string(),
+        },
+        // The `build` stage, as the collectors that may pass its artifacts
+        // on to the report: a job may only need jobs of its stage or before.
+        stage: "build".into(),
+        tags: test_tags(ctx.recipes, source, test_arch).unwrap_or(build_tags),
+        needs,
+        when: None,
+        timeout: None,
+        variables: BTreeMap::new(),
+        before_script: None,
+        script: vec![
+            // The .dsc (debian/tests) is not among the build's artifacts:
+            // the bump is deterministic, as in the build job.
+            format!("cascade bump {source} --workdir {WORK_DIR}"),
+            // --if-built: a build that failed as its recipe expects (its job
+            // succeeded) leaves nothing to test, which is no error.
+            format!(
+                "cascade test {RUN_DIR} --arch {test_arch} --source {source} --workdir {WORK_DIR} --if-built --format json"
+            ),
+        ],
+        artifacts: Some(Artifacts {
+            name: Some(format!("test_{source}_{arch}")),
+            when: "always".into(),
+            expire_in: ctx.options.expire_in.clone(),
+            paths: vec![format!("{RUN_DIR}/{TESTS}/")],
+            reports: None,
+        }),
+        cache: None,
+    }
+}
+
+/// Runner tags of the test jobs of `source` on `test_arch`: the recipe's
+/// `tests.runner_tags`, else the stack's; none: the build's.
+fn test_tags(recipes: &Recipes, source: &str, test_arch: &str) -> Option<Vec<String>> {
+    let of = |tags: &BTreeMap<Arch, Vec<String>>| {
+        (tags.iter())
+            .find(|(a, _)| a.as_str() == test_arch)
+            .map(|(_, t)| t.clone())
+    };
+    let recipe = recipes.get(source).and_then(|r| of(&r.tests.runner_tags));
+    recipe.or_else(|| of(&recipes.stack.tests.runner_tags))
 }
 
 /// The report job's needs: every build job, through `when: always`
@@ -533,7 +655,7 @@ fn report_needs(ctx: &Ctx, jobs: &[(String, Job)], collectors: &mut Collectors) 
     } else {
         let mut by_arch: BTreeMap<String, Vec<Need>> = BTreeMap::new();
         for (name, job) in jobs {
-            if let Kind::Build { arch, .. } = &job.kind {
+            if let Kind::Build { arch, .. } | Kind::Test { arch, .. } = &job.kind {
                 by_arch
                     .entry(arch.clone())
                     .or_default()
@@ -667,7 +789,7 @@ fn report_script(ctx: &Ctx, port_arches: &[&str]) -> Vec<String> {
 }
 
 /// The comment at the top of the YAML.
-fn header(ctx: &Ctx, not_built: &[NotBuilt]) -> Vec<String> {
+fn header(ctx: &Ctx, not_built: &[NotBuilt], tests: usize) -> Vec<String> {
     let plan = ctx.plan;
     let arches: Vec<&str> = plan.arches.iter().map(|a| a.arch.as_str()).collect();
     let port = if plan.arches.iter().any(|a| a.port) {
@@ -683,6 +805,11 @@ fn header(ctx: &Ctx, not_built: &[NotBuilt]) -> Vec<String> {
         ),
         format!("{} build jobs.", ctx.graph.nodes.len()),
     ];
+    if ctx.options.test {
+        header.push(format!(
+            "{tests} test jobs (autopkgtest, lintian), each after its build."
+        ));
+    }
     if let Selection::RdepsOf { package, .. } = &ctx.options.selection {
         header.push(format!(
             "Reverse build-dependencies of {package} in the stack, rebuilt against its new .debs."
@@ -805,7 +932,7 @@ impl Collectors {
                             name: None,
                             when: "always".into(),
                             expire_in: options.expire_in.clone(),
-                            paths: run_dir_paths(),
+                            paths: collector_paths(always, options),
                             reports: None,
                         }),
                         cache: None,

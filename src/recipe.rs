@@ -120,6 +120,12 @@ pub struct StackTests {
     pub timeout: Option<u64>,
     #[serde(default)]
     pub lintian: LintianSettings,
+    /// GitLab runner tags per architecture for the `test:SRC:ARCH` jobs of
+    /// `cascade ci generate --test` (GPU tests on GPU runners); an arch
+    /// without: its build's tags. Where a test runs does not change its
+    /// result, so it is not part of the tests' input hash (not serialised).
+    #[serde(default, skip_serializing)]
+    pub runner_tags: BTreeMap<Arch, Vec<String>>,
 }
 
 /// `tests.lintian:` in stack.yaml.
@@ -284,6 +290,10 @@ pub struct RecipeTests {
     /// Do not run this package's tests at all.
     #[serde(default)]
     pub skip: bool,
+    /// Runner tags of this package's CI test jobs per architecture, over
+    /// the stack's `tests.runner_tags` (not part of the input hash either).
+    #[serde(default, skip_serializing)]
+    pub runner_tags: BTreeMap<Arch, Vec<String>>,
 }
 
 /// One autopkgtest test expected to fail.
@@ -780,6 +790,34 @@ fn validate_stack_tests(stack: &Stack, at: &At, problems: &mut Vec<Problem>) {
         }
     }
     check_timeout(stack.tests.timeout, "tests.timeout", at, problems);
+    check_test_tags(
+        &stack.tests.runner_tags,
+        (&stack.architectures, "the stack's"),
+        at,
+        problems,
+    );
+}
+
+/// `tests.runner_tags`: keyed by arches of `arches` (`whose` they are),
+/// each with a tag.
+fn check_test_tags(
+    tags: &BTreeMap<Arch, Vec<String>>,
+    (arches, whose): (&[Arch], &str),
+    at: &At,
+    problems: &mut Vec<Problem>,
+) {
+    for (arch, list) in tags {
+        let field = format!("tests.runner_tags.{arch}");
+        if !arches.contains(arch) {
+            problems.push(at.problem(
+                &field,
+                format!("architecture `{arch}` is not in {whose} architectures"),
+            ));
+        }
+        if list.is_empty() || list.iter().any(|t| t.trim().is_empty()) {
+            problems.push(at.problem(&field, "name at least one tag, none empty".into()));
+        }
+    }
 }
 
 fn check_timeout(timeout: Option<u64>, field: &str, at: &At, problems: &mut Vec<Problem>) {
@@ -915,6 +953,12 @@ fn validate_recipe_tests(
     problems: &mut Vec<Problem>,
 ) {
     check_timeout(recipe.tests.timeout, "tests.timeout", at, problems);
+    check_test_tags(
+        &recipe.tests.runner_tags,
+        (own, "this recipe's"),
+        at,
+        problems,
+    );
     for (i, e) in recipe.tests.expected_failures.iter().enumerate() {
         let field = format!("tests.expected_failures[{i}]");
         if e.test.trim().is_empty() {
@@ -1593,6 +1637,40 @@ version: \"{upstream}-1~exp1\"
         assert!(
             p.starts_with("r/rocblas.yaml:11:3: field `tests.retries`: unknown field"),
             "{p}"
+        );
+    }
+
+    /// `tests.runner_tags` (CI test jobs' runners) of the stack and of a
+    /// recipe: read, checked like `runner_tags`, and left out of the
+    /// serialised settings (the tests' input hash).
+    #[test]
+    fn test_runner_tags_load_and_are_checked() {
+        let stack = format!("{STACK}tests:\n  runner_tags:\n    amd64: [gpu, rocm]\n");
+        let recipe = format!("{GOOD}tests:\n  runner_tags:\n    riscv64: [big-riscv]\n");
+        let r = load_texts(&stack, &[("rocblas.yaml", &recipe)]).unwrap();
+        let amd64 = Arch::new("amd64").unwrap();
+        assert_eq!(r.stack.tests.runner_tags[&amd64], ["gpu", "rocm"]);
+        let rocblas = &r.get("rocblas").unwrap().tests;
+        assert_eq!(
+            rocblas.runner_tags[&Arch::new("riscv64").unwrap()],
+            ["big-riscv"]
+        );
+        let json = serde_json::to_string(&(&r.stack.tests, rocblas)).unwrap();
+        assert!(!json.contains("runner_tags"), "{json}");
+
+        let bad = format!("{STACK}tests:\n  runner_tags:\n    arm64: []\n    s390x: [big]\n");
+        assert_eq!(
+            problems(&bad, &[]),
+            [
+                "r/stack.yaml:11:5: field `tests.runner_tags.arm64`: name at least one tag, none empty",
+                "r/stack.yaml:12:5: field `tests.runner_tags.s390x`: architecture `s390x` is not in the stack's architectures",
+            ],
+        );
+        let bad =
+            format!("{GOOD}architectures: [amd64]\ntests:\n  runner_tags:\n    riscv64: [x]\n");
+        assert_eq!(
+            one_problem(STACK, &[("rocblas.yaml", &bad)]),
+            "r/rocblas.yaml:12:5: field `tests.runner_tags.riscv64`: architecture `riscv64` is not in this recipe's architectures",
         );
     }
 

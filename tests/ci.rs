@@ -150,6 +150,16 @@ fn generated_pipeline_validates() {
         assert!(out.contains(job), "{job} missing from:\n{out}");
     }
     assert!(!out.contains("build:gpu-only:riscv64"));
+    // With test jobs (`--test`): each needs its build, the report needs them.
+    let tested = Options {
+        test: true,
+        ..options
+    };
+    let yaml = ci::generate(&plan, &recipes, &tested).unwrap().to_yaml();
+    let out = assert_valid(&bin, &yaml);
+    for job in ["test:docs:all", "test:solver:riscv64", "report"] {
+        assert!(out.contains(job), "{job} missing from:\n{out}");
+    }
 }
 
 #[test]
@@ -273,6 +283,9 @@ fn salsa_template_validates_when_included() {
             "rdeps ",
             "transition:generate",
             "transition ",
+            "test:amd64",
+            "test:arm64",
+            "test:riscv64",
             "report",
         ],
     );
@@ -290,9 +303,12 @@ fn salsa_template_validates_when_included() {
         line.map(|l| l.split_whitespace().nth(2).unwrap_or("").to_string())
     };
     // Issue 13.4: so is the transition's rebuild of outside sources.
+    // Issue 14: and the package's tests (`cascade test`).
     for (job, var) in [
         ("rdeps:generate", "CASCADE_RDEPS"),
         ("transition:generate", "CASCADE_TRANSITION"),
+        ("test:amd64", "CASCADE_TEST"),
+        ("test:riscv64", "CASCADE_TEST"),
     ] {
         assert_eq!(when(job, &[]).as_deref(), Some("manual"), "{job}");
         let always = format!("{var}=always");
@@ -339,20 +355,26 @@ fn generate_rejects_rdeps_of_an_unknown_source() {
         .stderr(predicates::str::contains("no recipe for nope"));
 }
 
+/// `cascade ci generate` of the real recipes, planned on the fixture archive.
+fn generate_on_fixture_archive(cache: &Path) -> Cargo {
+    let mut c = Cargo::cargo_bin("cascade").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CASCADE_MIRROR")
+        .args(["--recipes", "recipes", "ci", "generate"])
+        .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
+        .arg("--cache-dir")
+        .arg(cache);
+    c
+}
+
 /// Issue 17.11: `--max-rdeps` caps the child pipeline the Salsa template
 /// starts (CASCADE_RDEPS_MAX): above it, generate fails naming the count.
 #[test]
 fn generate_caps_the_reverse_dependencies() {
     let cache = tempfile::tempdir().unwrap();
     let generate = |max: &str| {
-        let mut c = Cargo::cargo_bin("cascade").unwrap();
-        c.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("CASCADE_MIRROR")
-            .args(["--recipes", "recipes", "ci", "generate"])
-            .args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
-            .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
-            .arg("--cache-dir")
-            .arg(cache.path())
+        let mut c = generate_on_fixture_archive(cache.path());
+        c.args(["--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
             .args(["--max-rdeps", max]);
         c
     };
@@ -367,6 +389,84 @@ fn generate_caps_the_reverse_dependencies() {
         .assert()
         .success()
         .stdout(predicates::str::contains("build:rocblas:amd64:"));
+}
+
+/// `cascade ci generate --test`: a `test:PKG:ARCH` job after each build job,
+/// running `cascade test` on the build's run directory.
+#[test]
+fn generate_test_adds_a_test_job_per_build() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = generate_on_fixture_archive(cache.path())
+        .args(["--test", "--rdeps-of", "rocm-hipamd", "--arch", "amd64"])
+        .assert()
+        .success();
+    let yaml = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+    let job = &doc["test:rocblas:amd64"];
+    let needs: Vec<&str> = (job["needs"].as_sequence().unwrap().iter())
+        .map(|n| n["job"].as_str().unwrap())
+        .collect();
+    assert!(needs.contains(&"build:rocblas:amd64"), "{needs:?}");
+    assert!(
+        job["script"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("cascade test cascade-run --arch amd64 --source rocblas "),
+        "{yaml}"
+    );
+    let report: Vec<&str> = (doc["report"]["needs"].as_sequence().unwrap().iter())
+        .map(|n| n["job"].as_str().unwrap())
+        .collect();
+    assert!(report.contains(&"test:rocblas:amd64"), "{report:?}");
+}
+
+/// A test job's run directory holds its build jobs' `results/*.json` and no
+/// `state.json`: `cascade test` reads them. A build that failed as its recipe
+/// expects (the job succeeded, so its test job runs) leaves nothing to test:
+/// with `--if-built` that is no error.
+#[test]
+fn a_test_job_with_nothing_built_to_test_passes_with_if_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("cascade-run/results");
+    std::fs::create_dir_all(&results).unwrap();
+    let failed = serde_json::json!({
+        "source": "solver", "arch": "amd64", "version": "1.0-1",
+        "outcome": {"class": "failed", "stage": "build", "errors": []},
+        "expected_failure": "known", "log": null, "duration_secs": 1.0,
+        "debs": [], "reused": false,
+    });
+    std::fs::write(results.join("solver_amd64.json"), failed.to_string()).unwrap();
+    let test = |source: &str, extra: &[&str]| {
+        let mut c = Cargo::cargo_bin("cascade").unwrap();
+        c.current_dir(dir.path())
+            .args(["--recipes", &format!("{FIXTURES}/recipes")])
+            .args(["test", "cascade-run", "--arch", "amd64", "--source", source])
+            .args(["--workdir", "cascade-work", "--no-lintian"])
+            .args(["--format", "json"])
+            .args(extra);
+        c.assert()
+    };
+    test("solver", &["--if-built"]).success().stdout("[]\n");
+    test("solver", &[])
+        .code(2)
+        .stderr(predicates::str::contains("no successful build to test"));
+    // A built one is read from results/ and tested: here its .dsc is not in
+    // the workdir (no bump ran), which its cell says, without a testbed.
+    let ok = serde_json::json!({
+        "source": "hip", "arch": "amd64", "version": "1.0-1",
+        "outcome": {"class": "ok"}, "expected_failure": null, "log": null,
+        "duration_secs": 1.0, "debs": [], "reused": false,
+    });
+    std::fs::write(results.join("hip_amd64.json"), ok.to_string()).unwrap();
+    let out = test("hip", &["--if-built"]).code(1);
+    let cells: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(cells[0]["source"], "hip", "{cells}");
+    assert_eq!(cells[0]["status"], "error", "{cells}");
+    assert!(
+        dir.path()
+            .join("cascade-run/tests/hip_amd64/result.json")
+            .is_file()
+    );
 }
 
 /// `cascade ARGS` with the demo's fixed identity and date, in `dir`.

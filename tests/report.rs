@@ -279,3 +279,88 @@ fn a_pipelines_plan_completes_its_results() {
         .code(1)
         .stderr(predicates::str::contains("plan.json"));
 }
+
+/// A test cell as `cascade test` leaves it: `RUNDIR/tests/PKG_ARCH/result.json`
+/// with one autopkgtest test per `(name, class)`.
+fn test_cell(dir: &Path, source: &str, status: &str, tests: &[(&str, &str)]) {
+    let unexpected: Vec<String> = (tests.iter())
+        .filter(|(_, class)| *class == "fail")
+        .map(|(name, _)| format!("{name}: fail"))
+        .collect();
+    let verdict = if unexpected.is_empty() {
+        "pass"
+    } else {
+        "fail"
+    };
+    let tests: Vec<serde_json::Value> = (tests.iter())
+        .map(|(name, class)| serde_json::json!({"name": name, "class": class}))
+        .collect();
+    let cell = serde_json::json!({
+        "source": source, "arch": "amd64", "test_arch": "amd64", "version": "1.0-1",
+        "status": status, "exit_code": 0, "duration_secs": 3.0,
+        "autopkgtest": {"verdict": verdict, "tests": tests},
+        "unexpected": unexpected,
+    });
+    let cell_dir = dir.join("tests").join(format!("{source}_amd64"));
+    std::fs::create_dir_all(&cell_dir).unwrap();
+    std::fs::write(cell_dir.join("result.json"), cell.to_string()).unwrap();
+}
+
+/// `cascade report --since` on two tested runs whose builds are the same:
+/// `a`'s `smoke` test broke (a test regression: exit 1, named in every
+/// format), `b`'s was fixed.
+#[test]
+fn since_names_test_regressions_and_fixes() {
+    let (old, new) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for dir in [old.path(), new.path()] {
+        let builds = vec![
+            result("a", "amd64", Outcome::Ok),
+            result("b", "amd64", Outcome::Ok),
+        ];
+        run_dir(dir, builds);
+    }
+    test_cell(old.path(), "a", "pass", &[("smoke", "pass")]);
+    test_cell(old.path(), "b", "fail", &[("unit", "fail")]);
+    test_cell(new.path(), "a", "fail", &[("smoke", "fail")]);
+    test_cell(new.path(), "b", "pass", &[("unit", "pass")]);
+    let report = |format: &str| {
+        let out = Command::cargo_bin("cascade")
+            .unwrap()
+            .args(["report", new.path().to_str().unwrap(), "--since"])
+            .arg(old.path())
+            .args(["--format", format])
+            .assert()
+            .code(1);
+        String::from_utf8(out.get_output().stdout.clone()).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&report("json")).unwrap();
+    let reg = &json["regressions"];
+    assert_eq!(reg["newly_failing"], serde_json::json!([]), "{reg}");
+    assert_eq!(reg["tests_newly_failing"][0]["source"], "a", "{reg}");
+    assert_eq!(reg["tests_newly_failing"][0]["tests_failing"][0], "smoke");
+    assert_eq!(reg["tests_newly_fixed"][0]["source"], "b", "{reg}");
+    let text = report("text");
+    assert!(
+        text.contains("tests newly failing:\n    a/amd64: pass -> fail (smoke: pass -> fail)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tests newly fixed:\n    b/amd64: fail -> pass"),
+        "{text}"
+    );
+    assert!(report("markdown").contains("**Tests newly failing**:"));
+    assert!(report("html").contains("tests newly failing: <b>a/amd64</b>"));
+    // The porting verdict (every build ok: it passes) fails on the test
+    // regression as it would on a build regression; without --since's
+    // run there is none, and the verdict stands.
+    let port = |since: bool| {
+        let mut c = Command::cargo_bin("cascade").unwrap();
+        c.args(["report", new.path().to_str().unwrap(), "--port", "amd64"]);
+        if since {
+            c.arg("--since").arg(old.path());
+        }
+        c.assert()
+    };
+    port(true).code(1);
+    port(false).success();
+}

@@ -324,6 +324,131 @@ fn since_adds_the_previous_run_to_the_report() {
     )));
 }
 
+/// [`demo`] with test jobs: the stack's GPU runners test amd64, blas's
+/// own tag its riscv64 tests.
+fn demo_tested() -> (Plan, Recipes, Options) {
+    let (plan, _, mut o) = demo();
+    let stack = format!("{STACK}tests: {{runner_tags: {{amd64: [gpu, rocm]}}}}\n");
+    let blas = recipe(
+        "blas",
+        "timeout_minutes: 180\ntests: {runner_tags: {riscv64: [riscv-board]}}\n",
+    );
+    let r = recipes(&stack, &[&blas, &recipe("hip", "")]);
+    o.test = true;
+    (plan, r, o)
+}
+
+#[test]
+fn a_test_job_follows_each_build_with_its_debs_and_test_runner() {
+    let (plan, r, o) = demo_tested();
+    let p = generate(&plan, &r, &o).unwrap();
+    let tests: Vec<&str> = (names(&p).into_iter())
+        .filter(|n| n.starts_with("test:"))
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            "test:docs:all",
+            "test:hip:amd64",
+            "test:blas:amd64",
+            "test:gpu-only:amd64",
+            "test:solver:amd64",
+            "test:hip:riscv64",
+            "test:blas:riscv64",
+            "test:solver:riscv64",
+        ]
+    );
+    // Its build and, for the .debs its tests install, what the build needs.
+    assert_eq!(
+        needs(&p, "test:solver:riscv64"),
+        [
+            "build:docs:all",
+            "build:hip:riscv64",
+            "build:blas:riscv64",
+            "build:solver:riscv64"
+        ]
+    );
+    assert_eq!(needs(&p, "test:hip:amd64"), ["build:hip:amd64"]);
+    let solver = p.job("test:solver:riscv64").unwrap();
+    assert!(
+        solver.needs.iter().all(|n| n.artifacts),
+        "{:?}",
+        solver.needs
+    );
+    assert_eq!(solver.when, None, "a failed build stops its test");
+    assert_eq!(
+        solver.script,
+        [
+            "cascade bump solver --workdir cascade-work",
+            "cascade test cascade-run --arch riscv64 --source solver --workdir cascade-work --if-built --format json",
+        ]
+    );
+    let a = solver.artifacts.as_ref().unwrap();
+    assert_eq!(
+        (a.when.as_str(), &a.paths[..]),
+        ("always", &["cascade-run/tests/".to_string()][..])
+    );
+    // An arch:all build is tested on the host.
+    let docs = p.job("test:docs:all").unwrap();
+    assert!(
+        docs.script[1].contains("--arch amd64 --source docs "),
+        "{:?}",
+        docs.script
+    );
+    // Tags: the recipe's tests.runner_tags, else the stack's, else the build's.
+    let tags = |job: &str| p.job(job).unwrap().tags.clone();
+    assert_eq!(tags("test:hip:amd64"), ["gpu", "rocm"]);
+    assert_eq!(tags("test:docs:all"), ["gpu", "rocm"]);
+    assert_eq!(tags("test:blas:riscv64"), ["riscv-board"]);
+    assert_eq!(tags("test:hip:riscv64"), tags("build:hip:riscv64"));
+    assert_eq!(
+        tags("build:hip:amd64"),
+        ["amd64", "sbuild"],
+        "builds keep theirs"
+    );
+    // The report needs every build and test job: its matrix has the cells.
+    let report = needs(&p, "report");
+    assert_eq!(report.len(), 16, "{report:?}");
+    assert!(tests.iter().all(|t| report.contains(&t.to_string())));
+    assert!(
+        p.to_yaml()
+            .contains("# 8 test jobs (autopkgtest, lintian), each after its build.\n")
+    );
+}
+
+#[test]
+fn without_test_there_is_no_test_job_and_the_pipeline_is_unchanged() {
+    let (plan, r, mut o) = demo_tested();
+    o.test = false;
+    let p = generate(&plan, &r, &o).unwrap();
+    assert!(!p.to_yaml().contains("test:"), "{}", p.to_yaml());
+    let (plan, r, o) = demo();
+    let plain = generate(&plan, &r, &o).unwrap().to_yaml();
+    assert_eq!(
+        p.to_yaml(),
+        plain,
+        "tests.runner_tags change nothing without --test"
+    );
+}
+
+#[test]
+fn an_rdeps_test_job_also_needs_the_parent_pipelines_build() {
+    let (plan, r, mut o) = demo_tested();
+    o.selection = Selection::RdepsOf {
+        package: "hip".into(),
+        parent_job_prefix: "build:".into(),
+    };
+    let p = generate(&plan, &r, &o).unwrap();
+    assert_eq!(
+        p.job("test:blas:riscv64").unwrap().needs,
+        [
+            Need::job("build:blas:riscv64"),
+            Need::parent("build:riscv64")
+        ]
+    );
+    assert!(p.job("test:hip:amd64").is_none(), "hip is the parent's");
+}
+
 /// The build jobs whose artifacts reach `job`: through its needs, passing
 /// through collectors (which hand artifacts on) but not through builds.
 fn artifact_sources(p: &Pipeline, job: &str) -> BTreeSet<String> {
@@ -332,7 +457,7 @@ fn artifact_sources(p: &Pipeline, job: &str) -> BTreeSet<String> {
     while let Some(n) = stack.pop() {
         match p.job(&n).map(|j| &j.kind) {
             Some(Kind::Collect) => stack.extend(needs(p, &n)),
-            Some(Kind::Build { .. }) => {
+            Some(Kind::Build { .. } | Kind::Test { .. }) => {
                 out.insert(n);
             }
             other => panic!("{job} needs {n}, which is {other:?}"),
@@ -358,8 +483,19 @@ fn no_job_needs_more_than_fifty_and_every_dependency_still_arrives() {
     let plan = plan_of(&[("amd64", sources)]);
     let r = recipes(STACK, &[]);
     let p = generate(&plan, &r, &Options::default()).unwrap();
+    check_needs_fit_and_deliver(&plan, &p);
+    // With test jobs too: each gets its build's closure and its build; the
+    // report, through collectors, every build and test.
+    let tested = Options {
+        test: true,
+        ..Options::default()
+    };
+    check_needs_fit_and_deliver(&plan, &generate(&plan, &r, &tested).unwrap());
+}
 
-    let all: BTreeSet<&str> = names(&p).into_iter().collect();
+/// [`no_job_needs_more_than_fifty_and_every_dependency_still_arrives`] on `p`.
+fn check_needs_fit_and_deliver(plan: &Plan, p: &Pipeline) {
+    let all: BTreeSet<&str> = names(p).into_iter().collect();
     assert_eq!(all.len(), p.jobs.len(), "job names are unique");
     for (name, job) in &p.jobs {
         assert!(
@@ -391,31 +527,48 @@ fn no_job_needs_more_than_fifty_and_every_dependency_still_arrives() {
     assert!(closure["p119"].len() > MAX_NEEDS);
     for name in &a.order {
         let job = build_job_name(name, "amd64");
-        assert_eq!(artifact_sources(&p, &job), closure[name.as_str()], "{job}");
+        assert_eq!(artifact_sources(p, &job), closure[name.as_str()], "{job}");
+        let test = test_job_name(name, "amd64");
+        if p.job(&test).is_some() {
+            let mut want = closure[name.as_str()].clone();
+            want.insert(job);
+            assert_eq!(artifact_sources(p, &test), want, "{test}");
+        }
     }
     // Collectors for builds keep on_success: a failed dependency stops the build.
     for (name, job) in &p.jobs {
         if job.kind == Kind::Collect && job.when.is_some() {
             let feeds_build = p.jobs.iter().any(|(_, j)| {
-                matches!(j.kind, Kind::Build { .. }) && j.needs.iter().any(|n| &n.job == name)
+                matches!(j.kind, Kind::Build { .. } | Kind::Test { .. })
+                    && j.needs.iter().any(|n| &n.job == name)
             });
             assert!(!feeds_build, "{name} runs always but feeds a build");
         }
     }
-    let every_build: BTreeSet<String> = p
+    let every_build_and_test: BTreeSet<String> = p
         .jobs
         .iter()
-        .filter(|(_, j)| matches!(j.kind, Kind::Build { .. }))
+        .filter(|(_, j)| matches!(j.kind, Kind::Build { .. } | Kind::Test { .. }))
         .map(|(n, _)| n.clone())
         .collect();
-    assert_eq!(artifact_sources(&p, "report"), every_build);
-    // Report collectors run even when builds fail.
-    let mut stack = needs(&p, "report");
+    assert_eq!(artifact_sources(p, "report"), every_build_and_test);
+    // Report collectors run even when builds fail, and pass the test cells on.
+    let tested = p
+        .jobs
+        .iter()
+        .any(|(_, j)| matches!(j.kind, Kind::Test { .. }));
+    let mut stack = needs(p, "report");
     while let Some(n) = stack.pop() {
         let j = p.job(&n).unwrap();
         if j.kind == Kind::Collect {
             assert_eq!(j.when.as_deref(), Some("always"), "{n}");
-            stack.extend(needs(&p, &n));
+            let paths = &j.artifacts.as_ref().unwrap().paths;
+            assert_eq!(
+                paths.contains(&"cascade-run/tests/".to_string()),
+                tested,
+                "{n}"
+            );
+            stack.extend(needs(p, &n));
         }
     }
 }

@@ -106,6 +106,12 @@ pub struct GenerateArgs {
     /// The run directory inside --since-job's artifacts.
     #[arg(long, value_name = "DIR", default_value = "previous/cascade-run")]
     pub since_dir: String,
+    /// Also a test job `test:PKG:ARCH` after each build job: `cascade test`
+    /// (autopkgtest, lintian) on what the build made, on runners picked by
+    /// stack.yaml's `tests.runner_tags` (else the build's); the report
+    /// shows the test cells (docs/test.md, "CI").
+    #[arg(long, conflicts_with = "transition")]
+    pub test: bool,
     /// Container image of every job.
     #[arg(long)]
     pub image: Option<String>,
@@ -257,6 +263,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
         }),
         recipes_dir: Some(global.recipes.display().to_string()),
         report_after: args.report_after,
+        test: args.test,
     };
     let pipeline = ci::generate(&plan, &recipes, &options)?;
     if let Some(max) = args.max_rdeps {

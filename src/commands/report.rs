@@ -94,7 +94,15 @@ pub fn run(args: Args, _global: &GlobalArgs) -> Result<ExitCode, Error> {
         previous: before.as_ref().zip(args.since.as_deref()),
     });
     port_report::write_all(&port, &args.run_dir)?;
-    Ok(port.exit_code())
+    // The porting verdict judges builds; a test cell that passed in
+    // --since's run and fails now fails it too, as a build that did.
+    let tests_regressed =
+        (rep.regressions.as_ref()).is_some_and(|r| !r.tests_newly_failing.is_empty());
+    Ok(if tests_regressed {
+        ExitCode::from(1)
+    } else {
+        port.exit_code()
+    })
 }
 
 /// What a porting report needs to know of each arch, read off the run

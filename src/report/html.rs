@@ -6,8 +6,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::model::{
-    CLASSES, Regressions, Report, display_class, explain, format_duration, relative_to,
-    test_summary,
+    CLASSES, Regressions, Report, TEST_GROUP_TITLES, display_class, explain, format_duration,
+    relative_to, test_summary,
 };
 use crate::events::BuildResult;
 
@@ -254,6 +254,17 @@ fn regressions(h: &mut String, reg: &Regressions) {
                 esc(&c.arch),
                 esc(c.old_class.as_deref().unwrap_or("(absent)")),
                 esc(&c.new_class)
+            );
+        }
+    }
+    for (title, list) in TEST_GROUP_TITLES.into_iter().zip(reg.test_groups()) {
+        for c in list {
+            let _ = writeln!(
+                h,
+                "<li>{title}: <b>{}/{}</b> {}</li>",
+                esc(&c.source),
+                esc(&c.arch),
+                esc(&c.describe("→"))
             );
         }
     }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::model::{Regressions, Report, display_class, explain, format_duration, test_summary};
+use super::model::{
+    Regressions, Report, TEST_GROUP_TITLES, display_class, explain, format_duration, test_summary,
+};
 
 fn badge(class: &str) -> &'static str {
     match class {
@@ -154,6 +156,18 @@ fn regressions(m: &mut String, reg: &Regressions) {
                 c.old_class.as_deref().unwrap_or("(absent)"),
                 c.new_class
             );
+        }
+        m.push('\n');
+    }
+    for (title, list) in TEST_GROUP_TITLES.into_iter().zip(reg.test_groups()) {
+        if list.is_empty() {
+            continue;
+        }
+        let mut title = title.to_string();
+        title[..1].make_ascii_uppercase();
+        let _ = writeln!(m, "**{title}**:");
+        for c in list {
+            let _ = writeln!(m, "- {}/{}: {}", c.source, c.arch, cell(&c.describe("→")));
         }
         m.push('\n');
     }

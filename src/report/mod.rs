@@ -27,6 +27,7 @@ pub mod text;
 
 pub use files::write_all;
 pub use model::{
-    Change, Error, Regressions, Report, SCHEMA, compare, display_class, exit_code, format_duration,
+    Change, Error, Regressions, Report, SCHEMA, TestChange, compare, display_class, exit_code,
+    format_duration,
 };
 pub use progress::Progress;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::autopkgtest::TestCell;
+use crate::autopkgtest::{TestCell, TestClass};
 use crate::events::{BuildResult, Outcome};
 
 /// The `schema` value of report.json; bumped on incompatible changes
@@ -160,11 +160,50 @@ pub struct Regressions {
     pub still_failing: Vec<Change>,
     /// Built although the recipe expects a failure: drop the expectation.
     pub expectation_obsolete: Vec<Change>,
+    /// Test cells that passed before and fail now (unexpectedly); a cell
+    /// new in this run is none of these.
+    #[serde(default)]
+    pub tests_newly_failing: Vec<TestChange>,
+    /// Test cells that failed before and pass now.
+    #[serde(default)]
+    pub tests_newly_fixed: Vec<TestChange>,
+    /// Test cells that failed before and fail now.
+    #[serde(default)]
+    pub tests_still_failing: Vec<TestChange>,
+}
+
+/// A test cell (source × arch) that changed (or did not) between two runs,
+/// with the autopkgtest tests that did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestChange {
+    pub source: String,
+    pub arch: String,
+    pub old_status: String,
+    pub new_status: String,
+    pub old_version: String,
+    pub new_version: String,
+    /// The autopkgtest tests that passed before and fail now, unexpectedly.
+    #[serde(default)]
+    pub tests_failing: Vec<String>,
+    /// The autopkgtest tests that failed before and pass now.
+    #[serde(default)]
+    pub tests_fixed: Vec<String>,
 }
 
 impl Regressions {
     pub fn is_empty(&self) -> bool {
         self.groups().iter().all(|list| list.is_empty())
+            && self.test_groups().iter().all(|list| list.is_empty())
+    }
+
+    /// The test cells' changes by group, in the order every format lists
+    /// them: newly failing, newly fixed, still failing.
+    pub fn test_groups(&self) -> [&[TestChange]; 3] {
+        [
+            &self.tests_newly_failing,
+            &self.tests_newly_fixed,
+            &self.tests_still_failing,
+        ]
     }
 
     /// The changes by group, in the order every format lists them: newly
@@ -215,7 +254,83 @@ pub fn compare(old: &Report, new: &Report, since: &Path) -> Regressions {
             _ => {}
         }
     }
+    compare_tests(old, new, &mut reg);
     reg
+}
+
+/// The titles of [`Regressions::test_groups`], as the formats say them.
+pub const TEST_GROUP_TITLES: [&str; 3] = [
+    "tests newly failing",
+    "tests newly fixed",
+    "tests still failing",
+];
+
+impl TestChange {
+    /// `pass -> fail (numerics: pass -> fail)` with `arrow` between the
+    /// statuses, then the autopkgtest tests that changed, by name.
+    pub fn describe(&self, arrow: &str) -> String {
+        let mut out = format!("{} {arrow} {}", self.old_status, self.new_status);
+        let mut tests: Vec<String> = (self.tests_failing.iter())
+            .map(|t| format!("{t}: pass {arrow} fail"))
+            .collect();
+        tests.extend((self.tests_fixed.iter()).map(|t| format!("{t}: fail {arrow} pass")));
+        if !tests.is_empty() {
+            out.push_str(&format!(" ({})", tests.join(", ")));
+        }
+        out
+    }
+}
+
+/// A test cell's statuses that pass: tested, nothing unexpected.
+const TEST_PASSES: [&str; 4] = ["pass", "skipped", "no-tests", "expected-fail"];
+
+fn test_passed(cell: &TestCell) -> bool {
+    cell.unexpected.is_empty() && TEST_PASSES.contains(&cell.status.as_str())
+}
+
+/// [`compare`]'s test cells: a cell that passed before and has `unexpected`
+/// entries now is newly failing, the reverse newly fixed. A cell without
+/// one before (new in this run, or an old report without tests) is neither.
+fn compare_tests(old: &Report, new: &Report, reg: &mut Regressions) {
+    for cell in &new.tests {
+        let Some(before) = old.test_cell(&cell.source, cell.arch.as_str()) else {
+            continue;
+        };
+        let change = TestChange {
+            source: cell.source.clone(),
+            arch: cell.arch.to_string(),
+            old_status: before.status.clone(),
+            new_status: cell.status.clone(),
+            old_version: before.version.clone(),
+            new_version: cell.version.clone(),
+            tests_failing: tests_broken(before, cell),
+            tests_fixed: tests_broken(cell, before),
+        };
+        let (was_bad, is_bad) = (!before.unexpected.is_empty(), !cell.unexpected.is_empty());
+        match (was_bad, is_bad) {
+            (false, true) if test_passed(before) => reg.tests_newly_failing.push(change),
+            (true, true) => reg.tests_still_failing.push(change),
+            (true, false) if test_passed(cell) => reg.tests_newly_fixed.push(change),
+            _ => {}
+        }
+    }
+}
+
+fn test_results(cell: &TestCell) -> impl Iterator<Item = &crate::autopkgtest::TestResult> {
+    cell.autopkgtest.iter().flat_map(|j| &j.tests)
+}
+
+/// The names of the autopkgtest tests that pass in `passing_in` and fail
+/// unexpectedly in `failing_in`.
+fn tests_broken(passing_in: &TestCell, failing_in: &TestCell) -> Vec<String> {
+    let passed: Vec<&str> = (test_results(passing_in))
+        .filter(|t| t.class == TestClass::Pass)
+        .map(|t| t.name.as_str())
+        .collect();
+    (test_results(failing_in))
+        .filter(|t| t.is_unexpected_failure() && passed.contains(&t.name.as_str()))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 /// A run's report: what report.json holds.
@@ -631,47 +746,55 @@ pub(crate) mod fixtures {
         )
     }
 
+    /// A test cell of `source` on amd64 with these autopkgtest tests.
+    pub fn test_cell(
+        source: &str,
+        status: &str,
+        verdict: crate::autopkgtest::Verdict,
+        tests: &[(&str, crate::autopkgtest::TestClass)],
+    ) -> TestCell {
+        use crate::autopkgtest::{Judged, TestResult};
+        let tests: Vec<TestResult> = (tests.iter())
+            .map(|(name, class)| TestResult {
+                name: name.to_string(),
+                class: *class,
+                detail: String::new(),
+                expected: None,
+            })
+            .collect();
+        let judged = Judged {
+            verdict,
+            tests,
+            problems: vec![],
+        };
+        TestCell {
+            source: source.into(),
+            arch: Arch::new("amd64").unwrap(),
+            test_arch: Arch::new("amd64").unwrap(),
+            version: "7.2.4-1~exp1".into(),
+            status: status.into(),
+            exit_code: Some(0),
+            duration_secs: 30.0,
+            unexpected: judged.unexpected(),
+            autopkgtest: Some(judged),
+            lintian: None,
+            input_hash: None,
+            reused: false,
+        }
+    }
+
     /// [`demo`] with its test stage: rocr-demo's two tests pass on amd64,
     /// rocblas-demo's GPU test is skipped, hipsolver-demo's `numerics`
     /// fails on amd64 (unexpected).
     pub fn demo_tested() -> Report {
-        use crate::autopkgtest::{Judged, TestClass, TestResult, Verdict};
-        let cell = |source: &str, status: &str, verdict, tests: &[(&str, TestClass)]| {
-            let tests: Vec<TestResult> = (tests.iter())
-                .map(|(name, class)| TestResult {
-                    name: name.to_string(),
-                    class: *class,
-                    detail: String::new(),
-                    expected: None,
-                })
-                .collect();
-            let judged = Judged {
-                verdict,
-                tests,
-                problems: vec![],
-            };
-            TestCell {
-                source: source.into(),
-                arch: Arch::new("amd64").unwrap(),
-                test_arch: Arch::new("amd64").unwrap(),
-                version: "7.2.4-1~exp1".into(),
-                status: status.into(),
-                exit_code: Some(0),
-                duration_secs: 30.0,
-                unexpected: judged.unexpected(),
-                autopkgtest: Some(judged),
-                lintian: None,
-                input_hash: None,
-                reused: false,
-            }
-        };
+        use crate::autopkgtest::{TestClass, Verdict};
         let pass = [("headers", TestClass::Pass), ("smoke", TestClass::Pass)];
         let gpu = [("gpu", TestClass::Skip)];
         let failing = [("numerics", TestClass::Fail), ("cli", TestClass::Pass)];
         demo().with_tests(vec![
-            cell("rocr-demo", "pass", Verdict::Pass, &pass),
-            cell("rocblas-demo", "skipped", Verdict::NoTests, &gpu),
-            cell("hipsolver-demo", "fail", Verdict::Fail, &failing),
+            test_cell("rocr-demo", "pass", Verdict::Pass, &pass),
+            test_cell("rocblas-demo", "skipped", Verdict::NoTests, &gpu),
+            test_cell("hipsolver-demo", "fail", Verdict::Fail, &failing),
         ])
     }
 }
@@ -818,6 +941,128 @@ mod tests {
             ["rocr-demo/riscv64", "hipsolver-demo/riscv64"]
         );
         let _ = Arch::host();
+    }
+
+    /// Test cells: rocr-demo's `smoke` breaks (a regression, named by
+    /// test), hipsolver-demo's `numerics` is fixed, rocm-cmake-demo is
+    /// tested for the first time and fails (new: no regression).
+    #[test]
+    fn comparing_two_tested_runs() {
+        use crate::autopkgtest::{TestClass::*, Verdict};
+        use fixtures::test_cell;
+        let old = fixtures::demo_tested();
+        let mut cells = old.tests.clone();
+        for c in cells.iter_mut() {
+            *c = match c.source.as_str() {
+                "rocr-demo" => {
+                    let tests = [("headers", Pass), ("smoke", Fail)];
+                    test_cell("rocr-demo", "fail", Verdict::Fail, &tests)
+                }
+                "hipsolver-demo" => {
+                    let tests = [("numerics", Pass), ("cli", Pass)];
+                    test_cell("hipsolver-demo", "pass", Verdict::Pass, &tests)
+                }
+                _ => c.clone(),
+            };
+        }
+        let fresh = [("smoke", Fail)];
+        cells.push(test_cell("rocm-cmake-demo", "fail", Verdict::Fail, &fresh));
+        let new = fixtures::demo().with_tests(cells);
+        let reg = compare(&old, &new, Path::new("/srv/old"));
+        let cells = |v: &[TestChange]| {
+            v.iter()
+                .map(|c| format!("{}/{}: {}", c.source, c.arch, c.describe("->")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            cells(&reg.tests_newly_failing),
+            ["rocr-demo/amd64: pass -> fail (smoke: pass -> fail)"]
+        );
+        assert_eq!(reg.tests_newly_failing[0].tests_failing, ["smoke"]);
+        assert_eq!(
+            cells(&reg.tests_newly_fixed),
+            ["hipsolver-demo/amd64: fail -> pass (numerics: fail -> pass)"]
+        );
+        assert!(reg.tests_still_failing.is_empty(), "{reg:?}");
+        assert!(!reg.is_empty());
+        // The builds did not change: no build regression.
+        assert!(reg.newly_failing.is_empty() && reg.newly_fixed.is_empty());
+
+        let text = crate::report::text::render(
+            &Report {
+                regressions: Some(reg.clone()),
+                ..new.clone()
+            },
+            false,
+        );
+        assert!(
+            text.contains(
+                "  tests newly failing:\n    rocr-demo/amd64: pass -> fail (smoke: pass -> fail)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  tests newly fixed:\n    hipsolver-demo/amd64: fail -> pass"),
+            "{text}"
+        );
+        let rep = Report {
+            regressions: Some(reg),
+            ..new
+        };
+        let md = crate::report::markdown::render(&rep);
+        assert!(
+            md.contains(
+                "**Tests newly failing**:\n- rocr-demo/amd64: pass → fail (smoke: pass → fail)\n"
+            ),
+            "{md}"
+        );
+        let html = crate::report::html::render(&rep, Path::new("/srv/run"));
+        assert!(html.contains("<li>tests newly fixed: <b>hipsolver-demo/amd64</b> fail → pass (numerics: fail → pass)</li>"), "{html}");
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::report::json::render(&rep)).unwrap();
+        assert_eq!(
+            json["regressions"]["tests_newly_failing"][0]["tests_failing"][0],
+            "smoke"
+        );
+        assert!(rep.has_unexpected_failures());
+
+        let same = compare(&old, &old, Path::new("/srv/old"));
+        assert_eq!(
+            cells(&same.tests_still_failing),
+            ["hipsolver-demo/amd64: fail -> fail"]
+        );
+    }
+
+    /// A `cascade-report/1` document has no tests: compared with a tested
+    /// run, no test cell is a regression or a fix, and the builds compare as before.
+    #[test]
+    fn an_old_report_without_tests_compares_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let mut old = serde_json::to_value(fixtures::demo()).unwrap();
+        old["schema"] = "cascade-report/1".into();
+        old.as_object_mut().unwrap().remove("tests");
+        std::fs::write(&path, old.to_string()).unwrap();
+        let old = Report::load(&path).unwrap();
+        let new = fixtures::demo_tested();
+        let reg = compare(&old, &new, &path);
+        assert!(reg.test_groups().iter().all(|g| g.is_empty()), "{reg:?}");
+        assert_eq!(reg.still_failing.len(), 2);
+        // A report.json written before test regressions existed still loads.
+        let mut json = serde_json::to_value(&Report {
+            regressions: Some(reg),
+            ..new
+        })
+        .unwrap();
+        for key in [
+            "tests_newly_failing",
+            "tests_newly_fixed",
+            "tests_still_failing",
+        ] {
+            json["regressions"].as_object_mut().unwrap().remove(key);
+        }
+        std::fs::write(&path, json.to_string()).unwrap();
+        assert!(Report::load(&path).unwrap().regressions.is_some());
     }
 
     #[test]

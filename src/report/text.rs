@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::model::{Regressions, Report, display_class, explain, format_duration, test_summary};
+use super::model::{
+    Regressions, Report, TEST_GROUP_TITLES, display_class, explain, format_duration, test_summary,
+};
 use crate::events::BuildResult;
 
 fn colour(class: &str) -> &'static str {
@@ -196,6 +198,15 @@ fn regressions(out: &mut String, reg: &Regressions) {
                 c.old_class.as_deref().unwrap_or("(absent)"),
                 c.new_class
             );
+        }
+    }
+    for (title, list) in TEST_GROUP_TITLES.into_iter().zip(reg.test_groups()) {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {title}:");
+        for c in list {
+            let _ = writeln!(out, "    {}/{}: {}", c.source, c.arch, c.describe("->"));
         }
     }
     if reg.is_empty() {
