@@ -124,6 +124,10 @@ pub struct Options {
     pub report_after: Vec<String>,
     /// A `test:PKG:ARCH` job per test node of the job graph (`--test`).
     pub test: bool,
+    /// The stack's control data, whose `Testsuite-Triggers` give test jobs
+    /// the builds of other stack sources too
+    /// ([`RunPlan::add_test_triggers`]); empty: none.
+    pub test_sources: Vec<crate::control::SourceInfo>,
 }
 
 /// Errors of this module.
@@ -358,7 +362,8 @@ pub fn generate(plan: &Plan, recipes: &Recipes, options: &Options) -> Result<Pip
         .as_deref()
         .and_then(Arch::new)
         .unwrap_or_else(|| crate::jobgraph::run_host(&recipes.stack, &arches));
-    let run_plan = RunPlan::from_plan(plan, &host, &options.indep_only, &options.mixed);
+    let mut run_plan = RunPlan::from_plan(plan, &host, &options.indep_only, &options.mixed);
+    run_plan.add_test_triggers(&options.test_sources);
     let selected: BTreeMap<&str, BTreeSet<String>> = plan
         .arches
         .iter()

@@ -23,7 +23,7 @@
 //! | `transition`| moving the stack into unstable: dropped/renamed binaries, binNMUs, rebuild candidates, left-behind sources; installability by dose-debcheck; rebuild jobs and recheck verdicts (`rebuild`); reports of CI jobs merged (`merge`) | `archive`,`rdeps`,`runner` (`Job`) |
 //! | `frontier`  | whole-archive buildability (dose-builddebcheck's answer), blocker chains | `archive`,`control`|
 //! | `plan`      | pure: sources × arch → DAG, cycles, order, exclusions, frontier      | `control` (`Op`)   |
-//! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built; a test job after each build, `add_tests`); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
+//! | `jobgraph`  | pure: the one plan → jobs rule (`all` jobs on the host arch, mixed sources' host job, why not built; a test job after each build and the builds its `Testsuite-Triggers` name, `add_tests`); `RunPlan`, plan.json's form; `host_arch` | `plan`, `recipe`, `schedule` (`JobKey`) |
 //! | `planner`   | recipes + control data + archive → `plan`'s inputs; loads suites     | `recipe`,`archive`,`plan`,`jobgraph` (`host_arch`)|
 //! | `port`      | widen debian/control losslessly (pure); build copies, porting jobs   | `control`,`runner` |
 //! | `schedule`  | pure: dependency queue, critical-path priorities; the one rule "a failure skips its dependents"; `JobKey` (source, arch, build or test stage) | `arch`   |

@@ -339,6 +339,25 @@ fn demo_tested() -> (Plan, Recipes, Options) {
 }
 
 #[test]
+fn a_test_job_also_needs_the_builds_its_testsuite_triggers_name() {
+    let (plan, r, mut o) = demo_tested();
+    // hip's tests install gpu-only's binary, which hip does not build-depend on.
+    let control = "Source: hip\n\nPackage: libhip1\nArchitecture: any\n";
+    let mut hip = crate::control::SourceInfo::from_control_str(control, "c").unwrap();
+    let gpu = "Source: gpu-only\n\nPackage: gpu-tool\nArchitecture: amd64\n";
+    let gpu = crate::control::SourceInfo::from_control_str(gpu, "c").unwrap();
+    hip.testsuite_triggers = vec!["gpu-tool".into()];
+    o.test_sources = vec![hip, gpu];
+    let p = generate(&plan, &r, &o).unwrap();
+    assert_eq!(
+        needs(&p, "test:hip:amd64"),
+        ["build:hip:amd64", "build:gpu-only:amd64"]
+    );
+    // gpu-only is no job on riscv64: hip's test there needs its build alone.
+    assert_eq!(needs(&p, "test:hip:riscv64"), ["build:hip:riscv64"]);
+}
+
+#[test]
 fn a_test_job_follows_each_build_with_its_debs_and_test_runner() {
     let (plan, r, o) = demo_tested();
     let p = generate(&plan, &r, &o).unwrap();

@@ -2,7 +2,7 @@
 //! (see `ci` for its shape) to a file or stdout. The templates in `ci/`
 //! run it and trigger the result with `trigger: include: artifact:`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ use crate::ci::{self, Selection, Since};
 use crate::cli::GlobalArgs;
 use crate::commands::args::{ArchiveArgs, checkouts};
 use crate::config::Config;
+use crate::control::SourceInfo;
 use crate::plan::Plan;
 use crate::planner;
 use crate::recipe::{self, Recipes};
@@ -235,7 +236,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
     }
     let checkouts = checkouts(&args.checkouts, &recipes)?;
     let config = Config::from_env()?;
-    let (plan, indep_only, mixed) = stack_plan(
+    let (plan, sources) = stack_plan(
         &recipes,
         &arches,
         args.port,
@@ -243,6 +244,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
         &config,
         &checkouts,
     )?;
+    let (indep_only, mixed) = planner::indep_split(&sources);
     let options = ci::Options {
         image: args.image,
         before_script: args.before_script,
@@ -264,6 +266,7 @@ fn generate(args: GenerateArgs, global: &GlobalArgs) -> Result<ExitCode, Error> 
         recipes_dir: Some(global.recipes.display().to_string()),
         report_after: args.report_after,
         test: args.test,
+        test_sources: sources,
     };
     let pipeline = ci::generate(&plan, &recipes, &options)?;
     if let Some(max) = args.max_rdeps {
@@ -306,10 +309,9 @@ fn generate_transition(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The plan of the stack on `arches` (control data from the archive, as CI
-/// checks out no packaging before it plans, except for `checkouts`), its
-/// arch:all-only sources, and
-/// its sources with arch:all binaries besides arch-dependent ones.
+/// The plan of the stack on `arches` and the control data it was made from
+/// (from the archive, as CI checks out no packaging before it plans, except
+/// for `checkouts`).
 fn stack_plan(
     recipes: &Recipes,
     arches: &[Arch],
@@ -317,7 +319,7 @@ fn stack_plan(
     archive: &ArchiveArgs,
     config: &Config,
     checkouts: &BTreeMap<String, PathBuf>,
-) -> Result<(Plan, BTreeSet<String>, BTreeSet<String>), Error> {
+) -> Result<(Plan, Vec<SourceInfo>), Error> {
     let (base, stack_suite) = planner::load_suites(
         &recipes.stack,
         arches,
@@ -335,6 +337,5 @@ fn stack_plan(
         include_indep: true,
     };
     let plan = planner::plan_stack(recipes, &sources, &base, &opts);
-    let (indep_only, mixed) = planner::indep_split(&sources);
-    Ok((plan, indep_only, mixed))
+    Ok((plan, sources))
 }

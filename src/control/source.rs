@@ -141,11 +141,43 @@ impl SourceInfo {
             .map(|r| &r.dep)
     }
 
-    /// Reads `debian/control` of a checkout.
+    /// Reads `debian/control` of a checkout, and `debian/tests/control`
+    /// beside it for the `Testsuite-Triggers` dpkg-source would write
+    /// ([`SourceInfo::with_test_control`]).
     pub fn from_control_file(path: &Path) -> Result<SourceInfo, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))?;
-        SourceInfo::from_control_str(&text, &path.display().to_string())
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map_err(|source| Error::Io(crate::fsio::IoError::new(path.to_path_buf(), source)))
+        };
+        let info = SourceInfo::from_control_str(&read(path)?, &path.display().to_string())?;
+        let tests = path.with_file_name("tests").join("control");
+        match tests.is_file() {
+            true => info.with_test_control(&read(&tests)?, &tests.display().to_string()),
+            false => Ok(info),
+        }
+    }
+
+    /// With the `Testsuite-Triggers` dpkg-source derives from a
+    /// `debian/tests/control`: the packages its tests' `Depends` name
+    /// (alternatives too), without `@`-substitutions and this source's own
+    /// binaries; `origin` names the file in errors.
+    pub fn with_test_control(mut self, text: &str, origin: &str) -> Result<SourceInfo, Error> {
+        let mut names = Vec::new();
+        for p in paragraphs(text) {
+            let p = p.map_err(|e| Error::Syntax {
+                origin: origin.to_string(),
+                line: e.line,
+                message: e.message,
+            })?;
+            let depends = p.get("Depends").unwrap_or("@");
+            let items = depends.split([',', '|']).map(str::trim);
+            names.extend(package_names(&items.collect::<Vec<_>>().join(",")));
+        }
+        names.retain(|n| !n.starts_with('@') && !self.binaries.iter().any(|b| &b.name == n));
+        names.sort();
+        names.dedup();
+        self.testsuite_triggers = names;
+        Ok(self)
     }
 
     /// Reads a .dsc (unsigned, as dpkg-source writes it, or clear-signed).
@@ -535,6 +567,24 @@ Build-Profiles: <!nocheck> <pkg.rocfoo.tests>
                    Testsuite-Triggers: librocm-core1, python3:any (>= 3.11), hipcc [amd64]\n";
         let s = SourceInfo::from_dsc_str(dsc, "x.dsc").unwrap();
         assert_eq!(s.testsuite_triggers, ["librocm-core1", "python3", "hipcc"]);
+        // From a checkout: what dpkg-source would write.
+        let control = "Source: rocm-smi-lib\n\nPackage: rocm-smi\nArchitecture: amd64\n";
+        let tests = "Tests: smi\nDepends: rocm-smi, librocm-core1 (>= 7), @builddeps@\n\n\
+                     Test-Command: true\nDepends: python3:any | python3-minimal\n\n\
+                     Tests: gpu\nRestrictions: skippable\n";
+        let s = SourceInfo::from_control_str(control, "c").unwrap();
+        let s = s.with_test_control(tests, "t").unwrap();
+        assert_eq!(
+            s.testsuite_triggers,
+            ["librocm-core1", "python3", "python3-minimal"]
+        );
+        let bad = SourceInfo::from_control_str(control, "c").unwrap();
+        let e = bad.with_test_control("Tests: x\nnot a field\n", "pkg/debian/tests/control");
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .starts_with("pkg/debian/tests/control:2:")
+        );
     }
 
     #[test]
