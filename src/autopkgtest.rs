@@ -350,6 +350,10 @@ pub struct TestCell {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lintian: Option<crate::lintian::LintianResult>,
     /// What fails this cell: unexpected test failures, lintian's verdict.
+    /// Why it did not run, when that is no failure of its own: the build
+    /// failure of a `not-built` cell (an expected one fails nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub unexpected: Vec<String>,
     /// The hash of its inputs (`teststage`): a rerun with the same reuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

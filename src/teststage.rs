@@ -65,8 +65,14 @@ impl TestJob {
         self.build.test()
     }
 
-    /// This job's cell when it does not run: `status` and what it says.
+    /// This job's cell when it does not run: `status` and what it says;
+    /// `why` fails the cell, except a [`NOT_BUILT`] cell's: its build's
+    /// failure is counted there, as expected or not.
     pub fn not_run(&self, status: &str, why: Option<String>) -> TestCell {
+        let (detail, unexpected) = match status {
+            NOT_BUILT => (why, None),
+            _ => (None, why),
+        };
         TestCell {
             source: self.build.source.clone(),
             arch: self.build.arch.clone(),
@@ -77,7 +83,8 @@ impl TestJob {
             duration_secs: 0.0,
             autopkgtest: None,
             lintian: None,
-            unexpected: why.into_iter().collect(),
+            detail,
+            unexpected: unexpected.into_iter().collect(),
             input_hash: None,
             reused: false,
         }

@@ -309,7 +309,7 @@ pub(crate) fn text_line(c: &TestCell) -> String {
         tests.join(", "),
         lintian.unwrap_or_default()
     );
-    for u in &c.unexpected {
+    for u in c.detail.iter().chain(&c.unexpected) {
         out.push_str(&format!("    {u}\n"));
     }
     out
@@ -415,6 +415,7 @@ mod tests {
             status: judged.status().into(),
             exit_code: Some(6),
             duration_secs: 3.0,
+            detail: None,
             unexpected: judged.unexpected(),
             autopkgtest: Some(judged),
             lintian: None,

@@ -775,6 +775,7 @@ pub(crate) mod fixtures {
             status: status.into(),
             exit_code: Some(0),
             duration_secs: 30.0,
+            detail: None,
             unexpected: judged.unexpected(),
             autopkgtest: Some(judged),
             lintian: None,

@@ -271,8 +271,11 @@ fn test_line(cell: &crate::autopkgtest::TestCell) -> String {
     if cell.reused {
         line.push_str(" reused");
     }
-    if !cell.unexpected.is_empty() {
-        line.push_str(&format!(" ({})", cell.unexpected.join("; ")));
+    let why: Vec<&str> = (cell.detail.iter().chain(&cell.unexpected))
+        .map(String::as_str)
+        .collect();
+    if !why.is_empty() {
+        line.push_str(&format!(" ({})", why.join("; ")));
     }
     line
 }
