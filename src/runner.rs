@@ -1371,6 +1371,17 @@ mod tests {
         }
     }
 
+    /// The test jobs `ran` started, sorted.
+    fn tests_started(ran: &Ran) -> Vec<String> {
+        let started = ran.rec.started.lock().unwrap();
+        let mut tests: Vec<String> = (started.iter())
+            .filter(|k| k.ends_with(":test"))
+            .cloned()
+            .collect();
+        tests.sort();
+        tests
+    }
+
     fn statuses(cells: &[TestCell]) -> Vec<String> {
         (cells.iter())
             .map(|c| format!("{}/{}={}", c.source, c.arch, c.status))
@@ -1493,11 +1504,7 @@ mod tests {
         // A rebuilt blas reruns cmake's test too, though cmake is unchanged.
         std::fs::write(d.join("blas.dsc"), "Source: blas\nChanged: yes\n").unwrap();
         let changed = go_tests(both(), &[], &[], opts(d, 3)).await;
-        let mut tests: Vec<String> = (changed.rec.started.lock().unwrap().iter())
-            .filter(|k| k.ends_with(":test"))
-            .cloned()
-            .collect();
-        tests.sort();
+        let tests = tests_started(&changed);
         assert_eq!(
             tests,
             ["blas/amd64:test", "blas/riscv64:test", "cmake/all:test"]
@@ -1522,11 +1529,7 @@ mod tests {
         // A changed build redoes its tests and its dependents'.
         std::fs::write(d.join("runtime.dsc"), "Source: runtime\nChanged: yes\n").unwrap();
         let changed = go_tests(both(), &[], &[], opts(d, 2)).await;
-        let mut tests: Vec<String> = (changed.rec.started.lock().unwrap().iter())
-            .filter(|k| k.ends_with(":test"))
-            .cloned()
-            .collect();
-        tests.sort();
+        let tests = tests_started(&changed);
         assert_eq!(
             tests,
             [
