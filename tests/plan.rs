@@ -229,3 +229,49 @@ fn a_suite_without_some_sources_plans_the_rest() {
     assert!(out.contains("aqlprofile: not in this suite (sid)"), "{out}");
     assert!(out.contains("rocblas 6.4.4-4"), "{out}");
 }
+
+#[test]
+fn a_checkouts_malformed_tests_control_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("debian/tests")).unwrap();
+    std::fs::write(
+        dir.path().join("debian/control"),
+        "Source: rocm-core\nBuild-Depends: debhelper-compat (= 13)\n\n\
+         Package: librocm-core1\nArchitecture: any\n",
+    )
+    .unwrap();
+    let tests = dir.path().join("debian/tests/control");
+    std::fs::write(
+        &tests,
+        "Tests: smoke\nDepends: librocm-core1\nRestrictions skippable\n",
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("cascade")
+        .unwrap()
+        .current_dir(ROOT)
+        .env_remove("CASCADE_MIRROR")
+        .args(["--recipes", "recipes", "plan", "--arch", "amd64"])
+        .args(["--mirror", "tests/fixtures/archive", "--allow-expired"])
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .arg("--checkout")
+        .arg(format!("rocm-core={}", dir.path().display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3:", tests.display())),
+        "{stderr}"
+    );
+    // A well-formed one gives the plan its triggers, as the .dsc would.
+    std::fs::write(&tests, "Tests: smoke\nDepends: librocm-core1, rocminfo\n").unwrap();
+    let doc = json(&[
+        "--arch",
+        "amd64",
+        "--checkout",
+        &format!("rocm-core={}", dir.path().display()),
+    ]);
+    assert!(doc["arches"][0]["sources"].is_array(), "{doc}");
+}

@@ -139,9 +139,61 @@ fn the_shared_runs_tests(run: &Path, stdout: &str) {
     assert!(text.contains("loader"), "{text}");
 }
 
+/// demo-solver's source package with a test that never ends (same
+/// version: its built .debs stay), under a recipe timeout of 20 s:
+/// autopkgtest kills it (class `timeout`, an unexpected failure), and no
+/// process or mount of the testbed is left.
+fn a_hanging_test_times_out_and_leaves_nothing_behind(dir: &Path) {
+    let src = dir.join("work/source/demo-solver");
+    let dsc = "demo-solver_7.2.4-1~exp1.dsc";
+    let sh = |script: &str| {
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {out:?}");
+    };
+    sh(&format!("dpkg-source -x {dsc} hang"));
+    std::fs::write(
+        src.join("hang/debian/tests/control"),
+        "Test-Command: sleep 3600\nDepends: demo-solver\n",
+    )
+    .unwrap();
+    sh(&format!(
+        "rm {dsc} *.debian.tar.* && dpkg-source -b hang && rm -r hang"
+    ));
+    let recipe = dir.join("demo/recipes/demo-solver.yaml");
+    let text = std::fs::read_to_string(&recipe).unwrap();
+    std::fs::write(&recipe, format!("{text}tests:\n  timeout: 20\n")).unwrap();
+    let mounts = || {
+        std::fs::read_to_string("/proc/mounts")
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let before = mounts();
+    let (code, cells) = test_run(
+        dir,
+        &["--arch", "amd64", "--source", "demo-solver", "--no-lintian"],
+    );
+    assert_eq!(code, 1, "{cells:#}");
+    let solver = &cells["demo-solver/amd64"];
+    assert_eq!(solver["status"], "fail", "{cells:#}");
+    assert_eq!(classes(solver), ["command1=timeout"], "{cells:#}");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 3600"])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "left running: {left:?}");
+    assert_eq!(mounts(), before, "mounts left behind");
+    std::fs::write(&recipe, text).unwrap();
+}
+
 /// The shared run's tests, then on a copy: a changed recipe setting redoes
-/// its cell alone (the others are reused), and a testbed that cannot
-/// start is a tmpfail and exit 1, not a crash.
+/// its cell alone (the others are reused), a hanging test times out and
+/// leaves nothing behind, and a testbed that cannot start is a tmpfail
+/// and exit 1, not a crash.
 #[test]
 #[ignore = "needs sbuild and autopkgtest"]
 fn the_test_stage_on_the_demo_run() {
@@ -173,6 +225,8 @@ fn the_test_stage_on_the_demo_run() {
     ] {
         assert!(changed.contains(line), "{line}\n{changed}");
     }
+
+    a_hanging_test_times_out_and_leaves_nothing_behind(dir);
 
     let stack = dir.join("demo/recipes/stack.yaml");
     let text = std::fs::read_to_string(&stack).unwrap();
