@@ -164,7 +164,14 @@ fn dry_runs_of_bump_build_run_and_port_change_nothing() {
             "{cmd}: {text}"
         );
         assert!(
-            text.contains("test demo-blas/amd64 on amd64 after demo-blas/amd64"),
+            text.contains("test demo-blas/amd64 on amd64 after demo-blas/amd64\n"),
+            "{cmd}: {text}"
+        );
+        // demo-smi's tests name the runtime's library (Testsuite-Triggers).
+        assert!(
+            text.contains(
+                "test demo-smi/amd64 on amd64 after demo-smi/amd64, demo-runtime/amd64\n"
+            ),
             "{cmd}: {text}"
         );
         assert_unchanged(&before, d, &format!("{cmd} --dry-run --push --test"));

@@ -561,7 +561,15 @@ fn print_dry_run(prepared: &pipeline::Prepared, tests: &[crate::teststage::TestJ
         );
     }
     for t in tests {
-        println!("test {} on {} after {}", t.build, t.test_arch, t.build);
+        let after: Vec<String> = (std::iter::once(&t.build).chain(&t.triggers))
+            .map(ToString::to_string)
+            .collect();
+        println!(
+            "test {} on {} after {}",
+            t.build,
+            t.test_arch,
+            after.join(", ")
+        );
     }
     for r in &prepared.not_built {
         println!("{}/{}: {}", r.source, r.arch, report::model::explain(r));

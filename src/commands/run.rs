@@ -4,7 +4,7 @@
 //! arch, and its dependents are skipped; the rest goes on.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::Error;
@@ -138,6 +138,21 @@ pub(crate) fn bump_phase(
     })
 }
 
+/// `info` with the `Testsuite-Triggers` of the branch's
+/// debian/tests/control, when it has one that parses (the real run's
+/// dpkg-source names a malformed one).
+fn with_branch_tests(info: SourceInfo, repo: &Path, branch: &str) -> SourceInfo {
+    const TESTS: &str = "debian/tests/control";
+    let text = Git2.branch_file(repo, branch, TESTS).ok().flatten();
+    let Some(text) = text.and_then(|b| String::from_utf8(b).ok()) else {
+        return info;
+    };
+    let origin = format!("{}:{TESTS}", repo.display());
+    info.clone()
+        .with_test_control(&text, &origin)
+        .unwrap_or(info)
+}
+
 /// A dry run's bump made no source package: each package it would bump (or
 /// found at its target) is planned from its packaging branch's
 /// debian/control at the version the bump would give it.
@@ -166,6 +181,7 @@ fn planned_sources(
         else {
             continue;
         };
+        let info = with_branch_tests(info, &repo, &recipe.packaging.branch);
         failures.remove(&o.source);
         sources.retain(|s| s.info.name != o.source);
         sources.push(pipeline::StackSource {
