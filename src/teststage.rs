@@ -388,6 +388,9 @@ fn lintian_verdict(out: &Path, fail_on: crate::recipe::LintianFailOn) -> Lintian
 
 /// The lintian tarball of `suite` on `host`, made when it is missing
 /// (once per host and suite; minutes). `say` is told before it is made.
+/// One cascade at a time makes it (a file lock beside it: two runs, or a
+/// run and a CI job on one host, would otherwise write the same
+/// temporary file); one that waited finds it made.
 pub fn ensure_lintian_tarball(
     dir: &Path,
     suite: &str,
@@ -395,6 +398,12 @@ pub fn ensure_lintian_tarball(
     say: impl FnOnce(&Path),
 ) -> Result<PathBuf, crate::setup::Error> {
     let tarball = lintian::tarball(dir, suite, host);
+    if tarball.exists() {
+        return Ok(tarball);
+    }
+    let lock_path = dir.join(format!(".{suite}-{host}-lintian.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
+    lock.lock().map_err(crate::fsio::at(&lock_path))?;
     if !tarball.exists() {
         say(&tarball);
         for action in lintian::tarball_actions(dir, suite, host) {

@@ -538,6 +538,22 @@ fn deb_names(dir: &Path) -> BTreeSet<String> {
     out
 }
 
+/// `SOURCE/ARCH → status: test=class …` of a report's test cells, and
+/// whether lintian ran on each (without a lintian error).
+fn test_classes(rep: &cascade::report::Report) -> BTreeMap<String, (String, bool)> {
+    (rep.tests.iter())
+        .map(|c| {
+            let tests: Vec<String> = (c.autopkgtest.iter())
+                .flat_map(|a| &a.tests)
+                .map(|t| format!(" {}={}", t.name, t.class.as_str()))
+                .collect();
+            let linted = c.lintian.as_ref().is_some_and(|l| l.error.is_none());
+            let cell = format!("{}/{}", c.source, c.arch);
+            (cell, (format!("{}:{}", c.status, tests.concat()), linted))
+        })
+        .collect()
+}
+
 /// `SOURCE/ARCH → class` of a report.
 fn classes(rep: &cascade::report::Report) -> BTreeMap<String, String> {
     rep.results
@@ -594,11 +610,12 @@ fn demo_pipeline(work: &Path, arches: &str, extra: &[&str]) -> (PathBuf, String)
     (recipes, yaml)
 }
 
-/// The demo stack's generated pipeline, run for real under gitlab-ci-local
-/// (shell executor, two jobs at a time, real sbuild): its report and .debs
-/// are those of `cascade run` on the same stack.
+/// The demo stack's generated pipeline with its test jobs (`--test`), run
+/// for real under gitlab-ci-local (shell executor, two jobs at a time, real
+/// sbuild, autopkgtest and lintian): its report, .debs and test cells are
+/// those of `cascade run --test` on the same stack.
 ///
-/// amd64 by default: 7 build jobs and the report; the reference is the
+/// amd64 by default: 7 build jobs, their 7 test jobs and the report; the reference is the
 /// shared demo run (tests/common: `cascade run` on amd64 and riscv64, made
 /// once for the test binaries that read it).
 /// `CASCADE_CI_DEMO_ARCHES=amd64,riscv64` adds the three
@@ -620,7 +637,7 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let fixture = std::thread::spawn(common::demo_run);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
-    let (_, yaml) = demo_pipeline(work, &arches_var, &[]);
+    let (_, yaml) = demo_pipeline(work, &arches_var, &["--test"]);
     let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
     let bin_dir = cascade_bin_dir(work);
 
@@ -696,6 +713,22 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
         );
     }
     assert!(ci_debs.contains(&format!("demo-cmake_{DEMO_VERSION}_all.deb")));
+
+    // Each test job tested what its build job made, as `cascade run --test`
+    // did: the same class for each autopkgtest test, lintian on each cell.
+    let ci_tests = test_classes(&ci_report);
+    let local_tests: BTreeMap<_, _> = (test_classes(&local).into_iter())
+        .filter(|(cell, _)| on_arches(cell))
+        .collect();
+    assert_eq!(ci_tests, local_tests, "CI test cells vs cascade run's");
+    assert_eq!(
+        ci_tests["demo-runtime/amd64"],
+        ("pass: headers=pass loader=pass".to_string(), true)
+    );
+    assert!(
+        (ci_tests.values()).all(|(status, linted)| *linted || status.starts_with("not-built")),
+        "{ci_tests:?}"
+    );
     eprintln!(
         "gitlab-ci-local: {ci_secs:.0} s, then waited for the shared cascade run: {run_secs:.0} s, total {:.0} s",
         t0.elapsed().as_secs_f64()
