@@ -207,7 +207,7 @@ fn test_job(
     triggers: &mut BTreeMap<JobKey, Vec<JobKey>>,
 ) -> Result<TestJob, Error> {
     let test_arch = test_arch(&b.arch, &tester.host).clone();
-    let dsc = find_dsc(source_dir, &b.source, &b.version)?.ok_or_else(|| {
+    let dsc = build_dsc(&tester.run, source_dir, b)?.ok_or_else(|| {
         format!(
             "no {}_{}.dsc in {}",
             b.source,
@@ -245,6 +245,26 @@ fn selected(results: Vec<BuildResult>, args: &Args, host: &Arch) -> Vec<BuildRes
 /// Where a job's tests run: its own arch, the host's for `all`.
 fn test_arch<'a>(arch: &'a Arch, host: &'a Arch) -> &'a Arch {
     if *arch == Arch::ALL { host } else { arch }
+}
+
+/// The .dsc that made build `b`: the workdir's at `b`'s version, or a
+/// porting build's copy in the run (`port/ARCH/PKG/`). A porting build
+/// whose copy is not here (a CI test job gets the build job's .debs, not
+/// its source) is tested from the .dsc it was ported from: the copy only
+/// widens the architecture lists and applies the recipe's porting patches,
+/// its debian/tests are the source's.
+fn build_dsc(run: &RunDir, source_dir: &Path, b: &BuildResult) -> Result<Option<PathBuf>, Error> {
+    if let Some(found) = find_dsc(source_dir, &b.source, &b.version)? {
+        return Ok(Some(found));
+    }
+    let Some(at) = b.version.find(crate::port::copy::PORT_SUFFIX) else {
+        return Ok(None);
+    };
+    let copy = run.port_copy(&b.arch, &b.source);
+    match crate::pipeline::find_dsc(&copy, &b.source)? {
+        Some((path, info)) if info.version.as_deref() == Some(b.version.as_str()) => Ok(Some(path)),
+        _ => find_dsc(source_dir, &b.source, &b.version[..at]),
+    }
 }
 
 /// The run's .dsc of `source` at `version` in `SOURCE_DIR/source/`, if any.
@@ -395,6 +415,40 @@ mod tests {
             keys(selected(results(), &args(&["riscv64"], &["b", "c"]), &host)),
             ["b/riscv64"]
         );
+    }
+
+    /// A minimal .dsc of `s` at `version` in `dir`.
+    fn dsc(dir: &Path, s: &str, version: &str) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(format!("{s}_{version}.dsc"));
+        let text =
+            format!("Format: 3.0 (quilt)\nSource: {s}\nArchitecture: any\nVersion: {version}\n");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_porting_build_is_tested_from_its_copy_else_from_what_it_ported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (run, work) = (RunDir::new(tmp.path().join("run")), tmp.path().join("work"));
+        let plain = dsc(&work.join("s"), "s", "1-1");
+        let b = |version: &str| BuildResult {
+            version: version.into(),
+            ..build("s", "riscv64", true)
+        };
+        assert_eq!(
+            build_dsc(&run, &work, &b("1-1")).unwrap(),
+            Some(plain.clone())
+        );
+        // A CI test job: the build job's .debs came, its porting copy did not.
+        assert_eq!(
+            build_dsc(&run, &work, &b("1-1~port1")).unwrap(),
+            Some(plain)
+        );
+        let riscv64 = Arch::new("riscv64").unwrap();
+        let copy = dsc(&run.port_copy(&riscv64, "s"), "s", "1-1~port1");
+        assert_eq!(build_dsc(&run, &work, &b("1-1~port1")).unwrap(), Some(copy));
+        assert_eq!(build_dsc(&run, &work, &b("2-1")).unwrap(), None);
     }
 
     #[test]
