@@ -438,6 +438,18 @@ pub(crate) fn build_and_report(
     } else {
         Vec::new()
     };
+    // The tester first: it makes the lintian tarball when missing, and the
+    // test jobs' input hashes name that tarball (computed before it was
+    // made, the first run's hashes would say it was absent, and the next
+    // run would test everything again).
+    let tester = match args.test && !args.dry_run {
+        true => Some(super::test::tester(
+            recipes,
+            &opts.run_dir,
+            !args.no_lintian,
+        )?),
+        false => None,
+    };
     let tests = match args.test {
         true => test_jobs(recipes, &plan, opts, &prepared, !args.no_lintian)?,
         false => Vec::new(),
@@ -446,14 +458,6 @@ pub(crate) fn build_and_report(
         print_dry_run(&prepared, &tests);
         return Ok(ExitCode::SUCCESS);
     }
-    let tester = match args.test {
-        true => Some(super::test::tester(
-            recipes,
-            &opts.run_dir,
-            !args.no_lintian,
-        )?),
-        false => None,
-    };
     let (results, cells, cancelled) = execute_with_tests(
         (prepared, tests, tester),
         &sbuild,
