@@ -287,6 +287,17 @@ impl CellTester {
                 &recipes.stack.base_suite,
             ),
         };
+        if let Backend::Unshare { tarball, arch } = &req.backend
+            && !tarball.exists()
+        {
+            // autopkgtest would only say that its testbed failed.
+            cell.status = apt::Verdict::Tmpfail.as_str().into();
+            cell.unexpected.push(format!(
+                "no testbed for {arch}: {} is missing (`cascade setup --arch {arch}` makes it)",
+                tarball.display()
+            ));
+            return;
+        }
         let cmd = apt::invocation(Path::new("autopkgtest"), &req);
         let script = self.run.test_command(source, arch);
         let text = format!(

@@ -241,4 +241,38 @@ fn the_test_stage_on_the_demo_run() {
     );
     assert_eq!(code, 1, "{cells:#}");
     assert_eq!(cells["demo-solver/amd64"]["status"], "tmpfail", "{cells:#}");
+
+    // No chroot tarball for the arch (a host where `cascade setup` did not
+    // make it): a tmpfail that says which file and how to make it.
+    std::fs::write(&stack, text).unwrap();
+    let empty = dir.join("empty-cache");
+    let out = cascade_cmd(dir)
+        .env("XDG_CACHE_HOME", &empty)
+        .args([
+            "test",
+            "run",
+            "--recipes",
+            "demo/recipes",
+            "--workdir",
+            "work",
+        ])
+        .args([
+            "--arch",
+            "riscv64",
+            "--source",
+            "demo-runtime",
+            "--no-lintian",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let missing = empty.join("sbuild/unstable-riscv64.tar");
+    for line in [
+        "tmpfail".to_string(),
+        format!("no testbed for riscv64: {} is missing", missing.display()),
+        "`cascade setup --arch riscv64` makes it".to_string(),
+    ] {
+        assert!(said.contains(&line), "{line}\n{said}");
+    }
 }
