@@ -26,6 +26,15 @@ pub fn passes_on(file_name: &str) -> bool {
     !LEFT_OUT_SUFFIXES.iter().any(|s| package.ends_with(s))
 }
 
+/// Whether a .deb holds debug symbols only (`-dbgsym`, `.ddeb`): no test
+/// installs one, and autopkgtest copies every .deb it is given into the
+/// testbed (and into its output directory), so the test stage leaves them
+/// out.
+pub fn is_debug_symbols(file_name: &str) -> bool {
+    let package = file_name.split('_').next().unwrap_or(file_name);
+    file_name.ends_with(".ddeb") || package.ends_with("-dbgsym")
+}
+
 /// One file under `debs/` with its size.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
@@ -164,6 +173,9 @@ mod tests {
         assert!(!passes_on("librocblas-bench_7.2.4-1_amd64.deb"));
         assert!(!passes_on("librocblas5-dbgsym_7.2.4-1_amd64.deb"));
         assert!(!passes_on("librocblas5-dbgsym_7.2.4-1_amd64.ddeb"));
+        assert!(is_debug_symbols("librocblas5-dbgsym_7.2.4-1_amd64.deb"));
+        assert!(is_debug_symbols("librocblas5-dbgsym_7.2.4-1_amd64.ddeb"));
+        assert!(!is_debug_symbols("rocblas-tests_7.2.4-1_amd64.deb"));
     }
 
     #[test]

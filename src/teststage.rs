@@ -18,6 +18,7 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::arch::Arch;
+use crate::artifacts::is_debug_symbols;
 use crate::autopkgtest::{self as apt, Backend, TestCell};
 use crate::fsio::IoError;
 use crate::lintian::{self, LintianResult};
@@ -276,7 +277,10 @@ impl CellTester {
         let recipe = recipes.get(source);
         let req = apt::TestRequest {
             dsc: absolute(dsc),
-            debs: run.debs.iter().map(|p| absolute(p)).collect(),
+            debs: (run.debs.iter())
+                .filter(|p| !is_debug_symbols(&p.file_name().unwrap_or_default().to_string_lossy()))
+                .map(|p| absolute(p))
+                .collect(),
             artifacts: absolute(&self.run.test_artifacts(source, arch)),
             summary: absolute(&self.run.test_summary(source, arch)),
             timeout: recipe.and_then(|r| r.test_timeout(&recipes.stack)),
@@ -321,6 +325,14 @@ impl CellTester {
                 return;
             }
         };
+        // autopkgtest's output holds a copy of every .deb it was given (its
+        // local apt repository, `binaries/`): the run has them in debs/.
+        let copies = req.artifacts.join("binaries");
+        if let Err(e) = std::fs::remove_dir_all(&copies)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("{}", IoError::new(&copies, e));
+        }
         let summary = std::fs::read_to_string(&req.summary).unwrap_or_default();
         let judged = apt::judge(apt::parse_summary(&summary), code, recipe, &job.test_arch);
         cell.exit_code = code;

@@ -98,6 +98,17 @@ fn the_shared_runs_tests(run: &Path, stdout: &str) {
         "{log}"
     );
     assert_eq!(classes(&cell(run, "demo-blas", "riscv64")), ["gpu=skip"]);
+    // autopkgtest got the run's .debs but no debug symbols, and its copy of
+    // them (its output's binaries/) is gone: the run has them in debs/.
+    let call = std::fs::read_to_string(run.join("tests/demo-blas_amd64/autopkgtest.sh")).unwrap();
+    assert!(
+        call.contains("/libdemoblas1_") && !call.contains("dbgsym"),
+        "{call}"
+    );
+    assert!(
+        !run.join("tests/demo-blas_amd64/artifacts/binaries")
+            .exists()
+    );
     // The plan names the trigger; the test waited for the runtime's build.
     let plan: cascade::jobgraph::RunPlan =
         serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).unwrap()).unwrap();
