@@ -36,7 +36,7 @@
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
 //! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
 //! | `autopkgtest`| pure: a source × arch's test request → autopkgtest argv (unshare on the setup tarball, or the stack's backend); summary file → per-test classes; exit code → verdict; expected test failures | `process`, `recipe`, `sbuild` (tarball path) |
-//! | `teststage` | the test stage as jobs: `TestJob`, the `Tester` trait, the input hash (its build's, its triggers' builds', the testbeds') and `result.json` reuse; `CellTester`, the real one (autopkgtest, then lintian), shared by `cascade test` and `run --test` | `autopkgtest`, `lintian`, `process`, `rundir`, `schedule` |
+//! | `teststage` | the test stage as jobs: `TestJob`, the `Tester` trait, the input hash (its build's, its triggers' builds', the testbeds') and `result.json` reuse; `CellTester`, the real one (autopkgtest on the offered .debs but debug symbols, then lintian), shared by `cascade test` and `run --test` | `artifacts`, `autopkgtest`, `lintian`, `process`, `rundir`, `schedule` |
 //! | `lintian`   | pure: lintian run inside the target suite's chroot (a cached `-lintian` tarball, through mmdebstrap) → argv; its output → tags by severity; the stack's `fail_on` | `process`, `recipe`, `sbuild` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs | `process`, `sbuild` |
@@ -53,7 +53,7 @@
 //! | `buildlog`  | failure classes from sbuild's summary and the log                    | —                  |
 //! | `timing`    | pure: where a build's time went (sbuild log headers → phases)      | —                  |
 //! | `report`    | reporters: text, JSON, JUnit, HTML, Markdown; reads the run's plan.json | `events`, `plan`, `jobgraph` (planned cells, which failure blocked a build), `schedule`, `rundir`, `timing` |
-//! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget | `rundir`           |
+//! | `artifacts` | what a CI build job passes on: no -tests/-bench/-dbgsym, a size budget; which .debs are debug symbols | `rundir`           |
 //! | `ci`        | pure: job graph → GitLab child pipeline (build jobs, `--test`'s test jobs, needs, collectors, report job); a transition report → its rebuild pipeline (`ci::transition`) | `jobgraph`, `plan`, `recipe`, `transition` (`render`) |
 //! | `pipeline`  | build/run orchestration: sources → plan → facts (`gather`) → job graph → runner jobs (pure `jobs`) → runner → run dir | most of the above  |
 //! | `commands`  | one file per subcommand: glue from validated args to the library; `run` is the one orchestration entry point (`build`: one job's part of it, `port`: `run --port`) | everything |
