@@ -270,8 +270,9 @@ fn the_test_stage_on_the_demo_run() {
         .args([
             "--arch",
             "riscv64",
+            // demo-runtime's recipe skips its tests by now.
             "--source",
-            "demo-runtime",
+            "demo-blas",
             "--no-lintian",
         ])
         .output()
