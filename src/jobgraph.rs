@@ -163,6 +163,14 @@ impl RunPlan {
         serde_json::to_string(self).unwrap_or_default() + "\n"
     }
 
+    /// The job graph of a saved plan (plan.json): on its host, else (an
+    /// older plan) its first arch; none without an arch, or when it makes
+    /// no graph.
+    pub fn saved_graph(&self) -> Option<JobGraph> {
+        let host = (self.host.clone()).or_else(|| self.arches.first().map(|a| a.arch.clone()));
+        JobGraph::new(self, &host?).ok()
+    }
+
     /// Source → the stack sources it build-depends on, on `arch`.
     pub fn edges(&self, arch: &str) -> BTreeMap<String, Vec<String>> {
         self.arches

@@ -16,7 +16,6 @@ use crate::autopkgtest::TestCell;
 use crate::cli::GlobalArgs;
 use crate::events::{BuildResult, Event, Outcome};
 use crate::fsio::IoError;
-use crate::jobgraph::JobGraph;
 use crate::recipe::{self, Recipes};
 use crate::rundir::RunDir;
 use crate::runner::{Cancel, NoBuilds, RunOptions};
@@ -180,21 +179,12 @@ fn execute(jobs: Vec<TestJob>, tester: CellTester, args: &Args) -> Result<Vec<Te
 /// The test jobs' triggers by build job, from the run's plan.json (none
 /// without one): the job graph's rule, as in `cascade run --test`.
 fn saved_triggers(run_dir: &Path) -> BTreeMap<JobKey, Vec<JobKey>> {
-    let Some(plan) = crate::pipeline::earlier_plan(run_dir) else {
+    let Some(mut graph) = crate::pipeline::earlier_plan(run_dir).and_then(|p| p.saved_graph())
+    else {
         return BTreeMap::new();
     };
-    let host = (plan.host.clone()).unwrap_or_else(|| {
-        plan.arches
-            .first()
-            .map_or_else(Arch::host, |a| a.arch.clone())
-    });
-    match JobGraph::new(&plan, &host) {
-        Ok(mut graph) => {
-            graph.add_tests();
-            graph.test_triggers()
-        }
-        Err(_) => BTreeMap::new(),
-    }
+    graph.add_tests();
+    graph.test_triggers()
 }
 
 /// The test job of a finished run's build `b`: its .dsc from the workdir,
@@ -254,22 +244,22 @@ fn test_arch<'a>(arch: &'a Arch, host: &'a Arch) -> &'a Arch {
 /// widens the architecture lists and applies the recipe's porting patches,
 /// its debian/tests are the source's.
 fn build_dsc(run: &RunDir, source_dir: &Path, b: &BuildResult) -> Result<Option<PathBuf>, Error> {
-    if let Some(found) = find_dsc(source_dir, &b.source, &b.version)? {
+    let bumped = source_dir.join(&b.source);
+    if let Some(found) = dsc_at(&bumped, &b.source, &b.version)? {
         return Ok(Some(found));
     }
     let Some(at) = b.version.find(crate::port::copy::PORT_SUFFIX) else {
         return Ok(None);
     };
-    let copy = run.port_copy(&b.arch, &b.source);
-    match crate::pipeline::find_dsc(&copy, &b.source)? {
-        Some((path, info)) if info.version.as_deref() == Some(b.version.as_str()) => Ok(Some(path)),
-        _ => find_dsc(source_dir, &b.source, &b.version[..at]),
+    match dsc_at(&run.port_copy(&b.arch, &b.source), &b.source, &b.version)? {
+        Some(copy) => Ok(Some(copy)),
+        None => dsc_at(&bumped, &b.source, &b.version[..at]),
     }
 }
 
-/// The run's .dsc of `source` at `version` in `SOURCE_DIR/source/`, if any.
-fn find_dsc(source_dir: &Path, source: &str, version: &str) -> Result<Option<PathBuf>, Error> {
-    let found = crate::pipeline::find_dsc(&source_dir.join(source), source)?;
+/// The newest .dsc of `source` in `dir`, if it is at `version`.
+fn dsc_at(dir: &Path, source: &str, version: &str) -> Result<Option<PathBuf>, Error> {
+    let found = crate::pipeline::find_dsc(dir, source)?;
     Ok(found
         .filter(|(_, info)| info.version.as_deref() == Some(version))
         .map(|(path, _)| path))

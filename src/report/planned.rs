@@ -66,13 +66,9 @@ impl RunPlan {
     /// (as `all` for an arch:all-only one no arch builds).
     /// Then in plan order: sources as the plan lists them, arch by arch.
     pub fn complete(&self, mut results: Vec<BuildResult>) -> Vec<BuildResult> {
-        let host = self
-            .host
-            .clone()
-            .or_else(|| self.arches.first().map(|a| a.arch.clone()));
         // A plan is a DAG (the planner breaks cycles): a graph that cannot be
         // made leaves the results as they are.
-        let Some(graph) = host.and_then(|h| JobGraph::new(self, &h).ok()) else {
+        let Some(graph) = self.saved_graph() else {
             return results;
         };
         let mut known: BTreeMap<(String, String), usize> = results
