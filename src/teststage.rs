@@ -143,11 +143,18 @@ impl<T: Tester> Tester for Option<T> {
     }
 }
 
-/// Identifies the settings that change a test's result: the recipe's and
-/// the stack's `tests:`, whether lintian runs, and the testbeds
-/// ([`testbed_id`]).
-pub fn settings_id(recipes: &Recipes, source: &str, testbed: &str, lintian: bool) -> String {
+/// Identifies the settings that change the result of `source`'s test on
+/// `test_arch`: the recipe's and the stack's `tests:`, whether lintian
+/// runs, and the testbeds ([`testbed_id`], in `chroot_dir`).
+pub fn settings_id(
+    recipes: &Recipes,
+    source: &str,
+    chroot_dir: &Path,
+    test_arch: &Arch,
+    lintian: bool,
+) -> String {
     let recipe = recipes.get(source).map(|r| &r.tests);
+    let testbed = testbed_id(recipes, chroot_dir, test_arch, lintian);
     serde_json::json!({
         "recipe": recipe, "stack": recipes.stack.tests, "lintian": lintian,
         "testbed": testbed,
@@ -159,7 +166,7 @@ pub fn settings_id(recipes: &Recipes, source: &str, testbed: &str, lintian: bool
 /// backend's chroot tarball by path, mtime and size ([`crate::state::chroot_id`]:
 /// a tarball `cascade setup` remade reruns the tests), or the stack's
 /// backend words; and the lintian tarball's when lintian runs.
-pub fn testbed_id(recipes: &Recipes, chroot_dir: &Path, test_arch: &Arch, lintian: bool) -> String {
+fn testbed_id(recipes: &Recipes, chroot_dir: &Path, test_arch: &Arch, lintian: bool) -> String {
     let suite = &recipes.stack.base_suite;
     let id = |p: &Path| {
         crate::state::chroot_id(p).unwrap_or_else(|_| format!("{} (absent)", p.display()))

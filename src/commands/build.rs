@@ -500,8 +500,7 @@ fn test_jobs(
     let host = crate::jobgraph::run_host(&recipes.stack, &opts.arches);
     let chroot_dir = crate::sbuild::default_chroot_dir();
     let settings = |s: &str, test_arch: &crate::arch::Arch| {
-        let testbed = crate::teststage::testbed_id(recipes, &chroot_dir, test_arch, lintian);
-        crate::teststage::settings_id(recipes, s, &testbed, lintian)
+        crate::teststage::settings_id(recipes, s, &chroot_dir, test_arch, lintian)
     };
     Ok(pipeline::test_jobs(plan, &host, prepared, settings)?)
 }

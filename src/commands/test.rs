@@ -206,7 +206,13 @@ fn test_job(
         )
     });
     let lintian = tester.lintian_tarball.is_some();
-    let testbed = teststage::testbed_id(&tester.recipes, &tester.chroot_dir, &test_arch, lintian);
+    let settings = teststage::settings_id(
+        &tester.recipes,
+        &b.source,
+        &tester.chroot_dir,
+        &test_arch,
+        lintian,
+    );
     Ok(TestJob {
         build: JobKey::new(b.source.clone(), b.arch.clone()),
         version: b.version.clone(),
@@ -214,7 +220,7 @@ fn test_job(
         own_debs: own_debs(&tester.run, b),
         test_arch,
         dsc,
-        settings: teststage::settings_id(&tester.recipes, &b.source, &testbed, lintian),
+        settings,
         triggers: (triggers.remove(&JobKey::new(b.source.clone(), b.arch.clone())))
             .unwrap_or_default(),
     })
