@@ -4,10 +4,11 @@
 //! over them ([`judge`]). Pure: no file is touched, no process run (the
 //! test stage, `teststage`, does that through [`crate::process`]).
 //!
-//! The testbed is autopkgtest's `unshare` virt-server on the chroot tarball
-//! `cascade setup` made for the arch (riscv64 runs under qemu-user binfmt, as
-//! its builds do), or the stack's `tests.backend` words for the arch (e.g.
-//! `podman+rocm IMAGE` on a GPU runner), passed through after `--`.
+//! The testbed is autopkgtest's `unshare` virt-server on the testbed tarball
+//! `cascade setup` made for the arch ([`testbed_tarball`]; riscv64 runs
+//! under qemu-user binfmt, as its builds do), or the stack's
+//! `tests.backend` words for the arch (e.g. `podman+rocm IMAGE` on a GPU
+//! runner), passed through after `--`.
 //!
 //! The .debs under test are given as positional arguments: autopkgtest
 //! publishes them as a local apt repository pinned above the archive
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::Arch;
 use crate::process::Cmd;
 use crate::recipe::{Recipe, Stack};
+use crate::setup::Action;
 
 /// One autopkgtest call: a source's tests on one arch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,22 +45,20 @@ pub struct TestRequest {
 /// The testbed: the virt-server and its arguments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// `unshare --tarball T --arch A`: the build chroot's tarball.
+    /// `unshare --tarball T --arch A`: the arch's [`testbed_tarball`].
     Unshare { tarball: PathBuf, arch: Arch },
     /// The stack's words for the arch (`tests.backend`), verbatim.
     Custom(Vec<String>),
 }
 
 impl Backend {
-    /// The stack's backend for `arch`, else `unshare` on the plain chroot
-    /// tarball `DIR/SUITE-ARCH.tar` (not the warm one: a test's
-    /// dependencies are installed by autopkgtest, and the warm tarball's
-    /// build tools would hide a missing test dependency).
+    /// The stack's backend for `arch`, else `unshare` on the arch's
+    /// [`testbed_tarball`] in `chroot_dir`.
     pub fn for_arch(stack: &Stack, arch: &Arch, chroot_dir: &Path, suite: &str) -> Backend {
         match stack.test_backend(arch) {
             Some(words) => Backend::Custom(words.to_vec()),
             None => Backend::Unshare {
-                tarball: crate::sbuild::chroot_tarball(chroot_dir, suite, arch),
+                tarball: testbed_tarball(chroot_dir, suite, arch),
                 arch: arch.clone(),
             },
         }
@@ -79,12 +79,63 @@ impl Backend {
     }
 }
 
-/// A testbed setup command: apt fetches no translations. The chroot
-/// tarball keeps no apt lists, so every testbed runs `apt-get update`
-/// before it installs the test dependencies, and Translation-en (7.7 MB
-/// on sid, decompressed under qemu on a foreign arch) is read by nothing.
+/// `DIR/SUITE-ARCH-testbed.tar`: the unshare backend's testbed, made by
+/// `cascade setup` ([`testbed_actions`]).
+pub fn testbed_tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
+    dir.join(format!("{suite}-{arch}-testbed.tar"))
+}
+
+/// Makes [`testbed_tarball`] (into a dot-file first, renamed when
+/// complete): the testbed autopkgtest-virt-unshare bootstraps itself when
+/// given no tarball (mmdebstrap's `apt` variant, apt's lists kept) plus
+/// the two packages autopkgtest would otherwise install into every
+/// testbed, one per test: apt-utils (apt-ftparchive publishes the .debs
+/// under test; without apt's lists it first runs `apt-get update`, the
+/// whole index fetched and parsed, under qemu on a foreign arch) and
+/// dpkg-dev (dpkg-source unpacks the .dsc; autopkgtest then reverts the
+/// testbed and unpacks it again). apt's binary cache is kept too. Not the
+/// build chroot (mmdebstrap's `buildd` variant): a test gets no compiler
+/// unless its Depends pull one in, as on ci.debian.net.
+pub fn testbed_actions(dir: &Path, suite: &str, arch: &Arch, mirror: &str) -> Vec<Action> {
+    let tmp = dir.join(format!(".{suite}-{arch}-testbed.tar.new"));
+    let cmd = Cmd::new("mmdebstrap")
+        .arg("--variant=apt")
+        .arg("--include=apt-utils,dpkg-dev")
+        .arg("--mode=unshare")
+        .arg("--format=tar")
+        .arg(format!("--architectures={arch}"))
+        // Kept in the tarball (/etc/apt/apt.conf.d/99mmdebstrap): the
+        // mirror's Release files may be past Valid-Until, and no test
+        // reads translations.
+        .arg("--aptopt=Acquire::Check-Valid-Until \"false\"")
+        .arg("--aptopt=Acquire::Languages \"none\"")
+        .arg("--skip=cleanup/apt/lists,cleanup/apt/cache")
+        .arg("--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb")
+        .arg(suite)
+        .arg(&tmp)
+        .arg(mirror);
+    vec![
+        Action::Run(Cmd::new("mkdir").arg("-p").arg(dir)),
+        Action::Run(cmd),
+        Action::Rename {
+            from: tmp,
+            to: testbed_tarball(dir, suite, arch),
+        },
+    ]
+}
+
+/// A testbed setup command: apt fetches no translations (Translation-en,
+/// 7.7 MB on sid, decompressed under qemu on a foreign arch, is read by
+/// nothing). The testbed tarball says so itself; a stack's own backend
+/// gets it here.
 pub const NO_TRANSLATIONS: &str =
     "echo 'Acquire::Languages \"none\";' > /etc/apt/apt.conf.d/90cascade-no-translations";
+
+/// The unshare testbed's setup command: its apt lists are as old as its
+/// tarball (up to `cascade setup`'s maximum age); this brings them to the
+/// archive's state before the test dependencies are installed. When the
+/// index has not changed only the Release file is fetched.
+pub const UPDATE_LISTS: &str = "apt-get update";
 
 /// The autopkgtest call for `req`. Pure.
 pub fn invocation(program: &Path, req: &TestRequest) -> Cmd {
@@ -95,6 +146,9 @@ pub fn invocation(program: &Path, req: &TestRequest) -> Cmd {
         // "no tests" (exit 8) rather than getting autodep8's generated ones.
         .arg("--no-auto-control")
         .arg(format!("--setup-commands={NO_TRANSLATIONS}"));
+    if let Backend::Unshare { .. } = req.backend {
+        cmd = cmd.arg(format!("--setup-commands={UPDATE_LISTS}"));
+    }
     if let Some(secs) = req.timeout {
         cmd = cmd.arg(format!("--timeout-test={secs}"));
     }
@@ -442,7 +496,7 @@ command1             FAIL stderr: warning: something
             summary: "/r/tests/demo-blas_amd64/summary".into(),
             timeout: Some(300),
             backend: Backend::Unshare {
-                tarball: "/c/unstable-riscv64.tar".into(),
+                tarball: "/c/unstable-riscv64-testbed.tar".into(),
                 arch: arch("riscv64"),
             },
         };
@@ -452,9 +506,9 @@ command1             FAIL stderr: warning: something
             "autopkgtest --output-dir=/r/tests/demo-blas_amd64/artifacts \
              --summary-file=/r/tests/demo-blas_amd64/summary --no-auto-control \
              '--setup-commands=echo '\\''Acquire::Languages \"none\";'\\'' > /etc/apt/apt.conf.d/90cascade-no-translations' \
-             --timeout-test=300 \
+             '--setup-commands=apt-get update' --timeout-test=300 \
              /r/debs/amd64/libdemoblas1_1-1_amd64.deb /r/debs/all/demo-cmake_1-1_all.deb \
-             /w/source/demo-blas/demo-blas_1-1.dsc -- unshare --tarball /c/unstable-riscv64.tar --arch riscv64"
+             /w/source/demo-blas/demo-blas_1-1.dsc -- unshare --tarball /c/unstable-riscv64-testbed.tar --arch riscv64"
         );
         let custom = TestRequest {
             timeout: None,
@@ -463,6 +517,8 @@ command1             FAIL stderr: warning: something
         };
         let line = invocation(Path::new("autopkgtest"), &custom).to_string();
         assert!(!line.contains("--timeout-test"), "{line}");
+        // A stack's own testbed keeps its apt state.
+        assert!(!line.contains("apt-get update"), "{line}");
         assert!(line.ends_with(".dsc -- podman+rocm rocm/testbed"), "{line}");
     }
 
@@ -482,7 +538,7 @@ command1             FAIL stderr: warning: something
             [
                 "unshare",
                 "--tarball",
-                "/c/unstable-riscv64.tar",
+                "/c/unstable-riscv64-testbed.tar",
                 "--arch",
                 "riscv64"
             ]

@@ -80,6 +80,8 @@ pub struct Facts {
     /// What each arch's warm tarball should hold (`sbuild::warm_packages`);
     /// an arch missing here: `sbuild::WARM_PACKAGES`.
     pub warm_packages: BTreeMap<Arch, Vec<String>>,
+    /// The arches whose testbed tarball is current ([`testbed_is_current`]).
+    pub testbed: BTreeSet<Arch>,
 }
 
 /// One step that fixes a check.
@@ -401,7 +403,8 @@ fn subid_checks(facts: &Facts, out: &mut Vec<Check>) {
     }
 }
 
-/// Check 7: `arch`'s plain chroot tarball, young enough, and its warm one.
+/// Check 7: `arch`'s plain chroot tarball, young enough, its warm one and
+/// its testbed.
 fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check>) {
     // 7. One chroot tarball per architecture, young enough.
     let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
@@ -444,6 +447,36 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
         },
         warm_actions(opts, arch, &packages),
     ));
+    // autopkgtest's testbed: remade with the plain tarball.
+    let testbed = crate::autopkgtest::testbed_tarball(&opts.chroot_dir, &opts.suite, arch);
+    let current = ok && facts.testbed.contains(arch);
+    out.push(check(
+        format!("testbed {}-{arch}", opts.suite),
+        Kind::Chroot,
+        current,
+        match current {
+            true => format!("{} (autopkgtest's)", testbed.display()),
+            false => format!(
+                "{} missing or older than the plain tarball",
+                testbed.display()
+            ),
+        },
+        crate::autopkgtest::testbed_actions(&opts.chroot_dir, &opts.suite, arch, &opts.mirror),
+    ));
+}
+
+/// Whether `arch`'s testbed tarball exists and was made after the plain
+/// tarball (a refreshed plain tarball makes it stale: its apt lists are as
+/// old as it is).
+pub fn testbed_is_current(dir: &Path, suite: &str, arch: &Arch) -> bool {
+    let mtime = |p: &Path| {
+        (std::fs::metadata(p).ok())
+            .filter(|m| m.len() > 0)
+            .and_then(|m| m.modified().ok())
+    };
+    let testbed = mtime(&crate::autopkgtest::testbed_tarball(dir, suite, arch));
+    let plain = mtime(&crate::sbuild::chroot_tarball(dir, suite, arch));
+    matches!((testbed, plain), (Some(t), Some(p)) if t >= p)
 }
 
 /// The mmdebstrap call that makes `arch`'s warm tarball from its plain one:
@@ -583,6 +616,10 @@ pub fn probe(opts: &Options) -> Facts {
                 let list = crate::sbuild::warm_packages(&opts.chroot_dir, &opts.suite, a);
                 (a.clone(), list)
             })
+            .collect(),
+        testbed: (opts.archs.iter())
+            .filter(|a| testbed_is_current(&opts.chroot_dir, &opts.suite, a))
+            .cloned()
             .collect(),
     }
 }
@@ -743,6 +780,7 @@ mod tests {
             ]
             .into(),
             warm: [arch("amd64"), arch("riscv64")].into(),
+            testbed: [arch("amd64"), arch("riscv64")].into(),
         }
     }
 
@@ -836,10 +874,13 @@ mod tests {
                 "qemu binfmt for riscv64",
                 "/etc/subuid entry for root",
                 "chroot unstable-amd64",
-                // A remade plain tarball makes its warm one stale.
+                // A remade plain tarball makes its warm one and its
+                // testbed stale.
                 "warm chroot unstable-amd64",
+                "testbed unstable-amd64",
                 "chroot unstable-riscv64",
                 "warm chroot unstable-riscv64",
+                "testbed unstable-riscv64",
             ]
         );
         let by = |n: &str| checks.iter().find(|c| c.name == n).unwrap();
@@ -909,6 +950,58 @@ mod tests {
             "{}",
             fix[2]
         );
+    }
+
+    #[test]
+    fn a_missing_testbed_is_bootstrapped_as_autopkgtest_would_with_what_it_installs() {
+        let mut f = healthy();
+        f.testbed.remove(&arch("riscv64"));
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(failing(&checks), ["testbed unstable-riscv64"]);
+        let check = checks.iter().find(|c| !c.ok).unwrap();
+        let fix: Vec<String> = check.fix.iter().map(|a| a.to_string()).collect();
+        let dir = "/root/.cache/sbuild";
+        assert_eq!(
+            fix,
+            [
+                format!("mkdir -p {dir}"),
+                format!(
+                    "mmdebstrap --variant=apt --include=apt-utils,dpkg-dev --mode=unshare --format=tar \
+                     --architectures=riscv64 '--aptopt=Acquire::Check-Valid-Until \"false\"' \
+                     '--aptopt=Acquire::Languages \"none\"' --skip=cleanup/apt/lists,cleanup/apt/cache \
+                     '--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb' \
+                     unstable {dir}/.unstable-riscv64-testbed.tar.new http://deb.debian.org/debian"
+                ),
+                format!(
+                    "mv {dir}/.unstable-riscv64-testbed.tar.new {dir}/unstable-riscv64-testbed.tar"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_testbed_is_current_when_made_after_the_plain_tarball() {
+        let dir = tempfile::tempdir().unwrap();
+        let riscv64 = arch("riscv64");
+        let plain = crate::sbuild::chroot_tarball(dir.path(), "unstable", &riscv64);
+        let testbed = crate::autopkgtest::testbed_tarball(dir.path(), "unstable", &riscv64);
+        let at = |p: &Path, secs: u64| {
+            std::fs::write(p, "tar").unwrap();
+            let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        assert!(!testbed_is_current(dir.path(), "unstable", &riscv64));
+        at(&plain, 2_000_000_000);
+        at(&testbed, 2_000_000_100);
+        assert!(testbed_is_current(dir.path(), "unstable", &riscv64));
+        // `cascade setup` remade the plain tarball: its lists are newer.
+        at(&plain, 2_000_000_200);
+        assert!(!testbed_is_current(dir.path(), "unstable", &riscv64));
     }
 
     #[test]

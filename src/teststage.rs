@@ -221,6 +221,11 @@ pub struct CellTester {
     pub lintian_tarball: Option<PathBuf>,
     /// Where the live process groups are recorded (`RUNDIR/running.json`).
     pub running: Option<crate::groups::Running>,
+    /// Where each cell's testbeds are unpacked: `ROOT/test_SOURCE_ARCH`,
+    /// the `TMPDIR` of its autopkgtest and lintian calls, removed after the
+    /// cell. The builds' temp root (on tmpfs when the stack says
+    /// `chroot_tmpfs`); none: the process's own TMPDIR.
+    pub tmp_root: Option<PathBuf>,
 }
 
 impl Tester for CellTester {
@@ -250,20 +255,41 @@ impl CellTester {
             Ok(t) => t,
             Err(e) => return job.not_run("error", Some(IoError::new(&dsc, e).to_string())),
         };
+        let tmp = match self.cell_tmp(&job.build) {
+            Ok(tmp) => tmp,
+            Err(e) => return job.not_run("error", Some(e.to_string())),
+        };
         let recipe = self.recipes.get(&job.build.source);
         match () {
             _ if recipe.is_some_and(|r| r.tests.skip) => cell.status = "skipped-by-recipe".into(),
             _ if !apt::declares_tests(&dsc_text) => cell.status = "no-tests".into(),
-            _ => self.autopkgtest(run, &dsc, &mut cell).await,
+            _ => self.autopkgtest(run, &dsc, tmp.as_deref(), &mut cell).await,
         }
         if let Some(tarball) = &self.lintian_tarball {
-            let result = self.lintian(tarball, run, &dsc, &dsc_text).await;
+            let result = self
+                .lintian(tarball, run, &dsc, &dsc_text, tmp.as_deref())
+                .await;
             if result.fails {
                 cell.unexpected.push(format!("lintian: {}", result.brief()));
             }
             cell.lintian = Some(result);
         }
+        if let Some(dir) = &tmp
+            && let Err(e) = std::fs::remove_dir_all(dir)
+        {
+            tracing::warn!("{}", IoError::new(dir, e));
+        }
         cell
+    }
+
+    /// The cell's own temp dir under [`CellTester::tmp_root`], made now.
+    fn cell_tmp(&self, build: &JobKey) -> Result<Option<PathBuf>, IoError> {
+        let Some(root) = &self.tmp_root else {
+            return Ok(None);
+        };
+        let dir = root.join(format!("test_{}_{}", build.source, build.arch));
+        std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
+        Ok(Some(dir))
     }
 
     /// A rerun starts clean: autopkgtest refuses a non-empty output dir.
@@ -278,7 +304,13 @@ impl CellTester {
         std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))
     }
 
-    async fn autopkgtest(&self, run: &TestRun, dsc: &Path, cell: &mut TestCell) {
+    async fn autopkgtest(
+        &self,
+        run: &TestRun,
+        dsc: &Path,
+        tmp: Option<&Path>,
+        cell: &mut TestCell,
+    ) {
         let (job, recipes) = (&run.job, &self.recipes);
         let (source, arch) = (&job.build.source, &job.build.arch);
         let recipe = recipes.get(source);
@@ -309,10 +341,17 @@ impl CellTester {
             ));
             return;
         }
-        let cmd = apt::invocation(Path::new("autopkgtest"), &req);
+        let cmd = with_tmp(apt::invocation(Path::new("autopkgtest"), &req), tmp);
         let script = self.run.test_command(source, arch);
+        let mkdir = match tmp {
+            Some(dir) => format!(
+                "mkdir -p {}\n",
+                crate::process::shell_quote(dir.as_os_str())
+            ),
+            None => String::new(),
+        };
         let text = format!(
-            "#!/bin/sh\n# The autopkgtest call of {source}/{arch}; it wants its --output-dir absent.\nexec {}\n",
+            "#!/bin/sh\n# The autopkgtest call of {source}/{arch}; it wants its --output-dir absent.\n{mkdir}exec {}\n",
             cmd.shell_line()
         );
         if let Err(e) = std::fs::write(&script, text) {
@@ -371,6 +410,7 @@ impl CellTester {
         run: &TestRun,
         dsc: &Path,
         dsc_text: &str,
+        tmp: Option<&Path>,
     ) -> LintianResult {
         let job = &run.job;
         let fail_on = self.recipes.stack.tests.lintian.fail_on;
@@ -388,6 +428,7 @@ impl CellTester {
         }
         let suite = &self.recipes.stack.base_suite;
         let cmd = lintian::invocation(tarball, &self.host, suite, &files, &absolute(&out));
+        let cmd = with_tmp(cmd, tmp);
         let log = out.join("mmdebstrap.log");
         match self.run_logged(&cmd, &log).await {
             Ok(exit) if exit.success() => lintian_verdict(&out, fail_on),
@@ -397,6 +438,15 @@ impl CellTester {
             ),
             Err(e) => LintianResult::broken(e.to_string(), fail_on),
         }
+    }
+}
+
+/// `cmd` with `TMPDIR` set to `tmp`, where autopkgtest's unshare backend
+/// and mmdebstrap unpack their chroots.
+fn with_tmp(cmd: crate::process::Cmd, tmp: Option<&Path>) -> crate::process::Cmd {
+    match tmp {
+        Some(dir) => cmd.env("TMPDIR", dir),
+        None => cmd,
     }
 }
 

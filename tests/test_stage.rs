@@ -279,7 +279,7 @@ fn the_test_stage_on_the_demo_run() {
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    let missing = empty.join("sbuild/unstable-riscv64.tar");
+    let missing = empty.join("sbuild/unstable-riscv64-testbed.tar");
     for line in [
         "tmpfail".to_string(),
         format!("no testbed for riscv64: {} is missing", missing.display()),

@@ -91,15 +91,43 @@ pub struct Args {
     pub no_lintian: bool,
 }
 
-/// Where the builds' temp dirs (and so their unpacked chroots) go: TMPDIR,
-/// or tmpfs when the stack asks for it (`chroot_tmpfs`) and the host has
-/// one; never for `--clean-chroot`.
+/// Where the builds' temp dirs (and so their unpacked chroots, and the
+/// testbeds of their tests) go: TMPDIR, or tmpfs when the stack asks for
+/// it (`chroot_tmpfs`) and the host has one with [`TMPFS_MIN_FREE`]
+/// available; never for `--clean-chroot`.
 pub(crate) fn tmp_base(recipes: &Recipes, config: &Config, clean_chroot: bool) -> PathBuf {
     let shm = Path::new("/dev/shm");
     if recipes.stack.chroot_tmpfs && !clean_chroot && shm.is_dir() {
-        return shm.to_path_buf();
+        match available(shm) {
+            Some(free) if free >= TMPFS_MIN_FREE => return shm.to_path_buf(),
+            free => tracing::warn!(
+                "chroot_tmpfs: {} has {} MiB available (< {} MiB): chroots go to {}",
+                shm.display(),
+                free.unwrap_or(0) >> 20,
+                TMPFS_MIN_FREE >> 20,
+                config.tmp_dir.display()
+            ),
+        }
     }
     config.tmp_dir.clone()
+}
+
+/// The least space /dev/shm must have available for `chroot_tmpfs` to use
+/// it: two chroots at a time (a riscv64 build chroot unpacks to about
+/// 1 GB), where a container's default /dev/shm has 64 MB.
+const TMPFS_MIN_FREE: u64 = 4 << 30;
+
+/// Bytes available to this user on the filesystem of `dir` (statvfs(3)).
+fn available(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `st` is writable
+    // memory of the struct statvfs(3) fills in.
+    let rc = unsafe { libc::statvfs(path.as_ptr(), st.as_mut_ptr()) };
+    // SAFETY: statvfs returned 0, so it filled `st` in.
+    let st = (rc == 0).then(|| unsafe { st.assume_init() })?;
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 /// The sbuild settings of a local run: the stack's suite, the maintainer of
@@ -647,6 +675,7 @@ pub(crate) fn execute_with_tests(
     let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
     let tester = tester.map(|mut t| {
         t.running = sbuild.running.clone();
+        t.tmp_root = sbuild.tmp_root.clone();
         t
     });
     let rt = tokio::runtime::Runtime::new().map_err(|source| {

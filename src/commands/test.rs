@@ -76,13 +76,20 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
             args.run_dir.display()
         )));
     }
-    let tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
+    let mut tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
+    // The builds' temp root, which nothing else uses under the run's lock.
+    let base = super::build::tmp_base(&recipes, &config, false);
+    let root = crate::sbuild::tmp_root(&base, &args.run_dir);
+    crate::sbuild::clear_tmp_root(&root).map_err(|e| Error::Io(IoError::new(&root, e)))?;
+    tester.tmp_root = Some(root.clone());
     let source_dir = crate::pipeline::source_dir(&workdir);
     let mut triggers = saved_triggers(&args.run_dir);
     let jobs = (builds.iter())
         .map(|b| test_job(&tester, &source_dir, b, &mut triggers))
         .collect::<Result<Vec<_>, Error>>()?;
-    let cells = execute(jobs, tester, &args)?;
+    let cells = execute(jobs, tester, &args);
+    let _ = std::fs::remove_dir_all(&root);
+    let cells = cells?;
     match args.format {
         Format::Text => println!("{}", totals(&cells)),
         Format::Json => println!(
@@ -141,6 +148,7 @@ pub(crate) fn tester(
         host,
         lintian_tarball,
         running: None,
+        tmp_root: None,
     })
 }
 
