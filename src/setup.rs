@@ -465,18 +465,29 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
     ));
 }
 
-/// Whether `arch`'s testbed tarball exists and was made after the plain
-/// tarball (a refreshed plain tarball makes it stale: its apt lists are as
-/// old as it is).
+/// Whether `arch`'s testbed tarball is current ([`made_after_plain`]).
 pub fn testbed_is_current(dir: &Path, suite: &str, arch: &Arch) -> bool {
+    let testbed = crate::autopkgtest::testbed_tarball(dir, suite, arch);
+    made_after_plain(&testbed, dir, suite, arch)
+}
+
+/// Whether `tarball` exists and was made after `arch`'s plain chroot
+/// tarball, or there is none. The tarballs made beside it from the mirror
+/// (autopkgtest's testbed, lintian's chroot) hold apt lists and packages as
+/// old as they are: remaking the plain tarball, which `cascade setup` does
+/// when it is older than its maximum age, makes them stale.
+pub fn made_after_plain(tarball: &Path, dir: &Path, suite: &str, arch: &Arch) -> bool {
     let mtime = |p: &Path| {
         (std::fs::metadata(p).ok())
             .filter(|m| m.len() > 0)
             .and_then(|m| m.modified().ok())
     };
-    let testbed = mtime(&crate::autopkgtest::testbed_tarball(dir, suite, arch));
     let plain = mtime(&crate::sbuild::chroot_tarball(dir, suite, arch));
-    matches!((testbed, plain), (Some(t), Some(p)) if t >= p)
+    match (mtime(tarball), plain) {
+        (Some(t), Some(p)) => t >= p,
+        (made, None) => made.is_some(),
+        (None, Some(_)) => false,
+    }
 }
 
 /// The mmdebstrap call that makes `arch`'s warm tarball from its plain one:
@@ -980,7 +991,7 @@ mod tests {
     }
 
     #[test]
-    fn a_testbed_is_current_when_made_after_the_plain_tarball() {
+    fn a_tarball_made_beside_the_plain_one_is_current_when_made_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let riscv64 = arch("riscv64");
         let plain = crate::sbuild::chroot_tarball(dir.path(), "unstable", &riscv64);
@@ -1002,6 +1013,9 @@ mod tests {
         // `cascade setup` remade the plain tarball: its lists are newer.
         at(&plain, 2_000_000_200);
         assert!(!testbed_is_current(dir.path(), "unstable", &riscv64));
+        // Without a plain tarball there is nothing to be older than.
+        std::fs::remove_file(&plain).unwrap();
+        assert!(testbed_is_current(dir.path(), "unstable", &riscv64));
     }
 
     #[test]

@@ -466,27 +466,31 @@ fn lintian_verdict(out: &Path, fail_on: crate::recipe::LintianFailOn) -> Lintian
     }
 }
 
-/// The lintian tarball of `suite` on `host`, made when it is missing
-/// (once per host and suite; minutes). `say` is told before it is made.
-/// One cascade at a time makes it (a file lock beside it: two runs, or a
-/// run and a CI job on one host, would otherwise write the same
-/// temporary file); one that waited finds it made.
+/// The lintian tarball of `suite` on `host`, made from `mirror` when it is
+/// missing or older than the plain chroot tarball (`cascade setup`
+/// refreshed that: sid's lintian has moved on); a minute or two. `say` is
+/// told before it is made. One cascade at a time makes it (a file lock
+/// beside it: two runs, or a run and a CI job on one host, would otherwise
+/// write the same temporary file); one that waited finds it made.
 pub fn ensure_lintian_tarball(
     dir: &Path,
     suite: &str,
     host: &Arch,
+    mirror: &str,
     say: impl FnOnce(&Path),
 ) -> Result<PathBuf, crate::setup::Error> {
     let tarball = lintian::tarball(dir, suite, host);
-    if tarball.exists() {
+    let current = || crate::setup::made_after_plain(&tarball, dir, suite, host);
+    if current() {
         return Ok(tarball);
     }
+    std::fs::create_dir_all(dir).map_err(crate::fsio::at(dir))?;
     let lock_path = dir.join(format!(".{suite}-{host}-lintian.lock"));
     let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
     lock.lock().map_err(crate::fsio::at(&lock_path))?;
-    if !tarball.exists() {
+    if !current() {
         say(&tarball);
-        for action in lintian::tarball_actions(dir, suite, host) {
+        for action in lintian::tarball_actions(dir, suite, host, mirror) {
             crate::setup::apply(&action)?;
         }
     }

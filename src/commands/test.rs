@@ -133,9 +133,10 @@ pub(crate) fn tester(
             &chroot_dir,
             suite,
             &host,
+            &recipes.stack.mirror,
             |t| {
                 eprintln!(
-                    "cascade test: making {} (the {suite} chroot with lintian; once)",
+                    "cascade test: making {} (the {suite} chroot with lintian)",
                     t.display()
                 )
             },
