@@ -449,16 +449,7 @@ pub(crate) fn build_and_report(
         std::fs::create_dir_all(&opts.run_dir)
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
-    let (plan, cached) = pipeline::plan_for(recipes, &sources, bump_failures, opts)?;
-    if cached {
-        tracing::info!(
-            "plan: reused {}",
-            opts.run_dir.join(pipeline::PLAN_CACHE).display()
-        );
-    }
-    if !args.clean_chroot {
-        warm_up(recipes, &plan, opts);
-    }
+    let plan = plan_and_warm_up(recipes, &sources, bump_failures, opts, args)?;
     let sbuild = sbuild_config(recipes, config, args.clean_chroot, args.no_ccache);
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
     let contexts = if opts.port {
@@ -506,15 +497,47 @@ pub(crate) fn build_and_report(
         Some(p) => crate::commands::port::finish(recipes, config, opts, &rep, &contexts, p)?,
         None => report::exit_code(&rep.results),
     };
-    if cancelled {
-        return Ok(ExitCode::from(130));
+    Ok(run_exit_code(code, cancelled, &cells))
+}
+
+/// The run's exit code from its builds' (or its porting verdict's): 130
+/// when it was cancelled, else 1 when a test failed that the recipes do
+/// not expect (as it fails `cascade test`).
+fn run_exit_code(
+    code: ExitCode,
+    cancelled: bool,
+    cells: &[crate::autopkgtest::TestCell],
+) -> ExitCode {
+    match () {
+        _ if cancelled => ExitCode::from(130),
+        _ if code == ExitCode::SUCCESS && cells.iter().any(|c| !c.unexpected.is_empty()) => {
+            ExitCode::from(1)
+        }
+        _ => code,
     }
-    // A test failing that the recipes do not expect fails the run, as it
-    // fails `cascade test`.
-    if code == ExitCode::SUCCESS && cells.iter().any(|c| !c.unexpected.is_empty()) {
-        return Ok(ExitCode::from(1));
+}
+
+/// The run's plan (reused from the run directory when its inputs are
+/// unchanged), and the warm tarballs made to hold its common
+/// build-dependencies unless `--clean-chroot`.
+fn plan_and_warm_up(
+    recipes: &Recipes,
+    sources: &[StackSource],
+    bump_failures: &BTreeMap<String, String>,
+    opts: &BuildOptions,
+    args: &Args,
+) -> Result<crate::jobgraph::RunPlan, Error> {
+    let (plan, cached) = pipeline::plan_for(recipes, sources, bump_failures, opts)?;
+    if cached {
+        tracing::info!(
+            "plan: reused {}",
+            opts.run_dir.join(pipeline::PLAN_CACHE).display()
+        );
     }
-    Ok(code)
+    if !args.clean_chroot {
+        warm_up(recipes, &plan, opts);
+    }
+    Ok(plan)
 }
 
 /// `--test`'s jobs: one after each build job ([`pipeline::test_jobs`]).
@@ -757,4 +780,38 @@ fn guard_processes(
     sbuild.tmp_root = Some(root);
     sbuild.running = Some(groups::Running::new(&opts.run_dir));
     Ok(sbuild)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(unexpected: &[&str]) -> crate::autopkgtest::TestCell {
+        serde_json::from_value(serde_json::json!({
+            "source": "demo-smi", "arch": "amd64", "test_arch": "amd64",
+            "version": "1-1", "status": "fail", "exit_code": 4,
+            "duration_secs": 1.0, "unexpected": unexpected,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_unexpected_test_failure_fails_a_run_whose_builds_passed() {
+        let ok = ExitCode::SUCCESS;
+        assert_eq!(run_exit_code(ok, false, &[cell(&[])]), ok);
+        let failed = [cell(&[]), cell(&["smi: fail"])];
+        assert_eq!(run_exit_code(ok, false, &failed), ExitCode::from(1));
+        // The builds' own failure code stands; Ctrl-C wins over both.
+        assert_eq!(
+            run_exit_code(ExitCode::from(3), false, &failed),
+            ExitCode::from(3)
+        );
+        assert_eq!(run_exit_code(ok, true, &failed), ExitCode::from(130));
+    }
+
+    #[test]
+    fn a_filesystem_reports_its_available_space() {
+        assert!(available(Path::new("/")).is_some_and(|b| b > 0));
+        assert_eq!(available(Path::new("/no/such/dir")), None);
+    }
 }
