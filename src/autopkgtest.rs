@@ -97,31 +97,17 @@ pub fn testbed_tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
 /// build chroot (mmdebstrap's `buildd` variant): a test gets no compiler
 /// unless its Depends pull one in, as on ci.debian.net.
 pub fn testbed_actions(dir: &Path, suite: &str, arch: &Arch, mirror: &str) -> Vec<Action> {
-    let tmp = dir.join(format!(".{suite}-{arch}-testbed.tar.new"));
-    let cmd = Cmd::new("mmdebstrap")
-        .arg("--variant=apt")
-        .arg("--include=apt-utils,dpkg-dev")
-        .arg("--mode=unshare")
-        .arg("--format=tar")
-        .arg(format!("--architectures={arch}"))
-        // Kept in the tarball (/etc/apt/apt.conf.d/99mmdebstrap): the
-        // mirror's Release files may be past Valid-Until, and no test
-        // reads translations.
-        .arg("--aptopt=Acquire::Check-Valid-Until \"false\"")
-        .arg("--aptopt=Acquire::Languages \"none\"")
-        .arg("--skip=cleanup/apt/lists,cleanup/apt/cache")
-        .arg("--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb")
-        .arg(suite)
-        .arg(&tmp)
-        .arg(mirror);
-    vec![
-        Action::Run(Cmd::new("mkdir").arg("-p").arg(dir)),
-        Action::Run(cmd),
-        Action::Rename {
-            from: tmp,
-            to: testbed_tarball(dir, suite, arch),
-        },
-    ]
+    crate::setup::apt_tarball_actions(
+        &testbed_tarball(dir, suite, arch),
+        suite,
+        arch,
+        mirror,
+        "apt-utils,dpkg-dev",
+        &[
+            "--skip=cleanup/apt/lists,cleanup/apt/cache",
+            "--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb",
+        ],
+    )
 }
 
 /// A testbed setup command: apt fetches no translations (Translation-en,

@@ -34,27 +34,8 @@ pub fn tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
 /// build chroot, whose toolchain lintian does not use (a third less to
 /// unpack for every cell).
 pub fn tarball_actions(dir: &Path, suite: &str, arch: &Arch, mirror: &str) -> Vec<Action> {
-    let tmp = dir.join(format!(".{suite}-{arch}-lintian.tar.new"));
-    let cmd = Cmd::new("mmdebstrap")
-        .arg("--variant=apt")
-        .arg("--include=lintian")
-        .arg("--mode=unshare")
-        .arg("--format=tar")
-        .arg(format!("--architectures={arch}"))
-        // The mirror's Release files may be past Valid-Until.
-        .arg("--aptopt=Acquire::Check-Valid-Until \"false\"")
-        .arg("--aptopt=Acquire::Languages \"none\"")
-        .arg(suite)
-        .arg(&tmp)
-        .arg(mirror);
-    vec![
-        Action::Run(Cmd::new("mkdir").arg("-p").arg(dir)),
-        Action::Run(cmd),
-        Action::Rename {
-            from: tmp,
-            to: tarball(dir, suite, arch),
-        },
-    ]
+    let target = tarball(dir, suite, arch);
+    crate::setup::apt_tarball_actions(&target, suite, arch, mirror, "lintian", &[])
 }
 
 /// Where the files go inside the throwaway chroot.

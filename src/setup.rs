@@ -526,6 +526,46 @@ pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]
     ]
 }
 
+/// Makes the tarball `target` from `mirror`: mmdebstrap's `apt` variant
+/// (Essential packages and apt) with `include` (comma-separated) and the
+/// `extra` options, into a dot-file beside it first, renamed when complete.
+/// The tarball keeps (/etc/apt/apt.conf.d/99mmdebstrap) the two apt
+/// options it is made with: the mirror's Release files may be past
+/// Valid-Until, and nothing in it reads translations. autopkgtest's
+/// testbeds and lintian's chroot are made so.
+pub fn apt_tarball_actions(
+    target: &Path,
+    suite: &str,
+    arch: &Arch,
+    mirror: &str,
+    include: &str,
+    extra: &[&str],
+) -> Vec<Action> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.new"));
+    let cmd = Cmd::new("mmdebstrap")
+        .arg("--variant=apt")
+        .arg(format!("--include={include}"))
+        .arg("--mode=unshare")
+        .arg("--format=tar")
+        .arg(format!("--architectures={arch}"))
+        .arg("--aptopt=Acquire::Check-Valid-Until \"false\"")
+        .arg("--aptopt=Acquire::Languages \"none\"")
+        .args(extra)
+        .arg(suite)
+        .arg(&tmp)
+        .arg(mirror);
+    vec![
+        Action::Run(Cmd::new("mkdir").arg("-p").arg(dir)),
+        Action::Run(cmd),
+        Action::Rename {
+            from: tmp,
+            to: target.to_path_buf(),
+        },
+    ]
+}
+
 /// The mmdebstrap call (without its SUITE and TARGET) that unpacks the
 /// tarball `plain` (its `/dev` left to mmdebstrap), runs `script` in it
 /// with its apt lists and cache kept, and makes the result anew: the warm
