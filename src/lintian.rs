@@ -31,8 +31,8 @@ pub fn tarball(dir: &Path, suite: &str, arch: &Arch) -> PathBuf {
 
 /// Makes [`tarball`] (into a dot-file first, renamed when complete):
 /// mmdebstrap's `apt` variant with lintian and what it depends on; not the
-/// build chroot, whose toolchain lintian does not use (a third less to
-/// unpack for every cell).
+/// build chroot, whose toolchain lintian does not use (573 MB instead of
+/// 710 MB to unpack for every cell, on sid/amd64).
 pub fn tarball_actions(dir: &Path, suite: &str, arch: &Arch, mirror: &str) -> Vec<Action> {
     let target = tarball(dir, suite, arch);
     crate::setup::apt_tarball_actions(&target, suite, arch, mirror, "lintian", &[])

@@ -569,7 +569,7 @@ pub fn apt_tarball_actions(
 /// The mmdebstrap call (without its SUITE and TARGET) that unpacks the
 /// tarball `plain` (its `/dev` left to mmdebstrap), runs `script` in it
 /// with its apt lists and cache kept, and makes the result anew: the warm
-/// tarballs and the lintian one (`lintian::tarball_actions`) are made so.
+/// tarballs are made so.
 pub fn extend_tarball(plain: &Path, arch: &Arch, script: &str) -> Cmd {
     use crate::process::shell_quote;
     Cmd::new("mmdebstrap")
