@@ -204,20 +204,22 @@ pub fn warm_stamp_packages(dir: &Path, suite: &str, arch: &Arch) -> Vec<String> 
 /// wanted packages is still usable (builds install them); see
 /// [`warm_is_current`].
 pub fn warm_is_usable(dir: &Path, suite: &str, arch: &Arch) -> bool {
-    let modified = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .filter(|m| m.len() > 0)
-            .and_then(|m| m.modified().ok())
-    };
     let (Some(warm), Some(plain)) = (
-        modified(&warm_tarball(dir, suite, arch)),
-        modified(&chroot_tarball(dir, suite, arch)),
+        tarball_made(&warm_tarball(dir, suite, arch)),
+        tarball_made(&chroot_tarball(dir, suite, arch)),
     ) else {
         return false;
     };
     let stamp = warm_stamp_packages(dir, suite, arch);
     warm >= plain && WARM_PACKAGES.iter().all(|p| stamp.iter().any(|s| s == p))
+}
+
+/// When the tarball `path` was made (its mtime), if it is there: an empty
+/// file, as a failed write may leave, is none.
+pub fn tarball_made(path: &Path) -> Option<std::time::SystemTime> {
+    (std::fs::metadata(path).ok())
+        .filter(|m| m.len() > 0)
+        .and_then(|m| m.modified().ok())
 }
 
 /// [`warm_is_usable`], and made with every package [`warm_packages`] names:

@@ -477,13 +477,9 @@ pub fn testbed_is_current(dir: &Path, suite: &str, arch: &Arch) -> bool {
 /// old as they are: remaking the plain tarball, which `cascade setup` does
 /// when it is older than its maximum age, makes them stale.
 pub fn made_after_plain(tarball: &Path, dir: &Path, suite: &str, arch: &Arch) -> bool {
-    let mtime = |p: &Path| {
-        (std::fs::metadata(p).ok())
-            .filter(|m| m.len() > 0)
-            .and_then(|m| m.modified().ok())
-    };
-    let plain = mtime(&crate::sbuild::chroot_tarball(dir, suite, arch));
-    match (mtime(tarball), plain) {
+    use crate::sbuild::tarball_made;
+    let plain = tarball_made(&crate::sbuild::chroot_tarball(dir, suite, arch));
+    match (tarball_made(tarball), plain) {
         (Some(t), Some(p)) => t >= p,
         (made, None) => made.is_some(),
         (None, Some(_)) => false,
@@ -642,8 +638,8 @@ pub fn probe(opts: &Options) -> Facts {
         .iter()
         .filter_map(|a| {
             let p = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, a);
-            let m = std::fs::metadata(&p).ok().filter(|m| m.len() > 0)?;
-            let age = now.duration_since(m.modified().ok()?).unwrap_or_default();
+            let made = crate::sbuild::tarball_made(&p)?;
+            let age = now.duration_since(made).unwrap_or_default();
             Some((a.clone(), age))
         })
         .collect();

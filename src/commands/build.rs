@@ -758,6 +758,16 @@ pub(crate) fn execute_with_tests(
     Ok((results, cells, token.is_cancelled()))
 }
 
+/// The temp root of the builds and tests of `run_dir` under `tmp_base`
+/// ([`crate::sbuild::tmp_root`]), emptied of what a killed earlier run
+/// left there. Only under the run directory's lock.
+pub(crate) fn fresh_tmp_root(tmp_base: &Path, run_dir: &Path) -> Result<PathBuf, Error> {
+    let root = crate::sbuild::tmp_root(tmp_base, run_dir);
+    crate::sbuild::clear_tmp_root(&root)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(root.clone(), source)))?;
+    Ok(root)
+}
+
 /// Before the builds: ends the process groups a killed earlier run left
 /// running (`RUNDIR/running.json`), clears the temp dirs its builds left,
 /// and gives this run's builds a fresh record and their own temp dirs.
@@ -773,9 +783,7 @@ fn guard_processes(
             e.command
         );
     }
-    let root = crate::sbuild::tmp_root(tmp_base, &opts.run_dir);
-    crate::sbuild::clear_tmp_root(&root)
-        .map_err(|source| Error::Io(crate::fsio::IoError::new(root.clone(), source)))?;
+    let root = fresh_tmp_root(tmp_base, &opts.run_dir)?;
     let mut sbuild = sbuild.clone();
     sbuild.tmp_root = Some(root);
     sbuild.running = Some(groups::Running::new(&opts.run_dir));

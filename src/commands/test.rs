@@ -79,8 +79,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let mut tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
     // The builds' temp root, which nothing else uses under the run's lock.
     let base = super::build::tmp_base(&recipes, &config, false);
-    let root = crate::sbuild::tmp_root(&base, &args.run_dir);
-    crate::sbuild::clear_tmp_root(&root).map_err(|e| Error::Io(IoError::new(&root, e)))?;
+    let root = super::build::fresh_tmp_root(&base, &args.run_dir)?;
     tester.tmp_root = Some(root.clone());
     let source_dir = crate::pipeline::source_dir(&workdir);
     let mut triggers = saved_triggers(&args.run_dir);
