@@ -3,11 +3,13 @@
 # --arch amd64,riscv64` as README.md shows it (the default -j: one build per
 # core), side by side in one run, each from a fresh run directory and
 # workdir:
-#   plain  `--clean-chroot`: the plain buildd tarball on disk, no .deb pool,
-#          no ccache, dpkg's safe I/O — today's sbuild call;
+#   plain  `--clean-chroot --mode riscv64=qemu`: the plain buildd tarball
+#          on disk, no .deb pool, no ccache, dpkg's safe I/O, riscv64 under
+#          qemu — the sbuild calls before issue 16;
 #   fast   the default (warm tarball, chroot on tmpfs as the demo's
-#          `chroot_tmpfs: true` asks, .deb pool, unsafe I/O, ccache), with
-#          empty caches: a fresh machine's first run;
+#          `chroot_tmpfs: true` asks, .deb pool, unsafe I/O, ccache, riscv64
+#          cross-built as its `foreign_mode: cross` asks, demo-solver under
+#          qemu), with empty caches: a fresh machine's first run;
 #   again  the default once more, with the caches `fast` filled (a second
 #          run after a packaging change: new run dir, nothing reused).
 # Printed: wall time, builds and their outcomes, the sum of sbuild's
@@ -21,6 +23,7 @@
 # amd64,riscv64`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+benches=$PWD/benches
 
 . benches/common.sh
 # sbuild's unshared build user mounts the caches from here: it must get in.
@@ -54,7 +57,7 @@ print(json.dumps({"variant": name, "wall": t1 - t0, "builds": len(rs),
 PY
 }
 
-run plain --clean-chroot
+run plain --clean-chroot --mode riscv64=qemu
 run fast
 run again
 
@@ -75,4 +78,13 @@ if len({tuple(r["outcomes"]) for r in rows.values()}) != 1:
 else:
     print(f"same outcomes in all three: {' '.join(rows['plain']['outcomes'])}")
 PY
+# The .debs: amd64's and arch:all's are built the same way on both paths,
+# so they must be the same files; riscv64's are cross-built on the faster
+# path and under qemu on the plain one: the same files, ELF files section
+# by section except the build ID and debug link (same-elf.py).
+for arch in all amd64; do
+  echo "$arch, fast against plain: $("$benches/same-debs.sh" "plain/debs/$arch" "fast/debs/$arch" | tail -1)"
+done
+echo "riscv64, fast (cross) against plain (qemu):"
+"$benches/same-elf.py" plain/debs/riscv64 fast/debs/riscv64 | sed 's/^/    /' || true
 echo "host load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

@@ -98,12 +98,13 @@ impl SbuildConfig {
     }
 
     /// The ccache directory of `req`'s builds on the host, when ccache is on
-    /// for it (not for cross builds: ccache would have to be installed for
-    /// the build architecture, which sbuild's resolver does not do for an
-    /// added dependency).
+    /// for it. A cross build's compiler runs on the build architecture, and
+    /// ccache is `Multi-Arch: foreign`: the added dependency installs the
+    /// build architecture's ccache, whose links cover the cross compilers
+    /// too (its dpkg trigger watches `/usr/lib/gcc-cross`).
     pub fn ccache_dir(&self, req: &BuildRequest) -> Option<PathBuf> {
         let c = self.fast.as_ref()?.ccache.as_ref()?;
-        (req.mode != BuildMode::Cross).then(|| c.root.join(req.arch.as_str()))
+        Some(c.root.join(req.arch.as_str()))
     }
 
     /// The tarball a build of `arch` in `mode` runs in: the warm one on the
@@ -967,15 +968,19 @@ $unshare_bind_mounts = [
     }
 
     #[test]
-    fn cross_builds_take_the_package_cache_but_not_ccache() {
+    fn cross_builds_take_the_package_cache_and_the_host_arch_ccache() {
         let inv = invocation(&req("arm64", BuildMode::Cross), &fast_cfg());
-        assert!(!argv(&inv).contains(&"--add-depends=ccache".to_string()));
+        assert!(argv(&inv).contains(&"--add-depends=ccache".to_string()));
         let (_, text) = inv.config.unwrap();
         assert!(
             text.contains("mountpoint => '/var/cache/apt/archives'"),
             "{text}"
         );
-        assert!(!text.contains("ccache"), "{text}");
+        // The cross compiler's objects are the host arch's: its ccache.
+        assert!(
+            text.contains("{ directory => '/var/cache/cascade/ccache/arm64', mountpoint => '/var/cache/ccache' }"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -618,8 +618,8 @@ fn demo_pipeline(work: &Path, arches: &str, extra: &[&str]) -> (PathBuf, String)
 /// amd64 by default: 7 build jobs, their 7 test jobs and the report; the reference is the
 /// shared demo run (tests/common: `cascade run` on amd64 and riscv64, made
 /// once for the test binaries that read it).
-/// `CASCADE_CI_DEMO_ARCHES=amd64,riscv64` adds the three
-/// riscv64 jobs under qemu (demo-solver's tests fail there, unexpectedly:
+/// `CASCADE_CI_DEMO_ARCHES=amd64,riscv64` adds the three riscv64 jobs (two
+/// cross-built; demo-solver under qemu, where its tests fail, unexpectedly:
 /// the pipeline fails and the `when: always` report still runs).
 #[test]
 #[ignore = "needs sbuild and gitlab-ci-local"]

@@ -1,4 +1,4 @@
-//! Porting runs under real sbuild (riscv64 through qemu) on the demo stack:
+//! Porting runs under real sbuild on the demo stack (riscv64 cross-built):
 //! demo-smi leaves riscv64 out of its Architecture field but builds there
 //! once widened (its patch is saved); demo-kernels is widened too and fails
 //! with `#error` (a root failure its recipe expects); demo-apps, which needs

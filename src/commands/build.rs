@@ -608,7 +608,7 @@ fn print_dry_run(prepared: &pipeline::Prepared, tests: &[crate::teststage::TestJ
             format!(" after {}", deps.join(", "))
         };
         println!(
-            "build {} {} ({:?}){after}",
+            "build {} {} ({}){after}",
             job.key(),
             job.request.version,
             job.request.mode
