@@ -466,19 +466,8 @@ mod tests {
             &Arch::new("amd64").unwrap(),
         );
         let cell = TestCell {
-            source: "demo-blas".into(),
-            arch: Arch::new("amd64").unwrap(),
-            test_arch: Arch::new("amd64").unwrap(),
-            version: "1-1".into(),
-            status: judged.status().into(),
             exit_code: Some(6),
-            duration_secs: 3.0,
-            detail: None,
-            unexpected: judged.unexpected(),
-            autopkgtest: Some(judged),
-            lintian: None,
-            input_hash: None,
-            reused: false,
+            ..crate::report::model::fixtures::judged_cell("demo-blas", "1-1", judged)
         };
         assert_eq!(
             text_line(&cell),

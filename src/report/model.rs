@@ -768,11 +768,26 @@ pub(crate) mod fixtures {
             problems: vec![],
         };
         TestCell {
+            status: status.into(),
+            exit_code: Some(0),
+            ..judged_cell(source, "7.2.4-1~exp1", judged)
+        }
+    }
+
+    /// The test cell autopkgtest's `judged` outcome makes of `source`
+    /// `version` on amd64 (its status, its unexpected failures; exit code
+    /// 0, 30 s, no lintian).
+    pub fn judged_cell(
+        source: &str,
+        version: &str,
+        judged: crate::autopkgtest::Judged,
+    ) -> TestCell {
+        TestCell {
             source: source.into(),
             arch: Arch::new("amd64").unwrap(),
             test_arch: Arch::new("amd64").unwrap(),
-            version: "7.2.4-1~exp1".into(),
-            status: status.into(),
+            version: version.into(),
+            status: judged.status().into(),
             exit_code: Some(0),
             duration_secs: 30.0,
             detail: None,
