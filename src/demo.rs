@@ -1122,6 +1122,26 @@ mod tests {
     }
 
     #[test]
+    fn riscv64_is_cross_built_but_demo_solver() {
+        use crate::recipe::BuildMode;
+        let dir = tempfile::tempdir().unwrap();
+        let stack = init(dir.path()).unwrap();
+        let recipes = crate::recipe::load(&stack.recipes).unwrap();
+        let riscv64 = crate::arch::Arch::new("riscv64").unwrap();
+        let arch_mode = recipes.stack.mode_for(&riscv64);
+        assert_eq!(arch_mode, BuildMode::Cross);
+        for source in PACKAGES {
+            // Its build-time tests must run on riscv64: qemu.
+            let want = if *source == "demo-solver" {
+                BuildMode::Qemu
+            } else {
+                BuildMode::Cross
+            };
+            assert_eq!(recipes.mode_of(source, arch_mode), want, "{source}");
+        }
+    }
+
+    #[test]
     fn init_writes_repos_with_tags_and_branches() {
         let dir = tempfile::tempdir().unwrap();
         let stack = init(dir.path()).unwrap();
