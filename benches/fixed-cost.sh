@@ -3,16 +3,18 @@
 #
 # amd64: the demo stack's smallest package (demo-cmake, arch:all, nothing to
 # compile) built by `cascade build` three ways, alternately: the plain
-# sbuild call (`--clean-chroot`), the faster path with the chroot on disk
-# (shared .deb pool, dpkg unsafe I/O, no man-db index, ccache; the demo's
-# stack.yaml without `chroot_tmpfs`), and the demo's default (the same,
-# with the chroot unpacked on tmpfs).
+# sbuild call (`--clean-chroot`), the faster path in sbuild's unshare mode
+# (`--unshare`: the warm tarball unpacked per build on tmpfs, shared .deb
+# pool, dpkg unsafe I/O, no man-db index, ccache: the default before the
+# schroot chroots), and the demo's default (the same in the run's schroot
+# overlay on the warm tarball unpacked once; as root).
 #
 # riscv64: the smallest arch:any package (demo-runtime: one C file), against
-# demo-cmake's .deb built above, three ways: the plain call under qemu
+# demo-cmake's .deb built above, four ways: the plain call under qemu
 # (`--clean-chroot --mode riscv64=qemu`: the riscv64 builds before issue
-# 16), the faster path under qemu (`--mode riscv64=qemu`), and the demo's
-# default (the faster path, cross-built: `foreign_mode: cross`).
+# 16), the faster path under qemu (`--mode riscv64=qemu`, in riscv64's
+# schroot chroot), cross-built in unshare mode (`--unshare`) and the demo's
+# default (cross-built, `foreign_mode: cross`, in amd64's schroot chroot).
 #
 # Per variant: sbuild's phases (from each build's report.json `stats`),
 # "fixed" = sbuild's Package-Time minus Build-Time (what is not
@@ -39,10 +41,7 @@ riscv64=(--arch riscv64 --only demo-runtime --workdir work --allow-expired -j1 -
 "$cascade" bump --recipes demo/recipes --workdir work > bump.log
 grep -q '^chroot_tmpfs: true' demo/recipes/stack.yaml
 grep -q '^foreign_mode: cross' demo/recipes/stack.yaml
-cp -r demo/recipes disk-recipes
-sed -i '/^chroot_tmpfs:/d' disk-recipes/stack.yaml
 "$cascade" build --recipes demo/recipes "${amd64[@]}" --run-dir seed --dry-run > /dev/null
-"$cascade" build --recipes disk-recipes "${amd64[@]}" --run-dir seed-disk --dry-run > /dev/null
 
 # build NAME SEED RECIPES ARGS [cascade args…]: one timed build in run dir
 # NAME (ARGS: the name of the array of common arguments), a line of
@@ -108,25 +107,29 @@ build warmup_cross seed-rv demo/recipes riscv64 > /dev/null
 build warmup_qemu seed-rv demo/recipes riscv64 --mode riscv64=qemu > /dev/null
 for i in $(seq "$rounds"); do
   build "plain-$i" seed demo/recipes amd64 --clean-chroot
-  build "disk-$i" seed-disk disk-recipes amd64
-  build "tmpfs-$i" seed demo/recipes amd64
+  build "unshare-$i" seed demo/recipes amd64 --unshare
+  build "schroot-$i" seed demo/recipes amd64
   build "plain_qemu-$i" seed-rv demo/recipes riscv64 --clean-chroot --mode riscv64=qemu
   build "qemu-$i" seed-rv demo/recipes riscv64 --mode riscv64=qemu
+  build "unshare_cross-$i" seed-rv demo/recipes riscv64 --unshare
   build "cross-$i" seed-rv demo/recipes riscv64
 done
 
-summary "amd64: demo-cmake (arch:all)" plain disk tmpfs
+summary "amd64: demo-cmake (arch:all)" plain unshare schroot
 echo "(target: fixed <= 8 s on amd64)"
 # The faster path must not change what is built.
-for v in disk tmpfs; do
+for v in unshare schroot; do
   [ -d "$v-1/debs/all" ] || continue
   echo "$v against plain: $("$same_debs" plain-1/debs/all "$v-1/debs/all" | tail -1)"
 done
 echo
-summary "riscv64: demo-runtime (one C file)" plain_qemu qemu cross
+summary "riscv64: demo-runtime (one C file)" plain_qemu qemu unshare_cross cross
 echo "(target: fixed <= 25 s on riscv64)"
 if [ -d qemu-1/debs/riscv64 ]; then
   echo "qemu against plain_qemu: $("$same_debs" plain_qemu-1/debs/riscv64 qemu-1/debs/riscv64 | tail -1)"
+fi
+if [ -d cross-1/debs/riscv64 ] && [ -d unshare_cross-1/debs/riscv64 ]; then
+  echo "cross against unshare_cross: $("$same_debs" unshare_cross-1/debs/riscv64 cross-1/debs/riscv64 | tail -1)"
 fi
 if [ -d cross-1/debs/riscv64 ]; then
   echo "cross against plain_qemu:"

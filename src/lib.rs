@@ -34,10 +34,11 @@
 //! | `bump`      | moves a recipe's package to its target tag                           | the four above     |
 //! | `process`   | the one way to run a child process                                   | `groups`           |
 //! | `groups`    | build process groups: supervisor, stop and wait, `running.json`      | `pid`              |
-//! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot tarball (plain or warm) | `process` |
+//! | `sbuild`    | build request → sbuild argv; the sbuild `Builder`; which chroot (plain or warm tarball, or the run's schroot chroot) | `process` |
 //! | `autopkgtest`| pure: a source × arch's test request → autopkgtest argv (unshare on the arch's testbed tarball, or the stack's backend); the testbed tarball's mmdebstrap call; summary file → per-test classes; exit code → verdict; expected test failures | `process`, `recipe`, `setup` (`Action`, `apt_tarball_actions`) |
 //! | `teststage` | the test stage as jobs: `TestJob`, the `Tester` trait, the input hash (its build's, its triggers' builds', the testbeds') and `result.json` reuse; `CellTester`, the real one (autopkgtest on the offered .debs but debug symbols, then lintian), shared by `cascade test` and `run --test` | `artifacts`, `autopkgtest`, `lintian`, `process`, `rundir`, `schedule` |
 //! | `lintian`   | pure: lintian run inside the target suite's chroot (a cached `-lintian` tarball, through mmdebstrap) → argv; the tarball's mmdebstrap call; its output → tags by severity; the stack's `fail_on` | `process`, `recipe`, `setup` (`Action`, `apt_tarball_actions`) |
+//! | `schroot`   | the faster path's chroots as root: warm tarballs unpacked once, one schroot overlay chroot per run × arch (names, configuration texts: pure), its sessions ended when the run ends | `sbuild`, `outfile` |
 //! | `buildcache`| the faster path's host caches: shared .deb pool, ccache stats logs | `sbuild`           |
 //! | `setup`     | host setup and `doctor`: packages, subuid, binfmt, plain and warm chroot tarballs, autopkgtest's testbed tarballs; the one rule for tarballs made from the mirror beside the plain one (`apt_tarball_actions`, `made_after_plain`) | `process`, `sbuild`, `autopkgtest` |
 //! | `warm`      | pure: the build-dependencies common to a plan's builds, which the warm tarballs hold | `plan`, `sbuild` |
@@ -98,6 +99,7 @@ pub mod rundir;
 pub mod runner;
 pub mod sbuild;
 pub mod schedule;
+pub mod schroot;
 pub mod setup;
 pub mod source;
 pub mod state;

@@ -43,6 +43,12 @@ pub struct SbuildConfig {
     /// The faster path (issue 16); `None`: the plain sbuild call
     /// (`--clean-chroot`).
     pub fast: Option<FastPath>,
+    /// On the faster path as root: the run's schroot chroot of each chroot
+    /// architecture that has one ([`crate::schroot::prepare`]); the others
+    /// unpack their tarball in unshare mode.
+    pub schroot: std::collections::BTreeMap<Arch, String>,
+    /// Whether a run may use schroot chroots at all (`--unshare`: no).
+    pub schroot_allowed: bool,
 }
 
 /// What makes a build's fixed cost smaller than a plain sbuild call's,
@@ -94,6 +100,8 @@ impl SbuildConfig {
             tmp_root: None,
             running: None,
             fast: None,
+            schroot: Default::default(),
+            schroot_allowed: true,
         }
     }
 
@@ -110,16 +118,30 @@ impl SbuildConfig {
     /// The tarball a build of `arch` in `mode` runs in: the warm one on the
     /// faster path when it is usable, else the plain buildd tarball.
     pub fn chroot_for(&self, arch: &Arch, mode: BuildMode) -> PathBuf {
-        let chroot_arch = match mode {
-            BuildMode::Cross => &self.build_arch,
-            BuildMode::Native | BuildMode::Qemu => arch,
-        };
+        let chroot_arch = self.chroot_arch(arch, mode);
         match &self.fast {
             Some(f) if f.warm.contains(chroot_arch) => {
                 warm_tarball(&self.chroot_dir, &self.suite, chroot_arch)
             }
             _ => chroot_tarball(&self.chroot_dir, &self.suite, chroot_arch),
         }
+    }
+
+    /// The architecture of the chroot a build of `arch` in `mode` runs in:
+    /// the build machine's for a cross build.
+    pub fn chroot_arch<'a>(&'a self, arch: &'a Arch, mode: BuildMode) -> &'a Arch {
+        match mode {
+            BuildMode::Cross => &self.build_arch,
+            BuildMode::Native | BuildMode::Qemu => arch,
+        }
+    }
+
+    /// The schroot chroot `req` builds in, when the run has one for its
+    /// chroot architecture (only on the faster path).
+    pub fn schroot_for(&self, req: &BuildRequest) -> Option<&str> {
+        self.fast.as_ref()?;
+        let name = self.schroot.get(self.chroot_arch(&req.arch, req.mode))?;
+        Some(name.as_str())
     }
 }
 
@@ -253,11 +275,18 @@ pub struct Invocation {
 
 /// The sbuild call for `req`. Pure: no file is touched.
 pub fn invocation(req: &BuildRequest, cfg: &SbuildConfig) -> Invocation {
-    let chroot = cfg.chroot_for(&req.arch, req.mode);
-    let mut cmd = Cmd::new(&cfg.program)
-        .arg("--chroot-mode=unshare")
-        .arg(format!("--chroot={}", chroot.display()))
-        .arg(format!("--dist={}", cfg.suite));
+    let mut cmd = match cfg.schroot_for(req) {
+        Some(name) => Cmd::new(&cfg.program)
+            .arg("--chroot-mode=schroot")
+            .arg(format!("--chroot={name}")),
+        None => Cmd::new(&cfg.program)
+            .arg("--chroot-mode=unshare")
+            .arg(format!(
+                "--chroot={}",
+                cfg.chroot_for(&req.arch, req.mode).display()
+            )),
+    };
+    cmd = cmd.arg(format!("--dist={}", cfg.suite));
     cmd = match req.mode {
         BuildMode::Native | BuildMode::Qemu => cmd.arg(format!("--arch={}", req.arch)),
         BuildMode::Cross => cmd
@@ -314,7 +343,10 @@ pub fn invocation(req: &BuildRequest, cfg: &SbuildConfig) -> Invocation {
         cmd = cmd.arg(format!("--extra-package={}", deb.display()));
     }
     if cfg.fast.is_some() {
-        cmd = cmd.arg(format!("--chroot-setup-commands={CHROOT_SETUP}"));
+        cmd = cmd.arg(format!(
+            "--chroot-setup-commands={}",
+            setup_commands(req, cfg)
+        ));
     }
     if cfg.ccache_dir(req).is_some() {
         cmd = cmd.arg("--add-depends=ccache");
@@ -407,6 +439,23 @@ pub fn ccache_stats_log(req: &BuildRequest, cfg: &SbuildConfig) -> Option<(PathB
     ))
 }
 
+/// What runs in the chroot before the build-dependencies are installed:
+/// [`CHROOT_SETUP`], and in an schroot chroot the links to the build's
+/// package cache and ccache directory (unshare mode bind-mounts them).
+fn setup_commands(req: &BuildRequest, cfg: &SbuildConfig) -> String {
+    if cfg.schroot_for(req).is_none() {
+        return CHROOT_SETUP.to_string();
+    }
+    let links = crate::schroot::link_commands(
+        apt_archives_dir(req, cfg).as_deref(),
+        cfg.ccache_dir(req).as_deref(),
+    );
+    match links.is_empty() {
+        true => CHROOT_SETUP.to_string(),
+        false => format!("{CHROOT_SETUP}; {links}"),
+    }
+}
+
 fn perl_quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
@@ -435,6 +484,12 @@ fn sbuild_config_text(req: &BuildRequest, cfg: &SbuildConfig) -> String {
             env.insert("CCACHE_STATSLOG".into(), log);
         }
         out.push_str(&format!("$path = {};\n", perl_quote(CCACHE_PATH)));
+    }
+    if cfg.schroot_for(req).is_some() {
+        // schroot mode builds as the calling user (root); unshare mode as
+        // `sbuild`: keep it (the chroot has the host's users).
+        out.push_str("$build_user = 'sbuild';\n");
+        mounts.clear();
     }
     if !mounts.is_empty() {
         out.push_str("$unshare_bind_mounts = [\n");
@@ -710,6 +765,8 @@ mod tests {
             tmp_root: None,
             running: None,
             fast: None,
+            schroot: BTreeMap::new(),
+            schroot_allowed: true,
         }
     }
 
@@ -981,6 +1038,48 @@ $unshare_bind_mounts = [
             text.contains("{ directory => '/var/cache/cascade/ccache/arm64', mountpoint => '/var/cache/ccache' }"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_schroot_chroot_links_the_caches_and_builds_as_sbuild() {
+        let mut c = fast_cfg();
+        c.schroot = [(arch("amd64"), "cascade-1234-unstable-amd64".to_string())].into();
+        // riscv64 cross-built in amd64's chroot: its schroot chroot.
+        let inv = invocation(&req("riscv64", BuildMode::Cross), &c);
+        let a = argv(&inv);
+        assert_eq!(
+            a[..2],
+            [
+                "--chroot-mode=schroot",
+                "--chroot=cascade-1234-unstable-amd64"
+            ]
+        );
+        let setup = a
+            .iter()
+            .find(|x| x.starts_with("--chroot-setup-commands="))
+            .unwrap();
+        assert!(
+            setup.ends_with(
+                "debconf-set-selections; \
+rm -rf /var/cache/apt/archives && ln -s '/tmp/cascade-1234/demo-blas_7.2.4-1~exp1_riscv64/apt-archives' /var/cache/apt/archives; \
+rm -rf /var/cache/ccache && ln -s '/var/cache/cascade/ccache/riscv64' /var/cache/ccache"
+            ),
+            "{setup}"
+        );
+        let (_, text) = inv.config.unwrap();
+        assert!(text.contains("$build_user = 'sbuild';\n"), "{text}");
+        assert!(!text.contains("unshare_bind_mounts"), "{text}");
+        assert!(
+            text.contains("'CCACHE_DIR' => '/var/cache/ccache'"),
+            "{text}"
+        );
+        // Under qemu, riscv64's own chroot: it has none, so unshare mode.
+        let a = argv(&invocation(&req("riscv64", BuildMode::Qemu), &c));
+        assert_eq!(a[0], "--chroot-mode=unshare");
+        // The plain call never uses it.
+        c.fast = None;
+        let a = argv(&invocation(&req("amd64", BuildMode::Native), &c));
+        assert_eq!(a[0], "--chroot-mode=unshare");
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub struct Args {
     /// The faster path without ccache.
     #[arg(long)]
     pub no_ccache: bool,
+    /// The faster path in sbuild's unshare mode even as root: each build
+    /// unpacks its chroot tarball (as root, builds otherwise run in an
+    /// schroot overlay on the tarball unpacked once).
+    #[arg(long, conflicts_with = "clean_chroot")]
+    pub unshare: bool,
     /// Test each build right after it succeeds: autopkgtest and lintian
     /// (as `cascade test`), as jobs of the same run under the same -j.
     #[arg(long)]
@@ -450,7 +455,8 @@ pub(crate) fn build_and_report(
             .map_err(|source| Error::Io(crate::fsio::IoError::new(opts.run_dir.clone(), source)))?;
     }
     let plan = plan_and_warm_up(recipes, &sources, bump_failures, opts, args)?;
-    let sbuild = sbuild_config(recipes, config, args.clean_chroot, args.no_ccache);
+    let mut sbuild = sbuild_config(recipes, config, args.clean_chroot, args.no_ccache);
+    sbuild.schroot_allowed = !args.unshare;
     let mut prepared = pipeline::prepare(recipes, &sources, bump_failures, &plan, opts, &sbuild)?;
     let contexts = if opts.port {
         build_copies(&mut prepared, recipes, config, &sources, &plan, opts)?
@@ -695,7 +701,10 @@ pub(crate) fn execute_with_tests(
     tmp_base: &Path,
     mut progress: Progress,
 ) -> Result<(Vec<BuildResult>, Vec<crate::autopkgtest::TestCell>, bool), Error> {
-    let sbuild = &guard_processes(sbuild, opts, tmp_base)?;
+    let chroot_arches = (prepared.jobs.iter())
+        .map(|j| sbuild.chroot_arch(&j.request.arch, j.request.mode).clone())
+        .collect();
+    let sbuild = &guard_processes(sbuild, opts, tmp_base, &chroot_arches)?;
     let tester = tester.map(|mut t| {
         t.running = sbuild.running.clone();
         t.tmp_root = sbuild.tmp_root.clone();
@@ -752,6 +761,7 @@ pub(crate) fn execute_with_tests(
     // only after every process group is gone, then clear their temp dirs.
     groups::wait_stopped();
     if let Some(root) = &sbuild.tmp_root {
+        crate::schroot::finish(&crate::schroot::run_prefix(root));
         let _ = std::fs::remove_dir_all(root);
     }
     let (results, cells) = results?;
@@ -769,12 +779,14 @@ pub(crate) fn fresh_tmp_root(tmp_base: &Path, run_dir: &Path) -> Result<PathBuf,
 }
 
 /// Before the builds: ends the process groups a killed earlier run left
-/// running (`RUNDIR/running.json`), clears the temp dirs its builds left,
-/// and gives this run's builds a fresh record and their own temp dirs.
+/// running (`RUNDIR/running.json`) and its schroot sessions, clears the temp
+/// dirs its builds left, and gives this run's builds a fresh record, their
+/// own temp dirs and, as root, the run's schroot chroots.
 fn guard_processes(
     sbuild: &SbuildConfig,
     opts: &BuildOptions,
     tmp_base: &Path,
+    chroot_arches: &std::collections::BTreeSet<crate::arch::Arch>,
 ) -> Result<SbuildConfig, Error> {
     for e in groups::end_stale(&opts.run_dir, sbuild.grace) {
         tracing::warn!(
@@ -783,8 +795,11 @@ fn guard_processes(
             e.command
         );
     }
+    let prefix = crate::schroot::run_prefix(&crate::sbuild::tmp_root(tmp_base, &opts.run_dir));
+    crate::schroot::finish(&prefix);
     let root = fresh_tmp_root(tmp_base, &opts.run_dir)?;
     let mut sbuild = sbuild.clone();
+    sbuild.schroot = crate::schroot::prepare(&sbuild, &root, chroot_arches);
     sbuild.tmp_root = Some(root);
     sbuild.running = Some(groups::Running::new(&opts.run_dir));
     Ok(sbuild)
