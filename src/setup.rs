@@ -28,6 +28,8 @@ pub const TOOLS: &[&str] = &[
     "devscripts",
     "faketime",
     "dose-extra",
+    // As root, builds run in schroot overlay chroots (`crate::schroot`).
+    "schroot",
 ];
 /// The first subordinate id given to root (the range that sbuild's docs use
 /// for unprivileged users starts at 100000; root's is kept apart).
