@@ -89,9 +89,9 @@ for v in variants:
         for r in rs)
 cols = [v for v in variants if v in med]
 print(f"fixed cost of one sbuild call, {title}, median of {med[cols[0]]['n']} round(s), seconds")
-print(f"{'phase':<14}" + "".join(f"{c:>12}" for c in cols))
+print(f"{'phase':<14}" + "".join(f"{c:>15}" for c in cols))
 for k in keys + ["fixed", "wall"]:
-    print(f"{k:<14}" + "".join(f"{med[c][k]:>12.0f}" for c in cols))
+    print(f"{k:<14}" + "".join(f"{med[c][k]:>15.0f}" for c in cols))
 for c in cols[1:]:
     print(f"{c}/{cols[0]}: wall {med[c]['wall'] / med[cols[0]]['wall']:.2f}, "
           f"fixed {med[c]['fixed'] / max(med[cols[0]]['fixed'], 1):.2f}")

@@ -6,7 +6,8 @@
 #   plain  `--clean-chroot --mode riscv64=qemu`: the plain buildd tarball
 #          on disk, no .deb pool, no ccache, dpkg's safe I/O, riscv64 under
 #          qemu — the sbuild calls before issue 16;
-#   fast   the default (warm tarball, chroot on tmpfs as the demo's
+#   fast   the default (as root: the run's schroot overlay chroots on the
+#          warm tarballs unpacked once, the overlay on tmpfs as the demo's
 #          `chroot_tmpfs: true` asks, .deb pool, unsafe I/O, ccache, riscv64
 #          cross-built as its `foreign_mode: cross` asks, demo-solver under
 #          qemu), with empty caches: a fresh machine's first run;
