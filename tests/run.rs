@@ -2,8 +2,9 @@
 //! and riscv64 (cross-built; demo-solver under qemu): the README's main job.
 //! Checks the .debs (versions, and that demo-blas really built against the
 //! fresh demo-runtime), each package × arch's class, the report files and
-//! the CI layout of the run directory; then a second run that reuses every
-//! build and test.
+//! the CI layout of the run directory, and, as root, that every build ran in
+//! the run's schroot chroot of its chroot's arch and that the run removed
+//! them; then a second run that reuses every build and test.
 //!
 //! Needs sbuild, dpkg-source, git, dpkg-deb, the chroot tarballs that
 //! `cascade setup --arch amd64,riscv64` makes, and the Debian mirror (the
@@ -11,6 +12,7 @@
 //! or fails when CI=true. It takes several minutes (demo-solver's riscv64
 //! build and riscv64's tests run under qemu).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
@@ -139,6 +141,47 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
             "{source}/riscv64 not built on {built_on}: {}",
             log.display()
         );
+    }
+    // As root, every build ran in the run's schroot overlay chroot of its
+    // chroot's arch (src/schroot.rs: riscv64's cross builds in amd64's),
+    // and the run ended its sessions and removed its chroots.
+    // SAFETY: geteuid(2) has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let mut names = BTreeSet::new();
+        for (source, arch, chroot) in [
+            ("demo-cmake", "all", host.as_str()),
+            ("demo-runtime", "amd64", host.as_str()),
+            ("demo-runtime", "riscv64", host.as_str()),
+            ("demo-solver", "riscv64", "riscv64"),
+        ] {
+            let log = run
+                .join("logs")
+                .join(format!("{source}_{VERSION}_{arch}.build"));
+            let text = std::fs::read_to_string(&log).unwrap();
+            let name = (text.lines())
+                .find_map(|l| l.strip_prefix("SCHROOT_CHROOT_NAME="))
+                .unwrap_or_else(|| panic!("{source}/{arch}: not in an schroot chroot"));
+            assert!(
+                name.starts_with("cascade-") && name.ends_with(&format!("-unstable-{chroot}")),
+                "{source}/{arch}: {name}"
+            );
+            names.insert(name.to_string());
+        }
+        for name in &names {
+            assert!(
+                !Path::new("/etc/schroot/chroot.d").join(name).exists(),
+                "{name} left"
+            );
+            let left = std::fs::read_dir("/var/lib/schroot/session")
+                .unwrap()
+                .flatten();
+            let left: Vec<_> = (left.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .filter(|s| s.starts_with(name.as_str()))
+                .collect();
+            assert!(left.is_empty(), "sessions left: {left:?}");
+        }
+    } else {
+        eprintln!("not root: the builds ran in unshare mode; schroot chroots not checked");
     }
     // Every demo build installs debhelper (debhelper-compat is virtual,
     // debhelper its one provider): the plan asks the warm tarballs for it,
