@@ -14,7 +14,8 @@
 //! its temp root (`cascade-HASH-SUITE-ARCH`). Its profile bind-mounts the
 //! run's temp root and the ccache root at their own paths, and its overlay
 //! lives in the temp root. A run ends its sessions and removes its chroots
-//! when it finishes; a rerun after a kill does both first. Not used without
+//! when it finishes; the next run (from any run directory) does both for
+//! the chroots whose writing process is gone (a killed run). Not used without
 //! root (schroot's configuration belongs to root), where schroot cannot
 //! mount (a container: the probe session fails), or for `--clean-chroot`.
 //!
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::arch::Arch;
+use crate::pid::Identity;
 use crate::sbuild::SbuildConfig;
 
 /// Where schroot reads its configuration.
@@ -53,13 +55,34 @@ pub fn unpacked_dir(dir: &Path, suite: &str, arch: &Arch, made_secs: u64) -> Pat
 }
 
 /// The chroot's entry in `/etc/schroot/chroot.d`: `directory` as the
-/// overlay's lower layer, the upper one under `overlay`, root only.
-pub fn chroot_config(name: &str, directory: &Path, overlay: &Path) -> String {
+/// overlay's lower layer, the upper one under `overlay`, root only; a
+/// comment names the cascade process that wrote it (`owner`), so that a
+/// later run can tell the entry of a killed run ([`owner_of`]).
+pub fn chroot_config(name: &str, directory: &Path, overlay: &Path, owner: &Identity) -> String {
     format!(
-        "[{name}]\ntype=directory\ndirectory={}\nunion-type=overlay\nunion-overlay-directory={}\nprofile={name}\nusers=root\nroot-users=root\n",
+        "# {OWNER} {} {} {}\n[{name}]\ntype=directory\ndirectory={}\nunion-type=overlay\nunion-overlay-directory={}\nprofile={name}\nusers=root\nroot-users=root\n",
+        owner.pid,
+        owner.start_ticks,
+        owner.boot_id,
         directory.display(),
         overlay.display()
     )
+}
+
+/// The comment that names a chroot entry's writer.
+const OWNER: &str = "cascade process:";
+
+/// The process that wrote a chroot entry, from its text.
+pub fn owner_of(config: &str) -> Option<Identity> {
+    let rest = config
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("# {OWNER} ")))?;
+    let mut w = rest.split_whitespace();
+    Some(Identity {
+        pid: w.next()?.parse().ok()?,
+        start_ticks: w.next()?.parse().ok()?,
+        boot_id: w.next()?.to_string(),
+    })
 }
 
 /// The profile's fstab: sbuild's (no /build on disk: it stays in the
@@ -134,11 +157,15 @@ pub fn prepare(
     let Some(fast) = (cfg.fast.as_ref()).filter(|_| cfg.schroot_allowed && available()) else {
         return out;
     };
+    let Some(owner) = Identity::current() else {
+        return out;
+    };
+    sweep();
     let prefix = run_prefix(tmp_root);
     let ccache = fast.ccache.as_ref().map(|c| c.root.as_path());
     for arch in fast.warm.intersection(arches) {
         let name = chroot_name(&prefix, &cfg.suite, arch);
-        match configure(cfg, arch, &name, tmp_root, ccache) {
+        match configure(cfg, arch, &name, tmp_root, ccache, &owner) {
             Ok(()) => {
                 out.insert(arch.clone(), name);
             }
@@ -159,6 +186,7 @@ fn configure(
     name: &str,
     tmp_root: &Path,
     ccache: Option<&Path>,
+    owner: &Identity,
 ) -> Result<(), String> {
     let lower = unpacked(&cfg.chroot_dir, &cfg.suite, arch)?;
     let overlay = tmp_root.join("schroot-overlay");
@@ -175,7 +203,7 @@ fn configure(
         (profile.join("nssdatabases"), NSSDATABASES.to_string()),
         (
             Path::new(ETC).join("chroot.d").join(name),
-            chroot_config(name, &lower, &overlay),
+            chroot_config(name, &lower, &overlay, owner),
         ),
     ];
     for (path, text) in files {
@@ -276,9 +304,9 @@ fn named_directories() -> Vec<PathBuf> {
         .collect()
 }
 
-/// The open sessions of the run `prefix` names.
-fn sessions(prefix: &str) -> Vec<String> {
-    let start = format!("{prefix}-");
+/// The open sessions on chroot `name`.
+fn sessions(name: &str) -> Vec<String> {
+    let start = format!("{name}-");
     (std::fs::read_dir(SESSIONS).into_iter().flatten().flatten())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(&start))
@@ -293,7 +321,24 @@ pub fn finish(prefix: &str) {
     if unsafe { libc::geteuid() } != 0 {
         return;
     }
-    for s in sessions(prefix) {
+    let start = format!("{prefix}-");
+    for name in entries().into_iter().filter(|n| n.starts_with(&start)) {
+        end(&name);
+    }
+}
+
+/// The entries of cascade's chroots in `/etc/schroot/chroot.d`.
+fn entries() -> Vec<String> {
+    let chroots = Path::new(ETC).join("chroot.d");
+    (std::fs::read_dir(&chroots).into_iter().flatten().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cascade-"))
+        .collect()
+}
+
+/// Ends the sessions on chroot `name` and removes it.
+fn end(name: &str) {
+    for s in sessions(name) {
         let ended = Command::new("schroot")
             .args(["--end-session", "-c", &s])
             .stdin(Stdio::null())
@@ -304,12 +349,18 @@ pub fn finish(prefix: &str) {
             tracing::warn!("schroot session {s} could not be ended");
         }
     }
-    let start = format!("{prefix}-");
+    remove_config(name);
+}
+
+/// Ends the chroots (and their sessions) that runs killed before they could
+/// remove them left behind, from any run directory: those whose writer is
+/// gone. Otherwise they would keep an old unpacked tarball from removal.
+fn sweep() {
     let chroots = Path::new(ETC).join("chroot.d");
-    for e in std::fs::read_dir(&chroots).into_iter().flatten().flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&start) {
-            remove_config(&name);
+    for name in entries() {
+        let text = std::fs::read_to_string(chroots.join(&name)).unwrap_or_default();
+        if !owner_of(&text).is_some_and(|o| o.is_alive()) {
+            end(&name);
         }
     }
 }
@@ -350,10 +401,22 @@ mod tests {
 
     #[test]
     fn the_chroot_is_an_overlay_on_the_unpacked_tarball_for_root_only() {
-        let text = chroot_config("n", Path::new("/c/lower.d"), Path::new("/t/overlay"));
+        let owner = Identity {
+            pid: 42,
+            start_ticks: 7,
+            boot_id: "b00t".into(),
+        };
+        let text = chroot_config(
+            "n",
+            Path::new("/c/lower.d"),
+            Path::new("/t/overlay"),
+            &owner,
+        );
+        assert_eq!(owner_of(&text), Some(owner));
+        assert_eq!(owner_of("[n]\ntype=directory\n"), None);
         assert_eq!(
             text,
-            "[n]\ntype=directory\ndirectory=/c/lower.d\nunion-type=overlay\nunion-overlay-directory=/t/overlay\nprofile=n\nusers=root\nroot-users=root\n"
+            "# cascade process: 42 7 b00t\n[n]\ntype=directory\ndirectory=/c/lower.d\nunion-type=overlay\nunion-overlay-directory=/t/overlay\nprofile=n\nusers=root\nroot-users=root\n"
         );
     }
 
