@@ -92,7 +92,12 @@ pub fn fstab(binds: &[&Path]) -> String {
         "/proc /proc none rw,bind 0 0\n/sys /sys none rw,bind 0 0\n/dev/pts /dev/pts none rw,bind 0 0\ntmpfs /dev/shm tmpfs defaults 0 0\n",
     );
     for b in binds {
-        out.push_str(&format!("{0} {0} none rw,bind 0 0\n", b.display()));
+        // fstab(5) separates fields with blanks: octal escapes within one.
+        let field = (b.display().to_string())
+            .replace('\\', "\\134")
+            .replace(' ', "\\040")
+            .replace('\t', "\\011");
+        out.push_str(&format!("{field} {field} none rw,bind 0 0\n"));
     }
     out
 }
@@ -431,6 +436,10 @@ mod tests {
             !text.contains("/build"),
             "the build directory stays in the overlay"
         );
+        let text = fstab(&[Path::new("/builds/my project/.cascade-ccache")]);
+        assert!(text.ends_with(
+            "/builds/my\\040project/.cascade-ccache /builds/my\\040project/.cascade-ccache none rw,bind 0 0\n"
+        ));
     }
 
     #[test]
