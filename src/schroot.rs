@@ -24,10 +24,10 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use crate::arch::Arch;
 use crate::pid::Identity;
+use crate::process::Cmd;
 use crate::sbuild::SbuildConfig;
 
 /// Where schroot reads its configuration.
@@ -131,13 +131,7 @@ fn available() -> bool {
     // SAFETY: geteuid(2) has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    root && may_mount(&status)
-        && Command::new("schroot")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+    root && may_mount(&status) && Cmd::new("schroot").arg("--version").run().is_ok()
 }
 
 /// Whether `/proc/self/status` text gives CAP_SYS_ADMIN (bit 21 of CapEff).
@@ -214,20 +208,11 @@ fn configure(
     for (path, text) in files {
         crate::outfile::write_atomic(&path, text.as_bytes()).map_err(|e| e.to_string())?;
     }
-    let status = Command::new("schroot")
+    (Cmd::new("schroot")
         .args(["-c", name, "-d", "/", "--", "true"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .map_err(|e| format!("schroot: {e}"))?;
-    if !status.status.success() {
-        return Err(format!(
-            "a session does not start: {}",
-            String::from_utf8_lossy(&status.stderr).trim()
-        ));
-    }
-    Ok(())
+        .run())
+    .map(drop)
+    .map_err(|e| format!("a session does not start: {e}"))
 }
 
 /// The directory holding `arch`'s warm tarball unpacked, made now when the
@@ -256,21 +241,12 @@ fn unpacked(dir: &Path, suite: &str, arch: &Arch) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     // As root, tar restores owners, modes and the device nodes of /dev.
-    let out = Command::new("tar")
+    let tar = Cmd::new("tar")
         .args(["--numeric-owner", "-xpf"])
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&tmp)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("tar: {e}"))?;
-    if !out.status.success() {
+        .arg(&tarball);
+    if let Err(e) = tar.arg("-C").arg(&tmp).run() {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(format!(
-            "unpacking {}: {}",
-            tarball.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(format!("unpacking {}: {e}", tarball.display()));
     }
     std::fs::rename(&tmp, &target).map_err(|e| format!("{}: {e}", target.display()))?;
     remove_unused(dir, suite, arch, &target);
@@ -344,14 +320,8 @@ fn entries() -> Vec<String> {
 /// Ends the sessions on chroot `name` and removes it.
 fn end(name: &str) {
     for s in sessions(name) {
-        let ended = Command::new("schroot")
-            .args(["--end-session", "-c", &s])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !ended.is_ok_and(|st| st.success()) {
-            tracing::warn!("schroot session {s} could not be ended");
+        if let Err(e) = Cmd::new("schroot").args(["--end-session", "-c", &s]).run() {
+            tracing::warn!("schroot session {s} could not be ended: {e}");
         }
     }
     remove_config(name);
