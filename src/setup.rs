@@ -84,6 +84,9 @@ pub struct Facts {
     pub warm_packages: BTreeMap<Arch, Vec<String>>,
     /// The arches whose testbed tarball is current ([`testbed_is_current`]).
     pub testbed: BTreeSet<Arch>,
+    /// Whether the host arch's lintian chroot tarball is current
+    /// ([`made_after_plain`]).
+    pub lintian: bool,
 }
 
 /// One step that fixes a check.
@@ -465,6 +468,31 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
         },
         crate::autopkgtest::testbed_actions(&opts.chroot_dir, &opts.suite, arch, &opts.mirror),
     ));
+    if *arch == opts.host_arch {
+        lintian_check(opts, facts, ok, out);
+    }
+}
+
+/// lintian's chroot (the test stage lints every cell in it, on the host
+/// arch): made here with the testbeds rather than by the first test run,
+/// and remade with the plain tarball.
+fn lintian_check(opts: &Options, facts: &Facts, plain_ok: bool, out: &mut Vec<Check>) {
+    let arch = &opts.host_arch;
+    let tarball = crate::lintian::tarball(&opts.chroot_dir, &opts.suite, arch);
+    let current = plain_ok && facts.lintian;
+    out.push(check(
+        format!("lintian chroot {}-{arch}", opts.suite),
+        Kind::Chroot,
+        current,
+        match current {
+            true => format!("{} (lintian's)", tarball.display()),
+            false => format!(
+                "{} missing or older than the plain tarball",
+                tarball.display()
+            ),
+        },
+        crate::lintian::tarball_actions(&opts.chroot_dir, &opts.suite, arch, &opts.mirror),
+    ));
 }
 
 /// Whether `arch`'s testbed tarball is current ([`made_after_plain`]).
@@ -670,6 +698,12 @@ pub fn probe(opts: &Options) -> Facts {
             .filter(|a| testbed_is_current(&opts.chroot_dir, &opts.suite, a))
             .cloned()
             .collect(),
+        lintian: made_after_plain(
+            &crate::lintian::tarball(&opts.chroot_dir, &opts.suite, &opts.host_arch),
+            &opts.chroot_dir,
+            &opts.suite,
+            &opts.host_arch,
+        ),
     }
 }
 
@@ -830,6 +864,7 @@ mod tests {
             .into(),
             warm: [arch("amd64"), arch("riscv64")].into(),
             testbed: [arch("amd64"), arch("riscv64")].into(),
+            lintian: true,
         }
     }
 
@@ -927,6 +962,7 @@ mod tests {
                 // testbed stale.
                 "warm chroot unstable-amd64",
                 "testbed unstable-amd64",
+                "lintian chroot unstable-amd64",
                 "chroot unstable-riscv64",
                 "warm chroot unstable-riscv64",
                 "testbed unstable-riscv64",
