@@ -568,16 +568,32 @@ fn classes(rep: &cascade::report::Report) -> BTreeMap<String, String> {
 }
 
 /// Initialises the demo stack in `work` and generates its pipeline for
-/// `arches` (`ci generate` with `extra` too). The demo's sources are in no
-/// archive: the plan reads their control files from the packaging clones a
-/// bump leaves. Returns the recipes directory and the pipeline's YAML.
-fn demo_pipeline(work: &Path, arches: &str, extra: &[&str]) -> (PathBuf, String) {
+/// `arches` (`ci generate` with `extra` too), for the demo's sources that
+/// `keep` accepts (the others' recipes are removed). The demo's sources are
+/// in no archive: the plan reads their control files from the packaging
+/// clones a bump leaves. Returns the recipes directory and the pipeline's
+/// YAML.
+fn demo_pipeline(
+    work: &Path,
+    arches: &str,
+    extra: &[&str],
+    keep: impl Fn(&str) -> bool,
+) -> (PathBuf, String) {
     let ok = |out: std::process::Output, what: &str| {
         assert!(out.status.success(), "{what}: {out:?}");
     };
     ok(demo_cascade(work, &["demo", "init", "demo"]), "demo init");
     let recipes = work.join("demo/recipes");
     let recipes_s = recipes.to_str().unwrap();
+    let sources: Vec<&str> = (cascade::demo::PACKAGES.iter().copied())
+        .filter(|s| keep(s))
+        .collect();
+    for s in cascade::demo::PACKAGES
+        .iter()
+        .filter(|s| !sources.contains(s))
+    {
+        std::fs::remove_file(recipes.join(format!("{s}.yaml"))).unwrap();
+    }
     ok(
         demo_cascade(
             work,
@@ -600,7 +616,7 @@ fn demo_pipeline(work: &Path, arches: &str, extra: &[&str]) -> (PathBuf, String)
     .chain(extra)
     .map(|s| s.to_string())
     .collect();
-    for s in cascade::demo::PACKAGES {
+    for s in sources {
         gen_args.push("--checkout".into());
         gen_args.push(format!("{s}={}/planwork/{s}/packaging", work.display()));
     }
@@ -637,7 +653,7 @@ fn demo_stack_pipeline_runs_under_gitlab_ci_local() {
     let fixture = std::thread::spawn(common::demo_run);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
-    let (_, yaml) = demo_pipeline(work, &arches_var, &["--test"]);
+    let (_, yaml) = demo_pipeline(work, &arches_var, &["--test"], |_| true);
     let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
     let bin_dir = cascade_bin_dir(work);
 
@@ -1126,13 +1142,19 @@ fn collectors_pass_the_artifacts_on() {
 }
 
 /// The demo stack's porting pipeline on riscv64 (`ci generate --port`), run
-/// for real under gitlab-ci-local. demo-kernels, widened, fails as its
-/// recipe expects: its job succeeds and the pipeline goes on, so
-/// demo-apps's job starts, receives the failed result with the artifacts and
-/// records itself skipped instead of building against .debs that are not
-/// there. demo-solver's tests fail there unexpectedly: the pipeline fails.
-/// The report job completes the results from the pipeline's plan and
-/// publishes the porting report, demo-apps blocked by demo-kernels.
+/// for real under gitlab-ci-local, on the three sources that make a port's
+/// story: demo-smi, whose Architecture field leaves riscv64 out, is widened
+/// and built; demo-kernels, widened, fails as its recipe expects: its job
+/// succeeds and the pipeline goes on, so demo-apps's job starts, receives
+/// the failed result with the artifacts and records itself skipped instead
+/// of building against .debs that are not there. The report job completes
+/// the results from the pipeline's plan and publishes the porting report,
+/// demo-apps blocked by demo-kernels, with nothing failing. (The rest of
+/// the stack is left out: its riscv64 builds are the shared demo run's, and
+/// `cascade port` on the whole stack is tests/port.rs's. An unexpected
+/// failure failing a pipeline whose report still runs is
+/// `a_failed_build_stops_its_dependents_and_the_report_still_sees_it`'s,
+/// and the demo pipeline's with CASCADE_CI_DEMO_ARCHES=amd64,riscv64.)
 #[test]
 #[ignore = "needs sbuild and gitlab-ci-local"]
 fn porting_pipeline_skips_the_dependents_of_an_expected_failure() {
@@ -1142,37 +1164,34 @@ fn porting_pipeline_skips_the_dependents_of_an_expected_failure() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
-    let (_, yaml) = demo_pipeline(work, "riscv64", &["--port"]);
+    let port_story = ["demo-smi", "demo-kernels", "demo-apps"];
+    let (_, yaml) = demo_pipeline(work, "riscv64", &["--port"], |s| port_story.contains(&s));
     let dir = repo(&[(".gitlab-ci.yml", &yaml)]);
     let bin_dir = cascade_bin_dir(work);
     let (passed, log) = gitlab_ci(&bin, dir.path(), &real_run_args(&bin_dir, &[]));
-    assert!(!passed, "demo-solver/riscv64 should fail:\n{log}");
+    assert!(passed, "demo-kernels's failure is expected:\n{log}");
     assert!(
         log.contains("demo-apps/riscv64: skipped: dependency demo-kernels failed on riscv64"),
         "{log}"
     );
-    // As in the plain pipeline's test: the `when: always` report, alone.
-    let (passed, report_log) = gitlab_ci(&bin, dir.path(), &real_run_args(&bin_dir, &["report"]));
-    assert!(
-        !passed,
-        "demo-solver fails the porting verdict:\n{report_log}"
-    );
-
     let artifacts = dir.path().join(".gitlab-ci-local/artifacts");
     assert!(
         deb_names(&artifacts.join("buildOgdemo-appsOgriscv64")).is_empty(),
         "demo-apps built nothing"
     );
+    assert!(
+        deb_names(&artifacts.join("buildOgdemo-smiOgriscv64"))
+            .contains(&format!("demo-smi_{DEMO_VERSION}~port1_riscv64.deb")),
+        "demo-smi widened and built"
+    );
     let rep =
         cascade::report::Report::from_run(&artifacts.join("report/cascade-report/report.json"))
-            .unwrap_or_else(|e| panic!("{e}\n{log}\n{report_log}"));
+            .unwrap_or_else(|e| panic!("{e}\n{log}"));
     let cells = classes(&rep);
     for (cell, class) in [
-        ("demo-cmake/all", "ok"),
         ("demo-smi/riscv64", "ok"),
         ("demo-kernels/riscv64", "expected-failure"),
         ("demo-apps/riscv64", "skipped"),
-        ("demo-solver/riscv64", "test-failed"),
     ] {
         assert_eq!(
             cells.get(cell).map(String::as_str),
@@ -1181,16 +1200,12 @@ fn porting_pipeline_skips_the_dependents_of_an_expected_failure() {
         );
     }
     let port = std::fs::read_to_string(artifacts.join("report/cascade-run/port.json"))
-        .unwrap_or_else(|e| panic!("port.json: {e}\n{report_log}"));
+        .unwrap_or_else(|e| panic!("port.json: {e}\n{log}"));
     let port: serde_json::Value = serde_json::from_str(&port).unwrap();
     let riscv = &port["arches"][0];
     assert_eq!(riscv["blocked"][0]["source"], "demo-apps", "{port}");
     assert_eq!(riscv["blocked"][0]["by"][0], "demo-kernels", "{port}");
-    let failing = port["failing"].to_string();
-    assert!(
-        failing.contains("demo-solver") && !failing.contains("demo-apps"),
-        "{failing}"
-    );
+    assert_eq!(port["failing"], serde_json::json!([]), "{port}");
 }
 
 /// `cascade ci artifacts`: a build job passes on no test or debug packages,
