@@ -151,7 +151,7 @@ fn the_shared_runs_tests(run: &Path, stdout: &str) {
 }
 
 /// demo-solver's source package with a test that never ends (same
-/// version: its built .debs stay), under a recipe timeout of 20 s:
+/// version: its built .debs stay), under a recipe timeout of 5 s:
 /// autopkgtest kills it (class `timeout`, an unexpected failure), and no
 /// process or mount of the testbed is left.
 fn a_hanging_test_times_out_and_leaves_nothing_behind(dir: &Path) {
@@ -176,7 +176,7 @@ fn a_hanging_test_times_out_and_leaves_nothing_behind(dir: &Path) {
     ));
     let recipe = dir.join("demo/recipes/demo-solver.yaml");
     let text = std::fs::read_to_string(&recipe).unwrap();
-    std::fs::write(&recipe, format!("{text}tests:\n  timeout: 20\n")).unwrap();
+    std::fs::write(&recipe, format!("{text}tests:\n  timeout: 5\n")).unwrap();
     let mounts = || {
         std::fs::read_to_string("/proc/mounts")
             .unwrap()
