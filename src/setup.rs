@@ -453,46 +453,45 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
         warm_actions(opts, arch, &packages),
     ));
     // autopkgtest's testbed: remade with the plain tarball.
-    let testbed = crate::autopkgtest::testbed_tarball(&opts.chroot_dir, &opts.suite, arch);
-    let current = ok && facts.testbed.contains(arch);
-    out.push(check(
-        format!("testbed {}-{arch}", opts.suite),
-        Kind::Chroot,
-        current,
-        match current {
-            true => format!("{} (autopkgtest's)", testbed.display()),
-            false => format!(
-                "{} missing or older than the plain tarball",
-                testbed.display()
-            ),
-        },
-        crate::autopkgtest::testbed_actions(&opts.chroot_dir, &opts.suite, arch, &opts.mirror),
+    let (dir, suite) = (&opts.chroot_dir, &opts.suite);
+    out.push(beside_plain_check(
+        format!("testbed {suite}-{arch}"),
+        ok && facts.testbed.contains(arch),
+        (
+            &crate::autopkgtest::testbed_tarball(dir, suite, arch),
+            "autopkgtest's",
+        ),
+        crate::autopkgtest::testbed_actions(dir, suite, arch, &opts.mirror),
     ));
+    // lintian's chroot (the test stage lints every cell in it, on the host
+    // arch): made here with the testbeds rather than by the first test
+    // run, and remade with the plain tarball.
     if *arch == opts.host_arch {
-        lintian_check(opts, facts, ok, out);
+        out.push(beside_plain_check(
+            format!("lintian chroot {suite}-{arch}"),
+            ok && facts.lintian,
+            (&crate::lintian::tarball(dir, suite, arch), "lintian's"),
+            crate::lintian::tarball_actions(dir, suite, arch, &opts.mirror),
+        ));
     }
 }
 
-/// lintian's chroot (the test stage lints every cell in it, on the host
-/// arch): made here with the testbeds rather than by the first test run,
-/// and remade with the plain tarball.
-fn lintian_check(opts: &Options, facts: &Facts, plain_ok: bool, out: &mut Vec<Check>) {
-    let arch = &opts.host_arch;
-    let tarball = crate::lintian::tarball(&opts.chroot_dir, &opts.suite, arch);
-    let current = plain_ok && facts.lintian;
-    out.push(check(
-        format!("lintian chroot {}-{arch}", opts.suite),
-        Kind::Chroot,
-        current,
-        match current {
-            true => format!("{} (lintian's)", tarball.display()),
-            false => format!(
-                "{} missing or older than the plain tarball",
-                tarball.display()
-            ),
-        },
-        crate::lintian::tarball_actions(&opts.chroot_dir, &opts.suite, arch, &opts.mirror),
-    ));
+/// The check of a tarball made beside the plain one ([`made_after_plain`]):
+/// `tarball` and whose it is.
+fn beside_plain_check(
+    name: String,
+    current: bool,
+    (tarball, whose): (&Path, &str),
+    fix: Vec<Action>,
+) -> Check {
+    let detail = match current {
+        true => format!("{} ({whose})", tarball.display()),
+        false => format!(
+            "{} missing or older than the plain tarball",
+            tarball.display()
+        ),
+    };
+    check(name, Kind::Chroot, current, detail, fix)
 }
 
 /// Whether `arch`'s testbed tarball is current ([`made_after_plain`]).
