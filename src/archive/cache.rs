@@ -4,8 +4,12 @@
 //! key in the (verified) Release and loads the parsed form: it reads no
 //! compressed index and parses no text.
 //!
-//! One file per cached thing, `CACHE/parsed/NAME.KEY`: a magic, the
-//! [`FORMAT`] version, a checksum of the payload, the payload. A file of
+//! One directory per archive, `CACHE/parsed/ARCHIVE/` ([`for_archive`]):
+//! two archives with a suite of the same name (the Debian mirror's sid and
+//! a local one given with `--extra-archive`) would otherwise replace each
+//! other's files on every run, each a miss for the other. In it one file
+//! per cached thing, `NAME.KEY`: a magic, the [`FORMAT`] version, a
+//! checksum of the payload, the payload. A file of
 //! another format, a bad checksum or a payload that does not decode is a
 //! miss (the caller parses again and rewrites it); files are written to a
 //! temporary file and renamed, and an older key of the same NAME is removed.
@@ -31,11 +35,17 @@ pub const FORMAT: u32 = 5;
 #[derive(Clone, Debug)]
 pub struct ParsedCache {
     dir: PathBuf,
+    /// Made by [`for_archive`]: writing sweeps the other archives'
+    /// directories beside this one ([`sweep_beside`]).
+    one_of_many: bool,
 }
 
 impl ParsedCache {
     pub fn new(dir: impl Into<PathBuf>) -> ParsedCache {
-        ParsedCache { dir: dir.into() }
+        ParsedCache {
+            dir: dir.into(),
+            one_of_many: false,
+        }
     }
 
     fn path(&self, name: &str, key: &str) -> PathBuf {
@@ -79,6 +89,9 @@ impl ParsedCache {
         let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
         std::fs::write(tmp.path(), &bytes)?;
         tmp.persist(self.path(name, key)).map_err(|e| e.error)?;
+        if self.one_of_many {
+            sweep_beside(&self.dir);
+        }
         Ok(())
     }
 
@@ -122,9 +135,59 @@ fn checksum(payload: &[u8]) -> u64 {
     h.finish()
 }
 
-/// The cache under a fetcher's cache directory.
-pub fn under(cache_dir: &Path) -> ParsedCache {
-    ParsedCache::new(cache_dir.join("parsed"))
+/// An archive's directory unused (nothing written in it) for this long is
+/// removed when another archive's cache is written: local archives made for
+/// one run (a test's, a CI job's) leave theirs behind.
+pub const MAX_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// The cache of the archive at `address` (its URL or directory) under a
+/// fetcher's cache directory: `parsed/TAG`, TAG the address's last
+/// characters, made a file name, and a hash of the whole address.
+pub fn for_archive(cache_dir: &Path, address: &str) -> ParsedCache {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(address.as_bytes());
+    let name = sanitize(address);
+    let tail = &name[name.len().saturating_sub(40)..];
+    let dir = (cache_dir.join("parsed")).join(format!("{tail}-{:016x}", h.finish()));
+    ParsedCache {
+        dir,
+        one_of_many: true,
+    }
+}
+
+/// Whether `name` is an archive's directory ([`for_archive`]: a dash and
+/// 16 hex digits at its end) or a file of the layout before
+/// (`NAME.KEY`, KEY a SHA-256): nothing else beside them is touched.
+fn is_ours(name: &str, dir: bool) -> bool {
+    let (sep, digits) = if dir { ('-', 16) } else { ('.', 64) };
+    name.rsplit_once(sep).is_some_and(|(_, tail)| {
+        tail.len() == digits && tail.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Removes, beside `dir`, the files of the layout before archives had a
+/// directory each and the directories of archives unused for [`MAX_IDLE`].
+fn sweep_beside(dir: &Path) {
+    let Some(parent) = dir.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let (path, Ok(meta)) = (entry.path(), entry.metadata()) else {
+            continue;
+        };
+        if !is_ours(&entry.file_name().to_string_lossy(), meta.is_dir()) {
+            continue;
+        }
+        let idle = (meta.modified().ok())
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > MAX_IDLE);
+        if meta.is_file() {
+            let _ = std::fs::remove_file(&path);
+        } else if idle && path != dir {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -169,6 +232,66 @@ mod tests {
         assert_eq!(builds, 1, "the second load is a hit");
         // `None` fields survive the binary form (JSON leaves them out).
         assert_eq!(value().deps[1].version, None);
+    }
+
+    #[test]
+    fn archives_with_a_suite_of_the_same_name_keep_their_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let debian = for_archive(dir.path(), "http://deb.debian.org/debian");
+        let local = for_archive(dir.path(), "/tmp/x/demo/archive");
+        let mut builds = 0;
+        load(&debian, "abc", &mut builds);
+        load(&local, "def", &mut builds);
+        load(&debian, "abc", &mut builds);
+        load(&local, "def", &mut builds);
+        assert_eq!(builds, 2, "each archive's second load is a hit");
+    }
+
+    #[test]
+    fn writing_removes_idle_archives_and_files_of_the_old_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = dir.path().join("parsed");
+        let idle = for_archive(dir.path(), "/tmp/old");
+        let recent = for_archive(dir.path(), "/tmp/recent");
+        let mut builds = 0;
+        load(&idle, "abc", &mut builds);
+        load(&recent, "abc", &mut builds);
+        let old = format!("sources.sid.{}", "ab".repeat(32));
+        std::fs::write(parsed.join(old), b"old layout").unwrap();
+        // Nothing else there is touched, however old.
+        std::fs::write(parsed.join("notes.txt"), b"mine").unwrap();
+        std::fs::create_dir(parsed.join("mine")).unwrap();
+        let mine = std::fs::File::open(parsed.join("mine")).unwrap();
+        mine.set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let long_ago = std::time::SystemTime::now() - MAX_IDLE - MAX_IDLE;
+        std::fs::File::open(&idle.dir)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        load(&for_archive(dir.path(), "/tmp/new"), "abc", &mut builds);
+        let mut left: Vec<_> = (std::fs::read_dir(&parsed).unwrap().flatten())
+            .map(|e| e.path())
+            .collect();
+        left.sort();
+        let mut want = vec![
+            recent.dir.clone(),
+            for_archive(dir.path(), "/tmp/new").dir,
+            parsed.join("notes.txt"),
+            parsed.join("mine"),
+        ];
+        want.sort();
+        assert_eq!(left, want);
+    }
+
+    #[test]
+    fn a_cache_made_with_new_sweeps_nothing_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let beside = dir.path().join(format!("sources.sid.{}", "ab".repeat(32)));
+        std::fs::write(&beside, b"x").unwrap();
+        let mut builds = 0;
+        load(&ParsedCache::new(dir.path().join("c")), "abc", &mut builds);
+        assert!(beside.is_file());
     }
 
     #[test]

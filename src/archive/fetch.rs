@@ -339,9 +339,17 @@ impl Fetcher {
         })
     }
 
-    /// The parsed-index cache under the cache directory (`archive::cache`).
+    /// The parsed-index cache of this fetcher's archive, under the cache
+    /// directory (`archive::cache::for_archive`).
     pub fn parsed_cache(&self) -> super::cache::ParsedCache {
-        super::cache::under(&self.cache_dir)
+        let address = match &self.mirror {
+            Mirror::Url(u) => u.clone(),
+            Mirror::Dir(d) => std::path::absolute(d)
+                .unwrap_or_else(|_| d.clone())
+                .display()
+                .to_string(),
+        };
+        super::cache::for_archive(&self.cache_dir, &address)
     }
 
     /// An index's key in the parsed cache: the SHA-256 `release` lists for
