@@ -137,7 +137,14 @@ fn warm_run_reads_no_index() {
         String::from_utf8(out.stdout).unwrap()
     };
     let cold = run();
-    let parsed: Vec<String> = std::fs::read_dir(cache.path().join("parsed"))
+    // One directory per archive: the mirror's.
+    let archives: Vec<_> = std::fs::read_dir(cache.path().join("parsed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let parsed_dir = &archives[0];
+    let parsed: Vec<String> = std::fs::read_dir(parsed_dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -157,7 +164,7 @@ fn warm_run_reads_no_index() {
     }
     assert!(removed >= 10);
     assert_eq!(run(), cold);
-    std::fs::remove_file(cache.path().join("parsed").join(answer)).unwrap();
+    std::fs::remove_file(parsed_dir.join(answer)).unwrap();
     assert_eq!(run(), cold, "from the parsed indices");
     assert!(cold.contains("\"item\": \"libhsakmt-dev\""));
 }
