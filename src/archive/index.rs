@@ -143,11 +143,48 @@ impl Packages {
 
     /// Lays `other`'s binaries over these (an overlay archive's): its entry
     /// wins for a name both have.
+    /// Only the names both have and `other`'s are read: the base is a
+    /// whole suite, loaded lazily from the parsed cache.
     pub fn overlay(&mut self, other: Packages) {
-        let mut binaries = std::mem::take(&mut self.binaries).into_map();
-        binaries.extend(other.binaries.into_map());
-        self.binaries = LazyMap::new(binaries);
-        self.index();
+        for b in other.binaries.into_map().into_values() {
+            if let Some(old) = self.binaries.get(&b.name).cloned() {
+                self.unindex(&old);
+            }
+            self.index_one(&b);
+            self.binaries.insert(b.name.clone(), b);
+        }
+    }
+
+    /// Adds `b`'s Provides and source to the maps.
+    fn index_one(&mut self, b: &Binary) {
+        for p in &b.provides {
+            let mut providers = self.provides.get(&p.name).cloned().unwrap_or_default();
+            providers.push(Provider {
+                package: b.name.clone(),
+                version: p.version.as_ref().map(|(_, v)| v.clone()),
+            });
+            self.provides.insert(p.name.clone(), providers);
+        }
+        if self.detail == Detail::Full {
+            let names = self.by_source.entry(b.source.clone()).or_default();
+            if let Err(at) = names.binary_search(&b.name) {
+                names.insert(at, b.name.clone());
+            }
+        }
+    }
+
+    /// Takes `b`'s Provides and source out of the maps.
+    fn unindex(&mut self, b: &Binary) {
+        for p in &b.provides {
+            if let Some(providers) = self.provides.get(&p.name) {
+                let mut providers = providers.clone();
+                providers.retain(|pr| pr.package != b.name);
+                self.provides.insert(p.name.clone(), providers);
+            }
+        }
+        if let Some(names) = self.by_source.get_mut(&b.source) {
+            names.retain(|n| *n != b.name);
+        }
     }
 
     /// Rebuilds the Provides and source maps from `binaries`.
@@ -337,10 +374,12 @@ impl Sources {
 
     /// Lays `other`'s sources over these (an overlay archive's): its entry
     /// wins for a name both have.
+    /// Only `other`'s are read: the base is a whole suite, loaded lazily
+    /// from the parsed cache.
     pub fn overlay(&mut self, other: Sources) {
-        let mut by_name = std::mem::take(&mut self.by_name).into_map();
-        by_name.extend(other.by_name.into_map());
-        self.by_name = LazyMap::new(by_name);
+        for (name, source) in other.by_name.into_map() {
+            self.by_name.insert(name, source);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -390,6 +429,41 @@ Package: rocm-cmake
 Version: 6.4.3-1
 Architecture: all
 ";
+
+    /// An overlay's binaries replace the base's of the same name, in the
+    /// Provides and source maps too, on a base loaded lazily (the parsed
+    /// cache's form) as on a parsed one.
+    #[test]
+    fn overlay_replaces_binaries_and_their_provides() {
+        let over = "\
+Package: hipcc
+Source: rocm-llvm
+Version: 7.2.4-1
+Architecture: amd64
+
+Package: hip-compiler-7
+Source: rocm-llvm
+Version: 7.2.4-1
+Architecture: amd64
+Provides: hip-compiler (= 7.2.4)
+";
+        let parsed = Packages::parse(PACKAGES, "Packages", "amd64").unwrap();
+        let lazy: Packages =
+            postcard::from_bytes(&postcard::to_allocvec(&parsed).unwrap()).unwrap();
+        for mut base in [parsed, lazy] {
+            base.overlay(Packages::parse(over, "over", "amd64").unwrap());
+            assert_eq!(base.len(), 4);
+            assert_eq!(base.get("hipcc").unwrap().version, "7.2.4-1");
+            let providers: Vec<&str> = (base.providers("hip-compiler").iter())
+                .map(|p| p.package.as_str())
+                .collect();
+            assert_eq!(providers, ["hip-compiler-7"]);
+            assert!(base.providers("hip-any").is_empty());
+            assert_eq!(base.binaries_of("rocm-hipamd"), ["libamdhip64-dev"]);
+            assert_eq!(base.binaries_of("rocm-llvm"), ["hip-compiler-7", "hipcc"]);
+            assert_eq!(base.get("rocm-cmake").unwrap().version, "6.4.3-1");
+        }
+    }
 
     #[test]
     fn packages_maps() {

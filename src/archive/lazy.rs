@@ -113,6 +113,11 @@ impl<V: DeserializeOwned> LazyVec<V> {
         (0..self.cells.len()).map(|i| self.get(i))
     }
 
+    /// Replaces value `i` (its bytes, if any, are no longer read).
+    pub fn set(&mut self, i: usize, v: V) {
+        self.cells[i] = OnceLock::from(v);
+    }
+
     /// The values, every one decoded.
     pub fn into_vec(self) -> Vec<V> {
         for i in 0..self.cells.len() {
@@ -225,6 +230,18 @@ impl<V: DeserializeOwned> LazyMap<V> {
 
     pub fn get(&self, name: &str) -> Option<&V> {
         self.index.get(name).map(|&i| self.values.get(i as usize))
+    }
+
+    /// Sets `name`'s value, in place of the one it had; the others stay
+    /// as they are, read or not.
+    pub fn insert(&mut self, name: String, v: V) {
+        match self.index.get(&name) {
+            Some(&i) => self.values.set(i as usize, v),
+            None => {
+                self.index.insert(name, self.values.len() as u32);
+                self.values.push(v);
+            }
+        }
     }
 
     /// Every value (decoding those not read yet), in no particular order.
