@@ -304,6 +304,52 @@ fn deb(dir: &Path, package: &str, arch: &str, depends: &str) {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// dose-debcheck answers the same on the background the checked packages
+/// reach as on the whole suite: the fixture's sid amd64 (830 binaries),
+/// checking every fifth package, with Essential left out as cascade runs it.
+#[test]
+#[ignore = "needs dose-debcheck (dose-extra)"]
+fn dose_answers_the_same_on_the_reachable_background() {
+    if !std::process::Command::new("sh")
+        .args(["-c", "command -v dose-debcheck"])
+        .status()
+        .unwrap()
+        .success()
+    {
+        return common::unavailable("dose-debcheck is not installed");
+    }
+    use cascade::transition::debcheck;
+    let xz = Path::new(ROOT).join("tests/fixtures/archive/dists/sid/main/binary-amd64/Packages.xz");
+    let out = std::process::Command::new("xz")
+        .arg("-dc")
+        .arg(&xz)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = (text.lines())
+        .filter_map(|l| l.strip_prefix("Package: "))
+        .collect();
+    let check: BTreeSet<&str> = names.iter().step_by(5).copied().collect();
+    let whole = debcheck::split(&text, "", &BTreeSet::new(), &check);
+    let trimmed = debcheck::reachable(whole.clone());
+    assert!(trimmed.background.len() < whole.background.len());
+    let tmp = tempfile::tempdir().unwrap();
+    // Each broken package with its reasons, in any order (dose lists a
+    // package's reasons in the order it met them).
+    let broken = |s: &debcheck::Split| -> BTreeSet<(String, String, BTreeSet<String>)> {
+        (debcheck::check("amd64", s, tmp.path()).unwrap().into_iter())
+            .map(|b| {
+                let reasons = b.reason.split("; ").map(String::from).collect();
+                (b.package, b.version, reasons)
+            })
+            .collect()
+    };
+    let want = broken(&whole);
+    assert!(!want.is_empty(), "the fixture holds uninstallable packages");
+    assert_eq!(broken(&trimmed), want);
+}
+
 #[test]
 #[ignore = "needs dose-debcheck (dose-extra) and dpkg-deb"]
 fn a_runs_debs_are_the_new_binaries_and_dose_checks_them() {

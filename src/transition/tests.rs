@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use super::debcheck::{parse_report, split};
+use super::debcheck::{parse_report, reachable, split};
 use super::rebuild::Rebuilt;
 use super::render::{Transition, nmu_lines, text};
 use super::*;
@@ -289,6 +289,55 @@ fn the_split_replaces_moving_binaries_and_puts_the_checked_in_front() {
         "old libfoo binaries leave too"
     );
     assert!(s.background.contains("Package: libother\n"));
+}
+
+/// The background keeps what the checked packages reach through Depends
+/// and Pre-Depends: every alternative, providers of a virtual name, every
+/// version, and transitively; not what only conflicts with them or depends
+/// on them.
+#[test]
+fn dose_reads_only_the_background_the_checked_packages_reach() {
+    let base = "\
+Package: tool
+Version: 1
+Depends: liba | libb (>= 2), virt:any
+
+Package: liba
+Version: 1
+Pre-Depends: libc
+ , libd
+
+Package: libb
+Version: 1
+
+Package: libb
+Version: 2
+
+Package: libc
+Version: 1
+
+Package: libd
+Version: 1
+
+Package: prov
+Version: 1
+Provides: virt (= 1), other
+
+Package: unrelated
+Version: 1
+Conflicts: tool
+
+Package: user
+Version: 1
+Depends: tool
+";
+    let s = reachable(split(base, "", &BTreeSet::new(), &["tool"].into()));
+    let kept: Vec<&str> = (s.background.lines())
+        .filter_map(|l| l.strip_prefix("Package: "))
+        .collect();
+    assert_eq!(kept, ["liba", "libb", "libb", "libc", "libd", "prov"]);
+    assert!(s.foreground.contains("Package: tool\n"));
+    assert_eq!(s.checked, 1);
 }
 
 #[test]

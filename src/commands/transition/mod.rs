@@ -517,7 +517,7 @@ fn installability(
     let base_text = archives.texts(&rel)?.into_iter().map(|(_, t)| t);
     let base_text: Vec<String> = base_text.collect();
     let base_text = base_text.join("\n");
-    let split = debcheck::split(&base_text, &new.text, &replaced, &check);
+    let split = debcheck::reachable(debcheck::split(&base_text, &new.text, &replaced, &check));
     let tmp = tempfile::tempdir().map_err(|e| IoError::new("<tempdir>", e))?;
     let broken = debcheck::check(arch.as_str(), &split, tmp.path())?;
     Ok(Installability {
