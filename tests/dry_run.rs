@@ -23,7 +23,7 @@ fn cascade(dir: &Path) -> Command {
     c.env("SOURCE_DATE_EPOCH", "1764590400")
         .env("DEBFULLNAME", "Cascade Test")
         .env("DEBEMAIL", "cascade-test@example.org")
-        .env("CASCADE_CACHE_DIR", dir.join("cache"))
+        .env("CASCADE_CACHE_DIR", common::snapshot_cache())
         .env_remove("CASCADE_RECIPES")
         .current_dir(dir);
     c

@@ -70,7 +70,7 @@ fn cascade(d: &Path, args: &[&str]) -> Command {
         .env("SOURCE_DATE_EPOCH", "1764590400")
         .env("DEBFULLNAME", "Cascade Test")
         .env("DEBEMAIL", "cascade-test@example.org")
-        .env("CASCADE_CACHE_DIR", d.join("cache"))
+        .env("CASCADE_CACHE_DIR", common::snapshot_cache())
         .env("TMPDIR", d.join("tmp"))
         .env("FAKE_SBUILD_PIDS", d.join("pids"))
         .env_remove("CASCADE_RECIPES")

@@ -32,6 +32,15 @@ pub fn snapshot_mirror() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/work/shared/debian-archive/mirror"))
 }
 
+/// The cache directory (CASCADE_CACHE_DIR) the tests that read
+/// [`snapshot_mirror`] share, beside the shared demo run: the snapshot's
+/// sid is parsed once, not once per test (20 CPU-seconds each in the debug
+/// build). Its files are keyed by the indices' SHA-256 (`archive::cache`).
+pub fn snapshot_cache() -> PathBuf {
+    let bin = assert_cmd::cargo::cargo_bin("cascade");
+    bin.parent().unwrap().join("cascade-fixtures/cache")
+}
+
 /// Why a real sbuild build of `arches` cannot run here: a missing tool of
 /// `tools` (besides sbuild itself) or chroot tarball; `None` when all are there.
 pub fn missing_prerequisite(tools: &[&str], arches: &[&str]) -> Option<String> {
