@@ -60,7 +60,7 @@ pub struct Args {
     /// Leave Build-Depends-Indep of outside sources out.
     #[arg(long)]
     pub no_indep: bool,
-    /// Skip the installability check (dose-debcheck, ~20 s per arch).
+    /// Skip the installability check (dose-debcheck).
     #[arg(long)]
     pub no_installability: bool,
     /// Build the selected rebuild candidates under sbuild against RUNDIR's
