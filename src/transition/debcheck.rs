@@ -91,8 +91,21 @@ pub fn split(base: &str, new: &str, moving: &BTreeSet<&str>, check: &BTreeSet<&s
 /// nothing else — the Essential set is left out ([`check`]) — so dose's
 /// answer is the same, and it reads a few hundred paragraphs instead of
 /// all of sid's (most of its time). Conflicts and Breaks need not be
-/// followed: a package no dependency reaches is never installed.
+/// followed: a package no dependency reaches is never installed. Should a
+/// reached relation field not parse, `split` is returned whole.
 pub fn reachable(split: Split) -> Split {
+    match reached_background(&split) {
+        Some(background) => Split {
+            background,
+            ..split
+        },
+        None => split,
+    }
+}
+
+/// The background paragraphs [`reachable`] keeps, in their order; `None`
+/// when a reached paragraph's relations do not parse.
+fn reached_background(split: &Split) -> Option<String> {
     let background: Vec<&str> = paragraphs(&split.background).collect();
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, p) in background.iter().enumerate() {
@@ -107,7 +120,7 @@ pub fn reachable(split: Split) -> Split {
     let mut reached = vec![false; background.len()];
     let mut todo: Vec<&str> = paragraphs(&split.foreground).collect();
     while let Some(p) = todo.pop() {
-        for name in depended_on(p) {
+        for name in depended_on(p)? {
             for &i in by_name.get(name.as_str()).into_iter().flatten() {
                 if !std::mem::replace(&mut reached[i], true) {
                     todo.push(background[i]);
@@ -115,15 +128,12 @@ pub fn reachable(split: Split) -> Split {
             }
         }
     }
-    let mut out = Split {
-        background: String::new(),
-        ..split.clone()
-    };
+    let mut out = String::new();
     for (p, _) in background.iter().zip(&reached).filter(|(_, r)| **r) {
-        out.background.push_str(p.trim_end_matches('\n'));
-        out.background.push_str("\n\n");
+        out.push_str(p.trim_end_matches('\n'));
+        out.push_str("\n\n");
     }
-    out
+    Some(out)
 }
 
 /// A field's value, its continuation lines joined.
@@ -142,16 +152,18 @@ fn field(para: &str, name: &str) -> Option<String> {
     )
 }
 
-/// The package names `para`'s Depends and Pre-Depends name (a field that
-/// does not parse names nothing: dose reports it).
-fn depended_on(para: &str) -> Vec<String> {
-    let fields = ["Depends", "Pre-Depends"].map(|f| field(para, f));
-    (fields.iter().flatten())
-        .filter_map(|text| crate::control::parse_relations(text).ok())
-        .flatten()
-        .flatten()
-        .map(|r| r.dep.name)
-        .collect()
+/// The package names `para`'s Depends and Pre-Depends name; `None` when
+/// one of them does not parse.
+fn depended_on(para: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for text in ["Depends", "Pre-Depends"]
+        .iter()
+        .filter_map(|f| field(para, f))
+    {
+        let relations = crate::control::parse_relations(&text).ok()?;
+        out.extend(relations.into_iter().flatten().map(|r| r.dep.name));
+    }
+    Some(out)
 }
 
 /// The paragraphs of `text` built from one of `sources`.

@@ -338,6 +338,13 @@ Depends: tool
     assert_eq!(kept, ["liba", "libb", "libb", "libc", "libd", "prov"]);
     assert!(s.foreground.contains("Package: tool\n"));
     assert_eq!(s.checked, 1);
+    // A reached relation field that does not parse: all of it, unchanged.
+    let bad = base.replace(
+        "Version: 1\nPre-Depends: libc",
+        "Version: 1\nPre-Depends: libc (>>",
+    );
+    let whole = split(&bad, "", &BTreeSet::new(), &["tool"].into());
+    assert_eq!(reachable(whole.clone()), whole);
 }
 
 #[test]
