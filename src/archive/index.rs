@@ -61,6 +61,16 @@ pub struct Provider {
     pub version: Option<String>,
 }
 
+impl Provider {
+    /// `b` as a provider of `p`, one of its Provides.
+    fn of(b: &Binary, p: &Dep) -> Provider {
+        Provider {
+            package: b.name.clone(),
+            version: p.version.as_ref().map(|(_, v)| v.clone()),
+        }
+    }
+}
+
 /// How much of each Packages paragraph to keep.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Detail {
@@ -142,9 +152,9 @@ impl Packages {
     }
 
     /// Lays `other`'s binaries over these (an overlay archive's): its entry
-    /// wins for a name both have.
-    /// Only the names both have and `other`'s are read: the base is a
-    /// whole suite, loaded lazily from the parsed cache.
+    /// wins for a name both have. Only the names both have and `other`'s
+    /// are read: the base is a whole suite, loaded lazily from the parsed
+    /// cache.
     pub fn overlay(&mut self, other: Packages) {
         for b in other.binaries.into_map().into_values() {
             if let Some(old) = self.binaries.get(&b.name).cloned() {
@@ -159,10 +169,7 @@ impl Packages {
     fn index_one(&mut self, b: &Binary) {
         for p in &b.provides {
             let mut providers = self.provides.get(&p.name).cloned().unwrap_or_default();
-            providers.push(Provider {
-                package: b.name.clone(),
-                version: p.version.as_ref().map(|(_, v)| v.clone()),
-            });
+            providers.push(Provider::of(b, p));
             self.provides.insert(p.name.clone(), providers);
         }
         if self.detail == Detail::Full {
@@ -193,10 +200,10 @@ impl Packages {
         self.by_source.clear();
         for b in self.binaries.values() {
             for p in &b.provides {
-                provides.entry(p.name.clone()).or_default().push(Provider {
-                    package: b.name.clone(),
-                    version: p.version.as_ref().map(|(_, v)| v.clone()),
-                });
+                provides
+                    .entry(p.name.clone())
+                    .or_default()
+                    .push(Provider::of(b, p));
             }
             if self.detail == Detail::Full {
                 self.by_source
@@ -373,9 +380,8 @@ impl Sources {
     }
 
     /// Lays `other`'s sources over these (an overlay archive's): its entry
-    /// wins for a name both have.
-    /// Only `other`'s are read: the base is a whole suite, loaded lazily
-    /// from the parsed cache.
+    /// wins for a name both have. Only `other`'s are read: the base is a
+    /// whole suite, loaded lazily from the parsed cache.
     pub fn overlay(&mut self, other: Sources) {
         for (name, source) in other.by_name.into_map() {
             self.by_name.insert(name, source);

@@ -10,6 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use crate::control::deb822::{self, Paragraph};
 use crate::fsio::IoError;
 use crate::process::Cmd;
 
@@ -92,7 +93,8 @@ pub fn split(base: &str, new: &str, moving: &BTreeSet<&str>, check: &BTreeSet<&s
 /// answer is the same, and it reads a few hundred paragraphs instead of
 /// all of sid's (most of its time). Conflicts and Breaks need not be
 /// followed: a package no dependency reaches is never installed. Should a
-/// reached relation field not parse, `split` is returned whole.
+/// paragraph or a relation field read here not parse, `split` is returned
+/// whole.
 pub fn reachable(split: Split) -> Split {
     match reached_background(&split) {
         Some(background) => Split {
@@ -103,25 +105,28 @@ pub fn reachable(split: Split) -> Split {
     }
 }
 
-/// The background paragraphs [`reachable`] keeps, in their order; `None`
-/// when a reached paragraph's relations do not parse.
+/// The background paragraphs [`reachable`] keeps, in their order.
 fn reached_background(split: &Split) -> Option<String> {
     let background: Vec<&str> = paragraphs(&split.background).collect();
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, p) in background.iter().enumerate() {
-        let provided = field(p, "Provides").unwrap_or_default();
-        let provided = (provided.split(','))
-            .filter_map(|r| r.split(['(', ' ']).find(|w| !w.is_empty()))
-            .map(str::to_string);
-        for name in names(p).0.map(str::to_string).into_iter().chain(provided) {
+    // One field vector for all of sid's paragraphs.
+    let mut para = Paragraph::default();
+    for (i, text) in background.iter().enumerate() {
+        deb822::paragraphs(text).next_into(&mut para)?.ok()?;
+        let package = para.get("Package").map(str::to_string);
+        for name in package
+            .into_iter()
+            .chain(relation_names(&para, &["Provides"])?)
+        {
             by_name.entry(name).or_default().push(i);
         }
     }
     let mut reached = vec![false; background.len()];
     let mut todo: Vec<&str> = paragraphs(&split.foreground).collect();
-    while let Some(p) = todo.pop() {
-        for name in depended_on(p)? {
-            for &i in by_name.get(name.as_str()).into_iter().flatten() {
+    while let Some(text) = todo.pop() {
+        let para = deb822::paragraphs(text).next()?.ok()?;
+        for name in relation_names(&para, &["Depends", "Pre-Depends"])? {
+            for &i in by_name.get(&name).into_iter().flatten() {
                 if !std::mem::replace(&mut reached[i], true) {
                     todo.push(background[i]);
                 }
@@ -136,31 +141,12 @@ fn reached_background(split: &Split) -> Option<String> {
     Some(out)
 }
 
-/// A field's value, its continuation lines joined.
-fn field(para: &str, name: &str) -> Option<String> {
-    let mut lines = para.lines();
-    let first = lines.find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case(name).then_some(v)
-    })?;
-    let rest = lines.take_while(|l| l.starts_with([' ', '\t']));
-    Some(
-        std::iter::once(first)
-            .chain(rest)
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
-}
-
-/// The package names `para`'s Depends and Pre-Depends name; `None` when
-/// one of them does not parse.
-fn depended_on(para: &str) -> Option<Vec<String>> {
+/// The package names `para`'s `fields` name (relation fields); `None`
+/// when one of them does not parse.
+fn relation_names(para: &Paragraph<'_>, fields: &[&str]) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    for text in ["Depends", "Pre-Depends"]
-        .iter()
-        .filter_map(|f| field(para, f))
-    {
-        let relations = crate::control::parse_relations(&text).ok()?;
+    for text in fields.iter().filter_map(|f| para.get(f)) {
+        let relations = crate::control::parse_relations(text).ok()?;
         out.extend(relations.into_iter().flatten().map(|r| r.dep.name));
     }
     Some(out)
