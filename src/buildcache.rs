@@ -239,6 +239,7 @@ mod tests {
                 max_size: "1G".into(),
             }),
             warm: Default::default(),
+            cross: Default::default(),
         });
         std::fs::create_dir_all(&pool).unwrap();
         std::fs::write(pool.join("make_4.4_amd64.deb"), "make").unwrap();

@@ -46,7 +46,7 @@ pub struct SbuildConfig {
     /// On the faster path as root: the run's schroot chroot of each chroot
     /// architecture that has one ([`crate::schroot::prepare`]); the others
     /// unpack their tarball in unshare mode.
-    pub schroot: std::collections::BTreeMap<Arch, String>,
+    pub schroot: std::collections::BTreeMap<Chroot, String>,
     /// Whether a run may use schroot chroots at all (`--unshare`: no).
     pub schroot_allowed: bool,
 }
@@ -63,6 +63,31 @@ pub struct FastPath {
     /// The chroot architectures whose warm tarball ([`warm_tarball`]) is
     /// usable ([`warm_is_usable`]): their builds start from it.
     pub warm: std::collections::BTreeSet<Arch>,
+    /// The host architectures whose cross tarball on the build machine
+    /// ([`cross_tarball`]) is usable ([`cross_is_usable`]): their cross
+    /// builds start from it.
+    pub cross: std::collections::BTreeSet<Arch>,
+}
+
+/// The chroot tarball a build runs in, as a run's schroot chroots are
+/// keyed ([`SbuildConfig::chroot`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Chroot {
+    /// The architecture's own: warm on the faster path when usable, else
+    /// the plain buildd tarball.
+    Arch(Arch),
+    /// The build machine's cross tarball for cross builds to `host`.
+    Cross { build: Arch, host: Arch },
+}
+
+impl std::fmt::Display for Chroot {
+    /// `amd64`, or `amd64-cross-riscv64`: a part of file and chroot names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Chroot::Arch(a) => write!(f, "{a}"),
+            Chroot::Cross { build, host } => write!(f, "{build}-cross-{host}"),
+        }
+    }
 }
 
 /// ccache across runs: one directory per architecture on the host.
@@ -115,24 +140,35 @@ impl SbuildConfig {
         Some(c.root.join(req.arch.as_str()))
     }
 
-    /// The tarball a build of `arch` in `mode` runs in: the warm one on the
-    /// faster path when it is usable, else the plain buildd tarball.
+    /// The tarball a build of `arch` in `mode` runs in ([`Self::tarball`]).
     pub fn chroot_for(&self, arch: &Arch, mode: BuildMode) -> PathBuf {
-        let chroot_arch = self.chroot_arch(arch, mode);
-        match &self.fast {
-            Some(f) if f.warm.contains(chroot_arch) => {
-                warm_tarball(&self.chroot_dir, &self.suite, chroot_arch)
-            }
-            _ => chroot_tarball(&self.chroot_dir, &self.suite, chroot_arch),
+        self.tarball(&self.chroot(arch, mode))
+    }
+
+    /// The chroot a build of `arch` in `mode` runs in: a cross build's is
+    /// the build machine's, its cross tarball when that is usable.
+    pub fn chroot(&self, arch: &Arch, mode: BuildMode) -> Chroot {
+        let cross = self.fast.as_ref().is_some_and(|f| f.cross.contains(arch));
+        match mode {
+            BuildMode::Cross if cross => Chroot::Cross {
+                build: self.build_arch.clone(),
+                host: arch.clone(),
+            },
+            BuildMode::Cross => Chroot::Arch(self.build_arch.clone()),
+            BuildMode::Native | BuildMode::Qemu => Chroot::Arch(arch.clone()),
         }
     }
 
-    /// The architecture of the chroot a build of `arch` in `mode` runs in:
-    /// the build machine's for a cross build.
-    pub fn chroot_arch<'a>(&'a self, arch: &'a Arch, mode: BuildMode) -> &'a Arch {
-        match mode {
-            BuildMode::Cross => &self.build_arch,
-            BuildMode::Native | BuildMode::Qemu => arch,
+    /// The tarball of `chroot`: an architecture's warm one on the faster
+    /// path when it is usable, else its plain buildd tarball.
+    pub fn tarball(&self, chroot: &Chroot) -> PathBuf {
+        let (dir, suite) = (&self.chroot_dir, self.suite.as_str());
+        match chroot {
+            Chroot::Cross { build, host } => cross_tarball(dir, suite, build, host),
+            Chroot::Arch(a) if self.fast.as_ref().is_some_and(|f| f.warm.contains(a)) => {
+                warm_tarball(dir, suite, a)
+            }
+            Chroot::Arch(a) => chroot_tarball(dir, suite, a),
         }
     }
 
@@ -140,7 +176,7 @@ impl SbuildConfig {
     /// chroot architecture (only on the faster path).
     pub fn schroot_for(&self, req: &BuildRequest) -> Option<&str> {
         self.fast.as_ref()?;
-        let name = self.schroot.get(self.chroot_arch(&req.arch, req.mode))?;
+        let name = self.schroot.get(&self.chroot(&req.arch, req.mode))?;
         Some(name.as_str())
     }
 }
@@ -250,6 +286,43 @@ pub fn tarball_made(path: &Path) -> Option<std::time::SystemTime> {
 pub fn warm_is_current(dir: &Path, suite: &str, arch: &Arch) -> bool {
     warm_is_usable(dir, suite, arch)
         && warm_stamp_packages(dir, suite, arch) == warm_packages(dir, suite, arch)
+}
+
+/// What a cross tarball adds to the build machine's warm one for builds to
+/// `host`: what sbuild installs for every cross build (its
+/// `$cross_build_deps`), the cross toolchain (42 packages, 800 MB unpacked
+/// for riscv64: most of a small cross build's Install-Time) and the host's
+/// C and C++ libraries. Not apt-utils, which sbuild also adds: with it in
+/// the chroot sbuild would pick another resolver than a build without the
+/// cross tarball gets.
+pub fn cross_packages(host: &Arch) -> Vec<String> {
+    vec![
+        format!("crossbuild-essential-{host}"),
+        format!("libc-dev:{host}"),
+        format!("libstdc++-dev:{host}"),
+    ]
+}
+
+/// `DIR/SUITE-BUILD-cross-HOST.tar`: BUILD's warm tarball with HOST a
+/// foreign architecture of dpkg, its package list fetched and
+/// [`cross_packages`] installed. Made by a run whose plan cross-builds for
+/// HOST; `--clean-chroot` never uses it.
+pub fn cross_tarball(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> PathBuf {
+    dir.join(format!("{suite}-{build}-cross-{host}.tar"))
+}
+
+/// Whether BUILD's cross tarball for HOST can be used: it exists and was
+/// made after BUILD's warm tarball, itself usable (remaking the warm
+/// tarball makes it stale). The one rule, read by a run's warm-up and by
+/// every build's configuration.
+pub fn cross_is_usable(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> bool {
+    let (Some(cross), Some(warm)) = (
+        tarball_made(&cross_tarball(dir, suite, build, host)),
+        tarball_made(&warm_tarball(dir, suite, build)),
+    ) else {
+        return false;
+    };
+    cross >= warm && warm_is_usable(dir, suite, build)
 }
 
 /// `~/.cache/sbuild`, where sbuild's unshare mode looks for tarballs.
@@ -780,6 +853,7 @@ mod tests {
                     max_size: "5G".into(),
                 }),
                 warm: Default::default(),
+                cross: Default::default(),
             }),
             ..cfg()
         }
@@ -922,20 +996,68 @@ mod tests {
             apt_pool: "/pool".into(),
             ccache: None,
             warm: [arch("riscv64")].into(),
+            cross: [arch("arm64")].into(),
         });
         assert_eq!(
             c.chroot_for(&arch("riscv64"), BuildMode::Qemu),
             Path::new("/cache/sbuild/unstable-riscv64-warm.tar")
         );
-        // amd64 has no usable warm tarball; a cross build uses the build arch's.
+        // amd64 has no usable warm tarball; a cross build uses the build
+        // arch's, or its cross tarball for the host when that is usable.
         assert_eq!(
             c.chroot_for(&arch("amd64"), BuildMode::Native),
             Path::new("/cache/sbuild/unstable-amd64.tar")
         );
         assert_eq!(
+            c.chroot(&arch("riscv64"), BuildMode::Cross),
+            Chroot::Arch(arch("amd64"))
+        );
+        assert_eq!(
             c.chroot_for(&arch("riscv64"), BuildMode::Cross),
             Path::new("/cache/sbuild/unstable-amd64.tar")
         );
+        let cross = c.chroot(&arch("arm64"), BuildMode::Cross);
+        assert_eq!(cross.to_string(), "amd64-cross-arm64");
+        assert_eq!(
+            c.tarball(&cross),
+            Path::new("/cache/sbuild/unstable-amd64-cross-arm64.tar")
+        );
+        // Under qemu an arch builds in its own chroot, cross tarball or not.
+        assert_eq!(
+            c.chroot_for(&arch("arm64"), BuildMode::Qemu),
+            Path::new("/cache/sbuild/unstable-arm64.tar")
+        );
+    }
+
+    #[test]
+    fn a_cross_tarball_is_usable_when_newer_than_a_usable_warm_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, build, host) = (tmp.path(), arch("amd64"), arch("riscv64"));
+        let usable = || cross_is_usable(dir, "unstable", &build, &host);
+        let touch = |p: PathBuf, secs: u64| {
+            std::fs::write(&p, "tar").unwrap();
+            let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(t).unwrap();
+        };
+        touch(cross_tarball(dir, "unstable", &build, &host), 3_000);
+        assert!(!usable(), "no warm tarball under it");
+        touch(chroot_tarball(dir, "unstable", &build), 1_000);
+        touch(warm_tarball(dir, "unstable", &build), 2_000);
+        std::fs::write(
+            warm_stamp(dir, "unstable", &build),
+            warm_stamp_text(&warm_list([])),
+        )
+        .unwrap();
+        assert!(usable());
+        // A remade warm tarball makes the cross one stale.
+        touch(warm_tarball(dir, "unstable", &build), 4_000);
+        assert!(!usable());
+        touch(cross_tarball(dir, "unstable", &build, &host), 4_000);
+        assert!(usable());
+        // So does a remade plain one (the warm one is then unusable too).
+        touch(chroot_tarball(dir, "unstable", &build), 5_000);
+        assert!(!usable());
     }
 
     #[test]
@@ -1043,7 +1165,8 @@ $unshare_bind_mounts = [
     #[test]
     fn an_schroot_chroot_links_the_caches_and_builds_as_sbuild() {
         let mut c = fast_cfg();
-        c.schroot = [(arch("amd64"), "cascade-1234-unstable-amd64".to_string())].into();
+        let amd64 = Chroot::Arch(arch("amd64"));
+        c.schroot = [(amd64, "cascade-1234-unstable-amd64".to_string())].into();
         // riscv64 cross-built in amd64's chroot: its schroot chroot.
         let inv = invocation(&req("riscv64", BuildMode::Cross), &c);
         let a = argv(&inv);
@@ -1054,6 +1177,14 @@ $unshare_bind_mounts = [
                 "--chroot=cascade-1234-unstable-amd64"
             ]
         );
+        // With a cross tarball for riscv64, the schroot chroot made on it.
+        let mut x = c.clone();
+        x.fast.as_mut().unwrap().cross.insert(arch("riscv64"));
+        let cross = x.chroot(&arch("riscv64"), BuildMode::Cross);
+        let name = "cascade-1234-unstable-amd64-cross-riscv64";
+        x.schroot.insert(cross, name.to_string());
+        let a = argv(&invocation(&req("riscv64", BuildMode::Cross), &x));
+        assert_eq!(a[1], format!("--chroot={name}"));
         let setup = a
             .iter()
             .find(|x| x.starts_with("--chroot-setup-commands="))

@@ -4,7 +4,7 @@
 //! the ~120 commands sbuild runs in the chroot goes through a fresh
 //! `sbuild-usernsexec` (a Perl interpreter and about 14 `mount` calls): 13
 //! of a tiny build's 20 CPU-seconds, measured with `perf`. As root, cascade
-//! instead unpacks each warm tarball once into a directory next to it
+//! instead unpacks each warm (or cross) tarball once into a directory next to it
 //! (remade when the tarball is) and lets sbuild open an schroot session on
 //! it with an overlay: nothing to unpack per build, and schroot runs each
 //! command cheaply. Debian's buildds run sbuild this way. The build itself
@@ -25,10 +25,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::arch::Arch;
 use crate::pid::Identity;
 use crate::process::Cmd;
-use crate::sbuild::SbuildConfig;
+use crate::sbuild::{Chroot, SbuildConfig};
 
 /// Where schroot reads its configuration.
 const ETC: &str = "/etc/schroot";
@@ -44,14 +43,16 @@ pub fn run_prefix(tmp_root: &Path) -> String {
         .unwrap_or_else(|| "cascade".into())
 }
 
-/// The schroot chroot of a run for one architecture.
-pub fn chroot_name(prefix: &str, suite: &str, arch: &Arch) -> String {
-    format!("{prefix}-{suite}-{arch}")
+/// The schroot chroot of a run for one chroot tarball
+/// (`cascade-HASH-unstable-amd64`, `cascade-HASH-unstable-amd64-cross-riscv64`).
+pub fn chroot_name(prefix: &str, suite: &str, chroot: &Chroot) -> String {
+    format!("{prefix}-{suite}-{chroot}")
 }
 
-/// `DIR/SUITE-ARCH-warm.SECS.d`: the warm tarball made at SECS, unpacked.
-pub fn unpacked_dir(dir: &Path, suite: &str, arch: &Arch, made_secs: u64) -> PathBuf {
-    dir.join(format!("{suite}-{arch}-warm.{made_secs}.d"))
+/// `DIR/NAME.SECS.d` for the tarball `DIR/NAME.tar` made at SECS: the
+/// tarball unpacked (`unstable-amd64-warm.SECS.d`).
+pub fn unpacked_dir(tarball: &Path, made_secs: u64) -> PathBuf {
+    tarball.with_extension(format!("{made_secs}.d"))
 }
 
 /// The chroot's entry in `/etc/schroot/chroot.d`: `directory` as the
@@ -142,16 +143,16 @@ pub fn may_mount(status: &str) -> bool {
         .is_some_and(|caps| caps & (1 << 21) != 0)
 }
 
-/// Before a run's builds: the schroot chroots of the chroot architectures
-/// it builds in that have a warm tarball (chroot arch → name), each
-/// unpacked, configured and tried once; an architecture whose chroot fails
-/// keeps unshare mode, with a warning. Empty without the faster path, root
-/// or schroot, or with `--unshare`.
+/// Before a run's builds: the schroot chroots of the chroots it builds in
+/// that have a warm or cross tarball (chroot → name), each unpacked,
+/// configured and tried once; a chroot that fails keeps unshare mode, with
+/// a warning. Empty without the faster path, root or schroot, or with
+/// `--unshare`.
 pub fn prepare(
     cfg: &SbuildConfig,
     tmp_root: &Path,
-    arches: &std::collections::BTreeSet<Arch>,
-) -> BTreeMap<Arch, String> {
+    chroots: &std::collections::BTreeSet<Chroot>,
+) -> BTreeMap<Chroot, String> {
     let mut out = BTreeMap::new();
     let Some(fast) = (cfg.fast.as_ref()).filter(|_| cfg.schroot_allowed && available()) else {
         return out;
@@ -162,14 +163,18 @@ pub fn prepare(
     sweep();
     let prefix = run_prefix(tmp_root);
     let ccache = fast.ccache.as_ref().map(|c| c.root.as_path());
-    for arch in fast.warm.intersection(arches) {
-        let name = chroot_name(&prefix, &cfg.suite, arch);
-        match configure(cfg, arch, &name, tmp_root, ccache, &owner) {
+    let fast_path = |c: &&Chroot| match c {
+        Chroot::Arch(a) => fast.warm.contains(a),
+        Chroot::Cross { host, .. } => fast.cross.contains(host),
+    };
+    for chroot in chroots.iter().filter(fast_path) {
+        let name = chroot_name(&prefix, &cfg.suite, chroot);
+        match configure(cfg, chroot, &name, tmp_root, ccache, &owner) {
             Ok(()) => {
-                out.insert(arch.clone(), name);
+                out.insert(chroot.clone(), name);
             }
             Err(e) => {
-                tracing::warn!("{name}: {e}; {arch} builds unpack their chroot tarball");
+                tracing::warn!("{name}: {e}; its builds unpack their chroot tarball");
                 remove_config(&name);
             }
         }
@@ -177,17 +182,17 @@ pub fn prepare(
     out
 }
 
-/// Unpacks `arch`'s warm tarball (once), writes the chroot `name` and its
+/// Unpacks `chroot`'s tarball (once), writes the chroot `name` and its
 /// profile, and opens and ends one session on it.
 fn configure(
     cfg: &SbuildConfig,
-    arch: &Arch,
+    chroot: &Chroot,
     name: &str,
     tmp_root: &Path,
     ccache: Option<&Path>,
     owner: &Identity,
 ) -> Result<(), String> {
-    let lower = unpacked(&cfg.chroot_dir, &cfg.suite, arch)?;
+    let lower = unpacked(&cfg.tarball(chroot))?;
     let overlay = tmp_root.join("schroot-overlay");
     let mut binds = vec![tmp_root];
     binds.extend(ccache);
@@ -215,21 +220,21 @@ fn configure(
     .map_err(|e| format!("a session does not start: {e}"))
 }
 
-/// The directory holding `arch`'s warm tarball unpacked, made now when the
-/// tarball is newer than every such directory (under a lock: runs at once
-/// unpack it once). Older directories no chroot or session names are
-/// removed.
-fn unpacked(dir: &Path, suite: &str, arch: &Arch) -> Result<PathBuf, String> {
-    let tarball = crate::sbuild::warm_tarball(dir, suite, arch);
-    let secs = crate::sbuild::tarball_made(&tarball)
+/// The directory holding `tarball` unpacked ([`unpacked_dir`]), made now
+/// when the tarball is newer than every such directory (under a lock: runs
+/// at once unpack it once). Older directories no chroot or session names
+/// are removed.
+fn unpacked(tarball: &Path) -> Result<PathBuf, String> {
+    let secs = crate::sbuild::tarball_made(tarball)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .ok_or_else(|| format!("{}: no tarball", tarball.display()))?
         .as_secs();
-    let target = unpacked_dir(dir, suite, arch, secs);
+    let target = unpacked_dir(tarball, secs);
     if target.is_dir() {
         return Ok(target);
     }
-    let lock_path = dir.join(format!(".{suite}-{arch}-warm.d.lock"));
+    let (dir, stem) = stem_of(tarball);
+    let lock_path = dir.join(format!(".{stem}.d.lock"));
     let lock =
         std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     lock.lock()
@@ -243,20 +248,27 @@ fn unpacked(dir: &Path, suite: &str, arch: &Arch) -> Result<PathBuf, String> {
     // As root, tar restores owners, modes and the device nodes of /dev.
     let tar = Cmd::new("tar")
         .args(["--numeric-owner", "-xpf"])
-        .arg(&tarball);
+        .arg(tarball);
     if let Err(e) = tar.arg("-C").arg(&tmp).run() {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(format!("unpacking {}: {e}", tarball.display()));
     }
     std::fs::rename(&tmp, &target).map_err(|e| format!("{}: {e}", target.display()))?;
-    remove_unused(dir, suite, arch, &target);
+    remove_unused(dir, &stem, &target);
     Ok(target)
 }
 
-/// Removes `arch`'s unpacked directories other than `keep` that no
-/// schroot chroot or session names.
-fn remove_unused(dir: &Path, suite: &str, arch: &Arch, keep: &Path) {
-    let prefix = format!("{suite}-{arch}-warm.");
+/// The directory of `DIR/NAME.tar` and NAME.
+fn stem_of(tarball: &Path) -> (&Path, String) {
+    let dir = tarball.parent().unwrap_or(Path::new("."));
+    let stem = tarball.file_stem().unwrap_or_default().to_string_lossy();
+    (dir, stem.into_owned())
+}
+
+/// Removes the unpacked directories of tarball `stem` in `dir` other than
+/// `keep` that no schroot chroot or session names.
+fn remove_unused(dir: &Path, stem: &str, keep: &Path) {
+    let prefix = format!("{stem}.");
     let named = named_directories();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = e.path();
@@ -349,6 +361,7 @@ fn remove_config(name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::Arch;
 
     #[test]
     fn names_follow_the_run_and_the_tarball() {
@@ -357,12 +370,24 @@ mod tests {
         assert_eq!(prefix, "cascade-0123456789abcdef");
         let amd64 = Arch::new("amd64").unwrap();
         assert_eq!(
-            chroot_name(&prefix, "unstable", &amd64),
+            chroot_name(&prefix, "unstable", &Chroot::Arch(amd64.clone())),
             "cascade-0123456789abcdef-unstable-amd64"
         );
+        let cross = Chroot::Cross {
+            build: amd64,
+            host: Arch::new("riscv64").unwrap(),
+        };
         assert_eq!(
-            unpacked_dir(Path::new("/c"), "unstable", &amd64, 42),
+            chroot_name(&prefix, "unstable", &cross),
+            "cascade-0123456789abcdef-unstable-amd64-cross-riscv64"
+        );
+        assert_eq!(
+            unpacked_dir(Path::new("/c/unstable-amd64-warm.tar"), 42),
             Path::new("/c/unstable-amd64-warm.42.d")
+        );
+        assert_eq!(
+            unpacked_dir(Path::new("/c/unstable-amd64-cross-riscv64.tar"), 42),
+            Path::new("/c/unstable-amd64-cross-riscv64.42.d")
         );
     }
 

@@ -87,6 +87,10 @@ pub struct Facts {
     /// Whether the host arch's lintian chroot tarball is current
     /// ([`made_after_plain`]).
     pub lintian: bool,
+    /// The foreign arches whose cross tarball on the host arch exists
+    /// (a run that cross-builds for them made it), and whether it is usable
+    /// (`sbuild::cross_is_usable`).
+    pub cross: BTreeMap<Arch, bool>,
 }
 
 /// One step that fixes a check.
@@ -257,7 +261,34 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
     for arch in &opts.archs {
         chroot_checks(opts, facts, arch, &mut out);
     }
+    // A warm tarball remade now makes the cross tarballs on it stale.
+    let warm_ok = plain_ok(opts, facts, &opts.host_arch) && facts.warm.contains(&opts.host_arch);
+    for (host, usable) in &facts.cross {
+        out.push(cross_check(opts, host, warm_ok && *usable));
+    }
     out
+}
+
+/// A cross tarball a run made: remade after the host arch's warm tarball
+/// it extends (after that tarball's own check), so that the next run need
+/// not. Those no run made are left to the runs that cross-build.
+fn cross_check(opts: &Options, host: &Arch, usable: bool) -> Check {
+    let (dir, suite, build) = (&opts.chroot_dir, opts.suite.as_str(), &opts.host_arch);
+    let tarball = crate::sbuild::cross_tarball(dir, suite, build, host);
+    check(
+        format!("cross chroot {suite}-{build}-cross-{host}"),
+        Kind::Chroot,
+        usable,
+        match usable {
+            true => format!(
+                "{} (+ {})",
+                tarball.display(),
+                crate::sbuild::cross_packages(host).join(", ")
+            ),
+            false => format!("{} older than the warm tarball", tarball.display()),
+        },
+        cross_actions_in(dir, suite, build, host),
+    )
 }
 
 /// Checks 1–3: the apt source for backports, sbuild and mmdebstrap new
@@ -408,6 +439,11 @@ fn subid_checks(facts: &Facts, out: &mut Vec<Check>) {
     }
 }
 
+/// Whether `arch`'s plain chroot tarball is there and young enough.
+fn plain_ok(opts: &Options, facts: &Facts, arch: &Arch) -> bool {
+    (facts.chroot_age.get(arch)).is_some_and(|a| *a <= opts.max_age)
+}
+
 /// Check 7: `arch`'s plain chroot tarball, young enough, its warm one and
 /// its testbed.
 fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check>) {
@@ -415,7 +451,7 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
     let path = crate::sbuild::chroot_tarball(&opts.chroot_dir, &opts.suite, arch);
     let age = facts.chroot_age.get(arch);
     let days = |d: &Duration| d.as_secs_f64() / 86_400.0;
-    let ok = age.is_some_and(|a| *a <= opts.max_age);
+    let ok = plain_ok(opts, facts, arch);
     out.push(check(
         format!("chroot {}-{arch}", opts.suite),
         Kind::Chroot,
@@ -547,6 +583,34 @@ pub fn warm_actions_in(dir: &Path, suite: &str, arch: &Arch, packages: &[String]
         Action::WriteFile {
             path: crate::sbuild::warm_stamp(dir, suite, arch),
             content: crate::sbuild::warm_stamp_text(packages),
+        },
+    ]
+}
+
+/// The mmdebstrap call that makes `build`'s cross tarball for `host` from
+/// `build`'s warm one: `host` added as a foreign architecture, apt's lists
+/// updated and kept, [`crate::sbuild::cross_packages`] installed as sbuild
+/// installs a build's dependencies (`apt-get satisfy`: a virtual package
+/// such as `libstdc++-dev:riscv64` gets one of its providers; no
+/// recommends), the downloaded .debs dropped. Made by a run whose plan
+/// cross-builds for `host`.
+pub fn cross_actions_in(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> Vec<Action> {
+    let warm = crate::sbuild::warm_tarball(dir, suite, build);
+    let target = crate::sbuild::cross_tarball(dir, suite, build, host);
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.new"));
+    let script = format!(
+        "dpkg --add-architecture {host} && \
+         apt-get -o Acquire::Check-Valid-Until=false -o Acquire::Languages=none update && \
+         DEBIAN_FRONTEND=noninteractive apt-get satisfy -y --no-install-recommends '{}' && \
+         apt-get clean",
+        crate::sbuild::cross_packages(host).join(", ")
+    );
+    vec![
+        Action::Run(extend_tarball(&warm, build, &script).arg(suite).arg(&tmp)),
+        Action::Rename {
+            from: tmp,
+            to: target,
         },
     ]
 }
@@ -703,7 +767,26 @@ pub fn probe(opts: &Options) -> Facts {
             &opts.suite,
             &opts.host_arch,
         ),
+        cross: probe_cross(opts),
     }
+}
+
+/// [`Facts::cross`]: the cross tarballs of `opts.archs` on the host arch.
+fn probe_cross(opts: &Options) -> BTreeMap<Arch, bool> {
+    let (dir, suite, build) = (&opts.chroot_dir, opts.suite.as_str(), &opts.host_arch);
+    (opts.archs.iter())
+        .filter(|a| *a != build && opts.archs.contains(build))
+        .filter(|a| {
+            crate::sbuild::tarball_made(&crate::sbuild::cross_tarball(dir, suite, build, a))
+                .is_some()
+        })
+        .map(|a| {
+            (
+                a.clone(),
+                crate::sbuild::cross_is_usable(dir, suite, build, a),
+            )
+        })
+        .collect()
 }
 
 /// `Package Version Status` lines → installed packages.
@@ -864,6 +947,7 @@ mod tests {
             warm: [arch("amd64"), arch("riscv64")].into(),
             testbed: [arch("amd64"), arch("riscv64")].into(),
             lintian: true,
+            cross: BTreeMap::new(),
         }
     }
 
@@ -1033,6 +1117,53 @@ mod tests {
             fix[2].contains(".unstable-riscv64-warm.packages"),
             "{}",
             fix[2]
+        );
+    }
+
+    #[test]
+    fn a_cross_tarball_a_run_made_is_remade_after_the_warm_one_it_extends() {
+        let mut f = healthy();
+        // None made by a run: no check.
+        assert!(
+            evaluate(&opts(), &f)
+                .iter()
+                .all(|c| !c.name.starts_with("cross"))
+        );
+        f.cross.insert(arch("riscv64"), true);
+        let checks = evaluate(&opts(), &f);
+        assert!(failing(&checks).is_empty(), "{:?}", failing(&checks));
+        f.cross.insert(arch("riscv64"), false);
+        let checks = evaluate(&opts(), &f);
+        assert_eq!(
+            failing(&checks),
+            ["cross chroot unstable-amd64-cross-riscv64"]
+        );
+        let fix: Vec<String> = (checks.iter().find(|c| !c.ok).unwrap().fix.iter())
+            .map(|a| a.to_string())
+            .collect();
+        for part in [
+            "-xf /root/.cache/sbuild/unstable-amd64-warm.tar",
+            "dpkg --add-architecture riscv64",
+            "apt-get satisfy -y --no-install-recommends",
+            "crossbuild-essential-riscv64, libc-dev:riscv64, libstdc++-dev:riscv64",
+            "unstable /root/.cache/sbuild/.unstable-amd64-cross-riscv64.tar.new",
+        ] {
+            assert!(fix[0].contains(part), "{part}: {}", fix[0]);
+        }
+        assert!(
+            fix[1].ends_with("/unstable-amd64-cross-riscv64.tar"),
+            "{}",
+            fix[1]
+        );
+        // A warm tarball remade in the same setup makes it stale.
+        f.cross.insert(arch("riscv64"), true);
+        f.warm.remove(&arch("amd64"));
+        assert_eq!(
+            failing(&evaluate(&opts(), &f)),
+            [
+                "warm chroot unstable-amd64",
+                "cross chroot unstable-amd64-cross-riscv64"
+            ]
         );
     }
 

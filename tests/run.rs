@@ -143,15 +143,17 @@ fn the_demo_stack_runs_end_to_end_and_a_rerun_reuses_everything() {
         );
     }
     // As root, every build ran in the run's schroot overlay chroot of its
-    // chroot's arch (src/schroot.rs: riscv64's cross builds in amd64's),
+    // chroot tarball (src/schroot.rs: riscv64's cross builds in amd64's
+    // cross tarball for riscv64, which the run made when it was missing),
     // and the run ended its sessions and removed its chroots.
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
         let mut names = BTreeSet::new();
+        let cross = format!("{host}-cross-riscv64");
         for (source, arch, chroot) in [
             ("demo-cmake", "all", host.as_str()),
             ("demo-runtime", "amd64", host.as_str()),
-            ("demo-runtime", "riscv64", host.as_str()),
+            ("demo-runtime", "riscv64", cross.as_str()),
             ("demo-solver", "riscv64", "riscv64"),
         ] {
             let log = run

@@ -175,6 +175,7 @@ fn demo_runtime_builds_against_demo_cmake_from_the_plain_tarball_with_the_pool()
             // pool has something to keep (the warm tarball holds debhelper;
             // the shared demo run of tests/run.rs builds from it).
             warm: Default::default(),
+            cross: Default::default(),
         }),
         ..cfg
     });

@@ -164,10 +164,22 @@ pub(crate) fn sbuild_config(
     let ccache_off = no_ccache || zero;
     // Every chroot arch a build may use: the stack's, its porting
     // targets', and the host's (cross builds, arch:all builds).
-    let warm = (recipes.stack.architectures.iter())
-        .chain(&recipes.stack.port)
-        .chain([&sbuild.build_arch])
-        .filter(|a| crate::sbuild::warm_is_usable(&sbuild.chroot_dir, &sbuild.suite, a))
+    let arches = || {
+        (recipes.stack.architectures.iter())
+            .chain(&recipes.stack.port)
+            .chain([&sbuild.build_arch])
+    };
+    let (dir, suite, build) = (
+        &sbuild.chroot_dir,
+        sbuild.suite.as_str(),
+        &sbuild.build_arch,
+    );
+    let warm = arches()
+        .filter(|a| crate::sbuild::warm_is_usable(dir, suite, a))
+        .cloned()
+        .collect();
+    let cross = arches()
+        .filter(|a| *a != build && crate::sbuild::cross_is_usable(dir, suite, build, a))
         .cloned()
         .collect();
     // Looked at (and warned about) only when ccache is wanted.
@@ -179,6 +191,7 @@ pub(crate) fn sbuild_config(
             max_size: size.to_string(),
         }),
         warm,
+        cross,
     });
     sbuild
 }
@@ -218,6 +231,67 @@ fn warm_up(recipes: &Recipes, plan: &crate::jobgraph::RunPlan, opts: &BuildOptio
             tracing::warn!("warm chroot {suite}-{arch} not remade: {e}");
         }
     }
+    make_cross(recipes, plan, opts, &base);
+}
+
+/// A plan that cross-builds for an arch whose cross tarball
+/// (`sbuild::cross_tarball`) is missing or older than the build arch's warm
+/// one: the tarball is made now, after the warm one it extends — a minute
+/// or two, once per warm tarball — so that each cross build does not
+/// install the cross toolchain. A dry run says so and makes nothing; a
+/// make that fails leaves the cross builds as they were (they install the
+/// toolchain), with a warning.
+fn make_cross(
+    recipes: &Recipes,
+    plan: &crate::jobgraph::RunPlan,
+    opts: &BuildOptions,
+    base: &SbuildConfig,
+) {
+    use crate::sbuild;
+    let (dir, suite, build) = (&base.chroot_dir, base.suite.as_str(), &base.build_arch);
+    for host in plan.arches.iter().map(|a| &a.arch) {
+        let cross = pipeline::mode_of(recipes, opts, host) == recipe::BuildMode::Cross;
+        if !cross
+            || host == build
+            || !sbuild::warm_is_usable(dir, suite, build)
+            || sbuild::cross_is_usable(dir, suite, build, host)
+        {
+            continue;
+        }
+        println!(
+            "cross chroot {suite}-{build}-cross-{host}: making it from {}{}",
+            sbuild::warm_tarball(dir, suite, build).display(),
+            if opts.dry_run {
+                "; not made in a dry run"
+            } else {
+                " (the plan cross-builds for it)"
+            }
+        );
+        if opts.dry_run {
+            continue;
+        }
+        if let Err(e) = remake_cross(dir, suite, build, host) {
+            tracing::warn!(
+                "cross chroot {suite}-{build}-cross-{host} not made: {e}; cross builds install their toolchain"
+            );
+        }
+    }
+}
+
+/// Makes `build`'s cross tarball for `host`, one run at a time (a file
+/// lock beside it; a run that waited finds it made).
+fn remake_cross(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> Result<(), Error> {
+    use crate::sbuild;
+    let lock_path = dir.join(format!(".{suite}-{build}-cross-{host}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
+    lock.lock().map_err(crate::fsio::at(&lock_path))?;
+    if sbuild::cross_is_usable(dir, suite, build, host) {
+        return Ok(());
+    }
+    for action in crate::setup::cross_actions_in(dir, suite, build, host) {
+        crate::setup::apply(&action)?;
+    }
+    Ok(())
 }
 
 /// Adds `wanted` to `arch`'s wanted list and remakes its warm tarball,
@@ -701,10 +775,10 @@ pub(crate) fn execute_with_tests(
     tmp_base: &Path,
     mut progress: Progress,
 ) -> Result<(Vec<BuildResult>, Vec<crate::autopkgtest::TestCell>, bool), Error> {
-    let chroot_arches = (prepared.jobs.iter())
-        .map(|j| sbuild.chroot_arch(&j.request.arch, j.request.mode).clone())
+    let chroots = (prepared.jobs.iter())
+        .map(|j| sbuild.chroot(&j.request.arch, j.request.mode))
         .collect();
-    let sbuild = &guard_processes(sbuild, opts, tmp_base, &chroot_arches)?;
+    let sbuild = &guard_processes(sbuild, opts, tmp_base, &chroots)?;
     let tester = tester.map(|mut t| {
         t.running = sbuild.running.clone();
         t.tmp_root = sbuild.tmp_root.clone();
@@ -786,7 +860,7 @@ fn guard_processes(
     sbuild: &SbuildConfig,
     opts: &BuildOptions,
     tmp_base: &Path,
-    chroot_arches: &std::collections::BTreeSet<crate::arch::Arch>,
+    chroots: &std::collections::BTreeSet<crate::sbuild::Chroot>,
 ) -> Result<SbuildConfig, Error> {
     for e in groups::end_stale(&opts.run_dir, sbuild.grace) {
         tracing::warn!(
@@ -799,7 +873,7 @@ fn guard_processes(
     crate::schroot::finish(&prefix);
     let root = fresh_tmp_root(tmp_base, &opts.run_dir)?;
     let mut sbuild = sbuild.clone();
-    sbuild.schroot = crate::schroot::prepare(&sbuild, &root, chroot_arches);
+    sbuild.schroot = crate::schroot::prepare(&sbuild, &root, chroots);
     sbuild.tmp_root = Some(root);
     sbuild.running = Some(groups::Running::new(&opts.run_dir));
     Ok(sbuild)
