@@ -165,11 +165,18 @@ impl SbuildConfig {
         let (dir, suite) = (&self.chroot_dir, self.suite.as_str());
         match chroot {
             Chroot::Cross { build, host } => cross_tarball(dir, suite, build, host),
-            Chroot::Arch(a) if self.fast.as_ref().is_some_and(|f| f.warm.contains(a)) => {
-                warm_tarball(dir, suite, a)
-            }
+            Chroot::Arch(a) if self.on_faster_path(chroot) => warm_tarball(dir, suite, a),
             Chroot::Arch(a) => chroot_tarball(dir, suite, a),
         }
+    }
+
+    /// Whether `chroot`'s tarball is one the faster path made (warm or
+    /// cross) and found usable, as builds in it use it.
+    pub fn on_faster_path(&self, chroot: &Chroot) -> bool {
+        self.fast.as_ref().is_some_and(|f| match chroot {
+            Chroot::Arch(a) => f.warm.contains(a),
+            Chroot::Cross { host, .. } => f.cross.contains(host),
+        })
     }
 
     /// The schroot chroot `req` builds in, when the run has one for its

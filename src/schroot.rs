@@ -163,11 +163,7 @@ pub fn prepare(
     sweep();
     let prefix = run_prefix(tmp_root);
     let ccache = fast.ccache.as_ref().map(|c| c.root.as_path());
-    let fast_path = |c: &&Chroot| match c {
-        Chroot::Arch(a) => fast.warm.contains(a),
-        Chroot::Cross { host, .. } => fast.cross.contains(host),
-    };
-    for chroot in chroots.iter().filter(fast_path) {
+    for chroot in chroots.iter().filter(|c| cfg.on_faster_path(c)) {
         let name = chroot_name(&prefix, &cfg.suite, chroot);
         match configure(cfg, chroot, &name, tmp_root, ccache, &owner) {
             Ok(()) => {

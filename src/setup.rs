@@ -262,7 +262,7 @@ pub fn evaluate(opts: &Options, facts: &Facts) -> Vec<Check> {
         chroot_checks(opts, facts, arch, &mut out);
     }
     // A warm tarball remade now makes the cross tarballs on it stale.
-    let warm_ok = plain_ok(opts, facts, &opts.host_arch) && facts.warm.contains(&opts.host_arch);
+    let warm_ok = warm_ok(opts, facts, &opts.host_arch);
     for (host, usable) in &facts.cross {
         out.push(cross_check(opts, host, warm_ok && *usable));
     }
@@ -444,6 +444,12 @@ fn plain_ok(opts: &Options, facts: &Facts, arch: &Arch) -> bool {
     (facts.chroot_age.get(arch)).is_some_and(|a| *a <= opts.max_age)
 }
 
+/// Whether `arch`'s warm tarball passes its check: current, on a plain
+/// tarball that passes its own.
+fn warm_ok(opts: &Options, facts: &Facts, arch: &Arch) -> bool {
+    plain_ok(opts, facts, arch) && facts.warm.contains(arch)
+}
+
 /// Check 7: `arch`'s plain chroot tarball, young enough, its warm one and
 /// its testbed.
 fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check>) {
@@ -470,7 +476,7 @@ fn chroot_checks(opts: &Options, facts: &Facts, arch: &Arch, out: &mut Vec<Check
     ));
     // The warm tarball extends the plain one: remade with it.
     let warm = crate::sbuild::warm_tarball(&opts.chroot_dir, &opts.suite, arch);
-    let usable = ok && facts.warm.contains(arch);
+    let usable = warm_ok(opts, facts, arch);
     let packages =
         (facts.warm_packages.get(arch).cloned()).unwrap_or_else(|| crate::sbuild::warm_list([]));
     out.push(check(

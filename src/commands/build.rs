@@ -281,15 +281,27 @@ fn make_cross(
 /// Makes `build`'s cross tarball for `host`, one run at a time (a file
 /// lock beside it; a run that waited finds it made).
 fn remake_cross(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> Result<(), Error> {
-    use crate::sbuild;
-    let lock_path = dir.join(format!(".{suite}-{build}-cross-{host}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
-    lock.lock().map_err(crate::fsio::at(&lock_path))?;
-    if sbuild::cross_is_usable(dir, suite, build, host) {
-        return Ok(());
-    }
-    for action in crate::setup::cross_actions_in(dir, suite, build, host) {
-        crate::setup::apply(&action)?;
+    let lock = dir.join(format!(".{suite}-{build}-cross-{host}.lock"));
+    with_lock(&lock, || {
+        if crate::sbuild::cross_is_usable(dir, suite, build, host) {
+            return Ok(());
+        }
+        apply_all(crate::setup::cross_actions_in(dir, suite, build, host))
+    })
+}
+
+/// Runs `make` holding the file lock `path`: runs at once wait for each
+/// other, and the one that waited finds the work done.
+fn with_lock(path: &Path, make: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+    let lock = std::fs::File::create(path).map_err(crate::fsio::at(path))?;
+    lock.lock().map_err(crate::fsio::at(path))?;
+    make()
+}
+
+/// Applies setup's `actions` in order, up to the first that fails.
+fn apply_all(actions: Vec<crate::setup::Action>) -> Result<(), Error> {
+    for action in &actions {
+        crate::setup::apply(action)?;
     }
     Ok(())
 }
@@ -299,18 +311,14 @@ fn remake_cross(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> Result<()
 /// finds the work done).
 fn remake_warm(dir: &Path, suite: &str, arch: &Arch, wanted: &[String]) -> Result<(), Error> {
     use crate::sbuild;
-    let lock_path = dir.join(format!(".{suite}-{arch}-warm.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
-    lock.lock().map_err(crate::fsio::at(&lock_path))?;
-    let has = sbuild::warm_stamp_packages(dir, suite, arch);
-    if crate::warm::lacking(wanted, &has).is_empty() {
-        return Ok(());
-    }
-    let list = sbuild::add_warm_wanted(dir, suite, arch, wanted)?;
-    for action in crate::setup::warm_actions_in(dir, suite, arch, &list) {
-        crate::setup::apply(&action)?;
-    }
-    Ok(())
+    with_lock(&dir.join(format!(".{suite}-{arch}-warm.lock")), || {
+        let has = sbuild::warm_stamp_packages(dir, suite, arch);
+        if crate::warm::lacking(wanted, &has).is_empty() {
+            return Ok(());
+        }
+        let list = sbuild::add_warm_wanted(dir, suite, arch, wanted)?;
+        apply_all(crate::setup::warm_actions_in(dir, suite, arch, &list))
+    })
 }
 
 /// Where the per-arch ccache directories go (CASCADE_CCACHE_DIR, made
