@@ -29,7 +29,8 @@ const PORT_ARGS: [&str; 11] = common::demo_args("port", "riscv64");
 
 /// `cascade port --arch riscv64` on the demo stack: the README's porting
 /// run. demo-solver's recipe gets the porting profile `nocheck` for riscv64
-/// (its test suite fails there under emulation), so the run passes: the
+/// (its test suite fails there under emulation) and, without its tests to
+/// run there, may be cross-built; so the run passes: the
 /// only root failure, demo-kernels, is expected. A rerun with `--since` the
 /// first run reuses every build and compares the scores.
 #[test]
@@ -45,8 +46,13 @@ fn cascade_port_on_the_demo_stack() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     common::copy_of_the_demo_run(dir);
+    // With nocheck its build-time tests do not run on riscv64, the one
+    // reason its recipe keeps it under qemu (`cross: false`): it is
+    // cross-built like the rest (the shared run builds it under qemu).
     let solver = dir.join("demo/recipes/demo-solver.yaml");
-    let mut text = std::fs::read_to_string(&solver).unwrap();
+    let text = std::fs::read_to_string(&solver).unwrap();
+    assert!(text.contains("cross: false\n"), "{text}");
+    let mut text = text.replace("cross: false\n", "");
     text.push_str("port:\n  riscv64:\n    profiles: [nocheck]\n    timeout_minutes: 60\n");
     std::fs::write(&solver, text).unwrap();
 
@@ -67,6 +73,13 @@ fn cascade_port_on_the_demo_stack() {
     for s in ["demo-runtime", "demo-blas", "demo-smi", "demo-solver"] {
         assert!(built.contains(&s), "{s} not built: {built:?}");
     }
+    let solver_log = run.join("logs/demo-solver_7.2.4-1~exp1_riscv64.build");
+    let solver_log = std::fs::read_to_string(&solver_log).unwrap();
+    let host = cascade::arch::Arch::host().to_string();
+    assert!(
+        solver_log.contains(&format!("\nBuild Architecture: {host}\n")),
+        "demo-solver/riscv64 not cross-built"
+    );
     let smi = a.built.iter().find(|b| b.source == "demo-smi").unwrap();
     assert!(smi.ported);
     assert_eq!(smi.version, "7.2.4-1~exp1~port1");

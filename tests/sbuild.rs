@@ -1,10 +1,11 @@
 //! Real sbuild builds of the demo stack through the library's builder:
 //! demo-cmake (arch:all), then demo-runtime for amd64 against the .debs just
 //! built, checked with dpkg-deb, in sbuild's unshare mode (the library's
-//! default; as root `cascade` picks schroot chroots) from the plain tarball
-//! with the package pool and ccache. (The rest of the stack, riscv64 and
-//! the warm tarball: the shared demo run of tests/run.rs, which checks
-//! demo-blas's shlibs against the fresh demo-runtime on both arches.)
+//! default; as root `cascade` picks schroot chroots) with the package pool
+//! and ccache: demo-cmake from the plain tarball, demo-runtime from the
+//! warm one. (The rest of the stack and riscv64: the shared demo run of
+//! tests/run.rs, which checks demo-blas's shlibs against the fresh
+//! demo-runtime on both arches.)
 //!
 //! Needs sbuild, dpkg-source, git and the chroot tarballs that `cascade setup
 //! --arch amd64,riscv64` makes. Without them the test is skipped with a
@@ -103,6 +104,19 @@ fn deb<'a>(out: &'a BuildOutput, prefix: &str) -> &'a Path {
         .unwrap_or_else(|| panic!("no {prefix}* among {:?}", out.debs))
 }
 
+/// The build of `req` unpacked the chroot tarball named `tarball`
+/// (sbuild's unshare mode says which in the log).
+fn assert_unpacked(req: &BuildRequest, tarball: &str) {
+    let log = std::fs::read_to_string(&req.log).unwrap();
+    let unpacked = (log.lines()).find_map(|l| l.strip_prefix("I: Unpacking "));
+    let from = unpacked.and_then(|l| l.split(" to ").next()).unwrap_or("");
+    assert!(
+        from.ends_with(&format!("/{tarball}")),
+        "{}: {from}",
+        req.source
+    );
+}
+
 /// demo-runtime for one arch, against demo-cmake's .debs just built (it
 /// build-depends on demo-cmake, which no archive has).
 async fn runtime_against(
@@ -116,6 +130,7 @@ async fn runtime_against(
     let rt_req = request(work, dsc, "demo-runtime", arch, mode, cmake_debs);
     let rt = builder.build(rt_req.clone()).await;
     assert_ok(&rt, &rt_req);
+    assert_unpacked(&rt_req, &format!("unstable-{arch}-warm.tar"));
     // demo-runtime's `cc` calls went through ccache (/usr/lib/ccache first
     // in PATH). Each compiles and links in one call, which ccache counts
     // but cannot cache.
@@ -136,7 +151,7 @@ async fn runtime_against(
 
 #[test]
 #[ignore = "needs sbuild"]
-fn demo_runtime_builds_against_demo_cmake_from_the_plain_tarball_with_the_pool() {
+fn demo_runtime_builds_against_demo_cmake_with_the_pool_in_unshare_mode() {
     let cfg = SbuildConfig::new("unstable");
     if Arch::host().as_str() != "amd64" {
         return unavailable("this test expects an amd64 build machine");
@@ -162,26 +177,27 @@ fn demo_runtime_builds_against_demo_cmake_from_the_plain_tarball_with_the_pool()
         std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     }
     let pool = cascade::buildcache::apt_pool(&caches);
-    let builder = SbuildBuilder::new(SbuildConfig {
-        grace: Duration::from_secs(30),
-        tmp_root: Some(caches.join("tmp")),
-        fast: Some(FastPath {
-            apt_pool: pool.clone(),
-            ccache: Some(CcacheConfig {
-                root: caches.join("ccache"),
-                max_size: "1G".into(),
+    let builder = |warm: &[&str]| {
+        SbuildBuilder::new(SbuildConfig {
+            grace: Duration::from_secs(30),
+            tmp_root: Some(caches.join("tmp")),
+            fast: Some(FastPath {
+                apt_pool: pool.clone(),
+                ccache: Some(CcacheConfig {
+                    root: caches.join("ccache"),
+                    max_size: "1G".into(),
+                }),
+                warm: warm.iter().map(|a| Arch::new(a).unwrap()).collect(),
+                cross: Default::default(),
             }),
-            // The plain tarball: every build-dependency is downloaded, so the
-            // pool has something to keep (the warm tarball holds debhelper;
-            // the shared demo run of tests/run.rs builds from it).
-            warm: Default::default(),
-            cross: Default::default(),
-        }),
-        ..cfg
-    });
+            ..cfg.clone()
+        })
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        // The arch:all helper, then demo-runtime against its .deb.
+        // The arch:all helper from the plain tarball: every
+        // build-dependency is downloaded, so the pool has something to keep
+        // (the warm tarball holds debhelper).
         let cmake_req = request(
             work,
             &dscs["demo-cmake"],
@@ -190,13 +206,16 @@ fn demo_runtime_builds_against_demo_cmake_from_the_plain_tarball_with_the_pool()
             BuildMode::Native,
             vec![],
         );
-        let cmake = builder.build(cmake_req.clone()).await;
+        let cmake = builder(&[]).build(cmake_req.clone()).await;
         assert_ok(&cmake, &cmake_req);
         let all = deb(&cmake, "demo-cmake_");
         assert_eq!(field(all, "Architecture"), "all");
+        assert_unpacked(&cmake_req, "unstable-amd64.tar");
 
+        // demo-runtime against its .deb, from the warm tarball (the shared
+        // demo run builds from it too, in schroot chroots as root).
         runtime_against(
-            &builder,
+            &builder(&["amd64"]),
             work,
             &dscs["demo-runtime"],
             "amd64",
