@@ -50,9 +50,6 @@ use crate::teststage::{TestJob, Tester};
 /// archive (what the stack does not build) moves slowly, and sbuild resolves
 /// against the live archive anyway.
 pub const PLAN_CACHE_MAX_AGE: Duration = Duration::from_secs(12 * 3600);
-/// How much slower a qemu build is taken to be than a native one, until the
-/// run directory knows (riscv64 under qemu-user: 3–5× for the demo stack).
-const QEMU_SLOWDOWN: u64 = 4;
 /// The plan cache's file name inside the run directory.
 pub use crate::rundir::PLAN_CACHE;
 // 3: each arch carries its warm list (`ArchSources::warm`).
@@ -989,7 +986,9 @@ impl JobInputs<'_> {
 fn weight_of(known: &state::RunState, key: &JobKey, mode: BuildMode) -> u64 {
     match (known.get(key), mode) {
         (Some(_), _) => 0,
-        (None, BuildMode::Qemu) => QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS,
+        (None, BuildMode::Qemu) => {
+            crate::schedule::QEMU_SLOWDOWN * crate::schedule::DEFAULT_WEIGHT_SECS
+        }
         (None, _) => crate::schedule::DEFAULT_WEIGHT_SECS,
     }
 }

@@ -793,7 +793,7 @@ fn test_spec(test: &TestJob, builds: &[JobKey], run: &RunDir) -> JobSpec {
             .filter(|b| builds.contains(b))
             .cloned()
             .collect(),
-        weight: earlier.unwrap_or(teststage::DEFAULT_TEST_WEIGHT_SECS),
+        weight: earlier.unwrap_or(teststage::default_weight(&test.test_arch, &Arch::host())),
         memory: 0,
     }
 }

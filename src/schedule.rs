@@ -17,6 +17,10 @@ use crate::arch::Arch;
 
 /// Estimated duration of a build nobody has timed yet, in seconds.
 pub const DEFAULT_WEIGHT_SECS: u64 = 600;
+/// How much slower work under qemu (a qemu build, a foreign arch's
+/// testbed) is taken to be than native work, until the run directory knows
+/// (riscv64 under qemu-user: 3–5× for the demo stack).
+pub const QEMU_SLOWDOWN: u64 = 4;
 
 /// What a job does to its source × arch: build it, or test what the build
 /// made (a test job depends on its build job and nothing depends on it).
