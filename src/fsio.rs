@@ -44,6 +44,15 @@ pub fn json_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
     Ok(files)
 }
 
+/// `to` as a hard link to `from` when both are on one file system (a
+/// ROCm orig tarball or .deb is hundreds of MiB), else a copy.
+pub fn link_or_copy(from: &Path, to: &Path) -> Result<(), IoError> {
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map(drop).map_err(at(from))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@
 //! when the plain chroot tarball was remade after it, then
 //! unpacked per run by `mmdebstrap --format=null` (a throwaway chroot in a
 //! user namespace, the same unshare mechanism sbuild uses, with its
-//! `copy-in`/`copy-out` hooks to move files in and the output out).
+//! `copy-in`/`copy-out` hooks to move files in and the output out); as
+//! root, in an overlay session of the run's schroot chroot of it instead
+//! ([`schroot_invocation`]), which unpacks nothing per cell.
 //! Not sbuild's `--run-lintian`: it installs lintian (a hundred-odd
 //! packages) into every build's chroot, under qemu for riscv64, and only
 //! runs after a build — `cascade test` lints a finished run without
@@ -57,10 +59,7 @@ pub fn invocation(
     out_dir: &Path,
 ) -> Cmd {
     let quoted = |p: &Path| shell_quote(p.as_os_str());
-    let lint = format!(
-        "cd {INSIDE} && lintian --display-info --tag-display-limit 0 --fail-on none \
-         $(ls *.dsc *.deb 2>/dev/null) > {OUTPUT} 2>&1; echo $? > {EXIT}"
-    );
+    let lint = format!("cd {INSIDE} && {}", lint_here());
     let copy_in: Vec<String> = files.iter().map(|f| quoted(f)).collect();
     Cmd::new("mmdebstrap")
         .arg("--variant=custom")
@@ -87,6 +86,28 @@ pub fn invocation(
         ))
         .arg(suite)
         .arg("/dev/null")
+}
+
+/// As root, the call that lints the files in `dir` (.dsc with its tarballs,
+/// .debs) in a session of the run's schroot chroot of the lintian tarball
+/// ([`crate::schroot::prepare_lintian`]), which sees `dir` (under the run's
+/// temp root) at its own path, and leaves [`OUTPUT`] and [`EXIT`] there.
+/// Pure.
+pub fn schroot_invocation(chroot: &str, dir: &Path) -> Cmd {
+    Cmd::new("schroot")
+        .args(["-c", chroot, "-d"])
+        .arg(dir)
+        .args(["--", "sh", "-c"])
+        .arg(lint_here())
+}
+
+/// The shell command that lints the .dsc and .debs of the current
+/// directory into [`OUTPUT`] and [`EXIT`] there.
+fn lint_here() -> String {
+    format!(
+        "lintian --display-info --tag-display-limit 0 --fail-on none \
+         $(ls *.dsc *.deb 2>/dev/null) > {OUTPUT} 2>&1; echo $? > {EXIT}"
+    )
 }
 
 /// The files a .dsc names (its `Files:` field), which lintian needs beside
@@ -419,5 +440,28 @@ N: a note
             make[2].to_string(),
             "mv /c/.unstable-amd64-lintian.tar.new /c/unstable-amd64-lintian.tar"
         );
+    }
+
+    #[test]
+    fn as_root_lintian_runs_in_a_session_of_the_runs_lintian_chroot() {
+        let dir = Path::new("/dev/shm/cascade-0123/test_a_riscv64/lintian");
+        let cmd = schroot_invocation("cascade-0123-unstable-amd64-lintian", dir);
+        let args: Vec<String> = (cmd.get_args().iter())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..6],
+            [
+                "-c",
+                "cascade-0123-unstable-amd64-lintian",
+                "-d",
+                "/dev/shm/cascade-0123/test_a_riscv64/lintian",
+                "--",
+                "sh"
+            ]
+        );
+        assert_eq!(args[6], "-c");
+        assert!(args[7].starts_with("lintian --display-info"), "{}", args[7]);
+        assert!(args[7].ends_with("> lintian.txt 2>&1; echo $? > lintian.exit"));
     }
 }

@@ -1282,9 +1282,7 @@ fn link_debs(run_dir: &Path) -> Result<(), Error> {
             let sub = tmp.join(&arch);
             std::fs::create_dir_all(&sub).map_err(io(&sub))?;
             let dest = sub.join(&name);
-            if std::fs::hard_link(deb, &dest).is_err() {
-                std::fs::copy(deb, &dest).map_err(io(deb))?;
-            }
+            crate::fsio::link_or_copy(deb, &dest)?;
         }
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;

@@ -49,6 +49,12 @@ pub fn chroot_name(prefix: &str, suite: &str, chroot: &Chroot) -> String {
     format!("{prefix}-{suite}-{chroot}")
 }
 
+/// The schroot chroot of a run for the lintian tarball of `host`
+/// (`cascade-HASH-unstable-amd64-lintian`).
+pub fn lintian_chroot_name(prefix: &str, suite: &str, host: &crate::arch::Arch) -> String {
+    format!("{prefix}-{suite}-{host}-lintian")
+}
+
 /// `DIR/NAME.SECS.d` for the tarball `DIR/NAME.tar` made at SECS: the
 /// tarball unpacked (`unstable-amd64-warm.SECS.d`).
 pub fn unpacked_dir(tarball: &Path, made_secs: u64) -> PathBuf {
@@ -162,10 +168,11 @@ pub fn prepare(
     };
     sweep();
     let prefix = run_prefix(tmp_root);
-    let ccache = fast.ccache.as_ref().map(|c| c.root.as_path());
+    let mut binds = vec![tmp_root];
+    binds.extend(fast.ccache.as_ref().map(|c| c.root.as_path()));
     for chroot in chroots.iter().filter(|c| cfg.on_faster_path(c)) {
         let name = chroot_name(&prefix, &cfg.suite, chroot);
-        match configure(cfg, chroot, &name, tmp_root, ccache, &owner) {
+        match configure(&cfg.tarball(chroot), &name, &binds, tmp_root, &owner) {
             Ok(()) => {
                 out.insert(chroot.clone(), name);
             }
@@ -178,27 +185,54 @@ pub fn prepare(
     out
 }
 
-/// Unpacks `chroot`'s tarball (once), writes the chroot `name` and its
-/// profile, and opens and ends one session on it.
-fn configure(
-    cfg: &SbuildConfig,
-    chroot: &Chroot,
+/// Before a run's tests, as root: the run's schroot chroot `name` of the
+/// lintian tarball, unpacked once beside it, so that each cell's lintian
+/// opens an overlay session on it instead of unpacking the tarball (573 MB
+/// on sid/amd64: 11 of a tiny cell's lintian CPU-seconds went to that,
+/// mostly the kernel's). Its profile bind-mounts the run's temp root, where
+/// the cell puts the files to lint. `None` where schroot is not used (see
+/// [`prepare`]; `allowed` is false under `--unshare`) or the chroot fails:
+/// lintian then unpacks the tarball in mmdebstrap's throwaway chroot.
+pub fn prepare_lintian(
+    tarball: &Path,
     name: &str,
     tmp_root: &Path,
-    ccache: Option<&Path>,
+    allowed: bool,
+) -> Option<String> {
+    if !allowed || !available() {
+        return None;
+    }
+    let owner = Identity::current()?;
+    sweep();
+    match configure(tarball, name, &[tmp_root], tmp_root, &owner) {
+        Ok(()) => Some(name.to_string()),
+        Err(e) => {
+            tracing::warn!("{name}: {e}; lintian unpacks its chroot tarball");
+            remove_config(name);
+            None
+        }
+    }
+}
+
+/// Unpacks `tarball` (once), writes the chroot `name` and its profile
+/// (binding `binds` at their own paths; the overlay in `tmp_root`), and
+/// opens and ends one session on it.
+fn configure(
+    tarball: &Path,
+    name: &str,
+    binds: &[&Path],
+    tmp_root: &Path,
     owner: &Identity,
 ) -> Result<(), String> {
-    let lower = unpacked(&cfg.tarball(chroot))?;
+    let lower = unpacked(tarball)?;
     let overlay = tmp_root.join("schroot-overlay");
-    let mut binds = vec![tmp_root];
-    binds.extend(ccache);
-    for d in &binds {
+    for d in binds {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     std::fs::create_dir_all(&overlay).map_err(|e| format!("{}: {e}", overlay.display()))?;
     let profile = Path::new(ETC).join(name);
     let files = [
-        (profile.join("fstab"), fstab(&binds)),
+        (profile.join("fstab"), fstab(binds)),
         (profile.join("copyfiles"), COPYFILES.to_string()),
         (profile.join("nssdatabases"), NSSDATABASES.to_string()),
         (

@@ -231,6 +231,10 @@ pub struct CellTester {
     pub host: Arch,
     /// The lintian tarball ([`ensure_lintian_tarball`]); none: no lintian.
     pub lintian_tarball: Option<PathBuf>,
+    /// As root, the run's schroot chroot of that tarball
+    /// ([`CellTester::lintian_in_schroot`]); none: lintian unpacks the
+    /// tarball for each cell.
+    pub lintian_schroot: Option<String>,
     /// Where the live process groups are recorded (`RUNDIR/running.json`).
     pub running: Option<crate::groups::Running>,
     /// Where each cell's testbeds are unpacked: `ROOT/test_SOURCE_ARCH`,
@@ -253,6 +257,20 @@ impl Tester for CellTester {
 }
 
 impl CellTester {
+    /// As root (and `allowed`: not `--unshare`), with a lintian tarball and
+    /// a temp root: lints each cell in a session of the run's schroot
+    /// chroot of the tarball ([`crate::schroot::prepare_lintian`]), which
+    /// the run removes with its other chroots (`schroot::finish`).
+    pub fn lintian_in_schroot(&mut self, allowed: bool) {
+        let (Some(tarball), Some(root)) = (&self.lintian_tarball, &self.tmp_root) else {
+            return;
+        };
+        let prefix = crate::schroot::run_prefix(root);
+        let suite = &self.recipes.stack.base_suite;
+        let name = crate::schroot::lintian_chroot_name(&prefix, suite, &self.host);
+        self.lintian_schroot = crate::schroot::prepare_lintian(tarball, &name, root, allowed);
+    }
+
     async fn test_one(&self, run: &TestRun) -> TestCell {
         let job = &run.job;
         let mut cell = job.not_run("", None);
@@ -438,19 +456,68 @@ impl CellTester {
         if let Err(e) = std::fs::create_dir_all(&out) {
             return LintianResult::broken(format!("{}: {e}", out.display()), fail_on);
         }
-        let suite = &self.recipes.stack.base_suite;
-        let cmd = lintian::invocation(tarball, &self.host, suite, &files, &absolute(&out));
-        let cmd = with_tmp(cmd, tmp);
-        let log = out.join("mmdebstrap.log");
+        let (cmd, log, dir) = match self.lintian_call(tarball, &files, &out, tmp) {
+            Ok(call) => call,
+            Err(e) => return LintianResult::broken(e.to_string(), fail_on),
+        };
+        let tool = cmd.program().to_string_lossy().into_owned();
         match self.run_logged(&cmd, &log).await {
-            Ok(exit) if exit.success() => lintian_verdict(&out, fail_on),
-            Ok(exit) => LintianResult::broken(
-                format!("mmdebstrap: {exit:?}, see {}", log.display()),
-                fail_on,
-            ),
+            Ok(exit) if exit.success() => {
+                if let Err(e) = copy_output(&dir, &out) {
+                    return LintianResult::broken(e.to_string(), fail_on);
+                }
+                lintian_verdict(&out, fail_on)
+            }
+            Ok(exit) => {
+                LintianResult::broken(format!("{tool}: {exit:?}, see {}", log.display()), fail_on)
+            }
             Err(e) => LintianResult::broken(e.to_string(), fail_on),
         }
     }
+
+    /// How lintian runs on `files`, its output bound for `out`: the call,
+    /// its log and the directory it leaves its output in. In the run's
+    /// schroot chroot when there is one (the files linked or copied into
+    /// the cell's temp dir, which the chroot sees), else in mmdebstrap's
+    /// throwaway chroot (which copies the output into `out` itself).
+    fn lintian_call(
+        &self,
+        tarball: &Path,
+        files: &[PathBuf],
+        out: &Path,
+        tmp: Option<&Path>,
+    ) -> Result<(crate::process::Cmd, PathBuf, PathBuf), IoError> {
+        if let (Some(chroot), Some(tmp)) = (&self.lintian_schroot, tmp) {
+            let dir = tmp.join("lintian");
+            std::fs::create_dir_all(&dir).map_err(|e| IoError::new(&dir, e))?;
+            for f in files {
+                let to = dir.join(f.file_name().unwrap_or_default());
+                crate::fsio::link_or_copy(f, &to)?;
+            }
+            let cmd = lintian::schroot_invocation(chroot, &dir);
+            return Ok((cmd, out.join("schroot.log"), dir));
+        }
+        let suite = &self.recipes.stack.base_suite;
+        let cmd = lintian::invocation(tarball, &self.host, suite, files, &absolute(out));
+        Ok((
+            with_tmp(cmd, tmp),
+            out.join("mmdebstrap.log"),
+            out.to_owned(),
+        ))
+    }
+}
+
+/// lintian's [`lintian::OUTPUT`] and [`lintian::EXIT`] from `dir` into
+/// `out` (nothing to do when they are the same).
+fn copy_output(dir: &Path, out: &Path) -> Result<(), IoError> {
+    if dir == out {
+        return Ok(());
+    }
+    for name in [lintian::OUTPUT, lintian::EXIT] {
+        let (from, to) = (dir.join(name), out.join(name));
+        std::fs::copy(&from, &to).map_err(|e| IoError::new(&from, e))?;
+    }
+    Ok(())
 }
 
 /// `cmd` with `TMPDIR` set to `tmp`, where autopkgtest's unshare backend

@@ -790,6 +790,7 @@ pub(crate) fn execute_with_tests(
     let tester = tester.map(|mut t| {
         t.running = sbuild.running.clone();
         t.tmp_root = sbuild.tmp_root.clone();
+        t.lintian_in_schroot(sbuild.schroot_allowed);
         t
     });
     let rt = tokio::runtime::Runtime::new().map_err(|source| {

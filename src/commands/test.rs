@@ -77,8 +77,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
         )));
     }
     let mut tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
-    // The builds' temp root, which nothing else uses under the run's lock.
+    // The builds' temp root, which nothing else uses under the run's lock,
+    // and as root the run's schroot chroot for lintian (a killed earlier
+    // run's sessions ended first).
     let base = super::build::tmp_base(&recipes, &config, false);
+    let prefix = crate::schroot::run_prefix(&crate::sbuild::tmp_root(&base, &args.run_dir));
+    crate::schroot::finish(&prefix);
     let root = super::build::fresh_tmp_root(&base, &args.run_dir)?;
     tester.tmp_root = Some(root.clone());
     let source_dir = crate::pipeline::source_dir(&workdir);
@@ -86,7 +90,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     let jobs = (builds.iter())
         .map(|b| test_job(&tester, &source_dir, b, &mut triggers))
         .collect::<Result<Vec<_>, Error>>()?;
+    tester.lintian_in_schroot(true);
     let cells = execute(jobs, tester, &args);
+    crate::schroot::finish(&prefix);
     let _ = std::fs::remove_dir_all(&root);
     let cells = cells?;
     match args.format {
@@ -147,6 +153,7 @@ pub(crate) fn tester(
         chroot_dir,
         host,
         lintian_tarball,
+        lintian_schroot: None,
         running: None,
         tmp_root: None,
     })

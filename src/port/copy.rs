@@ -59,7 +59,7 @@ pub enum Error {
     NoDsc { path: PathBuf },
 }
 
-use crate::fsio::at as io;
+use crate::fsio::{at as io, link_or_copy};
 
 /// Where the sources to port come from.
 #[derive(Clone, Copy, Debug)]
@@ -379,16 +379,6 @@ fn dsc_files(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// A hard link when the run directory is on the same file system (orig
-/// tarballs of ROCm are hundreds of MiB), a copy otherwise.
-fn link_or_copy(from: &Path, to: &Path) -> Result<(), Error> {
-    if std::fs::hard_link(from, to).is_ok() {
-        return Ok(());
-    }
-    std::fs::copy(from, to).map_err(io(from))?;
-    Ok(())
 }
 
 /// Copies a tree without `.git`, keeping symlinks and executable bits.
