@@ -88,21 +88,15 @@ pub trait Vcs {
 /// workdir, as gitlab-ci-local runs them): the second waits for the first's
 /// clone instead of racing its rename or taking it for an interrupted one.
 /// The lock file lives in the temp dir, so a sync (a dry run's too) adds
-/// nothing to the workdir; the kernel drops the lock with its holder.
-fn sync_lock(dest: &Path) -> Result<std::fs::File, Error> {
+/// nothing to the workdir, and goes when the sync ends; the kernel drops
+/// the lock with its holder.
+fn sync_lock(dest: &Path) -> Result<crate::lock::TempLock, Error> {
     use sha2::Digest;
     let abs = std::path::absolute(dest).unwrap_or_else(|_| dest.to_owned());
     let hash = hex::encode(sha2::Sha256::digest(abs.as_os_str().as_encoded_bytes()));
     let path = std::env::temp_dir().join(format!("cascade-git-{}.lock", &hash[..16]));
-    let io = |source| Error::Io(crate::fsio::IoError::new(path.clone(), source));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
-    crate::lock::wait_exclusive(&file).map_err(io)?;
-    Ok(file)
+    crate::lock::TempLock::acquire(&path)
+        .map_err(|source| Error::Io(crate::fsio::IoError::new(path.clone(), source)))
 }
 
 /// The git2 implementation.

@@ -47,7 +47,7 @@
 //! | `runner`    | drives the schedule on tokio, calls a `Builder` and a `Tester` (test jobs after their builds, one `-j`), emits events; jobs failed before building enter the schedule as failed | `schedule`,`state`,`rundir`,`teststage` |
 //! | `state`     | resumable run state, written atomically                              | `rundir`           |
 //! | `rundir`    | the run directory's layout: every path in it (pure)                  | `arch`             |
-//! | `lock`      | one writer per run directory: flock and a holder record             | `pid`              |
+//! | `lock`      | one writer per run directory: flock and a holder record; temp lock files their holder removes (git's per-clone lock) | `pid`              |
 //! | `pid`       | a process's identity (pid + start time + boot id), from /proc        | —                  |
 //! | `outfile`   | `--out` files: atomic over regular files, written through otherwise  | —                  |
 //! | `status`    | the porting survey: versions, binaries per suite × arch, frontier    | `archive`,`control`|

@@ -149,6 +149,55 @@ pub fn wait_exclusive(file: &File) -> std::io::Result<()> {
     }
 }
 
+/// A lock file that its holder removes when done: for locks named by a
+/// hash in the temp dir (`git`'s per-clone lock), which would otherwise
+/// pile up there, one per directory ever synced (2,700 after a day of
+/// test runs). A waiter whose lock comes on a file its holder has just
+/// removed, or that another file has replaced since, opens the path again.
+/// A holder killed with SIGKILL leaves its file, which the next holder
+/// reuses and removes.
+#[derive(Debug)]
+pub struct TempLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl TempLock {
+    /// Waits for the exclusive lock of `path`, creating the file.
+    pub fn acquire(path: &Path) -> std::io::Result<TempLock> {
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)?;
+            wait_exclusive(&file)?;
+            if names(path, &file) {
+                return Ok(TempLock {
+                    path: path.to_owned(),
+                    _file: file,
+                });
+            }
+        }
+    }
+}
+
+/// Whether `path` still names the open `file`.
+fn names(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+impl Drop for TempLock {
+    fn drop(&mut self) {
+        // Removed while still held, so that no one locks it after this.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 fn read_holder(file: &mut File) -> Option<Holder> {
     let mut text = String::new();
     file.rewind().ok()?;
@@ -173,6 +222,29 @@ fn live_holder(path: &Path) -> Option<Holder> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The waiter blocks on the holder's file; the holder removes it on
+    /// release, so the waiter locks a new one, which the path names while
+    /// it holds it, and which it removes in turn.
+    #[test]
+    fn a_temp_lock_goes_with_its_holder_and_a_waiter_gets_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let first = TempLock::acquire(&path).unwrap();
+        assert!(path.is_file());
+        let p = path.clone();
+        let waiter = std::thread::spawn(move || {
+            let lock = TempLock::acquire(&p).unwrap();
+            let file = std::fs::File::open(&p).unwrap();
+            let held = file.try_lock().is_err();
+            drop(lock);
+            held
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        drop(first);
+        assert!(waiter.join().unwrap(), "the path named an unlocked file");
+        assert!(!path.exists(), "left behind");
+    }
 
     #[test]
     fn a_second_lock_is_refused_naming_the_holder_and_freed_on_drop() {
