@@ -118,18 +118,30 @@ fn alive(pid: i32) -> bool {
     Identity::of(pid).is_some()
 }
 
-/// Starts a build and waits until the fake sbuild's three processes run.
+/// The process groups `RUNDIR/running.json` lists (none before it exists).
+fn running_groups(d: &Path) -> Vec<Entry> {
+    let text = std::fs::read(d.join("run").join(RUNNING_FILE)).unwrap_or_default();
+    serde_json::from_slice(&text).unwrap_or_default()
+}
+
+/// Starts a build and waits until the fake sbuild's three processes run
+/// and cascade has recorded their group (it records a group just after
+/// starting it: under load the fake sbuild's processes can be up first).
 fn start_build(d: &Path) -> Child {
     let _ = std::fs::remove_file(d.join("pids"));
+    let _ = std::fs::remove_file(d.join("run").join(RUNNING_FILE));
     let mut child = build(d).spawn().unwrap();
     let t0 = Instant::now();
-    while recorded(d).0.len() < 3 {
+    while recorded(d).0.len() < 3 || running_groups(d).is_empty() {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
             panic!("cascade ended ({status}) before the build started:\n{err}");
         }
-        assert!(t0.elapsed() < Duration::from_secs(300), "no build started");
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no build started, or its group is not in running.json"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     child
@@ -176,8 +188,7 @@ fn no_build_process_outlives_cascade() {
 
     // Ctrl-C: every process is gone when cascade exits.
     let mut run = start_build(d);
-    let entries: Vec<Entry> =
-        serde_json::from_slice(&std::fs::read(d.join("run").join(RUNNING_FILE)).unwrap()).unwrap();
+    let entries = running_groups(d);
     assert_eq!(entries.len(), 1, "running.json: {entries:?}");
     // SAFETY: kill(2) to our own child.
     unsafe { libc::kill(run.id() as i32, libc::SIGINT) };
