@@ -118,6 +118,32 @@ fn alive(pid: i32) -> bool {
     Identity::of(pid).is_some()
 }
 
+/// A cascade the test started, killed if the test fails before it ends
+/// (else it would run on, its build group with it, after the test).
+struct Started(Child);
+
+impl std::ops::Deref for Started {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Started {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// The process groups `RUNDIR/running.json` lists (none before it exists).
 fn running_groups(d: &Path) -> Vec<Entry> {
     let text = std::fs::read(d.join("run").join(RUNNING_FILE)).unwrap_or_default();
@@ -127,10 +153,10 @@ fn running_groups(d: &Path) -> Vec<Entry> {
 /// Starts a build and waits until the fake sbuild's three processes run
 /// and cascade has recorded their group (it records a group just after
 /// starting it: under load the fake sbuild's processes can be up first).
-fn start_build(d: &Path) -> Child {
+fn start_build(d: &Path) -> Started {
     let _ = std::fs::remove_file(d.join("pids"));
     let _ = std::fs::remove_file(d.join("run").join(RUNNING_FILE));
-    let mut child = build(d).spawn().unwrap();
+    let mut child = Started(build(d).spawn().unwrap());
     let t0 = Instant::now();
     while recorded(d).0.len() < 3 || running_groups(d).is_empty() {
         if let Some(status) = child.try_wait().unwrap() {
