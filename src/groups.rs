@@ -181,14 +181,25 @@ pub fn stop_in_background(pgid: libc::pid_t, grace: Duration, running: Option<Ru
         .push(pgid);
     let deadline = Instant::now() + grace;
     std::thread::spawn(move || {
+        let _done = Stopped(pgid);
         wait_gone(pgid, deadline, grace, true);
         if let Some(r) = running {
             r.remove(pgid);
         }
-        let mut s = STOPPING.lock().unwrap_or_else(|e| e.into_inner());
-        s.retain(|p| *p != pgid);
-        STOPPED.notify_all();
     });
+}
+
+/// Tells [`wait_stopped`] that group `.0` is done with when dropped, also
+/// when the thread stopping it panics: a panic there (a log line that
+/// cannot be written) left cascade waiting forever after Ctrl-C.
+struct Stopped(libc::pid_t);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let mut s = STOPPING.lock().unwrap_or_else(|e| e.into_inner());
+        s.retain(|p| *p != self.0);
+        STOPPED.notify_all();
+    }
 }
 
 /// Blocks until every group handed to [`stop_in_background`] is gone.
@@ -293,6 +304,31 @@ pub fn end_stale(run_dir: &Path, grace: Duration) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The thread stopping a group panics (as a log line written to a
+    /// closed stderr made it do): the group still counts as done with.
+    #[test]
+    fn a_panic_while_stopping_a_group_does_not_leave_wait_stopped_waiting() {
+        let marker = -4242; // no process group has a negative id
+        STOPPING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(marker);
+        let t = std::thread::spawn(move || {
+            let _done = Stopped(marker);
+            panic!("a log line that cannot be written");
+        });
+        assert!(t.join().is_err());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            wait_stopped();
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+            "wait_stopped still waits"
+        );
+    }
 
     /// A shell in its own group with a sleeping child; returns the leader.
     fn group(script: &str) -> std::process::Child {

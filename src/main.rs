@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Else a warning that cannot be written (stderr a pipe whose reader
+        // is gone) is reported with eprintln!, which panics in whichever
+        // thread logged it.
+        .log_internal_errors(false)
         .init();
     match cascade::commands::dispatch(cli) {
         Ok(code) => code,
