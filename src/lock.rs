@@ -149,6 +149,20 @@ pub fn wait_exclusive(file: &File) -> std::io::Result<()> {
     }
 }
 
+/// Waits for the exclusive lock of the file `path`, creating it: the lock
+/// that keeps cascades at once from making the same tarball or directory
+/// twice (the one that waited finds it made). Held until the file is
+/// dropped.
+pub fn hold(path: &Path) -> std::io::Result<File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    wait_exclusive(&file)?;
+    Ok(file)
+}
+
 /// A lock file that its holder removes when done: for locks named by a
 /// hash in the temp dir (`git`'s per-clone lock), which would otherwise
 /// pile up there, one per directory ever synced (2,700 after a day of
@@ -166,12 +180,7 @@ impl TempLock {
     /// Waits for the exclusive lock of `path`, creating the file.
     pub fn acquire(path: &Path) -> std::io::Result<TempLock> {
         loop {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path)?;
-            wait_exclusive(&file)?;
+            let file = hold(path)?;
             if names(path, &file) {
                 return Ok(TempLock {
                     path: path.to_owned(),

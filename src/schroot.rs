@@ -265,10 +265,8 @@ fn unpacked(tarball: &Path) -> Result<PathBuf, String> {
     }
     let (dir, stem) = stem_of(tarball);
     let lock_path = dir.join(format!(".{stem}.d.lock"));
-    let lock =
-        std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let _lock =
+        crate::lock::hold(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     if target.is_dir() {
         return Ok(target);
     }

@@ -565,8 +565,7 @@ pub fn ensure_lintian_tarball(
     }
     std::fs::create_dir_all(dir).map_err(crate::fsio::at(dir))?;
     let lock_path = dir.join(format!(".{suite}-{host}-lintian.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(crate::fsio::at(&lock_path))?;
-    lock.lock().map_err(crate::fsio::at(&lock_path))?;
+    let _lock = crate::lock::hold(&lock_path).map_err(crate::fsio::at(&lock_path))?;
     if !current() {
         say(&tarball);
         for action in lintian::tarball_actions(dir, suite, host, mirror) {

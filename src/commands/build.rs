@@ -293,8 +293,7 @@ fn remake_cross(dir: &Path, suite: &str, build: &Arch, host: &Arch) -> Result<()
 /// Runs `make` holding the file lock `path`: runs at once wait for each
 /// other, and the one that waited finds the work done.
 fn with_lock(path: &Path, make: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
-    let lock = std::fs::File::create(path).map_err(crate::fsio::at(path))?;
-    lock.lock().map_err(crate::fsio::at(path))?;
+    let _lock = crate::lock::hold(path).map_err(crate::fsio::at(path))?;
     make()
 }
 
