@@ -852,9 +852,11 @@ pub(crate) fn execute_with_tests(
 
 /// The temp root of the builds and tests of `run_dir` under `tmp_base`
 /// ([`crate::sbuild::tmp_root`]), emptied of what a killed earlier run
-/// left there. Only under the run directory's lock.
+/// left there: its schroot sessions (whose overlays live there) ended and
+/// chroots removed first. Only under the run directory's lock.
 pub(crate) fn fresh_tmp_root(tmp_base: &Path, run_dir: &Path) -> Result<PathBuf, Error> {
     let root = crate::sbuild::tmp_root(tmp_base, run_dir);
+    crate::schroot::finish(&crate::schroot::run_prefix(&root));
     crate::sbuild::clear_tmp_root(&root)
         .map_err(|source| Error::Io(crate::fsio::IoError::new(root.clone(), source)))?;
     Ok(root)
@@ -877,8 +879,6 @@ fn guard_processes(
             e.command
         );
     }
-    let prefix = crate::schroot::run_prefix(&crate::sbuild::tmp_root(tmp_base, &opts.run_dir));
-    crate::schroot::finish(&prefix);
     let root = fresh_tmp_root(tmp_base, &opts.run_dir)?;
     let mut sbuild = sbuild.clone();
     sbuild.schroot = crate::schroot::prepare(&sbuild, &root, chroots);

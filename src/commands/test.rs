@@ -78,12 +78,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> Result<ExitCode, Error> {
     }
     let mut tester = tester(&recipes, &args.run_dir, !args.no_lintian)?;
     // The builds' temp root, which nothing else uses under the run's lock,
-    // and as root the run's schroot chroot for lintian (a killed earlier
-    // run's sessions ended first).
+    // and as root the run's schroot chroot for lintian.
     let base = super::build::tmp_base(&recipes, &config, false);
-    let prefix = crate::schroot::run_prefix(&crate::sbuild::tmp_root(&base, &args.run_dir));
-    crate::schroot::finish(&prefix);
     let root = super::build::fresh_tmp_root(&base, &args.run_dir)?;
+    let prefix = crate::schroot::run_prefix(&root);
     tester.tmp_root = Some(root.clone());
     let source_dir = crate::pipeline::source_dir(&workdir);
     let mut triggers = saved_triggers(&args.run_dir);
